@@ -1,0 +1,47 @@
+# `make up` runs Tertulia on this machine; `make test` runs every test tier.
+PY ?= python3
+VENV := .venv
+PORT ?= 8080
+DATA_DIR ?= ./data
+BIN := $(VENV)/bin
+PYTEST := $(BIN)/pytest -q -ra
+
+.PHONY: up test test-unit test-integration test-slow lint asyncapi clean
+
+# Re-install when the project's dependencies change.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -e '.[dev]'
+	touch $@
+
+up: $(VENV)/.installed
+	$(BIN)/tertulia up --port $(PORT) --data-dir $(DATA_DIR)
+
+# The whole suite, every tier (slow and integration included); pytest's own exit code is
+# the result, so "no tests collected" (5) fails too.
+test: $(VENV)/.installed
+	$(BIN)/lint-imports
+	$(PYTEST)
+
+test-unit: $(VENV)/.installed
+	$(PYTEST) tests/unit tests/contract
+
+test-integration: $(VENV)/.installed
+	$(PYTEST) -m integration
+
+test-slow: $(VENV)/.installed
+	$(PYTEST) -m slow
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+# Regenerate the event documentation from shared/contracts.
+asyncapi: $(VENV)/.installed
+	$(BIN)/python docs/gen_asyncapi.py > docs/asyncapi.yaml.tmp
+	mv docs/asyncapi.yaml.tmp docs/asyncapi.yaml
+
+clean:
+	find . -path ./$(VENV) -prune -o -type d \
+		\( -name __pycache__ -o -name .pytest_cache -o -name .ruff_cache \
+		   -o -name .hypothesis -o -name '*.egg-info' \) -prune -print -exec rm -rf {} +

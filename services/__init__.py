@@ -1,0 +1,1 @@
+"""The four Tertulia services and the `tertulia` command line."""

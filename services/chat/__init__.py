@@ -1,0 +1,1 @@
+"""The chat service: accounts and tokens, rooms, membership, messages, and every WebSocket."""

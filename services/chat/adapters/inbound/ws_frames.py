@@ -1,0 +1,80 @@
+"""Client → server frames (PROTOCOL.md), validated strictly: `"1"` is not a room id."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+
+class AuthIn(_In):
+    type: Literal["auth"]
+    token: str = Field(min_length=1, max_length=4096)
+
+
+class JoinIn(_In):
+    type: Literal["join"]
+    room_id: int
+    since_seq: int | None = Field(default=None, ge=0)
+
+
+class LeaveIn(_In):
+    type: Literal["leave"]
+    room_id: int
+
+
+class ChatMessageIn(_In):
+    type: Literal["chat_message"]
+    room_id: int | None = None
+    content: str
+    client_msg_id: str | None = None
+
+
+class EditMessageIn(_In):
+    type: Literal["edit_message"]
+    message_id: int
+    content: str
+
+
+class DeleteMessageIn(_In):
+    type: Literal["delete_message"]
+    message_id: int
+
+
+class TypingIn(_In):
+    type: Literal["typing"]
+    room_id: int | None = None
+    is_typing: bool = True
+
+
+class ReadIn(_In):
+    type: Literal["read"]
+    room_id: int
+    seq: int = Field(ge=0)
+
+
+class SetStatusIn(_In):
+    type: Literal["set_status"]
+    status: Literal["online", "away", "busy"]
+
+
+class PingIn(_In):
+    type: Literal["ping"]
+
+
+CLIENT_FRAMES: dict[str, type[_In]] = {
+    "auth": AuthIn,
+    "join": JoinIn,
+    "leave": LeaveIn,
+    "chat_message": ChatMessageIn,
+    "edit_message": EditMessageIn,
+    "delete_message": DeleteMessageIn,
+    "typing": TypingIn,
+    "read": ReadIn,
+    "set_status": SetStatusIn,
+    "ping": PingIn,
+}

@@ -1,0 +1,33 @@
+"""The chat service's Prometheus metrics, in a registry of its own (no global state)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class ChatMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.sockets_open = Gauge("tertulia_chat_sockets_open", "Open WebSockets", registry=r)
+        self.sockets_opened = Counter("tertulia_chat_sockets_opened_total",
+                                      "WebSockets accepted", registry=r)
+        self.sockets_closed = Counter("tertulia_chat_sockets_closed_total",
+                                      "WebSockets closed, by close code", ["code"], registry=r)
+        self.slow_consumers = Counter("tertulia_chat_slow_consumers_closed_total",
+                                      "Sockets closed with 1013 for a full send queue",
+                                      registry=r)
+        self.frames_in = Counter("tertulia_chat_frames_received_total",
+                                 "Client frames, by type", ["type"], registry=r)
+        self.frame_errors = Counter("tertulia_chat_frame_errors_total",
+                                    "Error frames sent, by code", ["code"], registry=r)
+        self.frames_out = Counter("tertulia_chat_frames_delivered_total",
+                                  "Frames queued to sockets from live subjects", registry=r)
+        self.messages_posted = Counter("tertulia_chat_messages_posted_total",
+                                       "Messages stored", registry=r)
+        self.outbox_published = Counter("tertulia_chat_outbox_published_total",
+                                        "Outbox events acknowledged by JetStream", registry=r)
+        self.outbox_pending = Gauge("tertulia_chat_outbox_pending",
+                                    "Outbox events not yet acknowledged", registry=r)
+        self.post_seconds = Histogram("tertulia_chat_post_seconds",
+                                      "Time to store a message and ack it", registry=r)

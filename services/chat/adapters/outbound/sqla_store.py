@@ -1,0 +1,306 @@
+"""SQLAlchemy implementations of the chat stores, the outbox and the unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.chat.adapters.outbound.sqla_tables import (
+    chat_messages,
+    chat_rooms,
+    message_mentions,
+    metadata,
+    outbox,
+    room_members,
+    users,
+)
+from services.chat.domain import Conflict, Member, Message, Role, Room, Unread, User
+from shared.contracts import new_event
+from shared.db import Database
+
+
+def _user(row: Any) -> User:
+    return User(row.id, row.username, row.display_name, row.is_admin, row.created_at)
+
+
+def _room(row: Any) -> Room:
+    return Room(row.id, row.name, row.description, row.is_private, row.created_by,
+                row.created_at, row.last_seq)
+
+
+def _message(row: Any) -> Message:
+    return Message(id=row.id, room_id=row.room_id, seq=row.seq, user_id=row.user_id,
+                   username=row.username, content=row.content, message_type=row.message_type,
+                   created_at=row.created_at, client_msg_id=row.client_msg_id,
+                   edited_at=row.edited_at, is_deleted=row.is_deleted)
+
+
+class SqlaUserStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def add(self, username: str, display_name: str | None, password_hash: str,
+                  is_admin: bool, now: datetime) -> User:
+        try:
+            result = await self._s.execute(insert(users).values(
+                username=username, username_key=username.lower(), display_name=display_name,
+                password_hash=password_hash, is_admin=is_admin, created_at=now,
+            ).returning(users.c.id))
+        except IntegrityError as exc:
+            raise Conflict("username_taken", f"Username {username!r} is taken.") from exc
+        return User(result.scalar_one(), username, display_name, is_admin, now)
+
+    async def get(self, user_id: int) -> User | None:
+        row = (await self._s.execute(select(users).where(users.c.id == user_id))).first()
+        return _user(row) if row else None
+
+    async def by_username(self, username: str) -> tuple[User, str] | None:
+        row = (await self._s.execute(
+            select(users).where(users.c.username_key == username.lower()))).first()
+        return (_user(row), row.password_hash) if row else None
+
+    async def set_admin(self, user_id: int, password_hash: str | None) -> None:
+        values: dict[str, Any] = {"is_admin": True}
+        if password_hash is not None:
+            values["password_hash"] = password_hash
+        await self._s.execute(update(users).where(users.c.id == user_id).values(**values))
+
+
+class SqlaRoomStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def add(self, name: str, description: str | None, is_private: bool,
+                  created_by: int | None, now: datetime) -> Room:
+        try:
+            result = await self._s.execute(insert(chat_rooms).values(
+                name=name, description=description, is_private=is_private,
+                created_by=created_by, created_at=now, last_seq=0,
+            ).returning(chat_rooms.c.id))
+        except IntegrityError as exc:
+            raise Conflict("room_name_taken", f"A room named {name!r} exists.") from exc
+        return Room(result.scalar_one(), name, description, is_private, created_by, now, 0)
+
+    async def get(self, room_id: int) -> Room | None:
+        row = (await self._s.execute(
+            select(chat_rooms).where(chat_rooms.c.id == room_id))).first()
+        return _room(row) if row else None
+
+    async def by_name(self, name: str) -> Room | None:
+        row = (await self._s.execute(
+            select(chat_rooms).where(chat_rooms.c.name == name))).first()
+        return _room(row) if row else None
+
+    async def update(self, room: Room) -> None:
+        await self._s.execute(update(chat_rooms).where(chat_rooms.c.id == room.id).values(
+            name=room.name, description=room.description, is_private=room.is_private))
+
+    async def visible_to(self, user_id: int | None) -> list[Room]:
+        query = select(chat_rooms).order_by(chat_rooms.c.id)
+        if user_id is None:
+            query = query.where(chat_rooms.c.is_private.is_(False))
+        else:
+            mine = select(room_members.c.room_id).where(room_members.c.user_id == user_id)
+            query = query.where(or_(chat_rooms.c.is_private.is_(False),
+                                    chat_rooms.c.id.in_(mine)))
+        return [_room(r) for r in (await self._s.execute(query)).all()]
+
+    async def next_seq(self, room_id: int) -> int:
+        # One statement: the row lock (PostgreSQL) or the write lock (SQLite) makes it atomic.
+        result = await self._s.execute(
+            update(chat_rooms).where(chat_rooms.c.id == room_id)
+            .values(last_seq=chat_rooms.c.last_seq + 1).returning(chat_rooms.c.last_seq))
+        return int(result.scalar_one())
+
+
+class SqlaMemberStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    _columns = (room_members.c.room_id, room_members.c.user_id, users.c.username,
+                room_members.c.role, room_members.c.joined_at, room_members.c.read_seq)
+
+    def _member(self, row: Any) -> Member:
+        return Member(row.room_id, row.user_id, row.username, row.role, row.joined_at,
+                      row.read_seq)
+
+    async def get(self, room_id: int, user_id: int) -> Member | None:
+        row = (await self._s.execute(
+            select(*self._columns).join(users, users.c.id == room_members.c.user_id)
+            .where(room_members.c.room_id == room_id, room_members.c.user_id == user_id)
+        )).first()
+        return self._member(row) if row else None
+
+    async def add(self, member: Member) -> None:
+        try:
+            await self._s.execute(insert(room_members).values(
+                room_id=member.room_id, user_id=member.user_id, role=member.role,
+                joined_at=member.joined_at, last_seen=member.joined_at,
+                read_seq=member.read_seq))
+        except IntegrityError as exc:
+            raise Conflict("already_member", "Already a member of this room.") from exc
+
+    async def remove(self, room_id: int, user_id: int) -> None:
+        await self._s.execute(delete(room_members).where(
+            room_members.c.room_id == room_id, room_members.c.user_id == user_id))
+
+    async def list(self, room_id: int) -> list[Member]:
+        rows = (await self._s.execute(
+            select(*self._columns).join(users, users.c.id == room_members.c.user_id)
+            .where(room_members.c.room_id == room_id).order_by(room_members.c.id))).all()
+        return [self._member(r) for r in rows]
+
+    async def set_role(self, room_id: int, user_id: int, role: Role) -> None:
+        await self._s.execute(update(room_members).where(
+            room_members.c.room_id == room_id, room_members.c.user_id == user_id,
+        ).values(role=role))
+
+    async def set_read_seq(self, room_id: int, user_id: int, seq: int) -> None:
+        # Never backwards, even when two sockets race.
+        await self._s.execute(update(room_members).where(
+            room_members.c.room_id == room_id, room_members.c.user_id == user_id,
+            room_members.c.read_seq < seq,
+        ).values(read_seq=seq))
+
+
+class SqlaMessageStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def add(self, message: Message) -> Message:
+        try:
+            result = await self._s.execute(insert(chat_messages).values(
+                room_id=message.room_id, seq=message.seq, user_id=message.user_id,
+                username=message.username, content=message.content,
+                message_type=message.message_type, client_msg_id=message.client_msg_id,
+                created_at=message.created_at, is_deleted=False,
+            ).returning(chat_messages.c.id))
+        except IntegrityError as exc:
+            # Only a concurrent retry with the same client_msg_id can collide here: seq is
+            # handed out under the write lock.
+            raise Conflict("duplicate_client_msg_id", "That message was already posted.") from exc
+        message.id = int(result.scalar_one())
+        await self._write_mentions(message)
+        return message
+
+    async def _write_mentions(self, message: Message) -> None:
+        await self._s.execute(delete(message_mentions).where(
+            message_mentions.c.message_id == message.id))
+        if not message.mentions:
+            return
+        mentioned = (await self._s.execute(
+            select(room_members.c.user_id).join(users, users.c.id == room_members.c.user_id)
+            .where(room_members.c.room_id == message.room_id,
+                   users.c.username_key.in_(message.mentions)))).scalars().all()
+        if mentioned:
+            await self._s.execute(insert(message_mentions), [
+                {"message_id": message.id, "user_id": uid, "room_id": message.room_id,
+                 "seq": message.seq} for uid in mentioned if uid != message.user_id])
+
+    async def get(self, message_id: int) -> Message | None:
+        row = (await self._s.execute(
+            select(chat_messages).where(chat_messages.c.id == message_id))).first()
+        return _message(row) if row else None
+
+    async def by_client_msg_id(self, user_id: int, client_msg_id: str) -> Message | None:
+        row = (await self._s.execute(select(chat_messages).where(
+            chat_messages.c.user_id == user_id,
+            chat_messages.c.client_msg_id == client_msg_id))).first()
+        return _message(row) if row else None
+
+    async def update(self, message: Message) -> None:
+        await self._s.execute(update(chat_messages).where(chat_messages.c.id == message.id)
+                              .values(content=message.content, edited_at=message.edited_at,
+                                      is_deleted=message.is_deleted))
+        if message.is_deleted:
+            message.mentions = []
+        await self._write_mentions(message)
+
+    async def page(self, room_id: int, *, before_seq: int | None, after_seq: int | None,
+                   limit: int) -> list[Message]:
+        query = select(chat_messages).where(chat_messages.c.room_id == room_id)
+        if after_seq is not None:
+            query = query.where(chat_messages.c.seq > after_seq)
+        if before_seq is not None:
+            query = query.where(chat_messages.c.seq < before_seq)
+        if after_seq is not None:
+            query = query.order_by(chat_messages.c.seq).limit(limit)
+            rows = (await self._s.execute(query)).all()
+        else:
+            query = query.order_by(chat_messages.c.seq.desc()).limit(limit)
+            rows = list(reversed((await self._s.execute(query)).all()))
+        return [_message(r) for r in rows]
+
+    async def unread(self, user_id: int) -> list[Unread]:
+        m, mm, rm = chat_messages, message_mentions, room_members
+        count = (select(func.count()).select_from(m).where(
+            m.c.room_id == rm.c.room_id, m.c.seq > rm.c.read_seq, m.c.is_deleted.is_(False),
+            or_(m.c.user_id.is_(None), m.c.user_id != user_id),
+        ).scalar_subquery())
+        mentions = (select(func.count()).select_from(mm).where(
+            and_(mm.c.room_id == rm.c.room_id, mm.c.user_id == user_id,
+                 mm.c.seq > rm.c.read_seq)).scalar_subquery())
+        rows = (await self._s.execute(
+            select(rm.c.room_id, chat_rooms.c.last_seq, rm.c.read_seq,
+                   count.label("count"), mentions.label("mentions"))
+            .join(chat_rooms, chat_rooms.c.id == rm.c.room_id)
+            .where(rm.c.user_id == user_id).order_by(rm.c.room_id))).all()
+        return [Unread(r.room_id, r.count, r.mentions, r.last_seq, r.read_seq) for r in rows]
+
+
+class SqlaOutbox:
+    def __init__(self, session: AsyncSession, source: str) -> None:
+        self._s = session
+        self._source = source
+
+    async def add(self, event: BaseModel, now: datetime) -> None:
+        subject, envelope = new_event(event, source=self._source, time=now)
+        await self._s.execute(insert(outbox).values(
+            event_id=envelope.id, subject=subject, payload=envelope.to_bytes(),
+            created_at=now, attempts=0))
+
+
+class SqlaChatTx:
+    def __init__(self, session: AsyncSession, source: str) -> None:
+        self.session = session
+        self.users = SqlaUserStore(session)
+        self.rooms = SqlaRoomStore(session)
+        self.members = SqlaMemberStore(session)
+        self.messages = SqlaMessageStore(session)
+        self.outbox = SqlaOutbox(session, source)
+
+
+class SqlaChatUnitOfWork:
+    def __init__(self, db: Database, source: str = "tertulia/chat") -> None:
+        self._db = db
+        self._source = source
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[SqlaChatTx]:
+        async with self._db.write() as session:
+            yield SqlaChatTx(session, self._source)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[SqlaChatTx]:
+        async with self._db.read() as session:
+            yield SqlaChatTx(session, self._source)
+
+
+async def create_schema(db: Database) -> None:
+    """Create missing tables; safe when several replicas start at once."""
+    for attempt in range(3):
+        try:
+            async with db.engine.begin() as conn:
+                await conn.run_sync(metadata.create_all)
+            return
+        except Exception:
+            # Another replica created a table between our check and our CREATE.
+            if attempt == 2:
+                raise

@@ -1,0 +1,122 @@
+"""The chat service's tables (the exercise's names and fields, plus seq, read markers, outbox)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+# SQLite keeps BIGINT primary keys from auto-incrementing; PostgreSQL gets real BIGINTs.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, whatever the database keeps."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(32), nullable=False),
+    # Lower-cased copy: "Alice" and "alice" are one account name.
+    Column("username_key", String(32), nullable=False, unique=True),
+    Column("display_name", String(100)),
+    Column("password_hash", String(255), nullable=False),
+    Column("is_admin", Boolean, nullable=False, default=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+chat_rooms = Table(
+    "chat_rooms", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("description", Text),
+    Column("is_private", Boolean, nullable=False, default=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    # The per-room sequence: bumped in the message's own transaction.
+    Column("last_seq", BigInteger, nullable=False, default=0),
+)
+
+room_members = Table(
+    "room_members", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("room_id", Integer, ForeignKey("chat_rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("role", String(20), nullable=False, default="member"),
+    Column("joined_at", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    Column("read_seq", BigInteger, nullable=False, default=0),
+    UniqueConstraint("room_id", "user_id", name="uq_room_members_room_user"),
+    Index("ix_room_members_user", "user_id"),
+)
+
+chat_messages = Table(
+    "chat_messages", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("room_id", Integer, ForeignKey("chat_rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("username", String(32), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("message_type", String(20), nullable=False, default="text"),
+    Column("client_msg_id", String(64)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("edited_at", UtcDateTime),
+    Column("is_deleted", Boolean, nullable=False, default=False),
+    UniqueConstraint("room_id", "seq", name="uq_chat_messages_room_seq"),
+    UniqueConstraint("user_id", "client_msg_id", name="uq_chat_messages_client_msg"),
+)
+
+message_mentions = Table(
+    "message_mentions", metadata,
+    Column("message_id", BigId, ForeignKey("chat_messages.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("room_id", Integer, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Index("ix_message_mentions_user_room_seq", "user_id", "room_id", "seq"),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("subject", String(200), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+    Column("attempts", Integer, nullable=False, default=0),
+)
+Index("ix_outbox_unsent", outbox.c.id, sqlite_where=outbox.c.sent_at.is_(None),
+      postgresql_where=outbox.c.sent_at.is_(None))

@@ -1,0 +1,163 @@
+"""The composition root: `wire()` builds every adapter from settings (each one overridable);
+`start()`/`stop()` connect and release them. Nothing connects at import or in `wire()`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from services.chat import use_cases
+from services.chat.adapters.inbound.ws import RateLimiter
+from services.chat.adapters.metrics import ChatMetrics
+from services.chat.adapters.outbound.connection_hub import ConnectionHub
+from services.chat.adapters.outbound.nats_live_feed import BusLiveFeed
+from services.chat.adapters.outbound.outbox_relay import OutboxRelay
+from services.chat.adapters.outbound.security import Argon2PasswordHasher, SystemClock
+from services.chat.adapters.outbound.sqla_store import SqlaChatUnitOfWork, create_schema
+from services.chat.domain import User
+from services.chat.ports import ChatDeps, Clock, PasswordHasher
+from services.chat.settings import ChatSettings
+from shared.auth import Principal, TokenIssuer, TokenVerifier, generate_private_key_pem
+from shared.bus import EventBus
+from shared.bus.nats import NatsEventBus
+from shared.db import Database
+from shared.observability import publish_heartbeats
+
+log = logging.getLogger(__name__)
+VERSION = "0.1.0"
+
+
+@dataclass(eq=False)
+class Chat:
+    settings: ChatSettings
+    db: Database
+    bus: EventBus
+    deps: ChatDeps
+    hub: ConnectionHub
+    relay: OutboxRelay
+    metrics: ChatMetrics
+    limiter: RateLimiter
+    issuer: TokenIssuer | None = None
+    accepting: bool = False
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def verifier(self) -> TokenVerifier:
+        assert self.issuer is not None, "start() loads the signing key"
+        return self.issuer.verifier()
+
+    def issue_token(self, user: User) -> str:
+        assert self.issuer is not None
+        return self.issuer.issue(Principal(user.id, user.username, user.is_admin))
+
+    async def readiness(self) -> dict[str, bool]:
+        connected = getattr(self.bus, "is_connected", True)
+        return {"database": await self.db.ping(), "nats": bool(connected),
+                "accepting": self.accepting}
+
+
+def wire(settings: ChatSettings, *, bus: EventBus | None = None,
+         hasher: PasswordHasher | None = None, clock: Clock | None = None,
+         issuer: TokenIssuer | None = None) -> Chat:
+    db = Database(settings.resolved_database_url())
+    bus = bus or NatsEventBus(settings.nats_url, name=settings.replica_id)
+    metrics = ChatMetrics()
+    relay = OutboxRelay(db, bus, metrics, poll_secs=settings.outbox_poll_secs,
+                        batch=settings.outbox_batch)
+    deps = ChatDeps(
+        uow=SqlaChatUnitOfWork(db),
+        live=BusLiveFeed(bus),
+        hasher=hasher or Argon2PasswordHasher(),
+        clock=clock or SystemClock(),
+        outbox_written=relay.kick,
+        message_max_chars=settings.message_max_chars,
+        history_on_join=settings.history_on_join,
+        recovery_max_messages=settings.recovery_max_messages,
+    )
+    hub = ConnectionHub(bus, metrics, replica_id=settings.replica_id,
+                        queue_frames=settings.ws_send_queue_frames,
+                        heartbeat_secs=settings.connections_heartbeat_secs,
+                        activity_secs=settings.activity_report_secs)
+    limiter = RateLimiter(settings.rate_limit_per_sec, settings.rate_limit_burst)
+    return Chat(settings, db, bus, deps, hub, relay, metrics, limiter, issuer)
+
+
+def _read_or_create_key(path: Path) -> str:
+    """Create the signing key once (O_EXCL), so replicas sharing a data dir share the key."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text()
+    pem = generate_private_key_pem()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(pem)
+    return pem
+
+
+async def load_issuer(settings: ChatSettings) -> TokenIssuer:
+    pem = settings.signing_key_pem or await asyncio.to_thread(
+        _read_or_create_key, settings.resolved_signing_key_file())
+    return TokenIssuer(pem, ttl_secs=settings.access_token_ttl_secs)
+
+
+async def start(chat: Chat) -> None:
+    settings = chat.settings
+    if chat.issuer is None:
+        chat.issuer = await load_issuer(settings)
+    await chat.db.prepare()
+    await create_schema(chat.db)
+    connect = getattr(chat.bus, "connect", None)
+    if connect is not None:
+        await connect()
+    if settings.admin_username and settings.admin_password:
+        outcome = await use_cases.ensure_admin(chat.deps, settings.admin_username,
+                                               settings.admin_password)
+        log.info("admin account", extra={"fields": {"username": settings.admin_username,
+                                                    "outcome": outcome}})
+    await chat.hub.start()
+    chat._tasks = [
+        asyncio.create_task(chat.relay.run(), name="outbox-relay"),
+        asyncio.create_task(publish_heartbeats(
+            chat.bus, service="chat", instance_id=settings.replica_id, version=VERSION,
+            started_at=chat.started_at, interval_secs=settings.service_heartbeat_secs,
+            readiness=chat.readiness,
+            details=lambda: {"sockets": len(chat.hub.connections)}), name="heartbeat"),
+    ]
+    chat.accepting = True
+    log.info("chat service started", extra={"fields": {"replica_id": settings.replica_id}})
+
+
+async def stop(chat: Chat) -> None:
+    """Readiness off, sockets closed with 1001 (clients reconnect elsewhere), NATS drained."""
+    chat.accepting = False
+    await chat.hub.stop()
+    for task in chat._tasks:
+        task.cancel()
+    for task in chat._tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    close = getattr(chat.bus, "close", None)
+    if close is not None:
+        with contextlib.suppress(Exception):
+            await close()
+    await chat.db.dispose()
+
+
+async def create_admin(settings: ChatSettings, username: str, password: str) -> str:
+    """`tertulia create-admin`: works without NATS; the outbox relays the event later."""
+    from shared.bus.memory import InMemoryEventBus
+
+    chat = wire(settings, bus=InMemoryEventBus())
+    await chat.db.prepare()
+    await create_schema(chat.db)
+    try:
+        return await use_cases.ensure_admin(chat.deps, username, password)
+    finally:
+        await chat.db.dispose()

@@ -1,0 +1,285 @@
+"""Chat entities and rules: accounts, rooms, roles, messages, read markers. No I/O here."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Role = Literal["admin", "moderator", "member"]
+ROLES: tuple[Role, ...] = ("admin", "moderator", "member")
+MessageType = Literal["text", "system"]
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
+MENTION_RE = re.compile(r"(?<![\w@])@([A-Za-z0-9_.-]{3,32})")
+PASSWORD_MIN_CHARS = 8
+PASSWORD_MAX_CHARS = 256
+ROOM_NAME_MAX_CHARS = 100
+ROOM_DESCRIPTION_MAX_CHARS = 1000
+CLIENT_MSG_ID_MAX_CHARS = 64
+
+
+class ChatError(Exception):
+    """A rule said no. `code` is stable: HTTP problem details and WebSocket error frames use it."""
+
+    status = 400
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Invalid(ChatError):
+    status = 422
+
+
+class NotFound(ChatError):
+    status = 404
+
+
+class Forbidden(ChatError):
+    status = 403
+
+
+class Conflict(ChatError):
+    status = 409
+
+
+class Unauthenticated(ChatError):
+    status = 401
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is acting: a user (from a verified token) or a guest (user_id None)."""
+
+    user_id: int | None
+    username: str | None = None
+    is_admin: bool = False
+
+    @property
+    def is_guest(self) -> bool:
+        return self.user_id is None
+
+
+GUEST = Actor(user_id=None)
+
+
+@dataclass(slots=True)
+class User:
+    id: int
+    username: str
+    display_name: str | None
+    is_admin: bool
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class Room:
+    id: int
+    name: str
+    description: str | None
+    is_private: bool
+    created_by: int | None
+    created_at: datetime
+    last_seq: int = 0
+
+
+@dataclass(slots=True)
+class Member:
+    room_id: int
+    user_id: int
+    username: str
+    role: Role
+    joined_at: datetime
+    read_seq: int = 0
+
+
+@dataclass(slots=True)
+class Message:
+    id: int
+    room_id: int
+    seq: int
+    user_id: int | None
+    username: str
+    content: str
+    message_type: MessageType
+    created_at: datetime
+    client_msg_id: str | None = None
+    edited_at: datetime | None = None
+    is_deleted: bool = False
+    mentions: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Unread:
+    room_id: int
+    count: int
+    mentions: int
+    last_seq: int
+    read_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A server → client frame; adapters serialise it once, however many sockets receive it."""
+
+    type: str
+    data: dict[str, Any]
+    seq: int | None = None
+    exclude_connection: str | None = None
+    exclude_user: int | None = None
+    about_user: int | None = None
+
+
+def validate_username(username: str) -> str:
+    if not USERNAME_RE.match(username):
+        raise Invalid("invalid_username",
+                      "Username must be 3-32 characters: letters, digits, '_', '.', '-'.")
+    return username
+
+
+def validate_password(password: str) -> str:
+    if not PASSWORD_MIN_CHARS <= len(password) <= PASSWORD_MAX_CHARS:
+        raise Invalid("invalid_password",
+                      f"Password must be {PASSWORD_MIN_CHARS}-{PASSWORD_MAX_CHARS} characters.")
+    return password
+
+
+def validate_room_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > ROOM_NAME_MAX_CHARS:
+        raise Invalid("invalid_room_name",
+                      f"Room name must be 1-{ROOM_NAME_MAX_CHARS} characters.")
+    return name
+
+
+def validate_description(description: str | None) -> str | None:
+    if description is not None and len(description) > ROOM_DESCRIPTION_MAX_CHARS:
+        raise Invalid("invalid_description",
+                      f"Description must be at most {ROOM_DESCRIPTION_MAX_CHARS} characters.")
+    return description
+
+
+def validate_content(content: str, max_chars: int) -> str:
+    """Content is stored trimmed; empty after trimming or longer than `max_chars` is refused."""
+    trimmed = content.strip()
+    if not trimmed:
+        raise Invalid("content_empty", "Message content is empty.")
+    if len(trimmed) > max_chars:
+        raise Invalid("content_too_long", f"Message content exceeds {max_chars} characters.")
+    return trimmed
+
+
+def validate_client_msg_id(client_msg_id: str | None) -> str | None:
+    if client_msg_id is not None and not 1 <= len(client_msg_id) <= CLIENT_MSG_ID_MAX_CHARS:
+        raise Invalid("invalid_client_msg_id",
+                      f"client_msg_id must be 1-{CLIENT_MSG_ID_MAX_CHARS} characters.")
+    return client_msg_id
+
+
+def mentions_in(content: str) -> list[str]:
+    """`@username` mentions (and `@room`), lower-cased, in first-seen order, without repeats."""
+    seen: dict[str, None] = {}
+    for name in MENTION_RE.findall(content):
+        seen.setdefault(name.lower(), None)
+    return list(seen)
+
+
+def can_read(room: Room, actor: Actor, member: Member | None) -> bool:
+    return not room.is_private or member is not None
+
+
+def can_post(room: Room, actor: Actor, member: Member | None) -> bool:
+    """Members post; in a public room any signed-in user may (posting joins them)."""
+    if actor.is_guest:
+        return False
+    return member is not None or not room.is_private
+
+
+def is_moderator(actor: Actor, member: Member | None) -> bool:
+    return actor.is_admin or (member is not None and member.role in ("admin", "moderator"))
+
+
+def is_room_admin(actor: Actor, member: Member | None) -> bool:
+    return actor.is_admin or (member is not None and member.role == "admin")
+
+
+def can_edit(message: Message, actor: Actor) -> bool:
+    """Only the author rewrites their words; moderators delete instead."""
+    return not actor.is_guest and message.user_id == actor.user_id
+
+
+def can_delete(message: Message, actor: Actor, member: Member | None) -> bool:
+    return (not actor.is_guest and message.user_id == actor.user_id) or is_moderator(actor, member)
+
+
+def next_read_seq(current: int, requested: int, last_seq: int) -> int:
+    """Read markers only move forward and never past the room's last message."""
+    return max(current, min(requested, last_seq))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def message_data(message: Message) -> dict[str, Any]:
+    """The `message` frame's data (the exercise's fields plus ours); deleted content is gone."""
+    return {
+        "id": message.id,
+        "room_id": message.room_id,
+        "seq": message.seq,
+        "content": "" if message.is_deleted else message.content,
+        "user_id": message.user_id,
+        "username": message.username,
+        "message_type": message.message_type,
+        "created_at": _iso(message.created_at),
+        "edited_at": _iso(message.edited_at),
+        "is_deleted": message.is_deleted,
+        "client_msg_id": message.client_msg_id,
+    }
+
+
+def ack_data(message: Message) -> dict[str, Any]:
+    return {
+        "client_msg_id": message.client_msg_id,
+        "id": message.id,
+        "room_id": message.room_id,
+        "seq": message.seq,
+        "created_at": _iso(message.created_at),
+    }
+
+
+def unread_data(unread: Unread) -> dict[str, Any]:
+    return {
+        "room_id": unread.room_id,
+        "count": unread.count,
+        "mentions": unread.mentions,
+        "last_seq": unread.last_seq,
+        "read_seq": unread.read_seq,
+    }
+
+
+def room_data(room: Room) -> dict[str, Any]:
+    return {
+        "id": room.id,
+        "name": room.name,
+        "description": room.description,
+        "is_private": room.is_private,
+        "created_by": room.created_by,
+        "created_at": _iso(room.created_at),
+        "last_seq": room.last_seq,
+    }
+
+
+def member_data(member: Member) -> dict[str, Any]:
+    return {
+        "room_id": member.room_id,
+        "user_id": member.user_id,
+        "username": member.username,
+        "role": member.role,
+        "joined_at": _iso(member.joined_at),
+        "read_seq": member.read_seq,
+    }

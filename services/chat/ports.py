@@ -1,0 +1,108 @@
+"""The interfaces the chat core needs; adapters implement them (SQLAlchemy, NATS, argon2...)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from services.chat.domain import Frame, Member, Message, Role, Room, Unread, User
+
+
+class UserStore(Protocol):
+    async def add(self, username: str, display_name: str | None, password_hash: str,
+                  is_admin: bool, now: datetime) -> User: ...
+    async def get(self, user_id: int) -> User | None: ...
+    async def by_username(self, username: str) -> tuple[User, str] | None: ...
+    async def set_admin(self, user_id: int, password_hash: str | None) -> None: ...
+
+
+class RoomStore(Protocol):
+    async def add(self, name: str, description: str | None, is_private: bool,
+                  created_by: int | None, now: datetime) -> Room: ...
+    async def get(self, room_id: int) -> Room | None: ...
+    async def by_name(self, name: str) -> Room | None: ...
+    async def update(self, room: Room) -> None: ...
+    async def visible_to(self, user_id: int | None) -> list[Room]: ...
+    async def next_seq(self, room_id: int) -> int: ...
+
+
+class MemberStore(Protocol):
+    async def get(self, room_id: int, user_id: int) -> Member | None: ...
+    async def add(self, member: Member) -> None: ...
+    async def remove(self, room_id: int, user_id: int) -> None: ...
+    async def list(self, room_id: int) -> list[Member]: ...
+    async def set_role(self, room_id: int, user_id: int, role: Role) -> None: ...
+    async def set_read_seq(self, room_id: int, user_id: int, seq: int) -> None: ...
+
+
+class MessageStore(Protocol):
+    async def add(self, message: Message) -> Message: ...
+    async def get(self, message_id: int) -> Message | None: ...
+    async def by_client_msg_id(self, user_id: int, client_msg_id: str) -> Message | None: ...
+    async def update(self, message: Message) -> None: ...
+    async def page(self, room_id: int, *, before_seq: int | None, after_seq: int | None,
+                   limit: int) -> list[Message]: ...
+    async def unread(self, user_id: int) -> list[Unread]: ...
+
+
+class Outbox(Protocol):
+    async def add(self, event: BaseModel, now: datetime) -> None:
+        """Record a domain event in the same transaction as the change it describes."""
+        ...
+
+
+class ChatTx(Protocol):
+    """One database transaction with every store the core writes to."""
+
+    users: UserStore
+    rooms: RoomStore
+    members: MemberStore
+    messages: MessageStore
+    outbox: Outbox
+
+
+class ChatUnitOfWork(Protocol):
+    def write(self) -> AbstractAsyncContextManager[ChatTx]:
+        """Commits when the block ends normally; rolls back everything on an exception."""
+        ...
+
+    def read(self) -> AbstractAsyncContextManager[ChatTx]: ...
+
+
+class LiveFeed(Protocol):
+    """Best-effort fan-out of frames to sockets on every chat replica."""
+
+    async def to_room(self, room_id: int, frame: Frame) -> None: ...
+    async def to_user(self, user_id: int, frame: Frame) -> None: ...
+    async def to_everyone(self, frame: Frame) -> None: ...
+
+
+class PasswordHasher(Protocol):
+    async def hash(self, password: str) -> str: ...
+    async def verify(self, password_hash: str, password: str) -> bool: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+@dataclass(slots=True)
+class ChatDeps:
+    """Everything a use case may touch; `bootstrap.wire` builds it, tests pass fakes."""
+
+    uow: ChatUnitOfWork
+    live: LiveFeed
+    hasher: PasswordHasher
+    clock: Clock
+    # Wakes the outbox relay after a commit so events leave without waiting for its poll.
+    outbox_written: Callable[[], None]
+    message_max_chars: int = 4000
+    history_on_join: int = 50
+    recovery_max_messages: int = 1000
+    source: str = "tertulia/chat"
+

@@ -1,0 +1,60 @@
+"""Chat service configuration (12-factor: environment variables prefixed `CHAT_`)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ChatSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CHAT_", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), validation_alias=AliasChoices("CHAT_DATA_DIR", "DATA_DIR"))
+    # Defaults to a SQLite file in data_dir; set to postgresql+asyncpg://... for multi-node.
+    database_url: str | None = None
+    nats_url: str = Field("nats://127.0.0.1:4222",
+                          validation_alias=AliasChoices("CHAT_NATS_URL", "NATS_URL"))
+    replica_id: str = Field(default_factory=lambda: f"chat-{secrets.token_hex(4)}")
+
+    # Ed25519 signing key (PEM). Without one, a key file in data_dir is created once and
+    # shared by every replica that uses the same data_dir.
+    signing_key_pem: str | None = None
+    signing_key_file: Path | None = None
+    access_token_ttl_secs: int = 3600
+    cookie_secure: bool = False
+    admin_username: str | None = None
+    admin_password: str | None = None
+
+    # Browser origins allowed to open a WebSocket; empty means same-origin only. Clients
+    # that send no Origin (scripts, bots) are not browsers and are let through.
+    allowed_origins: list[str] = []
+
+    message_max_chars: int = 4000
+    history_on_join: int = 50
+    recovery_max_messages: int = 1000
+
+    ws_max_frame_bytes: int = 64 * 1024
+    ws_send_queue_frames: int = 256
+    ws_ping_interval_secs: float = 20.0
+    ws_auth_timeout_secs: float = 10.0
+    rate_limit_per_sec: float = 10.0
+    rate_limit_burst: int = 30
+    rate_limit_strikes: int = 20
+
+    connections_heartbeat_secs: float = 10.0
+    activity_report_secs: float = 15.0
+    service_heartbeat_secs: float = 5.0
+    outbox_poll_secs: float = 1.0
+    outbox_batch: int = 256
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'chat.db'}"
+
+    def resolved_signing_key_file(self) -> Path:
+        return self.signing_key_file or self.data_dir / "chat-signing-key.pem"

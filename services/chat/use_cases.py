@@ -1,0 +1,540 @@
+"""Chat use cases: one async function per thing a user or operator does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.chat.domain import (
+    ROLES,
+    Actor,
+    ChatError,
+    Conflict,
+    Forbidden,
+    Frame,
+    Invalid,
+    Member,
+    Message,
+    Role,
+    Room,
+    Unauthenticated,
+    Unread,
+    User,
+    can_delete,
+    can_edit,
+    can_post,
+    can_read,
+    is_room_admin,
+    member_data,
+    mentions_in,
+    message_data,
+    next_read_seq,
+    room_data,
+    unread_data,
+    validate_client_msg_id,
+    validate_content,
+    validate_description,
+    validate_password,
+    validate_room_name,
+    validate_username,
+)
+from services.chat.domain import NotFound as _NotFound
+from services.chat.ports import ChatDeps, ChatTx
+from shared.contracts import (
+    MemberJoined,
+    MemberLeft,
+    MemberRoleChanged,
+    MessageCreated,
+    MessageDeleted,
+    MessageEdited,
+    RoomCreated,
+    RoomUpdated,
+    UserRegistered,
+)
+
+HISTORY_MAX_PAGE = 200
+
+
+def _room_not_found(room_id: int) -> ChatError:
+    # Private rooms the caller may not see get the same answer as rooms that don't exist.
+    return _NotFound("room_not_found", f"Room {room_id} not found.")
+
+
+async def _visible_room(tx: ChatTx, actor: Actor, room_id: int) -> tuple[Room, Member | None]:
+    room = await tx.rooms.get(room_id)
+    if room is None:
+        raise _room_not_found(room_id)
+    member = await tx.members.get(room_id, actor.user_id) if actor.user_id is not None else None
+    if not can_read(room, actor, member):
+        raise _room_not_found(room_id)
+    return room, member
+
+
+def _require_user(actor: Actor) -> int:
+    if actor.user_id is None:
+        raise Unauthenticated("not_authenticated", "Sign in to do that.")
+    return actor.user_id
+
+
+# --- accounts ----------------------------------------------------------------------------
+
+
+async def register(deps: ChatDeps, username: str, password: str,
+                   display_name: str | None = None, *, is_admin: bool = False) -> User:
+    """Usernames are unique (case-insensitively); passwords are stored only as argon2id hashes."""
+    validate_username(username)
+    validate_password(password)
+    password_hash = await deps.hasher.hash(password)
+    async with deps.uow.write() as tx:
+        if await tx.users.by_username(username) is not None:
+            raise Conflict("username_taken", f"Username {username!r} is taken.")
+        now = deps.clock.now()
+        user = await tx.users.add(username, display_name, password_hash, is_admin, now)
+        await tx.outbox.add(UserRegistered(user_id=user.id, username=user.username,
+                                           display_name=display_name, is_admin=is_admin,
+                                           registered_at=now), now)
+    deps.outbox_written()
+    return user
+
+
+async def authenticate(deps: ChatDeps, username: str, password: str) -> User:
+    """A wrong username and a wrong password get the same answer."""
+    async with deps.uow.read() as tx:
+        found = await tx.users.by_username(username)
+    if found is None or not await deps.hasher.verify(found[1], password):
+        raise Unauthenticated("invalid_credentials", "Wrong username or password.")
+    return found[0]
+
+
+async def current_user(deps: ChatDeps, actor: Actor) -> User:
+    user_id = _require_user(actor)
+    async with deps.uow.read() as tx:
+        user = await tx.users.get(user_id)
+    if user is None:
+        raise Unauthenticated("unknown_user", "The account behind this token no longer exists.")
+    return user
+
+
+async def ensure_admin(deps: ChatDeps, username: str, password: str) -> str:
+    """Create the first administrator if absent; an existing account is promoted, not reset."""
+    async with deps.uow.read() as tx:
+        found = await tx.users.by_username(username)
+    if found is None:
+        try:
+            await register(deps, username, password, is_admin=True)
+            return "created"
+        except Conflict:
+            return "exists"  # another replica created it a moment ago
+    user, _ = found
+    if not user.is_admin:
+        async with deps.uow.write() as tx:
+            await tx.users.set_admin(user.id, None)
+        return "promoted"
+    return "exists"
+
+
+# --- rooms -------------------------------------------------------------------------------
+
+
+async def create_room(deps: ChatDeps, actor: Actor, name: str, description: str | None = None,
+                      is_private: bool = False) -> Room:
+    """Room names are unique; the creator becomes the room's admin."""
+    user_id = _require_user(actor)
+    name = validate_room_name(name)
+    validate_description(description)
+    async with deps.uow.write() as tx:
+        if await tx.rooms.by_name(name) is not None:
+            raise Conflict("room_name_taken", f"A room named {name!r} exists.")
+        now = deps.clock.now()
+        room = await tx.rooms.add(name, description, is_private, user_id, now)
+        member = Member(room.id, user_id, actor.username or "", "admin", now)
+        await tx.members.add(member)
+        await tx.outbox.add(RoomCreated(room_id=room.id, name=room.name,
+                                        description=description, is_private=is_private,
+                                        created_by=user_id, created_at=now), now)
+        await tx.outbox.add(_joined_event(member, None), now)
+    deps.outbox_written()
+    return room
+
+
+def _joined_event(member: Member, invited_by: int | None) -> MemberJoined:
+    return MemberJoined(room_id=member.room_id, user_id=member.user_id,
+                        username=member.username, role=member.role, invited_by=invited_by,
+                        joined_at=member.joined_at)
+
+
+async def list_rooms(deps: ChatDeps, actor: Actor) -> list[Room]:
+    """Public rooms and the private rooms the caller belongs to."""
+    async with deps.uow.read() as tx:
+        return await tx.rooms.visible_to(actor.user_id)
+
+
+async def get_room(deps: ChatDeps, actor: Actor, room_id: int) -> tuple[Room, Member | None]:
+    async with deps.uow.read() as tx:
+        return await _visible_room(tx, actor, room_id)
+
+
+async def update_room(deps: ChatDeps, actor: Actor, room_id: int, *, name: str | None = None,
+                      description: str | None = None, is_private: bool | None = None) -> Room:
+    """Room admins (and server admins) change a room's name, description and privacy."""
+    user_id = _require_user(actor)
+    async with deps.uow.write() as tx:
+        room, member = await _visible_room(tx, actor, room_id)
+        if not is_room_admin(actor, member):
+            raise Forbidden("not_room_admin", "Only the room's admins can change it.")
+        if name is not None:
+            name = validate_room_name(name)
+            other = await tx.rooms.by_name(name)
+            if other is not None and other.id != room.id:
+                raise Conflict("room_name_taken", f"A room named {name!r} exists.")
+            room.name = name
+        if description is not None:
+            room.description = validate_description(description)
+        if is_private is not None:
+            room.is_private = is_private
+        await tx.rooms.update(room)
+        now = deps.clock.now()
+        await tx.outbox.add(RoomUpdated(room_id=room.id, name=room.name,
+                                        description=room.description,
+                                        is_private=room.is_private, updated_by=user_id,
+                                        updated_at=now), now)
+    deps.outbox_written()
+    await deps.live.to_room(room.id, Frame("room_updated", room_data(room)))
+    return room
+
+
+async def join_room(deps: ChatDeps, actor: Actor, room_id: int) -> Member:
+    """Anyone signed in joins a public room; a private room needs an invitation."""
+    user_id = _require_user(actor)
+    async with deps.uow.write() as tx:
+        room = await tx.rooms.get(room_id)
+        member = await tx.members.get(room_id, user_id) if room else None
+        if room is None or (room.is_private and member is None):
+            raise _room_not_found(room_id)
+        if member is not None:
+            return member
+        member = await _add_member(deps, tx, room, user_id, actor.username or "", "member",
+                                   None)
+    deps.outbox_written()
+    await deps.live.to_room(room_id, Frame("member_joined", member_data(member)))
+    return member
+
+
+async def _add_member(deps: ChatDeps, tx: ChatTx, room: Room, user_id: int, username: str,
+                      role: Role, invited_by: int | None) -> Member:
+    now = deps.clock.now()
+    # A new member has read nothing older than their arrival: unread starts at zero.
+    member = Member(room.id, user_id, username, role, now, read_seq=room.last_seq)
+    await tx.members.add(member)
+    await tx.outbox.add(_joined_event(member, invited_by), now)
+    return member
+
+
+async def leave_room(deps: ChatDeps, actor: Actor, room_id: int) -> None:
+    user_id = _require_user(actor)
+    await _remove_member(deps, actor, room_id, user_id, reason="left")
+
+
+async def kick_member(deps: ChatDeps, actor: Actor, room_id: int, user_id: int) -> None:
+    """Moderators remove members; only room admins remove moderators or admins."""
+    await _remove_member(deps, actor, room_id, user_id, reason="kicked")
+
+
+async def _remove_member(deps: ChatDeps, actor: Actor, room_id: int, user_id: int,
+                         reason: str) -> None:
+    actor_id = _require_user(actor)
+    async with deps.uow.write() as tx:
+        _room, actor_member = await _visible_room(tx, actor, room_id)
+        target = await tx.members.get(room_id, user_id)
+        if target is None:
+            raise _NotFound("not_a_member", f"User {user_id} is not a member of this room.")
+        if reason == "kicked":
+            if user_id == actor_id:
+                raise Invalid("cannot_kick_self", "Leave the room instead of kicking yourself.")
+            allowed = is_room_admin(actor, actor_member) or (
+                actor_member is not None and actor_member.role == "moderator"
+                and target.role == "member")
+            if not allowed:
+                raise Forbidden("forbidden", "You may not remove this member.")
+        await tx.members.remove(room_id, user_id)
+        now = deps.clock.now()
+        await tx.outbox.add(MemberLeft(room_id=room_id, user_id=user_id,
+                                       username=target.username,
+                                       reason="kicked" if reason == "kicked" else "left",
+                                       removed_by=actor_id if reason == "kicked" else None,
+                                       left_at=now), now)
+    deps.outbox_written()
+    await deps.live.to_room(room_id, Frame("member_left",
+                                           {"room_id": room_id, "user_id": user_id,
+                                            "username": target.username, "reason": reason},
+                                           about_user=user_id))
+
+
+async def list_members(deps: ChatDeps, actor: Actor, room_id: int) -> list[Member]:
+    async with deps.uow.read() as tx:
+        await _visible_room(tx, actor, room_id)
+        return await tx.members.list(room_id)
+
+
+async def invite_member(deps: ChatDeps, actor: Actor, room_id: int, username: str,
+                        role: Role = "member") -> Member:
+    """Moderators and admins add people; only room admins hand out moderator or admin roles."""
+    actor_id = _require_user(actor)
+    async with deps.uow.write() as tx:
+        room, actor_member = await _visible_room(tx, actor, room_id)
+        if not (is_room_admin(actor, actor_member) or
+                (actor_member is not None and actor_member.role == "moderator")):
+            raise Forbidden("forbidden", "Only moderators and admins can add members.")
+        if role != "member" and not is_room_admin(actor, actor_member):
+            raise Forbidden("forbidden", "Only room admins can grant that role.")
+        found = await tx.users.by_username(username)
+        if found is None:
+            raise _NotFound("user_not_found", f"No user named {username!r}.")
+        user = found[0]
+        existing = await tx.members.get(room_id, user.id)
+        if existing is not None:
+            return existing
+        member = await _add_member(deps, tx, room, user.id, user.username, role, actor_id)
+    deps.outbox_written()
+    await deps.live.to_room(room_id, Frame("member_joined", member_data(member)))
+    return member
+
+
+async def change_role(deps: ChatDeps, actor: Actor, room_id: int, user_id: int,
+                      role: str) -> Member:
+    actor_id = _require_user(actor)
+    if role not in ROLES:
+        raise Invalid("invalid_role", f"Role must be one of {', '.join(ROLES)}.")
+    async with deps.uow.write() as tx:
+        _room, actor_member = await _visible_room(tx, actor, room_id)
+        if not is_room_admin(actor, actor_member):
+            raise Forbidden("not_room_admin", "Only the room's admins change roles.")
+        target = await tx.members.get(room_id, user_id)
+        if target is None:
+            raise _NotFound("not_a_member", f"User {user_id} is not a member of this room.")
+        previous = target.role
+        if previous == role:
+            return target
+        target.role = role  # type: ignore[assignment]
+        await tx.members.set_role(room_id, user_id, target.role)
+        now = deps.clock.now()
+        await tx.outbox.add(MemberRoleChanged(room_id=room_id, user_id=user_id,
+                                              username=target.username, role=target.role,
+                                              previous=previous, changed_by=actor_id,
+                                              changed_at=now), now)
+    deps.outbox_written()
+    await deps.live.to_room(room_id, Frame("member_role_changed", member_data(target)))
+    return target
+
+
+# --- messages ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    message: Message
+    created: bool  # False when a retried client_msg_id returned the first message
+
+
+async def post_message(deps: ChatDeps, actor: Actor, room_id: int, content: str,
+                       client_msg_id: str | None = None) -> Posted:
+    """The message and its event commit together, with the room's next `seq`; a retry with
+    the same `client_msg_id` returns the first message instead of posting twice."""
+    user_id = _require_user(actor)
+    content = validate_content(content, deps.message_max_chars)
+    validate_client_msg_id(client_msg_id)
+    try:
+        return await _post(deps, actor, user_id, room_id, content, client_msg_id)
+    except Conflict as exc:
+        if exc.code != "duplicate_client_msg_id" or client_msg_id is None:
+            raise
+    # A concurrent retry won the race: answer with its message.
+    async with deps.uow.read() as tx:
+        earlier = await tx.messages.by_client_msg_id(user_id, client_msg_id)
+    if earlier is None:
+        raise Conflict("duplicate_client_msg_id", "That message was already posted.")
+    return Posted(earlier, created=False)
+
+
+async def _post(deps: ChatDeps, actor: Actor, user_id: int, room_id: int, content: str,
+                client_msg_id: str | None) -> Posted:
+    async with deps.uow.write() as tx:
+        if client_msg_id is not None:
+            earlier = await tx.messages.by_client_msg_id(user_id, client_msg_id)
+            if earlier is not None:
+                return Posted(earlier, created=False)
+        room, member = await _visible_room(tx, actor, room_id)
+        if not can_post(room, actor, member):
+            raise Forbidden("not_a_member", "Join the room to post in it.")
+        joined = None
+        if member is None:
+            joined = await _add_member(deps, tx, room, user_id, actor.username or "", "member",
+                                       None)
+        now = deps.clock.now()
+        seq = await tx.rooms.next_seq(room_id)
+        message = await tx.messages.add(Message(
+            id=0, room_id=room_id, seq=seq, user_id=user_id, username=actor.username or "",
+            content=content, message_type="text", created_at=now, client_msg_id=client_msg_id,
+            mentions=mentions_in(content)))
+        # The sender has read their own message.
+        await tx.members.set_read_seq(room_id, user_id, seq)
+        await tx.outbox.add(MessageCreated(
+            message_id=message.id, room_id=room_id, seq=seq, user_id=user_id,
+            username=message.username, content=content, client_msg_id=client_msg_id,
+            mentions=message.mentions, created_at=now), now)
+    deps.outbox_written()
+    if joined is not None:
+        await deps.live.to_room(room_id, Frame("member_joined", member_data(joined)))
+    await deps.live.to_room(room_id, Frame("message", message_data(message), seq=seq))
+    return Posted(message, created=True)
+
+
+async def edit_message(deps: ChatDeps, actor: Actor, message_id: int, content: str) -> Message:
+    """The author edits; the edit keeps the message's `seq` and records `edited_at`."""
+    user_id = _require_user(actor)
+    content = validate_content(content, deps.message_max_chars)
+    async with deps.uow.write() as tx:
+        message = await _visible_message(tx, actor, message_id)
+        if not can_edit(message, actor):
+            raise Forbidden("not_author", "Only the author can edit a message.")
+        if message.is_deleted:
+            raise Conflict("message_deleted", "A deleted message cannot be edited.")
+        now = deps.clock.now()
+        message.content = content
+        message.edited_at = now
+        message.mentions = mentions_in(content)
+        await tx.messages.update(message)
+        await tx.outbox.add(MessageEdited(
+            message_id=message.id, room_id=message.room_id, seq=message.seq,
+            user_id=message.user_id, content=content, mentions=message.mentions,
+            edited_by=user_id, edited_at=now), now)
+    deps.outbox_written()
+    await deps.live.to_room(message.room_id,
+                            Frame("message_edited", message_data(message)))
+    return message
+
+
+async def delete_message(deps: ChatDeps, actor: Actor, message_id: int) -> Message:
+    """Authors, moderators and admins soft-delete: the `seq` stays, the content goes."""
+    user_id = _require_user(actor)
+    async with deps.uow.write() as tx:
+        message = await _visible_message(tx, actor, message_id)
+        member = await tx.members.get(message.room_id, user_id)
+        if not can_delete(message, actor, member):
+            raise Forbidden("forbidden", "You may not delete this message.")
+        if message.is_deleted:
+            return message
+        now = deps.clock.now()
+        message.is_deleted = True
+        message.edited_at = now
+        await tx.messages.update(message)
+        await tx.outbox.add(MessageDeleted(
+            message_id=message.id, room_id=message.room_id, seq=message.seq,
+            user_id=message.user_id, deleted_by=user_id, deleted_at=now), now)
+    deps.outbox_written()
+    await deps.live.to_room(message.room_id,
+                            Frame("message_deleted", message_data(message)))
+    return message
+
+
+async def _visible_message(tx: ChatTx, actor: Actor, message_id: int) -> Message:
+    message = await tx.messages.get(message_id)
+    if message is None:
+        raise _NotFound("message_not_found", f"Message {message_id} not found.")
+    try:
+        await _visible_room(tx, actor, message.room_id)
+    except _NotFound:
+        raise _NotFound("message_not_found", f"Message {message_id} not found.") from None
+    return message
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    messages: list[Message]
+    has_more: bool
+
+
+async def history(deps: ChatDeps, actor: Actor, room_id: int, *, before_seq: int | None = None,
+                  after_seq: int | None = None, limit: int = 50) -> HistoryPage:
+    """Oldest first. `after_seq` pages forward from a point; otherwise the newest page before
+    `before_seq` (or the end). `has_more` says whether more lie in the paging direction."""
+    if not 1 <= limit <= HISTORY_MAX_PAGE:
+        raise Invalid("invalid_limit", f"limit must be 1-{HISTORY_MAX_PAGE}.")
+    async with deps.uow.read() as tx:
+        await _visible_room(tx, actor, room_id)
+        rows = await tx.messages.page(room_id, before_seq=before_seq, after_seq=after_seq,
+                                      limit=limit + 1)
+    has_more = len(rows) > limit
+    if has_more:
+        rows = rows[:limit] if after_seq is not None else rows[1:]
+    return HistoryPage(rows, has_more)
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    room: Room
+    member: Member | None
+    messages: list[Message]
+    last_seq: int
+    recovered: bool
+
+
+async def recover(deps: ChatDeps, actor: Actor, room_id: int,
+                  since_seq: int | None) -> Recovery:
+    """On join: everything after `since_seq` when it is at most `recovery_max_messages`
+    (recovered), else the latest `history_on_join` messages (not recovered: page history).
+    Without `since_seq`, the latest `history_on_join` messages, as the exercise does."""
+    async with deps.uow.read() as tx:
+        room, member = await _visible_room(tx, actor, room_id)
+        if since_seq is not None:
+            rows = await tx.messages.page(room_id, before_seq=None, after_seq=since_seq,
+                                          limit=deps.recovery_max_messages + 1)
+            if len(rows) <= deps.recovery_max_messages:
+                return Recovery(room, member, rows, room.last_seq, True)
+        rows = await tx.messages.page(room_id, before_seq=None, after_seq=None,
+                                      limit=deps.history_on_join)
+    return Recovery(room, member, rows, room.last_seq, False)
+
+
+# --- read markers ------------------------------------------------------------------------
+
+
+async def mark_read(deps: ChatDeps, actor: Actor, room_id: int, seq: int,
+                    connection_id: str | None = None) -> Unread:
+    """Read markers only move forward; the user's other sockets hear the new count."""
+    user_id = _require_user(actor)
+    async with deps.uow.write() as tx:
+        room, member = await _visible_room(tx, actor, room_id)
+        if member is None:
+            raise Forbidden("not_a_member", "Only members keep read markers.")
+        read_seq = next_read_seq(member.read_seq, seq, room.last_seq)
+        if read_seq != member.read_seq:
+            await tx.members.set_read_seq(room_id, user_id, read_seq)
+        counts = {u.room_id: u for u in await tx.messages.unread(user_id)}
+    unread = counts.get(room_id, Unread(room_id, 0, 0, room.last_seq, read_seq))
+    await deps.live.to_user(user_id, Frame("unread", unread_data(unread),
+                                           exclude_connection=connection_id))
+    return unread
+
+
+async def unread_counts(deps: ChatDeps, actor: Actor) -> list[Unread]:
+    """Derived from read markers at query time, so they cannot drift."""
+    user_id = _require_user(actor)
+    async with deps.uow.read() as tx:
+        return await tx.messages.unread(user_id)
+
+
+def typing_frame(actor: Actor, room_id: int, is_typing: bool) -> Frame:
+    return Frame("typing", {"room_id": room_id, "user_id": actor.user_id,
+                            "username": actor.username, "is_typing": is_typing},
+                 exclude_user=actor.user_id)
+
+
+async def send_typing(deps: ChatDeps, actor: Actor, room_id: int, is_typing: bool) -> None:
+    """Typing goes to the room's other people, never back to the typist."""
+    _require_user(actor)
+    async with deps.uow.read() as tx:
+        room, member = await _visible_room(tx, actor, room_id)
+    if not can_post(room, actor, member):
+        raise Forbidden("not_a_member", "Join the room first.")
+    await deps.live.to_room(room_id, typing_frame(actor, room_id, is_typing))
+

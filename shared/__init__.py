@@ -1,0 +1,1 @@
+"""What every Tertulia service needs: contracts, the bus, tokens, db and observability helpers."""

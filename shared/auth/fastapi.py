@@ -1,0 +1,57 @@
+"""FastAPI dependencies that turn a bearer token or the session cookie into a `Principal`.
+
+The verifier lives on `app.state.token_verifier` (set by each service's `create_app`).
+"""
+
+from __future__ import annotations
+
+from fastapi import Request, WebSocket
+
+from shared.auth.tokens import SESSION_COOKIE, InvalidToken, Principal, TokenVerifier
+from shared.problems import Problem
+
+
+def _verifier(conn: Request | WebSocket) -> TokenVerifier:
+    return conn.app.state.token_verifier
+
+
+def request_token(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    scheme, _, value = auth.partition(" ")
+    if scheme.lower() == "bearer" and value:
+        return value.strip()
+    return request.cookies.get(SESSION_COOKIE)
+
+
+async def optional_principal(request: Request) -> Principal | None:
+    token = request_token(request)
+    if token is None:
+        return None
+    try:
+        return _verifier(request).verify(token)
+    except InvalidToken as exc:
+        raise Problem(401, "invalid_token", "Invalid or expired token", str(exc)) from exc
+
+
+async def current_principal(request: Request) -> Principal:
+    principal = await optional_principal(request)
+    if principal is None:
+        raise Problem(401, "not_authenticated", "Authentication required",
+                      "Send `Authorization: Bearer <token>` or log in for a session cookie.")
+    return principal
+
+
+async def admin_principal(request: Request) -> Principal:
+    principal = await current_principal(request)
+    if not principal.is_admin:
+        raise Problem(403, "forbidden", "Administrators only")
+    return principal
+
+
+def websocket_handshake_token(websocket: WebSocket) -> str | None:
+    """Cookie first (browsers), then `?token=` (kept for the exercise's client; never logged)."""
+    return websocket.cookies.get(SESSION_COOKIE) or websocket.query_params.get("token")
+
+
+def verify_websocket_token(websocket: WebSocket, token: str) -> Principal:
+    return _verifier(websocket).verify(token)

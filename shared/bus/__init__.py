@@ -1,0 +1,21 @@
+"""The event bus port and its adapters (NATS for real, in-memory for unit tests)."""
+
+from shared.bus.port import (
+    DeadLetterHandler,
+    EventBus,
+    EventHandler,
+    LiveHandler,
+    LiveMessage,
+    PublishFailed,
+    Subscription,
+)
+
+__all__ = [
+    "DeadLetterHandler",
+    "EventBus",
+    "EventHandler",
+    "LiveHandler",
+    "LiveMessage",
+    "PublishFailed",
+    "Subscription",
+]

@@ -1,0 +1,64 @@
+"""The `EventBus` port: live (core NATS, best effort) and durable (JetStream) messaging."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from shared.contracts.envelope import CloudEvent
+
+
+@dataclass(frozen=True, slots=True)
+class LiveMessage:
+    subject: str
+    data: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class PublishFailed(Exception):
+    """The durable publish was not acknowledged by the server (down, timeout, no stream)."""
+
+
+class Subscription(Protocol):
+    async def unsubscribe(self) -> None: ...
+
+
+# Handlers of one subscription run one at a time, in arrival order (per-room order relies on it).
+LiveHandler = Callable[[LiveMessage], Awaitable[None]]
+# An event handler that returns normally has handled the event (ack); raising asks for redelivery.
+EventHandler = Callable[[CloudEvent], Awaitable[None]]
+# Called once with an event that failed `max_deliver` times, before it is terminated.
+DeadLetterHandler = Callable[[CloudEvent, BaseException], Awaitable[None]]
+
+
+class EventBus(Protocol):
+    async def publish(
+        self, subject: str, data: bytes, headers: Mapping[str, str] | None = None
+    ) -> None:
+        """Best-effort publish on a `live.*` subject (core NATS)."""
+        ...
+
+    async def subscribe(self, subject: str, handler: LiveHandler) -> Subscription:
+        """Subscribe to a live subject (wildcards `*` and `>` allowed)."""
+        ...
+
+    async def publish_event(self, subject: str, event: CloudEvent) -> None:
+        """Durably publish to the EVENTS stream, de-duplicated by `event.id` (`Nats-Msg-Id`).
+
+        Returns only once the server acknowledged; raises `PublishFailed` otherwise.
+        """
+        ...
+
+    async def consume(
+        self,
+        durable: str,
+        filter_subjects: Sequence[str],
+        handler: EventHandler,
+        *,
+        max_deliver: int = 5,
+        on_dead_letter: DeadLetterHandler | None = None,
+    ) -> Subscription:
+        """Run `handler` for each event of a durable pull consumer (explicit ack, bounded
+        redelivery with back-off). The consumer's position survives restarts."""
+        ...

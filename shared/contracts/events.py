@@ -1,0 +1,183 @@
+"""One pydantic model per durable event (JetStream stream EVENTS, subjects `events.>`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+EVENTS_STREAM = "EVENTS"
+
+RoomRole = Literal["admin", "moderator", "member"]
+PresenceStatus = Literal["online", "away", "busy", "offline"]
+NotificationReason = Literal["message", "mention", "room_mention", "broadcast"]
+
+
+class _Event(BaseModel):
+    # Consumers must tolerate fields added by newer producers.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class UserRegistered(_Event):
+    user_id: int
+    username: str
+    display_name: str | None = None
+    is_admin: bool = False
+    registered_at: datetime
+
+
+class RoomCreated(_Event):
+    room_id: int
+    name: str
+    description: str | None = None
+    is_private: bool
+    created_by: int | None
+    created_at: datetime
+
+
+class RoomUpdated(_Event):
+    room_id: int
+    name: str
+    description: str | None = None
+    is_private: bool
+    updated_by: int
+    updated_at: datetime
+
+
+class MemberJoined(_Event):
+    room_id: int
+    user_id: int
+    username: str
+    role: RoomRole
+    invited_by: int | None = None
+    joined_at: datetime
+
+
+class MemberLeft(_Event):
+    room_id: int
+    user_id: int
+    username: str
+    reason: Literal["left", "kicked"]
+    removed_by: int | None = None
+    left_at: datetime
+
+
+class MemberRoleChanged(_Event):
+    room_id: int
+    user_id: int
+    username: str
+    role: RoomRole
+    previous: RoomRole
+    changed_by: int
+    changed_at: datetime
+
+
+class MessageCreated(_Event):
+    message_id: int
+    room_id: int
+    seq: int
+    user_id: int | None
+    username: str
+    content: str
+    message_type: Literal["text", "system", "image", "file"] = "text"
+    client_msg_id: str | None = None
+    mentions: list[str] = []
+    created_at: datetime
+
+
+class MessageEdited(_Event):
+    message_id: int
+    room_id: int
+    seq: int
+    user_id: int | None
+    content: str
+    mentions: list[str] = []
+    edited_by: int
+    edited_at: datetime
+
+
+class MessageDeleted(_Event):
+    message_id: int
+    room_id: int
+    seq: int
+    user_id: int | None
+    deleted_by: int
+    deleted_at: datetime
+
+
+class PresenceChanged(_Event):
+    user_id: int
+    username: str
+    status: PresenceStatus
+    previous: PresenceStatus
+    current_room: int | None = None
+    last_active_at: datetime | None = None
+    connections: int
+    reason: str
+
+
+class NotificationCreated(_Event):
+    notification_id: str
+    user_id: int
+    reason: NotificationReason
+    title: str
+    content: str
+    data: dict[str, object] = {}
+    created_at: datetime
+
+
+class BroadcastSent(_Event):
+    broadcast_id: str
+    content: str
+    sender: str
+    sent_by: int
+    sent_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    model: type[BaseModel]
+    subject: str
+    type: str
+    summary: str
+
+
+EVENT_MODELS: tuple[EventSpec, ...] = (
+    EventSpec(UserRegistered, "events.chat.user.registered",
+              "tertulia.chat.user.registered.v1", "A user account was created."),
+    EventSpec(RoomCreated, "events.chat.room.created",
+              "tertulia.chat.room.created.v1", "A room was created."),
+    EventSpec(RoomUpdated, "events.chat.room.updated",
+              "tertulia.chat.room.updated.v1", "A room's name, description or privacy changed."),
+    EventSpec(MemberJoined, "events.chat.member.joined",
+              "tertulia.chat.member.joined.v1", "A user became a member of a room."),
+    EventSpec(MemberLeft, "events.chat.member.left",
+              "tertulia.chat.member.left.v1", "A member left a room or was removed."),
+    EventSpec(MemberRoleChanged, "events.chat.member.role_changed",
+              "tertulia.chat.member.role_changed.v1", "A member's room role changed."),
+    EventSpec(MessageCreated, "events.chat.message.created",
+              "tertulia.chat.message.created.v1", "A message was posted in a room."),
+    EventSpec(MessageEdited, "events.chat.message.edited",
+              "tertulia.chat.message.edited.v1", "A message's content was edited."),
+    EventSpec(MessageDeleted, "events.chat.message.deleted",
+              "tertulia.chat.message.deleted.v1", "A message was soft-deleted."),
+    EventSpec(PresenceChanged, "events.presence.changed",
+              "tertulia.presence.changed.v1", "A user's aggregate presence changed."),
+    EventSpec(NotificationCreated, "events.notifications.created",
+              "tertulia.notifications.created.v1", "A notification entered a user's inbox."),
+    EventSpec(BroadcastSent, "events.dashboard.broadcast.sent",
+              "tertulia.dashboard.broadcast.sent.v1", "An operator sent a broadcast to everyone."),
+)
+
+_BY_MODEL = {spec.model: spec for spec in EVENT_MODELS}
+_BY_TYPE = {spec.type: spec for spec in EVENT_MODELS}
+
+
+def spec_for(model: type[BaseModel]) -> EventSpec:
+    return _BY_MODEL[model]
+
+
+def spec_for_type(event_type: str) -> EventSpec:
+    return _BY_TYPE[event_type]

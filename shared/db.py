@@ -1,0 +1,98 @@
+"""Async database setup: SQLite (WAL, foreign keys, busy timeout) or PostgreSQL.
+
+`Database.write()` sessions take SQLite's write lock when they begin (`BEGIN IMMEDIATE`), so
+a transaction that reads then writes waits for another process's writer instead of failing
+with SQLITE_BUSY half-way; `Database.read()` sessions stay deferred so readers never queue
+behind writers (WAL). On PostgreSQL both are the same pooled engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import NullPool
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _sqlite_engine(url: str, begin: str) -> AsyncEngine:
+    # NullPool: aiosqlite gives each connection its own thread; opening one is cheap.
+    engine = create_async_engine(url, poolclass=NullPool,
+                                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn):  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.sqlite = is_sqlite(url)
+        if self.sqlite:
+            self.engine = _sqlite_engine(url, "BEGIN IMMEDIATE")
+            self._read_engine = _sqlite_engine(url, "BEGIN")
+        else:
+            self.engine = create_async_engine(url, pool_pre_ping=True, pool_size=10,
+                                              max_overflow=20)
+            self._read_engine = self.engine
+        self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = async_sessionmaker(self._read_engine, expire_on_commit=False)
+
+    async def prepare(self) -> None:
+        """Create the SQLite file's directory (off the event loop)."""
+        parsed = make_url(self.url)
+        if self.sqlite and parsed.database not in (None, "", ":memory:"):
+            await asyncio.to_thread(Path(parsed.database).parent.mkdir, parents=True,
+                                    exist_ok=True)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that commits on success and rolls back on any exception."""
+        async with self._writer() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self._reader() as session, session.begin():
+            yield session
+
+    async def ping(self) -> bool:
+        try:
+            async with self._reader() as session:
+                await session.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self._read_engine is not self.engine:
+            await self._read_engine.dispose()
