@@ -44,4 +44,4 @@ asyncapi: $(VENV)/.installed
 clean:
 	find . -path ./$(VENV) -prune -o -type d \
 		\( -name __pycache__ -o -name .pytest_cache -o -name .ruff_cache \
-		   -o -name .hypothesis -o -name '*.egg-info' \) -prune -print -exec rm -rf {} +
+		   -o -name .hypothesis \) -prune -print -exec rm -rf {} +

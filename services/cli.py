@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -84,7 +84,6 @@ class ChildSpec:
 class Child:
     spec: ChildSpec
     process: subprocess.Popen[bytes]
-    returncode: int | None = field(default=None)
 
 
 def _client_host(host: str) -> str:
@@ -149,7 +148,7 @@ def _stop(child: Child) -> None:
             process.wait()
         except ProcessLookupError:
             pass
-    child.returncode = process.wait()
+    process.wait()
 
 
 def _exited(children: Sequence[Child]) -> Child | None:
@@ -225,8 +224,7 @@ def up(host: str, port: int, data_dir: Path) -> int:
 
         outcome = "stopped" if stop else _wait_ready(children, stop)
         if outcome == "ready":
-            url = children[0].spec.url if children else f"http://{_client_host(host)}:{port}/"
-            print(f"Tertulia is up: {url}", flush=True)
+            print(f"Tertulia is up: http://{_client_host(host)}:{port}/", flush=True)
             print(f"Data lives in {data_dir} (SQLite databases, signing key, NATS JetStream "
                   f"store in {data_dir / 'nats'}). Press Ctrl-C to stop.", flush=True)
             while not stop and not _exited(children):

@@ -15,13 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -31,8 +25,9 @@ def is_sqlite(url: str) -> bool:
 
 
 def _sqlite_engine(url: str, begin: str) -> AsyncEngine:
-    # NullPool: aiosqlite gives each connection its own thread; opening one is cheap.
-    engine = create_async_engine(url, poolclass=NullPool,
+    # A small pool: each aiosqlite connection owns a thread, and opening one (thread, file,
+    # pragmas) costs more than the statements of a typical transaction.
+    engine = create_async_engine(url, pool_size=5, max_overflow=5,
                                  connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -63,8 +58,6 @@ class Database:
             self.engine = create_async_engine(url, pool_pre_ping=True, pool_size=10,
                                               max_overflow=20)
             self._read_engine = self.engine
-        self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._reader = async_sessionmaker(self._read_engine, expire_on_commit=False)
 
     async def prepare(self) -> None:
         """Create the SQLite file's directory (off the event loop)."""
@@ -73,21 +66,23 @@ class Database:
             await asyncio.to_thread(Path(parsed.database).parent.mkdir, parents=True,
                                     exist_ok=True)
 
+    # Core connections, not ORM sessions: the stores map rows themselves, and a Session
+    # costs several times more CPU per statement on the message hot path.
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
+    async def write(self) -> AsyncIterator[AsyncConnection]:
         """A transaction that commits on success and rolls back on any exception."""
-        async with self._writer() as session, session.begin():
-            yield session
+        async with self.engine.begin() as conn:
+            yield conn
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self._reader() as session, session.begin():
-            yield session
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self._read_engine.begin() as conn:
+            yield conn
 
     async def ping(self) -> bool:
         try:
-            async with self._reader() as session:
-                await session.execute(text("SELECT 1"))
+            async with self._read_engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
             return True
         except Exception:
             return False

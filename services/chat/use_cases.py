@@ -60,11 +60,8 @@ def _room_not_found(room_id: int) -> ChatError:
 
 
 async def _visible_room(tx: ChatTx, actor: Actor, room_id: int) -> tuple[Room, Member | None]:
-    room = await tx.rooms.get(room_id)
-    if room is None:
-        raise _room_not_found(room_id)
-    member = await tx.members.get(room_id, actor.user_id) if actor.user_id is not None else None
-    if not can_read(room, actor, member):
+    room, member = await tx.rooms.with_member(room_id, actor.user_id)
+    if room is None or not can_read(room, actor, member):
         raise _room_not_found(room_id)
     return room, member
 
@@ -375,8 +372,6 @@ async def _post(deps: ChatDeps, actor: Actor, user_id: int, room_id: int, conten
             id=0, room_id=room_id, seq=seq, user_id=user_id, username=actor.username or "",
             content=content, message_type="text", created_at=now, client_msg_id=client_msg_id,
             mentions=mentions_in(content)))
-        # The sender has read their own message.
-        await tx.members.set_read_seq(room_id, user_id, seq)
         await tx.outbox.add(MessageCreated(
             message_id=message.id, room_id=room_id, seq=seq, user_id=user_id,
             username=message.username, content=content, client_msg_id=client_msg_id,

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.chat.adapters.outbound.sqla_tables import (
     chat_messages,
@@ -43,7 +43,7 @@ def _message(row: Any) -> Message:
 
 
 class SqlaUserStore:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._s = session
 
     async def add(self, username: str, display_name: str | None, password_hash: str,
@@ -74,7 +74,7 @@ class SqlaUserStore:
 
 
 class SqlaRoomStore:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._s = session
 
     async def add(self, name: str, description: str | None, is_private: bool,
@@ -92,6 +92,26 @@ class SqlaRoomStore:
         row = (await self._s.execute(
             select(chat_rooms).where(chat_rooms.c.id == room_id))).first()
         return _room(row) if row else None
+
+    async def with_member(self, room_id: int, user_id: int | None
+                          ) -> tuple[Room | None, Member | None]:
+        if user_id is None:
+            return await self.get(room_id), None
+        rm = room_members
+        row = (await self._s.execute(
+            select(chat_rooms, rm.c.user_id.label("m_user_id"), rm.c.role, rm.c.joined_at,
+                   rm.c.read_seq, users.c.username.label("m_username"))
+            .select_from(chat_rooms.outerjoin(rm, and_(rm.c.room_id == chat_rooms.c.id,
+                                                       rm.c.user_id == user_id))
+                         .outerjoin(users, users.c.id == rm.c.user_id))
+            .where(chat_rooms.c.id == room_id))).first()
+        if row is None:
+            return None, None
+        member = None
+        if row.m_user_id is not None:
+            member = Member(room_id, row.m_user_id, row.m_username, row.role, row.joined_at,
+                            row.read_seq)
+        return _room(row), member
 
     async def by_name(self, name: str) -> Room | None:
         row = (await self._s.execute(
@@ -121,7 +141,7 @@ class SqlaRoomStore:
 
 
 class SqlaMemberStore:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._s = session
 
     _columns = (room_members.c.room_id, room_members.c.user_id, users.c.username,
@@ -171,7 +191,7 @@ class SqlaMemberStore:
 
 
 class SqlaMessageStore:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._s = session
 
     async def add(self, message: Message) -> Message:
@@ -191,8 +211,6 @@ class SqlaMessageStore:
         return message
 
     async def _write_mentions(self, message: Message) -> None:
-        await self._s.execute(delete(message_mentions).where(
-            message_mentions.c.message_id == message.id))
         if not message.mentions:
             return
         mentioned = (await self._s.execute(
@@ -219,6 +237,8 @@ class SqlaMessageStore:
         await self._s.execute(update(chat_messages).where(chat_messages.c.id == message.id)
                               .values(content=message.content, edited_at=message.edited_at,
                                       is_deleted=message.is_deleted))
+        await self._s.execute(delete(message_mentions).where(
+            message_mentions.c.message_id == message.id))
         if message.is_deleted:
             message.mentions = []
         await self._write_mentions(message)
@@ -256,7 +276,7 @@ class SqlaMessageStore:
 
 
 class SqlaOutbox:
-    def __init__(self, session: AsyncSession, source: str) -> None:
+    def __init__(self, session: AsyncConnection, source: str) -> None:
         self._s = session
         self._source = source
 
@@ -268,7 +288,7 @@ class SqlaOutbox:
 
 
 class SqlaChatTx:
-    def __init__(self, session: AsyncSession, source: str) -> None:
+    def __init__(self, session: AsyncConnection, source: str) -> None:
         self.session = session
         self.users = SqlaUserStore(session)
         self.rooms = SqlaRoomStore(session)
