@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from services.chat import bootstrap
 from services.chat.adapters.inbound.http import auth_router, chat_router, jwks_router
-from services.chat.adapters.inbound.ws import websocket_router
+from services.chat.adapters.inbound.ws import KeepRawSend, websocket_router
 from services.chat.domain import ChatError
 from services.chat.settings import ChatSettings
 from shared.observability import configure_logging, health_router
@@ -46,5 +46,6 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     app.include_router(chat_router())
     app.include_router(jwks_router())
     app.include_router(websocket_router())
+    app.add_middleware(KeepRawSend)
     app.include_router(health_router(chat.metrics.registry, chat.readiness))
     return app

@@ -56,6 +56,7 @@ CLOSE_NO_ROOM = 4004
 CLOSE_TRY_AGAIN_LATER = 1013
 DIRECT_SEND_TIMEOUT_SECS = 5.0
 FLUSH_BEFORE_CLOSE_SECS = 1.0
+CLOSE_HANDSHAKE_SECS = 2.0
 
 
 def actor_of(principal: Principal | None) -> Actor:
@@ -335,7 +336,11 @@ async def serve_socket(websocket: WebSocket, room_id: int | None) -> None:
     await websocket.accept()
 
     async def close_socket(code: int, reason: str) -> None:
-        await websocket.close(code, reason)
+        try:
+            await asyncio.wait_for(websocket.close(code, reason), CLOSE_HANDSHAKE_SECS)
+        except (TimeoutError, Exception):
+            # The peer reads nothing, so not even the close frame fits in the buffers.
+            abort_transport(websocket)
 
     now = datetime.now(UTC)
     conn = chat.hub.new_connection(str(uuid.uuid4()), actor_of(principal),
@@ -372,6 +377,36 @@ async def serve_socket(websocket: WebSocket, room_id: int | None) -> None:
         await chat.hub.unregister(conn, close_code)
         if conn.actor.is_guest:
             chat.limiter.forget(conn.id)
+
+
+RAW_SEND_KEY = "tertulia.raw_send"
+
+
+class KeepRawSend:
+    """ASGI middleware: remember the server's own `send` for WebSocket scopes, before any
+    middleware wraps it, so `abort_transport` can reach the connection under it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            scope[RAW_SEND_KEY] = send
+        await self.app(scope, receive, send)
+
+
+def abort_transport(websocket: WebSocket) -> None:
+    """Drop the TCP connection under a socket whose buffers are full.
+
+    ASGI has no "abort", and a graceful close waits for the same full buffers; uvicorn's
+    protocol object is reachable from the ASGI `send` callable, so use its transport."""
+    send = websocket.scope.get(RAW_SEND_KEY)
+    protocol = getattr(send, "__self__", None)
+    transport = getattr(protocol, "transport", None)
+    if transport is not None:
+        transport.abort()
+    else:
+        log.warning("cannot abort a stuck socket: no transport behind this ASGI server")
 
 
 def _since(websocket: WebSocket) -> int | None:

@@ -1,0 +1,368 @@
+"""In-memory stand-ins for the chat ports, behaving like the SQLAlchemy adapter where it shows."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, NamedTuple
+
+from pydantic import BaseModel
+
+from services.chat.domain import Conflict, Frame, Member, Message, Role, Room, Unread, User
+from services.chat.ports import ChatDeps
+from shared.contracts import new_event
+
+T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
+
+
+class IntegrityViolation(Exception):
+    """A constraint the real database enforces and no use case should ever trip."""
+
+
+@dataclass
+class ChatState:
+    """The tables. `write()` deep-copies this to roll back."""
+
+    users: dict[int, User] = field(default_factory=dict)
+    password_hashes: dict[int, str] = field(default_factory=dict)
+    rooms: dict[int, Room] = field(default_factory=dict)
+    # Insertion order stands in for room_members.id, which orders `list()`.
+    members: dict[tuple[int, int], Member] = field(default_factory=dict)
+    messages: dict[int, Message] = field(default_factory=dict)
+    # (message_id, user_id) -> (room_id, seq): rows only for mentioned members, never the author.
+    mentions: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+    events: list[BaseModel] = field(default_factory=list)
+    last_ids: dict[str, int] = field(default_factory=dict)
+
+    def next_id(self, table: str) -> int:
+        self.last_ids[table] = self.last_ids.get(table, 0) + 1
+        return self.last_ids[table]
+
+
+class _Store:
+    def __init__(self, state: ChatState, read_only: bool) -> None:
+        self._state = state
+        self._read_only = read_only
+
+    def _writing(self) -> None:
+        if self._read_only:
+            raise AssertionError("a write inside uow.read(): it would not be committed")
+
+
+class InMemoryUserStore(_Store):
+    async def add(self, username: str, display_name: str | None, password_hash: str,
+                  is_admin: bool, now: datetime) -> User:
+        self._writing()
+        if any(u.username.lower() == username.lower() for u in self._state.users.values()):
+            raise Conflict("username_taken", f"Username {username!r} is taken.")
+        user = User(self._state.next_id("users"), username, display_name, is_admin, now)
+        self._state.users[user.id] = user
+        self._state.password_hashes[user.id] = password_hash
+        return replace(user)
+
+    async def get(self, user_id: int) -> User | None:
+        user = self._state.users.get(user_id)
+        return replace(user) if user else None
+
+    async def by_username(self, username: str) -> tuple[User, str] | None:
+        for user in self._state.users.values():
+            if user.username.lower() == username.lower():
+                return replace(user), self._state.password_hashes[user.id]
+        return None
+
+    async def set_admin(self, user_id: int, password_hash: str | None) -> None:
+        self._writing()
+        if user_id in self._state.users:
+            self._state.users[user_id].is_admin = True
+            if password_hash is not None:
+                self._state.password_hashes[user_id] = password_hash
+
+
+class InMemoryRoomStore(_Store):
+    async def add(self, name: str, description: str | None, is_private: bool,
+                  created_by: int | None, now: datetime) -> Room:
+        self._writing()
+        if any(r.name == name for r in self._state.rooms.values()):
+            raise Conflict("room_name_taken", f"A room named {name!r} exists.")
+        room = Room(self._state.next_id("rooms"), name, description, is_private, created_by, now)
+        self._state.rooms[room.id] = room
+        return replace(room)
+
+    async def get(self, room_id: int) -> Room | None:
+        room = self._state.rooms.get(room_id)
+        return replace(room) if room else None
+
+    async def by_name(self, name: str) -> Room | None:
+        return next((replace(r) for r in self._state.rooms.values() if r.name == name), None)
+
+    async def update(self, room: Room) -> None:
+        self._writing()
+        if any(r.name == room.name and r.id != room.id for r in self._state.rooms.values()):
+            raise IntegrityViolation("UNIQUE chat_rooms.name")
+        stored = self._state.rooms.get(room.id)
+        if stored is not None:  # like UPDATE ... WHERE id = ?: only these columns
+            stored.name, stored.description = room.name, room.description
+            stored.is_private = room.is_private
+
+    async def visible_to(self, user_id: int | None) -> list[Room]:
+        return [replace(r) for _, r in sorted(self._state.rooms.items())
+                if not r.is_private or (r.id, user_id) in self._state.members]
+
+    async def next_seq(self, room_id: int) -> int:
+        self._writing()
+        room = self._state.rooms[room_id]
+        room.last_seq += 1
+        return room.last_seq
+
+
+class InMemoryMemberStore(_Store):
+    def _out(self, member: Member) -> Member | None:
+        # The real store joins users for the username; no user row, no member row.
+        user = self._state.users.get(member.user_id)
+        return replace(member, username=user.username) if user else None
+
+    async def get(self, room_id: int, user_id: int) -> Member | None:
+        member = self._state.members.get((room_id, user_id))
+        return self._out(member) if member else None
+
+    async def add(self, member: Member) -> None:
+        self._writing()
+        if member.room_id not in self._state.rooms or member.user_id not in self._state.users:
+            raise IntegrityViolation("FOREIGN KEY room_members")
+        key = (member.room_id, member.user_id)
+        if key in self._state.members:
+            raise Conflict("already_member", "Already a member of this room.")
+        self._state.members[key] = replace(member)
+
+    async def remove(self, room_id: int, user_id: int) -> None:
+        self._writing()
+        self._state.members.pop((room_id, user_id), None)
+
+    async def list(self, room_id: int) -> list[Member]:
+        found = (self._out(m) for (r, _), m in self._state.members.items() if r == room_id)
+        return [m for m in found if m is not None]
+
+    async def set_role(self, room_id: int, user_id: int, role: Role) -> None:
+        self._writing()
+        if (member := self._state.members.get((room_id, user_id))) is not None:
+            member.role = role
+
+    async def set_read_seq(self, room_id: int, user_id: int, seq: int) -> None:
+        self._writing()
+        member = self._state.members.get((room_id, user_id))
+        if member is not None and member.read_seq < seq:  # never backwards
+            member.read_seq = seq
+
+
+class InMemoryMessageStore(_Store):
+    @staticmethod
+    def _out(message: Message) -> Message:
+        # The real store does not load mentions back into a Message.
+        return replace(message, mentions=[])
+
+    async def add(self, message: Message) -> Message:
+        self._writing()
+        if message.room_id not in self._state.rooms:
+            raise IntegrityViolation("FOREIGN KEY chat_messages.room_id")
+        for other in self._state.messages.values():
+            if (other.room_id, other.seq) == (message.room_id, message.seq):
+                raise IntegrityViolation("UNIQUE chat_messages (room_id, seq)")
+            if (message.client_msg_id is not None and other.user_id == message.user_id
+                    and other.client_msg_id == message.client_msg_id):
+                raise Conflict("duplicate_client_msg_id", "That message was already posted.")
+        message.id = self._state.next_id("messages")
+        self._state.messages[message.id] = replace(message, is_deleted=False, edited_at=None,
+                                                   mentions=list(message.mentions))
+        self._write_mentions(message)
+        return message
+
+    def _write_mentions(self, message: Message) -> None:
+        state = self._state
+        for key in [k for k in state.mentions if k[0] == message.id]:
+            del state.mentions[key]
+        names = set(message.mentions)
+        for (room_id, user_id) in state.members:
+            user = state.users.get(user_id)
+            if (room_id == message.room_id and user is not None
+                    and user.username.lower() in names and user_id != message.user_id):
+                state.mentions[(message.id, user_id)] = (room_id, message.seq)
+
+    async def get(self, message_id: int) -> Message | None:
+        message = self._state.messages.get(message_id)
+        return self._out(message) if message else None
+
+    async def by_client_msg_id(self, user_id: int, client_msg_id: str) -> Message | None:
+        return next((self._out(m) for m in self._state.messages.values()
+                     if m.user_id == user_id and m.client_msg_id == client_msg_id), None)
+
+    async def update(self, message: Message) -> None:
+        self._writing()
+        stored = self._state.messages.get(message.id)
+        if stored is not None:
+            stored.content, stored.edited_at = message.content, message.edited_at
+            stored.is_deleted = message.is_deleted
+        if message.is_deleted:
+            message.mentions = []  # as the real store does: a deleted message mentions no one
+        if stored is not None:
+            stored.mentions = list(message.mentions)
+        self._write_mentions(message)
+
+    async def page(self, room_id: int, *, before_seq: int | None, after_seq: int | None,
+                   limit: int) -> list[Message]:
+        rows = sorted((m for m in self._state.messages.values()
+                       if m.room_id == room_id
+                       and (after_seq is None or m.seq > after_seq)
+                       and (before_seq is None or m.seq < before_seq)),
+                      key=lambda m: m.seq)
+        rows = rows[:limit] if after_seq is not None else rows[-limit:] if limit > 0 else []
+        return [self._out(m) for m in rows]
+
+    async def unread(self, user_id: int) -> list[Unread]:
+        state = self._state
+        counts = []
+        for (room_id, member_user), member in sorted(state.members.items()):
+            if member_user != user_id:
+                continue
+            count = sum(1 for m in state.messages.values()
+                        if m.room_id == room_id and m.seq > member.read_seq
+                        and not m.is_deleted and m.user_id != user_id)
+            mentions = sum(1 for (_, uid), (rid, seq) in state.mentions.items()
+                           if uid == user_id and rid == room_id and seq > member.read_seq)
+            counts.append(Unread(room_id, count, mentions, state.rooms[room_id].last_seq,
+                                 member.read_seq))
+        return counts
+
+
+class RecordingOutbox(_Store):
+    def __init__(self, state: ChatState, read_only: bool, source: str) -> None:
+        super().__init__(state, read_only)
+        self._source = source
+
+    async def add(self, event: BaseModel, now: datetime) -> None:
+        self._writing()
+        new_event(event, source=self._source, time=now)  # fails as the real outbox would
+        self._state.events.append(event)
+
+
+class InMemoryChatTx:
+    def __init__(self, state: ChatState, read_only: bool, source: str) -> None:
+        self.users = InMemoryUserStore(state, read_only)
+        self.rooms = InMemoryRoomStore(state, read_only)
+        self.members = InMemoryMemberStore(state, read_only)
+        self.messages = InMemoryMessageStore(state, read_only)
+        self.outbox = RecordingOutbox(state, read_only, source)
+
+
+class InMemoryChatUnitOfWork:
+    """`write()` is all or nothing and one at a time (like SQLite's write lock)."""
+
+    def __init__(self, source: str = "tertulia/chat") -> None:
+        self.state = ChatState()
+        self.source = source
+        self.commits = 0
+        self.rollbacks = 0
+        self._write_lock = asyncio.Lock()
+
+    def _tx(self, read_only: bool) -> InMemoryChatTx:
+        return InMemoryChatTx(self.state, read_only, self.source)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[InMemoryChatTx]:
+        async with self._write_lock:
+            snapshot = copy.deepcopy(self.state)
+            try:
+                yield self._tx(read_only=False)
+            except BaseException:
+                self.state = snapshot
+                self.rollbacks += 1
+                raise
+            self.commits += 1
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[InMemoryChatTx]:
+        yield self._tx(read_only=True)
+
+    @property
+    def events(self) -> list[BaseModel]:
+        """Committed outbox events, oldest first."""
+        return list(self.state.events)
+
+    def events_of(self, kind: type[BaseModel]) -> list[Any]:
+        return [e for e in self.state.events if isinstance(e, kind)]
+
+
+class FakePasswordHasher:
+    async def hash(self, password: str) -> str:
+        return "hashed:" + password
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        return password_hash == "hashed:" + password
+
+
+class FixedClock:
+    def __init__(self, start: datetime = T0) -> None:
+        self._now = start
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, when: datetime) -> None:
+        self._now = when
+
+    def advance(self, **delta: float) -> datetime:
+        self._now += timedelta(**delta)
+        return self._now
+
+
+Target = Literal["room", "user", "everyone"]
+
+
+class Sent(NamedTuple):
+    target: Target
+    id: int | None
+    frame: Frame
+
+
+class RecordingLiveFeed:
+    def __init__(self) -> None:
+        self.sent: list[Sent] = []
+
+    async def to_room(self, room_id: int, frame: Frame) -> None:
+        self.sent.append(Sent("room", room_id, frame))
+
+    async def to_user(self, user_id: int, frame: Frame) -> None:
+        self.sent.append(Sent("user", user_id, frame))
+
+    async def to_everyone(self, frame: Frame) -> None:
+        self.sent.append(Sent("everyone", None, frame))
+
+    def frames(self, target: Target | None = None, id: int | None = None,
+               type: str | None = None) -> list[Frame]:
+        return [s.frame for s in self.sent
+                if (target is None or s.target == target) and (id is None or s.id == id)
+                and (type is None or s.frame.type == type)]
+
+
+class OutboxKicks:
+    """Counts the nudges a use case gives the outbox relay after committing."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self) -> None:
+        self.calls += 1
+
+
+def make_deps(**overrides: Any) -> ChatDeps:
+    defaults: dict[str, Any] = {
+        "uow": InMemoryChatUnitOfWork(),
+        "live": RecordingLiveFeed(),
+        "hasher": FakePasswordHasher(),
+        "clock": FixedClock(),
+        "outbox_written": OutboxKicks(),
+    }
+    return ChatDeps(**{**defaults, **overrides})
