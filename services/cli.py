@@ -61,7 +61,9 @@ def serve(name: str, host: str, port: int | None) -> int:
         port=port or entry.default_port,
         ws_max_size=getattr(settings, "ws_max_frame_bytes", 64 * 1024),
         ws_per_message_deflate=False,
-        ws_ping_interval=None,  # the app pings its sockets itself
+        # Protocol-level pings every 20 s; a peer that does not answer in 20 s is dropped.
+        ws_ping_interval=getattr(settings, "ws_ping_interval_secs", 20.0),
+        ws_ping_timeout=getattr(settings, "ws_ping_interval_secs", 20.0),
         proxy_headers=True,
         log_level=str(getattr(settings, "log_level", "info")).lower(),
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECS,

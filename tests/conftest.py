@@ -40,3 +40,45 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServerProcess]:
     _require_nats_server()
     with NatsServerProcess(tmp_path / "nats") as server:
         yield server
+
+
+POSTGRES_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+async def _postgres_reachable(url: str) -> str | None:
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(url.replace("+asyncpg", ""), timeout=3)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    await conn.close()
+    return None
+
+
+@pytest.fixture
+async def postgres_url() -> object:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards.
+
+    TEST_DATABASE_URL if set, else the local server at 127.0.0.1:5432 (database `test`);
+    skipped with the reason when unreachable, but a failure under CI=true."""
+    import uuid
+
+    import asyncpg
+
+    admin_url = os.environ.get("TEST_DATABASE_URL", POSTGRES_DEFAULT)
+    problem = await _postgres_reachable(admin_url)
+    if problem is not None:
+        reason = f"PostgreSQL not reachable at {admin_url} ({problem})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    name = f"tertulia_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(admin_url.replace("+asyncpg", ""))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        base, _, _ = admin_url.rpartition("/")
+        yield f"{base}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

@@ -11,8 +11,9 @@ Role = Literal["admin", "moderator", "member"]
 ROLES: tuple[Role, ...] = ("admin", "moderator", "member")
 MessageType = Literal["text", "system"]
 
-USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
-MENTION_RE = re.compile(r"(?<![\w@])@([A-Za-z0-9_.-]{3,32})")
+# Starts and ends with a letter, digit or '_', so "thanks @bob." mentions "bob".
+USERNAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{1,30}[A-Za-z0-9_]")
+MENTION_RE = re.compile(r"(?<![\w@.])@([A-Za-z0-9_][A-Za-z0-9_.-]{1,30}[A-Za-z0-9_])")
 PASSWORD_MIN_CHARS = 8
 PASSWORD_MAX_CHARS = 256
 ROOM_NAME_MAX_CHARS = 100
@@ -135,9 +136,10 @@ class Frame:
 
 
 def validate_username(username: str) -> str:
-    if not USERNAME_RE.match(username):
+    if not USERNAME_RE.fullmatch(username):
         raise Invalid("invalid_username",
-                      "Username must be 3-32 characters: letters, digits, '_', '.', '-'.")
+                      "Username must be 3-32 characters: letters, digits, '_', '.', '-', "
+                      "starting and ending with a letter, digit or '_'.")
     return username
 
 
@@ -146,6 +148,12 @@ def validate_password(password: str) -> str:
         raise Invalid("invalid_password",
                       f"Password must be {PASSWORD_MIN_CHARS}-{PASSWORD_MAX_CHARS} characters.")
     return password
+
+
+def validate_role(role: str) -> Role:
+    if role not in ROLES:
+        raise Invalid("invalid_role", f"Role must be one of {', '.join(ROLES)}.")
+    return role  # type: ignore[return-value]
 
 
 def validate_room_name(name: str) -> str:

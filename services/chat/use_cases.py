@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.chat.domain import (
-    ROLES,
     Actor,
     ChatError,
     Conflict,
@@ -34,6 +33,7 @@ from services.chat.domain import (
     validate_content,
     validate_description,
     validate_password,
+    validate_role,
     validate_room_name,
     validate_username,
 )
@@ -97,7 +97,11 @@ async def authenticate(deps: ChatDeps, username: str, password: str) -> User:
     """A wrong username and a wrong password get the same answer."""
     async with deps.uow.read() as tx:
         found = await tx.users.by_username(username)
-    if found is None or not await deps.hasher.verify(found[1], password):
+    if found is None:
+        # Spend the same time as a real check, so timing does not reveal which names exist.
+        await deps.hasher.hash(password)
+        raise Unauthenticated("invalid_credentials", "Wrong username or password.")
+    if not await deps.hasher.verify(found[1], password):
         raise Unauthenticated("invalid_credentials", "Wrong username or password.")
     return found[0]
 
@@ -209,8 +213,17 @@ async def join_room(deps: ChatDeps, actor: Actor, room_id: int) -> Member:
             raise _room_not_found(room_id)
         if member is not None:
             return member
-        member = await _add_member(deps, tx, room, user_id, actor.username or "", "member",
-                                   None)
+        try:
+            member = await _add_member(deps, tx, room, user_id, actor.username or "",
+                                       "member", None)
+        except Conflict:
+            member = None  # joined concurrently (another tab, another replica)
+    if member is None:
+        async with deps.uow.read() as tx:
+            existing = await tx.members.get(room_id, user_id)
+        if existing is None:
+            raise Conflict("join_conflict", "Joining raced with a removal; try again.")
+        return existing
     deps.outbox_written()
     await deps.live.to_room(room_id, Frame("member_joined", member_data(member)))
     return member
@@ -276,6 +289,7 @@ async def invite_member(deps: ChatDeps, actor: Actor, room_id: int, username: st
                         role: Role = "member") -> Member:
     """Moderators and admins add people; only room admins hand out moderator or admin roles."""
     actor_id = _require_user(actor)
+    role = validate_role(role)
     async with deps.uow.write() as tx:
         room, actor_member = await _visible_room(tx, actor, room_id)
         if not (is_room_admin(actor, actor_member) or
@@ -299,8 +313,7 @@ async def invite_member(deps: ChatDeps, actor: Actor, room_id: int, username: st
 async def change_role(deps: ChatDeps, actor: Actor, room_id: int, user_id: int,
                       role: str) -> Member:
     actor_id = _require_user(actor)
-    if role not in ROLES:
-        raise Invalid("invalid_role", f"Role must be one of {', '.join(ROLES)}.")
+    validated = validate_role(role)
     async with deps.uow.write() as tx:
         _room, actor_member = await _visible_room(tx, actor, room_id)
         if not is_room_admin(actor, actor_member):
@@ -309,9 +322,9 @@ async def change_role(deps: ChatDeps, actor: Actor, room_id: int, user_id: int,
         if target is None:
             raise _NotFound("not_a_member", f"User {user_id} is not a member of this room.")
         previous = target.role
-        if previous == role:
+        if previous == validated:
             return target
-        target.role = role  # type: ignore[assignment]
+        target.role = validated
         await tx.members.set_role(room_id, user_id, target.role)
         now = deps.clock.now()
         await tx.outbox.add(MemberRoleChanged(room_id=room_id, user_id=user_id,
@@ -340,7 +353,13 @@ async def post_message(deps: ChatDeps, actor: Actor, room_id: int, content: str,
     content = validate_content(content, deps.message_max_chars)
     validate_client_msg_id(client_msg_id)
     try:
-        return await _post(deps, actor, user_id, room_id, content, client_msg_id)
+        try:
+            return await _post(deps, actor, user_id, room_id, content, client_msg_id)
+        except Conflict as exc:
+            if exc.code != "already_member":
+                raise
+            # Two first posts of one user raced to join the room: the second sees the member.
+            return await _post(deps, actor, user_id, room_id, content, client_msg_id)
     except Conflict as exc:
         if exc.code != "duplicate_client_msg_id" or client_msg_id is None:
             raise
@@ -372,6 +391,9 @@ async def _post(deps: ChatDeps, actor: Actor, user_id: int, room_id: int, conten
             id=0, room_id=room_id, seq=seq, user_id=user_id, username=actor.username or "",
             content=content, message_type="text", created_at=now, client_msg_id=client_msg_id,
             mentions=mentions_in(content)))
+        if member is None or member.read_seq < seq:
+            # Posting in a room means you have read it up to your own message.
+            await tx.members.set_read_seq(room_id, user_id, seq)
         await tx.outbox.add(MessageCreated(
             message_id=message.id, room_id=room_id, seq=seq, user_id=user_id,
             username=message.username, content=content, client_msg_id=client_msg_id,

@@ -52,6 +52,12 @@ class _Store:
         if self._read_only:
             raise AssertionError("a write inside uow.read(): it would not be committed")
 
+    def _member(self, room_id: int, user_id: int | None) -> Member | None:
+        # The real store joins users for the username; no user row, no member row.
+        member = self._state.members.get((room_id, user_id)) if user_id is not None else None
+        user = self._state.users.get(member.user_id) if member else None
+        return replace(member, username=user.username) if member and user else None
+
 
 class InMemoryUserStore(_Store):
     async def add(self, username: str, display_name: str | None, password_hash: str,
@@ -96,6 +102,11 @@ class InMemoryRoomStore(_Store):
         room = self._state.rooms.get(room_id)
         return replace(room) if room else None
 
+    async def with_member(self, room_id: int, user_id: int | None
+                          ) -> tuple[Room | None, Member | None]:
+        room = await self.get(room_id)
+        return room, self._member(room_id, user_id) if room else None
+
     async def by_name(self, name: str) -> Room | None:
         return next((replace(r) for r in self._state.rooms.values() if r.name == name), None)
 
@@ -120,14 +131,8 @@ class InMemoryRoomStore(_Store):
 
 
 class InMemoryMemberStore(_Store):
-    def _out(self, member: Member) -> Member | None:
-        # The real store joins users for the username; no user row, no member row.
-        user = self._state.users.get(member.user_id)
-        return replace(member, username=user.username) if user else None
-
     async def get(self, room_id: int, user_id: int) -> Member | None:
-        member = self._state.members.get((room_id, user_id))
-        return self._out(member) if member else None
+        return self._member(room_id, user_id)
 
     async def add(self, member: Member) -> None:
         self._writing()
@@ -143,7 +148,7 @@ class InMemoryMemberStore(_Store):
         self._state.members.pop((room_id, user_id), None)
 
     async def list(self, room_id: int) -> list[Member]:
-        found = (self._out(m) for (r, _), m in self._state.members.items() if r == room_id)
+        found = (self._member(r, u) for (r, u) in self._state.members if r == room_id)
         return [m for m in found if m is not None]
 
     async def set_role(self, room_id: int, user_id: int, role: Role) -> None:
