@@ -51,7 +51,9 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.sqlite = is_sqlite(url)
+        self._write_lock: asyncio.Lock | None = None
         if self.sqlite:
+            self._write_lock = asyncio.Lock()
             self.engine = _sqlite_engine(url, "BEGIN IMMEDIATE")
             self._read_engine = _sqlite_engine(url, "BEGIN")
         else:
@@ -71,7 +73,14 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A transaction that commits on success and rolls back on any exception."""
-        async with self.engine.begin() as conn:
+        if self._write_lock is None:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        # SQLite has one writer at a time. Queue this process's writers here, in FIFO order,
+        # instead of in SQLite's busy handler, which sleeps up to 100 ms between retries
+        # (measured: p99 ack latency 944 ms with 10 concurrent posters before this lock).
+        async with self._write_lock, self.engine.begin() as conn:
             yield conn
 
     @asynccontextmanager
