@@ -1,0 +1,165 @@
+"""Membership, edits, read markers, live.connections and health, end to end on one replica."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import nats
+import orjson
+import pytest
+
+from shared.contracts import LIVE_CONNECTIONS, parse_connections_message
+from tests.integration.chat.harness import (
+    chat_settings,
+    frames_until,
+    receive,
+    replicas,
+    send,
+    sign_up,
+)
+
+pytestmark = pytest.mark.integration
+
+
+async def test_invite_kick_and_the_kicked_socket_stops_hearing_the_room(
+        tmp_path: Path, nats_url: str) -> None:
+    async with replicas([chat_settings(tmp_path, nats_url)]) as (replica,):
+        alice = await sign_up(replica)
+        bob = await sign_up(replica)
+        room = await alice.create_room(is_private=True)
+        invited = await alice.http.post(f"/api/chat/rooms/{room['id']}/members",
+                                        json={"username": bob.username})
+        assert invited.status_code == 201 and invited.json()["role"] == "member"
+        # Bob cannot hand out roles; alice can.
+        refused = await bob.http.post(f"/api/chat/rooms/{room['id']}/members",
+                                      json={"username": alice.username, "role": "admin"})
+        assert refused.status_code == 403
+        async with bob.socket(f"/ws/chat/{room['id']}") as ws:
+            joined = (await frames_until(ws, "joined"))[-1]["data"]
+            assert joined["role"] == "member"
+            await alice.post(room["id"], "before the kick")
+            assert (await receive(ws, "message"))["data"]["content"] == "before the kick"
+            kicked = await alice.http.delete(f"/api/chat/rooms/{room['id']}/members/{bob.id}")
+            assert kicked.status_code == 204
+            left = await receive(ws, "member_left")
+            assert left["data"] == {"room_id": room["id"], "user_id": bob.id,
+                                    "username": bob.username, "reason": "kicked"}
+            await alice.post(room["id"], "after the kick")
+            await send(ws, type="ping")
+            after = await frames_until(ws, "pong")
+            assert all(f["type"] != "message" for f in after)
+        assert (await bob.http.get(f"/api/chat/rooms/{room['id']}")).status_code == 404
+
+
+async def test_edit_and_delete_reach_the_room_and_history(tmp_path: Path, nats_url: str) -> None:
+    async with replicas([chat_settings(tmp_path, nats_url)]) as (replica,):
+        alice = await sign_up(replica)
+        bob = await sign_up(replica)
+        room = await alice.create_room()
+        async with alice.socket(f"/ws/chat/{room['id']}") as a_ws, \
+                bob.socket(f"/ws/chat/{room['id']}") as b_ws:
+            await receive(a_ws, "joined")
+            await receive(b_ws, "joined")
+            await send(a_ws, type="chat_message", content="helo")
+            message_id = (await receive(a_ws, "ack"))["data"]["id"]
+            await send(b_ws, type="edit_message", message_id=message_id, content="hijack")
+            assert (await receive(b_ws, "error"))["data"]["code"] == "not_author"
+            await send(a_ws, type="edit_message", message_id=message_id, content="hello")
+            edited = await receive(b_ws, "message_edited")
+            assert edited["data"]["content"] == "hello" and edited["data"]["edited_at"]
+            await send(b_ws, type="delete_message", message_id=message_id)
+            assert (await receive(b_ws, "error"))["data"]["code"] == "forbidden"
+            await send(a_ws, type="delete_message", message_id=message_id)
+            deleted = await receive(b_ws, "message_deleted")
+            assert deleted["data"]["is_deleted"] is True and deleted["data"]["content"] == ""
+        page = (await bob.http.get(f"/api/chat/rooms/{room['id']}/messages")).json()
+        assert [(m["seq"], m["content"], m["is_deleted"]) for m in page["messages"]] == [
+            (1, "", True)]
+
+
+async def test_reading_on_one_tab_updates_the_others_and_counts_do_not_drift(
+        tmp_path: Path, nats_url: str) -> None:
+    async with replicas([chat_settings(tmp_path, nats_url)]) as (replica,):
+        alice = await sign_up(replica)
+        bob = await sign_up(replica)
+        room = await alice.create_room()
+        assert (await bob.http.post(f"/api/chat/rooms/{room['id']}/join")).status_code == 200
+        for n in range(5):
+            await alice.post(room["id"], f"hey @{bob.username} {n}" if n < 2 else f"m{n}")
+        unread = (await bob.http.get("/api/chat/unread")).json()
+        assert unread == [{"room_id": room["id"], "count": 5, "mentions": 2, "last_seq": 5,
+                           "read_seq": 0}]
+        async with bob.socket("/ws") as tab1, bob.socket("/ws") as tab2:
+            await receive(tab1, "hello")
+            await receive(tab2, "hello")
+            await send(tab1, type="read", room_id=room["id"], seq=3)
+            mine = await receive(tab1, "unread")
+            other = await receive(tab2, "unread")
+            assert mine["data"] == other["data"] == {
+                "room_id": room["id"], "count": 2, "mentions": 0, "last_seq": 5, "read_seq": 3}
+            # Markers never move back, nor past the end.
+            await send(tab2, type="read", room_id=room["id"], seq=1)
+            assert (await receive(tab2, "unread"))["data"]["read_seq"] == 3
+            await send(tab2, type="read", room_id=room["id"], seq=99)
+            assert (await receive(tab2, "unread"))["data"]["read_seq"] == 5
+        assert (await bob.http.get("/api/chat/unread")).json()[0]["count"] == 0
+
+
+async def test_live_connections_reports_open_close_and_heartbeats(
+        tmp_path: Path, nats_url: str) -> None:
+    settings = chat_settings(tmp_path, nats_url, replica_id="chat-conn-test",
+                             connections_heartbeat_secs=0.3)
+    nc = await nats.connect(nats_url)
+    seen: asyncio.Queue = asyncio.Queue()
+
+    async def on_msg(msg) -> None:  # type: ignore[no-untyped-def]
+        parsed = parse_connections_message(msg.data)
+        if parsed.replica_id == "chat-conn-test":
+            await seen.put(parsed)
+
+    await nc.subscribe(LIVE_CONNECTIONS, cb=on_msg)
+    try:
+        async with replicas([settings]) as (replica,):
+            alice = await sign_up(replica)
+            room = await alice.create_room()
+
+            async def next_kind(kind: str, pred=lambda m: True):  # type: ignore[no-untyped-def]
+                async with asyncio.timeout(10):
+                    while True:
+                        m = await seen.get()
+                        if m.kind == kind and pred(m):
+                            return m
+
+            async with alice.socket(f"/ws/chat/{room['id']}") as ws:
+                hello = await receive(ws, "hello")
+                conn_id = hello["data"]["connection_id"]
+                opened = await next_kind("opened", lambda m: m.connection.connection_id == conn_id)
+                assert opened.connection.user_id == alice.id
+                beat = await next_kind("heartbeat", lambda m: any(
+                    c.connection_id == conn_id and c.rooms == [room["id"]]
+                    for c in m.connections))
+                assert beat.interval_secs == 0.3
+            closed = await next_kind("closed", lambda m: m.connection_id == conn_id)
+            assert closed.user_id == alice.id
+            empty = await next_kind("heartbeat", lambda m: not m.connections)
+            assert empty.connections == []
+    finally:
+        await nc.close()
+
+
+async def test_health_and_metrics(tmp_path: Path, nats_url: str) -> None:
+    async with replicas([chat_settings(tmp_path, nats_url)]) as (replica,):
+        alice = await sign_up(replica)
+        assert (await alice.http.get("/livez")).json() == {"status": "ok"}
+        ready = (await alice.http.get("/readyz")).json()
+        assert ready == {"status": "ok", "checks": {"database": True, "nats": True,
+                                                    "accepting": True}}
+        room = await alice.create_room()
+        await alice.post(room["id"], "counted")
+        metrics = (await alice.http.get("/metrics")).text
+        assert "tertulia_chat_messages_posted_total 1.0" in metrics
+        jwks = (await alice.http.get("/.well-known/jwks.json")).json()
+        assert jwks["keys"][0]["kty"] == "OKP" and jwks["keys"][0]["alg"] == "EdDSA"
+        body = orjson.loads((await alice.http.get("/openapi.json")).content)
+        assert "/api/chat/rooms/{room_id}/messages" in body["paths"]
