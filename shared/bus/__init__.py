@@ -7,6 +7,8 @@ from shared.bus.port import (
     LiveHandler,
     LiveMessage,
     PublishFailed,
+    RequestFailed,
+    Responder,
     Subscription,
 )
 
@@ -17,5 +19,7 @@ __all__ = [
     "LiveHandler",
     "LiveMessage",
     "PublishFailed",
+    "RequestFailed",
+    "Responder",
     "Subscription",
 ]

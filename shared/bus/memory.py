@@ -14,6 +14,8 @@ from shared.bus.port import (
     LiveHandler,
     LiveMessage,
     PublishFailed,
+    RequestFailed,
+    Responder,
 )
 from shared.contracts.envelope import CloudEvent
 
@@ -51,6 +53,7 @@ class InMemoryEventBus:
         # NATS backs off, which only changes timing, not what is eventually delivered.
         self._redelivery_delay_secs = redelivery_delay_secs
         self._live: set[_LiveSubscription] = set()
+        self._responders: list[tuple[str, Responder]] = []
         self._consumers: set[_Consumer] = set()
         self._durables: dict[str, _Durable] = {}
         self._seen_ids: dict[str, float] = {}
@@ -91,6 +94,21 @@ class InMemoryEventBus:
         sub = _LiveSubscription(self, subject, handler)
         self._live.add(sub)
         return sub
+
+    async def request(self, subject: str, data: bytes, timeout_secs: float = 1.0) -> bytes:
+        responders = [r for s, r in self._responders if subject_matches(s, subject)]
+        if not responders or self._closed:
+            raise RequestFailed(f"no responders on {subject}")
+        try:
+            async with asyncio.timeout(timeout_secs):
+                return await responders[0](bytes(data))
+        except TimeoutError as exc:
+            raise RequestFailed(f"no answer on {subject} in {timeout_secs}s") from exc
+
+    async def respond(self, subject: str, responder: Responder) -> _Responding:
+        entry = (subject, responder)
+        self._responders.append(entry)
+        return _Responding(self._responders, entry)
 
     async def publish_event(self, subject: str, event: CloudEvent) -> None:
         if self._closed:
@@ -141,6 +159,17 @@ class InMemoryEventBus:
         # A fresh Event per change: waiters hold the one they saw, so none misses a wake-up.
         self._changed.set()
         self._changed = asyncio.Event()
+
+
+class _Responding:
+    def __init__(self, registry: list[tuple[str, Responder]],
+                 entry: tuple[str, Responder]) -> None:
+        self._registry = registry
+        self._entry = entry
+
+    async def unsubscribe(self) -> None:
+        if self._entry in self._registry:
+            self._registry.remove(self._entry)
 
 
 class _LiveSubscription:

@@ -21,6 +21,8 @@ from shared.bus.port import (
     LiveHandler,
     LiveMessage,
     PublishFailed,
+    RequestFailed,
+    Responder,
 )
 from shared.contracts.envelope import CloudEvent
 from shared.contracts.events import EVENTS_STREAM
@@ -28,6 +30,7 @@ from shared.contracts.events import EVENTS_STREAM
 logger = logging.getLogger(__name__)
 
 RECONNECT_WAIT_SECS = 0.5
+FLUSH_TIMEOUT_SECS = 2.0
 DRAIN_TIMEOUT_SECS = 5
 STREAM_RETRY_SECS = 0.25
 FETCH_BATCH = 64
@@ -193,7 +196,38 @@ class NatsEventBus:
                 logger.exception("live handler for %s failed on %s", subject, msg.subject)
 
         # With cb= nats-py feeds one task per subscription: handlers run one at a time, in order.
-        return _NatsLiveSubscription(await self.client.subscribe(subject, cb=on_message))
+        sub = _NatsLiveSubscription(await self.client.subscribe(subject, cb=on_message))
+        # The server knows the interest once flushed: a caller that reads its database next
+        # (join recovery) must not miss a frame published in between.
+        await self._flush_quietly()
+        return sub
+
+    async def _flush_quietly(self) -> None:
+        try:
+            await self.client.flush(timeout=FLUSH_TIMEOUT_SECS)
+        except Exception as exc:  # disconnected: the subscription is re-sent on reconnect
+            logger.debug("flush after subscribe failed: %s", exc)
+
+    async def request(self, subject: str, data: bytes, timeout_secs: float = 1.0) -> bytes:
+        try:
+            reply = await self.client.request(subject, data, timeout=timeout_secs)
+        except Exception as exc:
+            raise RequestFailed(f"no answer on {subject}: {type(exc).__name__}") from exc
+        return reply.data
+
+    async def respond(self, subject: str, responder: Responder) -> _NatsLiveSubscription:
+        async def on_request(msg: Msg) -> None:
+            try:
+                answer = await responder(msg.data)
+            except Exception:
+                logger.exception("responder for %s failed", subject)
+                return
+            if msg.reply:
+                await msg.respond(answer)
+
+        sub = await self.client.subscribe(subject, queue=f"q.{subject}", cb=on_request)
+        await self._flush_quietly()
+        return _NatsLiveSubscription(sub)
 
     async def publish_event(self, subject: str, event: CloudEvent) -> None:
         try:

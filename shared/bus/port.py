@@ -16,6 +16,10 @@ class LiveMessage:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
+class RequestFailed(Exception):
+    """No responder answered in time (service down, or too slow)."""
+
+
 class PublishFailed(Exception):
     """The durable publish was not acknowledged by the server (down, timeout, no stream)."""
 
@@ -28,6 +32,8 @@ class Subscription(Protocol):
 LiveHandler = Callable[[LiveMessage], Awaitable[None]]
 # An event handler that returns normally has handled the event (ack); raising asks for redelivery.
 EventHandler = Callable[[CloudEvent], Awaitable[None]]
+# Answers one request (core NATS request/reply); the returned bytes are the reply.
+Responder = Callable[[bytes], Awaitable[bytes]]
 # Called once with an event that failed `max_deliver` times, before it is terminated.
 DeadLetterHandler = Callable[[CloudEvent, BaseException], Awaitable[None]]
 
@@ -61,4 +67,12 @@ class EventBus(Protocol):
     ) -> Subscription:
         """Run `handler` for each event of a durable pull consumer (explicit ack, bounded
         redelivery with back-off). The consumer's position survives restarts."""
+        ...
+
+    async def request(self, subject: str, data: bytes, timeout_secs: float = 1.0) -> bytes:
+        """Ask whoever answers `subject`; raises `RequestFailed` without an answer in time."""
+        ...
+
+    async def respond(self, subject: str, responder: Responder) -> Subscription:
+        """Answer requests on `subject`; replicas of one service share the load (queue group)."""
         ...

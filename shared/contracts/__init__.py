@@ -36,6 +36,12 @@ from shared.contracts.live import (
     live_user,
     parse_connections_message,
 )
+from shared.contracts.rpc import (
+    PRESENCE_USERS_RPC,
+    PresenceQuery,
+    PresenceSnapshot,
+    UserPresence,
+)
 
 __all__ = [
     "EVENTS_STREAM",
@@ -43,6 +49,7 @@ __all__ = [
     "LIVE_BROADCAST",
     "LIVE_CONNECTIONS",
     "LIVE_SERVICE_HEARTBEAT",
+    "PRESENCE_USERS_RPC",
     "BroadcastSent",
     "CloudEvent",
     "ConnectionActivity",
@@ -61,9 +68,12 @@ __all__ = [
     "MessageEdited",
     "NotificationCreated",
     "PresenceChanged",
+    "PresenceQuery",
+    "PresenceSnapshot",
     "RoomCreated",
     "RoomUpdated",
     "ServiceHeartbeat",
+    "UserPresence",
     "UserRegistered",
     "live_room",
     "live_user",

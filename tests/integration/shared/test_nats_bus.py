@@ -389,3 +389,21 @@ async def test_a_consumer_keeps_going_across_a_nats_restart(nats_server: NatsSer
 
 async def _eq(value: Awaitable[object], expected: object) -> bool:
     return await value == expected
+
+
+async def test_request_reply_on_real_nats(nats_url: str) -> None:
+    from shared.bus import RequestFailed
+
+    bus = NatsEventBus(nats_url, name="rpc-test")
+    await bus.connect()
+    try:
+        async def upper(data: bytes) -> bytes:
+            return data.upper()
+
+        sub = await bus.respond("rpc.test.upper", upper)
+        assert await bus.request("rpc.test.upper", b"hola") == b"HOLA"
+        await sub.unsubscribe()
+        with pytest.raises(RequestFailed):
+            await bus.request("rpc.test.upper", b"hola", timeout_secs=0.3)
+    finally:
+        await bus.close()

@@ -300,3 +300,18 @@ async def test_close_stops_handlers_and_refuses_durable_publishes():
     assert not bus.is_connected
     with pytest.raises(PublishFailed):
         await bus.publish_event("events.a", make_event())
+
+
+async def test_request_reply_and_no_responder() -> None:
+    from shared.bus import RequestFailed
+
+    bus = InMemoryEventBus()
+
+    async def double(data: bytes) -> bytes:
+        return data * 2
+
+    sub = await bus.respond("rpc.double", double)
+    assert await bus.request("rpc.double", b"ab") == b"abab"
+    await sub.unsubscribe()
+    with pytest.raises(RequestFailed):
+        await bus.request("rpc.double", b"ab")
