@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from services.chat import use_cases
+from services.chat.adapters.inbound.subscriptions import subscribe_presence
 from services.chat.adapters.inbound.ws import RateLimiter
 from services.chat.adapters.metrics import ChatMetrics
+from services.chat.adapters.outbound.bus_presence import BusPresenceDirectory
 from services.chat.adapters.outbound.connection_hub import ConnectionHub
 from services.chat.adapters.outbound.nats_live_feed import BusLiveFeed
 from services.chat.adapters.outbound.outbox_relay import OutboxRelay
@@ -23,7 +25,7 @@ from services.chat.domain import User
 from services.chat.ports import ChatDeps, Clock, PasswordHasher
 from services.chat.settings import ChatSettings
 from shared.auth import Principal, TokenIssuer, TokenVerifier, generate_private_key_pem
-from shared.bus import EventBus
+from shared.bus import EventBus, Subscription
 from shared.bus.nats import NatsEventBus
 from shared.db import Database
 from shared.observability import publish_heartbeats
@@ -46,6 +48,7 @@ class Chat:
     accepting: bool = False
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _subscriptions: list[Subscription] = field(default_factory=list)
 
     @property
     def verifier(self) -> TokenVerifier:
@@ -79,6 +82,7 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
         message_max_chars=settings.message_max_chars,
         history_on_join=settings.history_on_join,
         recovery_max_messages=settings.recovery_max_messages,
+        presence=BusPresenceDirectory(bus),
     )
     hub = ConnectionHub(bus, metrics, replica_id=settings.replica_id,
                         queue_frames=settings.ws_send_queue_frames,
@@ -122,6 +126,7 @@ async def start(chat: Chat) -> None:
         log.info("admin account", extra={"fields": {"username": settings.admin_username,
                                                     "outcome": outcome}})
     await chat.hub.start()
+    chat._subscriptions = [await subscribe_presence(chat.bus, chat.deps, chat.hub)]
     chat._tasks = [
         asyncio.create_task(chat.relay.run(), name="outbox-relay"),
         asyncio.create_task(publish_heartbeats(
@@ -137,6 +142,8 @@ async def start(chat: Chat) -> None:
 async def stop(chat: Chat) -> None:
     """Readiness off, sockets closed with 1001 (clients reconnect elsewhere), NATS drained."""
     chat.accepting = False
+    for sub in chat._subscriptions:
+        await sub.unsubscribe()
     await chat.hub.stop()
     for task in chat._tasks:
         task.cancel()

@@ -124,6 +124,14 @@ class Unread:
 
 
 @dataclass(frozen=True, slots=True)
+class Presence:
+    user_id: int
+    status: str
+    current_room: int | None = None
+    last_active_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Frame:
     """A server → client frame; adapters serialise it once, however many sockets receive it."""
 

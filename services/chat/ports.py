@@ -10,7 +10,7 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from services.chat.domain import Frame, Member, Message, Role, Room, Unread, User
+from services.chat.domain import Frame, Member, Message, Presence, Role, Room, Unread, User
 
 
 class UserStore(Protocol):
@@ -40,6 +40,7 @@ class MemberStore(Protocol):
     async def add(self, member: Member) -> None: ...
     async def remove(self, room_id: int, user_id: int) -> None: ...
     async def list(self, room_id: int) -> list[Member]: ...
+    async def rooms_of(self, user_id: int) -> list[int]: ...
     async def set_role(self, room_id: int, user_id: int, role: Role) -> None: ...
     async def set_read_seq(self, room_id: int, user_id: int, seq: int) -> None: ...
 
@@ -86,6 +87,12 @@ class LiveFeed(Protocol):
     async def to_everyone(self, frame: Frame) -> None: ...
 
 
+class PresenceDirectory(Protocol):
+    """Asks the presence service; answers nothing (an empty list) when it is unreachable."""
+
+    async def lookup(self, user_ids: list[int]) -> list[Presence]: ...
+
+
 class PasswordHasher(Protocol):
     async def hash(self, password: str) -> str: ...
     async def verify(self, password_hash: str, password: str) -> bool: ...
@@ -109,4 +116,5 @@ class ChatDeps:
     history_on_join: int = 50
     recovery_max_messages: int = 1000
     source: str = "tertulia/chat"
+    presence: PresenceDirectory | None = None
 

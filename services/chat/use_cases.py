@@ -555,3 +555,27 @@ async def send_typing(deps: ChatDeps, actor: Actor, room_id: int, is_typing: boo
         raise Forbidden("not_a_member", "Join the room first.")
     await deps.live.to_room(room_id, typing_frame(actor, room_id, is_typing))
 
+
+# --- presence ----------------------------------------------------------------------------
+
+
+async def rooms_of_user(deps: ChatDeps, user_id: int) -> list[int]:
+    """The rooms whose sockets hear about this user's presence."""
+    async with deps.uow.read() as tx:
+        return await tx.members.rooms_of(user_id)
+
+
+async def present_members(deps: ChatDeps, actor: Actor, room_id: int) -> list[dict[str, object]]:
+    """The room's members who are not offline (the exercise's "online users"), as the presence
+    service sees them; empty when presence cannot be asked."""
+    async with deps.uow.read() as tx:
+        await _visible_room(tx, actor, room_id)
+        members = await tx.members.list(room_id)
+    if deps.presence is None or not members:
+        return []
+    names = {m.user_id: m.username for m in members}
+    found = await deps.presence.lookup(list(names))
+    return [{"user_id": p.user_id, "username": names.get(p.user_id), "status": p.status,
+             "room_id": p.current_room,
+             "last_active_at": p.last_active_at.isoformat() if p.last_active_at else None}
+            for p in found if p.status != "offline"]

@@ -151,6 +151,9 @@ class InMemoryMemberStore(_Store):
         found = (self._member(r, u) for (r, u) in self._state.members if r == room_id)
         return [m for m in found if m is not None]
 
+    async def rooms_of(self, user_id: int) -> list[int]:
+        return sorted(r for (r, u) in self._state.members if u == user_id)
+
     async def set_role(self, room_id: int, user_id: int, role: Role) -> None:
         self._writing()
         if (member := self._state.members.get((room_id, user_id))) is not None:

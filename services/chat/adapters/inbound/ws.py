@@ -179,6 +179,9 @@ class Session:
             "role": recovery.member.role if recovery.member else None}))
         for text in hub.resume(self.conn, room_id, recovery.last_seq):
             await self.send_direct(text)
+        present = await use_cases.present_members(self.chat.deps, self.actor, room_id)
+        await self.send_direct(frames.encode("room_presence",
+                                             {"room_id": room_id, "users": present}))
         await self._activity()
 
     async def _activity(self) -> None:

@@ -288,6 +288,21 @@ class ConnectionHub:
             for conn in list(self._by_user.get(int(about), ())):
                 await self.leave(conn, room_id)
 
+    def has_rooms(self) -> bool:
+        return bool(self._by_room)
+
+    def deliver_local(self, room_ids: list[int], text: str) -> None:
+        """Queue one already-encoded frame to this replica's sockets in these rooms, once per
+        socket even when it has joined several of them."""
+        targets: set[Connection] = set()
+        for room_id in room_ids:
+            for conn in self._by_room.get(room_id, ()):
+                view = conn.rooms.get(room_id)
+                if view is not None and not view.recovering:
+                    targets.add(conn)
+        for conn in targets:
+            self.offer(conn, text)
+
     async def _on_user(self, msg: LiveMessage) -> None:
         user_id = int(msg.subject.rsplit(".", 1)[1])
         skip_conn = msg.headers.get(FrameHeaders.EXCLUDE_CONNECTION)

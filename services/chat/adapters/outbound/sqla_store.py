@@ -193,6 +193,11 @@ class SqlaMemberStore:
             .where(room_members.c.room_id == room_id).order_by(room_members.c.id))).all()
         return [self._member(r) for r in rows]
 
+    async def rooms_of(self, user_id: int) -> list[int]:
+        return list((await self._s.execute(
+            select(room_members.c.room_id).where(room_members.c.user_id == user_id)
+            .order_by(room_members.c.room_id))).scalars().all())
+
     async def set_role(self, room_id: int, user_id: int, role: Role) -> None:
         await self._s.execute(update(room_members).where(
             room_members.c.room_id == room_id, room_members.c.user_id == user_id,

@@ -1,0 +1,39 @@
+"""NATS subscribers of the chat service: presence changes become `user_presence` frames."""
+
+from __future__ import annotations
+
+import logging
+
+from services.chat import use_cases
+from services.chat.adapters import frames
+from services.chat.adapters.outbound.connection_hub import ConnectionHub
+from services.chat.ports import ChatDeps
+from shared.bus import EventBus, LiveMessage, Subscription
+from shared.contracts import CloudEvent, PresenceChanged, spec_for
+
+log = logging.getLogger(__name__)
+
+
+async def subscribe_presence(bus: EventBus, deps: ChatDeps, hub: ConnectionHub) -> Subscription:
+    """Every replica hears each change (a core subscription to the event subject, best
+    effort) and tells only its own sockets, in the rooms the user belongs to."""
+
+    async def on_change(msg: LiveMessage) -> None:
+        try:
+            change = CloudEvent.from_bytes(msg.data).payload()
+        except Exception:
+            log.warning("unreadable presence event on %s", msg.subject)
+            return
+        assert isinstance(change, PresenceChanged)
+        if not hub.has_rooms():
+            return
+        rooms = await use_cases.rooms_of_user(deps, change.user_id)
+        text = frames.encode("user_presence", {
+            "user_id": change.user_id, "username": change.username, "status": change.status,
+            "previous": change.previous, "room_id": change.current_room,
+            "last_active_at": (change.last_active_at.isoformat()
+                               if change.last_active_at else None),
+            "connections": change.connections, "reason": change.reason})
+        hub.deliver_local(rooms, text)
+
+    return await bus.subscribe(spec_for(PresenceChanged).subject, on_change)
