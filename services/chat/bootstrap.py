@@ -87,7 +87,8 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
     hub = ConnectionHub(bus, metrics, replica_id=settings.replica_id,
                         queue_frames=settings.ws_send_queue_frames,
                         heartbeat_secs=settings.connections_heartbeat_secs,
-                        activity_secs=settings.activity_report_secs)
+                        activity_secs=settings.activity_report_secs,
+                        members_of=lambda room_id: use_cases.member_ids(deps, room_id))
     limiter = RateLimiter(settings.rate_limit_per_sec, settings.rate_limit_burst)
     return Chat(settings, db, bus, deps, hub, relay, metrics, limiter, issuer)
 

@@ -39,7 +39,6 @@ class ChatSettings(BaseSettings):
     ws_max_frame_bytes: int = 64 * 1024
     ws_send_queue_frames: int = 256
     ws_ping_interval_secs: float = 20.0
-    ws_auth_timeout_secs: float = 10.0
     rate_limit_per_sec: float = 10.0
     rate_limit_burst: int = 30
     rate_limit_strikes: int = 20

@@ -579,3 +579,8 @@ async def present_members(deps: ChatDeps, actor: Actor, room_id: int) -> list[di
              "room_id": p.current_room,
              "last_active_at": p.last_active_at.isoformat() if p.last_active_at else None}
             for p in found if p.status != "offline"]
+
+
+async def member_ids(deps: ChatDeps, room_id: int) -> set[int]:
+    async with deps.uow.read() as tx:
+        return {m.user_id for m in await tx.members.list(room_id)}

@@ -8,6 +8,7 @@ from pathlib import Path
 import nats
 import orjson
 import pytest
+from websockets.asyncio.client import connect
 
 from shared.contracts import LIVE_CONNECTIONS, parse_connections_message
 from tests.integration.chat.harness import (
@@ -163,3 +164,26 @@ async def test_health_and_metrics(tmp_path: Path, nats_url: str) -> None:
         assert jwks["keys"][0]["kty"] == "OKP" and jwks["keys"][0]["alg"] == "EdDSA"
         body = orjson.loads((await alice.http.get("/openapi.json")).content)
         assert "/api/chat/rooms/{room_id}/messages" in body["paths"]
+
+
+async def test_a_room_turned_private_stops_reaching_outsiders_at_once(
+        tmp_path: Path, nats_url: str) -> None:
+    async with replicas([chat_settings(tmp_path, nats_url)]) as (replica,):
+        alice = await sign_up(replica)
+        bob = await sign_up(replica)
+        room = await alice.create_room()
+        # Mentioning only yourself is not an error (and mentions nobody).
+        assert (await alice.post(room["id"], f"note to self @{alice.username}")).status_code == 201
+        async with bob.socket(f"/ws/chat/{room['id']}") as outsider, \
+                connect(f"{replica.ws_url}/ws/chat/{room['id']}") as guest:
+            await receive(outsider, "joined")
+            await receive(guest, "joined")
+            patched = await alice.http.patch(f"/api/chat/rooms/{room['id']}",
+                                             json={"is_private": True})
+            assert patched.status_code == 200 and patched.json()["is_private"] is True
+            await receive(outsider, "room_updated")
+            await receive(guest, "room_updated")
+            await alice.post(room["id"], "members only now")
+            for ws in (outsider, guest):
+                await send(ws, type="ping")
+                assert all(f["type"] != "message" for f in await frames_until(ws, "pong"))

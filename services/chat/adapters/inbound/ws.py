@@ -90,6 +90,8 @@ class TokenBucket:
         self.stamp = now
         if self.tokens >= 1:
             self.tokens -= 1
+            # Strikes fade as the sender slows down: only a sustained flood gets closed.
+            self.strikes = max(0, self.strikes - 1)
             return True
         self.strikes += 1
         return False
@@ -378,8 +380,11 @@ async def serve_socket(websocket: WebSocket, room_id: int | None) -> None:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await writer
         await chat.hub.unregister(conn, close_code)
-        if conn.actor.is_guest:
+        uid = conn.actor.user_id
+        if uid is None:
             chat.limiter.forget(conn.id)
+        elif not chat.hub.has_user(uid):
+            chat.limiter.forget(uid)
 
 
 RAW_SEND_KEY = "tertulia.raw_send"

@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import orjson
+
 from services.chat.adapters.metrics import ChatMetrics
 from services.chat.domain import Actor
 from shared.bus import EventBus, LiveMessage, Subscription
@@ -40,6 +42,7 @@ CLOSE_GOING_AWAY = 1001
 CLOSE_TRY_AGAIN_LATER = 1013
 SendText = Callable[[str], Awaitable[None]]
 CloseSocket = Callable[[int, str], Awaitable[None]]
+MembersOf = Callable[[int], Awaitable[set[int]]]
 
 
 @dataclass(slots=True)
@@ -81,8 +84,10 @@ class Connection:
 
 class ConnectionHub:
     def __init__(self, bus: EventBus, metrics: ChatMetrics, *, replica_id: str,
-                 queue_frames: int, heartbeat_secs: float, activity_secs: float) -> None:
+                 queue_frames: int, heartbeat_secs: float, activity_secs: float,
+                 members_of: MembersOf | None = None) -> None:
         self._bus = bus
+        self._members_of = members_of
         self._metrics = metrics
         self.replica_id = replica_id
         self.queue_frames = queue_frames
@@ -282,11 +287,22 @@ class ConnectionHub:
             self.offer(conn, text)
             delivered += 1
         self._metrics.frames_out.inc(delivered)
+        frame_type = headers.get(FrameHeaders.TYPE)
         about = headers.get(FrameHeaders.USER)
-        if about and headers.get(FrameHeaders.TYPE) == "member_left":
+        if about and frame_type == "member_left":
             # The removed member's sockets stop receiving the room.
             for conn in list(self._by_user.get(int(about), ())):
                 await self.leave(conn, room_id)
+        elif frame_type == "room_updated" and self._members_of is not None and \
+                orjson.loads(msg.data)["data"].get("is_private"):
+            # A room that turned private stops reaching guests and non-members at once.
+            members = await self._members_of(room_id)
+            for conn in list(self._by_room.get(room_id, ())):
+                if conn.actor.user_id not in members:
+                    await self.leave(conn, room_id)
+
+    def has_user(self, user_id: int) -> bool:
+        return user_id in self._by_user
 
     def has_rooms(self) -> bool:
         return bool(self._by_room)

@@ -78,6 +78,7 @@ class OutboxRelay:
         if not rows:
             self._metrics.outbox_pending.set(0)
             return True
+        self._metrics.outbox_pending.set(len(rows))  # at least this many (one batch)
         sent: list[int] = []
         try:
             for row in rows:
@@ -86,6 +87,7 @@ class OutboxRelay:
         finally:
             if sent:
                 await self._mark_sent(sent)
+            self._metrics.outbox_pending.set(len(rows) - len(sent))
         return len(rows) < self._batch
 
     async def _mark_sent(self, ids: list[int]) -> None:

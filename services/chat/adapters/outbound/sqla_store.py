@@ -235,10 +235,10 @@ class SqlaMessageStore:
             select(room_members.c.user_id).join(users, users.c.id == room_members.c.user_id)
             .where(room_members.c.room_id == message.room_id,
                    users.c.username_key.in_(message.mentions)))).scalars().all()
-        if mentioned:
-            await self._s.execute(insert(message_mentions), [
-                {"message_id": message.id, "user_id": uid, "room_id": message.room_id,
-                 "seq": message.seq} for uid in mentioned if uid != message.user_id])
+        rows = [{"message_id": message.id, "user_id": uid, "room_id": message.room_id,
+                 "seq": message.seq} for uid in mentioned if uid != message.user_id]
+        if rows:  # mentioning only yourself mentions nobody
+            await self._s.execute(insert(message_mentions), rows)
 
     async def get(self, message_id: int) -> Message | None:
         row = (await self._s.execute(
