@@ -42,6 +42,7 @@ from services.chat.ports import ChatDeps, ChatTx
 from shared.contracts import (
     MemberJoined,
     MemberLeft,
+    MemberRead,
     MemberRoleChanged,
     MessageCreated,
     MessageDeleted,
@@ -524,9 +525,16 @@ async def mark_read(deps: ChatDeps, actor: Actor, room_id: int, seq: int,
         if member is None:
             raise Forbidden("not_a_member", "Only members keep read markers.")
         read_seq = next_read_seq(member.read_seq, seq, room.last_seq)
-        if read_seq != member.read_seq:
+        moved = read_seq != member.read_seq
+        if moved:
             await tx.members.set_read_seq(room_id, user_id, read_seq)
+            now = deps.clock.now()
+            # Notifications clears what this read covers, and never notifies about it.
+            await tx.outbox.add(MemberRead(room_id=room_id, user_id=user_id,
+                                           read_seq=read_seq, read_at=now), now)
         counts = {u.room_id: u for u in await tx.messages.unread(user_id)}
+    if moved:
+        deps.outbox_written()
     unread = counts.get(room_id, Unread(room_id, 0, 0, room.last_seq, read_seq))
     await deps.live.to_user(user_id, Frame("unread", unread_data(unread),
                                            exclude_connection=connection_id))

@@ -74,6 +74,15 @@ class MemberRoleChanged(_Event):
     changed_at: datetime
 
 
+class MemberRead(_Event):
+    """A member's read marker moved forward (they have read up to `read_seq`)."""
+
+    room_id: int
+    user_id: int
+    read_seq: int
+    read_at: datetime
+
+
 class MessageCreated(_Event):
     message_id: int
     room_id: int
@@ -157,6 +166,8 @@ EVENT_MODELS: tuple[EventSpec, ...] = (
               "tertulia.chat.member.left.v1", "A member left a room or was removed."),
     EventSpec(MemberRoleChanged, "events.chat.member.role_changed",
               "tertulia.chat.member.role_changed.v1", "A member's room role changed."),
+    EventSpec(MemberRead, "events.chat.member.read",
+              "tertulia.chat.member.read.v1", "A member's read marker moved forward."),
     EventSpec(MessageCreated, "events.chat.message.created",
               "tertulia.chat.message.created.v1", "A message was posted in a room."),
     EventSpec(MessageEdited, "events.chat.message.edited",
