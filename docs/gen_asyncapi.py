@@ -25,11 +25,16 @@ from shared.contracts import (  # noqa: E402
     EVENT_MODELS,
     EVENTS_STREAM,
     LIVE_BROADCAST,
+    LIVE_BROADCAST_RECEIPTS,
     LIVE_CONNECTIONS,
     LIVE_SERVICE_HEARTBEAT,
+    PRESENCE_USERS_RPC,
+    BroadcastReceipt,
     CloudEvent,
     EventSpec,
     LiveConnectionsMessage,
+    PresenceQuery,
+    PresenceSnapshot,
     ServiceHeartbeat,
 )
 from shared.contracts.live import FrameHeaders  # noqa: E402
@@ -199,6 +204,25 @@ def build() -> dict[str, Any]:
         "contentType": "application/json",
         "payload": _payload(_schema(TypeAdapter(LiveConnectionsMessage), defs)),
     }
+    messages["BroadcastReceipt"] = {
+        "name": "BroadcastReceipt",
+        "title": "Broadcast receipt",
+        "summary": "How many sockets and users one chat replica handed a broadcast to.",
+        "contentType": "application/json",
+        "payload": _payload(_schema(BroadcastReceipt, defs)),
+    }
+    messages["PresenceQuery"] = {
+        "name": "PresenceQuery", "title": "Presence query",
+        "summary": "Request: the presence of these users now.",
+        "contentType": "application/json",
+        "payload": _payload(_schema(PresenceQuery, defs)),
+    }
+    messages["PresenceSnapshot"] = {
+        "name": "PresenceSnapshot", "title": "Presence snapshot",
+        "summary": "Reply: one entry per asked user (unknown users are offline).",
+        "contentType": "application/json",
+        "payload": _payload(_schema(PresenceSnapshot, defs)),
+    }
     messages["ServiceHeartbeat"] = {
         "name": "ServiceHeartbeat",
         "title": "Service heartbeat",
@@ -226,6 +250,30 @@ def build() -> dict[str, Any]:
         "messages": {"LiveConnectionsMessage":
                      {"$ref": "#/components/messages/LiveConnectionsMessage"}},
     }
+    channels["liveBroadcastReceipts"] = {
+        "address": LIVE_BROADCAST_RECEIPTS,
+        "title": LIVE_BROADCAST_RECEIPTS,
+        "description": "Each chat replica, after handing a `live.broadcast` frame that carries "
+                       "a `Tertulia-Broadcast-Id` header to its sockets, reports how many it "
+                       "reached. Best effort (core NATS).",
+        "messages": {"BroadcastReceipt": {"$ref": "#/components/messages/BroadcastReceipt"}},
+    }
+    channels["rpcPresenceUsers"] = {
+        "address": PRESENCE_USERS_RPC,
+        "title": PRESENCE_USERS_RPC,
+        "description": "Request/reply (core NATS, queue group): the presence service answers "
+                       "with the current presence of the asked users.",
+        "messages": {"PresenceQuery": {"$ref": "#/components/messages/PresenceQuery"},
+                     "PresenceSnapshot": {"$ref": "#/components/messages/PresenceSnapshot"}},
+    }
+    operations["requestRpcPresenceUsers"] = {
+        "action": "send",
+        "title": f"request on {PRESENCE_USERS_RPC}",
+        "channel": {"$ref": "#/channels/rpcPresenceUsers"},
+        "messages": [{"$ref": "#/channels/rpcPresenceUsers/messages/PresenceQuery"}],
+        "reply": {"channel": {"$ref": "#/channels/rpcPresenceUsers"},
+                  "messages": [{"$ref": "#/channels/rpcPresenceUsers/messages/PresenceSnapshot"}]},
+    }
     channels["liveServiceHeartbeat"] = {
         "address": LIVE_SERVICE_HEARTBEAT,
         "title": LIVE_SERVICE_HEARTBEAT,
@@ -234,7 +282,7 @@ def build() -> dict[str, Any]:
         "messages": {"ServiceHeartbeat": {"$ref": "#/components/messages/ServiceHeartbeat"}},
     }
     for channel in ("liveRoom", "liveUser", "liveBroadcast", "liveConnections",
-                    "liveServiceHeartbeat"):
+                    "liveBroadcastReceipts", "liveServiceHeartbeat"):
         (message,) = channels[channel]["messages"]
         operations[f"publish{channel[0].upper()}{channel[1:]}"] = {
             "action": "send",

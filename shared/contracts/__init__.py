@@ -23,8 +23,10 @@ from shared.contracts.events import (
 )
 from shared.contracts.live import (
     LIVE_BROADCAST,
+    LIVE_BROADCAST_RECEIPTS,
     LIVE_CONNECTIONS,
     LIVE_SERVICE_HEARTBEAT,
+    BroadcastReceipt,
     ConnectionActivity,
     ConnectionClosed,
     ConnectionInfo,
@@ -48,9 +50,11 @@ __all__ = [
     "EVENTS_STREAM",
     "EVENT_MODELS",
     "LIVE_BROADCAST",
+    "LIVE_BROADCAST_RECEIPTS",
     "LIVE_CONNECTIONS",
     "LIVE_SERVICE_HEARTBEAT",
     "PRESENCE_USERS_RPC",
+    "BroadcastReceipt",
     "BroadcastSent",
     "CloudEvent",
     "ConnectionActivity",

@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 LIVE_BROADCAST = "live.broadcast"
 LIVE_CONNECTIONS = "live.connections"
 LIVE_SERVICE_HEARTBEAT = "live.service.heartbeat"
+# Each chat replica answers a `live.broadcast` frame carrying a broadcast id with a receipt.
+LIVE_BROADCAST_RECEIPTS = "live.broadcast.receipts"
 
 
 def live_room(room_id: int) -> str:
@@ -37,6 +39,8 @@ class FrameHeaders:
     EXCLUDE_CONNECTION = "Tertulia-Exclude-Connection"
     # A user none of whose sockets receive it (typing is never echoed to the typist).
     EXCLUDE_USER = "Tertulia-Exclude-User"
+    # On `live.broadcast`: the broadcast's id; replicas then publish a `BroadcastReceipt`.
+    BROADCAST_ID = "Tertulia-Broadcast-Id"
     # A user the frame is about (e.g. a kicked member whose sockets must leave the room).
     USER = "Tertulia-User"
 
@@ -123,3 +127,14 @@ class ServiceHeartbeat(_Live):
     interval_secs: float
     ready: bool
     details: dict[str, Any] = {}
+
+
+class BroadcastReceipt(_Live):
+    """How many sockets (and distinct users) one chat replica handed a broadcast to."""
+
+    broadcast_id: str
+    replica_id: str
+    sockets: int
+    users: int
+    user_ids: list[int] = []
+    at: datetime

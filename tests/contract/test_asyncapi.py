@@ -25,7 +25,8 @@ DOC = ROOT / "docs" / "asyncapi.yaml"
 REGENERATE = "docs/asyncapi.yaml is stale: run `python docs/gen_asyncapi.py > docs/asyncapi.yaml`"
 REF_TEMPLATE = "#/components/schemas/{model}"
 LIVE_ADDRESSES = {"live.room.{room_id}", "live.user.{user_id}", LIVE_BROADCAST,
-                  LIVE_CONNECTIONS, LIVE_SERVICE_HEARTBEAT}
+                  LIVE_CONNECTIONS, LIVE_SERVICE_HEARTBEAT, "live.broadcast.receipts",
+                  "rpc.presence.users"}
 
 
 @pytest.fixture(scope="module")

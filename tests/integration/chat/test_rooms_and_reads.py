@@ -187,3 +187,45 @@ async def test_a_room_turned_private_stops_reaching_outsiders_at_once(
             for ws in (outsider, guest):
                 await send(ws, type="ping")
                 assert all(f["type"] != "message" for f in await frames_until(ws, "pong"))
+
+
+async def test_a_broadcast_reaches_every_socket_and_each_replica_reports_it(
+        tmp_path: Path, nats_url: str) -> None:
+    from shared.contracts import LIVE_BROADCAST, LIVE_BROADCAST_RECEIPTS, BroadcastReceipt
+    from shared.contracts.live import FrameHeaders
+
+    key = (tmp_path / "key").as_posix()
+    settings = [chat_settings(tmp_path, nats_url, signing_key_file=key,
+                              replica_id=f"bcast-{n}") for n in ("a", "b")]
+    nc = await nats.connect(nats_url)
+    receipts: asyncio.Queue = asyncio.Queue()
+
+    async def on_receipt(msg) -> None:  # type: ignore[no-untyped-def]
+        receipt = BroadcastReceipt.model_validate_json(msg.data)
+        if receipt.broadcast_id == "b-1":
+            await receipts.put(receipt)
+
+    await nc.subscribe(LIVE_BROADCAST_RECEIPTS, cb=on_receipt)
+    try:
+        async with replicas(settings) as (one, two):
+            alice = await sign_up(one)
+            bob = await sign_up(two)
+            async with alice.socket("/ws") as a_ws, bob.socket("/ws") as b_ws, \
+                    bob.socket("/ws") as b_ws2:
+                for ws in (a_ws, b_ws, b_ws2):
+                    await receive(ws, "hello")
+                frame = orjson.dumps({"type": "admin_broadcast", "data": {
+                    "message": "maintenance at 6", "from": "Administrador",
+                    "timestamp": "2026-11-29T17:00:00+00:00"}})
+                await nc.publish(LIVE_BROADCAST, frame, headers={
+                    FrameHeaders.TYPE: "admin_broadcast", FrameHeaders.BROADCAST_ID: "b-1"})
+                for ws in (a_ws, b_ws, b_ws2):
+                    got = await receive(ws, "admin_broadcast")
+                    assert got["data"]["message"] == "maintenance at 6"
+                async with asyncio.timeout(10):
+                    first, second = await receipts.get(), await receipts.get()
+        by_replica = {r.replica_id: r for r in (first, second)}
+        assert by_replica["bcast-a"].sockets == 1 and by_replica["bcast-a"].user_ids == [alice.id]
+        assert by_replica["bcast-b"].sockets == 2 and by_replica["bcast-b"].users == 1
+    finally:
+        await nc.close()

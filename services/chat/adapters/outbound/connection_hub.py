@@ -24,7 +24,9 @@ from services.chat.domain import Actor
 from shared.bus import EventBus, LiveMessage, Subscription
 from shared.contracts import (
     LIVE_BROADCAST,
+    LIVE_BROADCAST_RECEIPTS,
     LIVE_CONNECTIONS,
+    BroadcastReceipt,
     ConnectionActivity,
     ConnectionClosed,
     ConnectionInfo,
@@ -329,8 +331,16 @@ class ConnectionHub:
 
     async def _on_broadcast(self, msg: LiveMessage) -> None:
         text = msg.data.decode()
-        for conn in list(self._connections.values()):
+        reached = [c for c in self._connections.values() if not c.closed]
+        for conn in reached:
             self.offer(conn, text)
+        broadcast_id = msg.headers.get(FrameHeaders.BROADCAST_ID)
+        if broadcast_id:
+            users = sorted({c.actor.user_id for c in reached if c.actor.user_id is not None})
+            receipt = BroadcastReceipt(broadcast_id=broadcast_id, replica_id=self.replica_id,
+                                       sockets=len(reached), users=len(users), user_ids=users,
+                                       at=datetime.now(UTC))
+            await self._bus.publish(LIVE_BROADCAST_RECEIPTS, receipt.model_dump_json().encode())
 
     # --- live.connections --------------------------------------------------------------
 

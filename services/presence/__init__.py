@@ -1,0 +1,1 @@
+"""Presence: who is online, away, busy or offline, where, and on how many devices."""
