@@ -39,7 +39,12 @@ class ServiceEntry:
 SERVICES: dict[str, ServiceEntry] = {
     "chat": ServiceEntry("services.chat.app:create_app", "services.chat.settings:ChatSettings",
                          8001),
+    "notifications": ServiceEntry("services.notifications.app:create_app",
+                                  "services.notifications.settings:NotificationsSettings", 8003),
 }
+# Services `up` starts after chat, each on a free port, verifying tokens with chat's JWKS.
+# (Until the gateway lands they are reached on their own ports, printed at start.)
+TOKEN_VERIFYING_SERVICES = ("notifications",)
 
 
 def _load(path: str) -> Any:
@@ -115,7 +120,24 @@ def plan_children(*, host: str, port: int, nats_url: str, data_dir: Path) -> lis
             ready_url=f"{base}/readyz",
             url=f"{base}/",
         ),
+        *(_verifying_child(name, host, env, jwks_url=f"{base}/.well-known/jwks.json")
+          for name in TOKEN_VERIFYING_SERVICES),
     ]
+
+
+def _verifying_child(name: str, host: str, env: dict[str, str], *, jwks_url: str) -> ChildSpec:
+    from services.launcher import free_port
+
+    service_port = free_port()
+    base = f"http://{_client_host(host)}:{service_port}"
+    return ChildSpec(
+        name=name,
+        argv=[sys.executable, "-m", "services.cli", "serve", name,
+              "--host", host, "--port", str(service_port)],
+        env={**env, f"{name.upper()}_JWKS_URL": jwks_url},
+        ready_url=f"{base}/readyz",
+        url=f"{base}/",
+    )
 
 
 def _parent_death_signal() -> Callable[[], object] | None:

@@ -41,8 +41,8 @@ def test_up_runs_chat_against_its_nats_and_data_dir(
 ) -> None:
     monkeypatch.setenv("CHAT_NATS_URL", "nats://elsewhere:4222")
     monkeypatch.setenv("CHAT_DATA_DIR", "/elsewhere")
-    (chat,) = plan_children(host="127.0.0.1", port=8123, nats_url="nats://127.0.0.1:4333",
-                            data_dir=tmp_path)
+    chat, *others = plan_children(host="127.0.0.1", port=8123,
+                                  nats_url="nats://127.0.0.1:4333", data_dir=tmp_path)
     assert chat.argv[1:] == ["-m", "services.cli", "serve", "chat",
                              "--host", "127.0.0.1", "--port", "8123"]
     assert chat.env["NATS_URL"] == "nats://127.0.0.1:4333"
@@ -50,6 +50,11 @@ def test_up_runs_chat_against_its_nats_and_data_dir(
     assert "CHAT_NATS_URL" not in chat.env
     assert "CHAT_DATA_DIR" not in chat.env
     assert chat.ready_url == "http://127.0.0.1:8123/readyz"
+    # The other services verify tokens with chat's public keys.
+    for child in others:
+        assert child.env[f"{child.name.upper()}_JWKS_URL"] == (
+            "http://127.0.0.1:8123/.well-known/jwks.json")
+        assert child.env["NATS_URL"] == "nats://127.0.0.1:4333"
 
 
 def _alive(pid: int) -> bool:

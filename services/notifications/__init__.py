@@ -1,0 +1,1 @@
+"""The notifications service: who must be told about what; inboxes, read state, preferences."""

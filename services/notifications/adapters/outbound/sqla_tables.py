@@ -1,0 +1,167 @@
+"""The notifications service's tables: its projection of chat, the inbox, decisions, outbox.
+
+Every name starts with `ntf_`, so the service can share a PostgreSQL database with the others
+without a clash, although by design it owns one of its own.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+# SQLite keeps BIGINT primary keys from auto-incrementing; PostgreSQL gets real BIGINTs.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, whatever the database keeps."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+# --- the projection of chat (and presence) ----------------------------------------------------
+
+users = Table(
+    "ntf_users", metadata,
+    Column("user_id", Integer, primary_key=True, autoincrement=False),
+    Column("username", String(64), nullable=False),
+    Column("is_admin", Boolean, nullable=False, default=False),
+)
+
+rooms = Table(
+    "ntf_rooms", metadata,
+    Column("room_id", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(200), nullable=False),
+    Column("is_private", Boolean, nullable=False, default=False),
+)
+
+members = Table(
+    "ntf_members", metadata,
+    Column("room_id", Integer, primary_key=True, autoincrement=False),
+    Column("user_id", Integer, primary_key=True, autoincrement=False),
+    Column("username", String(64), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("read_seq", BigInteger, nullable=False, default=0),
+)
+
+presence = Table(
+    "ntf_presence", metadata,
+    Column("user_id", Integer, primary_key=True, autoincrement=False),
+    Column("status", String(20), nullable=False),
+    Column("current_room", Integer),
+    # The event's time: a late, older report never overwrites a newer one.
+    Column("changed_at", UtcDateTime, nullable=False),
+)
+
+# --- what users chose, and what they got ------------------------------------------------------
+
+preferences = Table(
+    "ntf_preferences", metadata,
+    Column("user_id", Integer, primary_key=True, autoincrement=False),
+    Column("room_id", Integer, primary_key=True, autoincrement=False),
+    Column("level", String(20), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+notifications = Table(
+    "ntf_notifications", metadata,
+    # Ids are "ntf_<pk>": AUTOINCREMENT so SQLite never hands out a deleted row's id again.
+    Column("pk", BigId, primary_key=True),
+    Column("user_id", Integer, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("room_id", Integer),
+    Column("message_id", BigInteger),
+    Column("seq", BigInteger),
+    Column("broadcast_id", String(100)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("read", Boolean, nullable=False, default=False),
+    Column("read_at", UtcDateTime),
+    # At most one notification per (user, message) and per (user, broadcast); NULLs differ.
+    UniqueConstraint("user_id", "message_id", name="uq_ntf_notifications_user_message"),
+    UniqueConstraint("user_id", "broadcast_id", name="uq_ntf_notifications_user_broadcast"),
+    Index("ix_ntf_notifications_user_pk", "user_id", "pk"),
+    Index("ix_ntf_notifications_user_read", "user_id", "read"),
+    Index("ix_ntf_notifications_message", "message_id"),
+    Index("ix_ntf_notifications_read_created", "read", "created_at"),
+    sqlite_autoincrement=True,
+)
+
+decisions = Table(
+    "ntf_decisions", metadata,
+    Column("pk", BigId, primary_key=True),
+    Column("user_id", Integer, nullable=False),
+    Column("message_id", BigInteger, nullable=False),
+    Column("room_id", Integer, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("suppressed_by", String(30)),
+    Column("notification_id", String(40)),
+    Column("decided_at", UtcDateTime, nullable=False),
+    UniqueConstraint("user_id", "message_id", name="uq_ntf_decisions_user_message"),
+    Index("ix_ntf_decisions_message", "message_id"),
+    Index("ix_ntf_decisions_decided", "decided_at"),
+)
+
+# --- delivery bookkeeping ---------------------------------------------------------------------
+
+processed_events = Table(
+    "ntf_processed_events", metadata,
+    Column("event_id", String(200), primary_key=True),
+    Column("processed_at", UtcDateTime, nullable=False),
+    Index("ix_ntf_processed_events_at", "processed_at"),
+)
+
+dead_letters = Table(
+    "ntf_dead_letters", metadata,
+    Column("pk", BigId, primary_key=True),
+    Column("event_id", String(200), nullable=False),
+    Column("event_type", String(200), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("failed_at", UtcDateTime, nullable=False),
+)
+
+outbox = Table(
+    "ntf_outbox", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("subject", String(200), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+    sqlite_autoincrement=True,
+)
+Index("ix_ntf_outbox_unsent", outbox.c.id, sqlite_where=outbox.c.sent_at.is_(None),
+      postgresql_where=outbox.c.sent_at.is_(None))

@@ -1,0 +1,126 @@
+"""The composition root: `wire()` builds every adapter from settings (each one overridable);
+`start()`/`stop()` connect and release them. Nothing connects at import or in `wire()`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from services.notifications.adapters.inbound.retention import run_retention
+from services.notifications.adapters.inbound.subscriptions import consume_events
+from services.notifications.adapters.metrics import NotificationsMetrics
+from services.notifications.adapters.outbound.bus_live_notifier import BusLiveNotifier
+from services.notifications.adapters.outbound.clock import SystemClock
+from services.notifications.adapters.outbound.outbox_relay import OutboxRelay
+from services.notifications.adapters.outbound.sqla_store import (
+    SqlaNotificationsUnitOfWork,
+    create_schema,
+)
+from services.notifications.adapters.outbound.token_keys import TokenKeys, keys_from_settings
+from services.notifications.ports import Clock, NotificationsDeps
+from services.notifications.settings import NotificationsSettings
+from shared.auth import TokenVerifier
+from shared.bus import EventBus, Subscription
+from shared.bus.nats import NatsEventBus
+from shared.db import Database
+from shared.observability import publish_heartbeats
+
+log = logging.getLogger(__name__)
+VERSION = "0.1.0"
+SERVICE = "notifications"
+
+
+@dataclass(eq=False)
+class Notifications:
+    settings: NotificationsSettings
+    db: Database
+    bus: EventBus
+    deps: NotificationsDeps
+    relay: OutboxRelay
+    metrics: NotificationsMetrics
+    keys: TokenKeys
+    accepting: bool = False
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    consumer: Subscription | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def readiness(self) -> dict[str, bool]:
+        connected = getattr(self.bus, "is_connected", True)
+        return {"database": await self.db.ping(), "nats": bool(connected),
+                "consuming": self.consumer is not None, "token_keys": self.keys.loaded,
+                "accepting": self.accepting}
+
+
+def wire(settings: NotificationsSettings, *, bus: EventBus | None = None,
+         clock: Clock | None = None, verifier: TokenVerifier | None = None) -> Notifications:
+    keys = TokenKeys(verifier) if verifier is not None else keys_from_settings(
+        settings.jwt_public_key_pem, settings.jwks_url)
+    db = Database(settings.resolved_database_url())
+    bus = bus or NatsEventBus(settings.nats_url, name=settings.instance_id)
+    metrics = NotificationsMetrics()
+    relay = OutboxRelay(db, bus, metrics, poll_secs=settings.outbox_poll_secs,
+                        batch=settings.outbox_batch)
+    deps = NotificationsDeps(
+        uow=SqlaNotificationsUnitOfWork(db),
+        live=BusLiveNotifier(bus),
+        clock=clock or SystemClock(),
+        outbox_written=relay.kick,
+        preview_chars=settings.preview_chars,
+        broadcast_max_chars=settings.broadcast_max_chars,
+        live_max_age_secs=settings.live_max_age_secs,
+    )
+    return Notifications(settings, db, bus, deps, relay, metrics, keys)
+
+
+async def start(svc: Notifications) -> None:
+    settings = svc.settings
+    await svc.db.prepare()
+    await create_schema(svc.db)
+    connect = getattr(svc.bus, "connect", None)
+    if connect is not None:
+        await connect()
+    svc.consumer = await consume_events(svc.bus, svc.deps, svc.metrics,
+                                        durable=settings.durable_name,
+                                        max_deliver=settings.max_deliver)
+    if settings.jwks_url and not svc.keys.loaded:
+        svc._tasks.append(asyncio.create_task(
+            svc.keys.fetch(settings.jwks_url, settings.jwks_retry_secs), name="jwks"))
+    svc._tasks += [
+        asyncio.create_task(svc.relay.run(), name="outbox-relay"),
+        asyncio.create_task(run_retention(
+            svc.deps, svc.metrics, retention_days=settings.retention_days,
+            interval_secs=settings.retention_interval_secs,
+            purge_sent=svc.relay.purge_sent), name="retention"),
+        asyncio.create_task(publish_heartbeats(
+            svc.bus, service=SERVICE, instance_id=settings.instance_id, version=VERSION,
+            started_at=svc.started_at, interval_secs=settings.service_heartbeat_secs,
+            readiness=svc.readiness), name="heartbeat"),
+    ]
+    svc.accepting = True
+    log.info("notifications service started",
+             extra={"fields": {"instance_id": settings.instance_id,
+                               "durable": settings.durable_name}})
+
+
+async def stop(svc: Notifications) -> None:
+    """Readiness off, stop consuming (what is unacked goes back to the server), tasks
+    cancelled, NATS drained. The outbox keeps whatever was not relayed yet."""
+    svc.accepting = False
+    consumer, svc.consumer = svc.consumer, None
+    if consumer is not None:
+        with contextlib.suppress(Exception):
+            await consumer.unsubscribe()
+    for task in svc._tasks:
+        task.cancel()
+    for task in svc._tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    svc._tasks = []
+    close = getattr(svc.bus, "close", None)
+    if close is not None:
+        with contextlib.suppress(Exception):
+            await close()
+    await svc.db.dispose()

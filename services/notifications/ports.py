@@ -1,0 +1,159 @@
+"""The interfaces the notifications core needs; adapters implement them (SQLAlchemy, NATS)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from services.notifications.domain import (
+    Decision,
+    KnownRoom,
+    KnownUser,
+    Level,
+    Member,
+    NewNotification,
+    Notification,
+    Presence,
+)
+
+
+class UserDirectory(Protocol):
+    """Users as the chat service announced them (names for mentions, everyone for broadcasts)."""
+
+    async def put(self, user: KnownUser) -> None: ...
+    async def get(self, user_id: int) -> KnownUser | None: ...
+    async def ids(self) -> list[int]: ...
+
+
+class RoomDirectory(Protocol):
+    async def put(self, room: KnownRoom) -> None: ...
+    async def names(self, room_ids: list[int]) -> dict[int, str]: ...
+
+
+class MemberDirectory(Protocol):
+    async def put(self, member: Member) -> None:
+        """Add or update a membership (role, name); an existing read marker is kept."""
+        ...
+    async def remove(self, room_id: int, user_id: int) -> None: ...
+    async def of_room(self, room_id: int) -> list[Member]: ...
+    async def advance_read(self, room_id: int, user_id: int, read_seq: int) -> None:
+        """Read markers only move forward."""
+        ...
+
+
+class PresenceBoard(Protocol):
+    async def put(self, presence: Presence, at: datetime) -> None:
+        """Keep the newest report per user; an older one arriving late changes nothing."""
+        ...
+    async def of_users(self, user_ids: list[int]) -> dict[int, Presence]: ...
+
+
+class PreferenceStore(Protocol):
+    async def of_user(self, user_id: int) -> dict[int, Level]: ...
+    async def in_room(self, room_id: int) -> dict[int, Level]:
+        """Every member's level for one room, where it is not the default."""
+        ...
+    async def put(self, user_id: int, room_id: int, level: Level, now: datetime) -> None: ...
+
+
+class Inbox(Protocol):
+    async def add(self, notification: NewNotification) -> Notification: ...
+    async def get(self, user_id: int, pk: int) -> Notification | None: ...
+    async def page(self, user_id: int, *, unread_only: bool, before_pk: int | None,
+                   limit: int) -> list[Notification]:
+        """Newest first."""
+        ...
+    async def unread_count(self, user_id: int) -> int: ...
+
+
+class InboxChanges(Protocol):
+    async def mark_read(self, user_id: int, pks: list[int] | None, now: datetime) -> int:
+        """Mark these (None: all) of the user's unread notifications read; how many changed."""
+        ...
+    async def mark_room_read(self, user_id: int, room_id: int, upto_seq: int,
+                             now: datetime) -> int: ...
+    async def rewrite_pending(self, message_id: int, content: str) -> int: ...
+    async def remove_message(self, message_id: int) -> int: ...
+    async def purge_read(self, before: datetime) -> tuple[int, int]:
+        """Delete read notifications created before `before`: (how many, of how many users)."""
+        ...
+
+
+class DecisionLog(Protocol):
+    async def add(self, decisions: list[Decision]) -> None: ...
+    async def about_message(self, message_id: int) -> bool: ...
+    async def of_user(self, user_id: int, message_id: int | None, limit: int
+                      ) -> list[Decision]: ...
+    async def purge(self, before: datetime) -> int: ...
+
+
+class ProcessedEvents(Protocol):
+    async def claim(self, event_id: str, now: datetime) -> bool:
+        """Record the event as handled; False if it already was (a redelivery)."""
+        ...
+    async def purge(self, before: datetime) -> int: ...
+
+
+class DeadLetters(Protocol):
+    async def add(self, event_id: str, event_type: str, payload: bytes, error: str,
+                  now: datetime) -> None: ...
+
+
+class Outbox(Protocol):
+    async def add(self, event: BaseModel, now: datetime) -> None:
+        """Record a domain event in the same transaction as the change it describes."""
+        ...
+
+
+class NotificationsTx(Protocol):
+    """One database transaction with every store the core touches."""
+
+    users: UserDirectory
+    rooms: RoomDirectory
+    members: MemberDirectory
+    presence: PresenceBoard
+    preferences: PreferenceStore
+    inbox: Inbox
+    changes: InboxChanges
+    decisions: DecisionLog
+    processed: ProcessedEvents
+    dead_letters: DeadLetters
+    outbox: Outbox
+
+
+class NotificationsUnitOfWork(Protocol):
+    def write(self) -> AbstractAsyncContextManager[NotificationsTx]:
+        """Commits when the block ends normally; rolls back everything on an exception."""
+        ...
+
+    def read(self) -> AbstractAsyncContextManager[NotificationsTx]: ...
+
+
+class LiveNotifier(Protocol):
+    """Best effort: hands a notification to the chat replicas holding the user's sockets."""
+
+    async def push(self, notification: Notification) -> None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+@dataclass(slots=True)
+class NotificationsDeps:
+    """Everything a use case may touch; `bootstrap.wire` builds it, tests pass fakes."""
+
+    uow: NotificationsUnitOfWork
+    live: LiveNotifier
+    clock: Clock
+    # Wakes the outbox relay after a commit so events leave without waiting for its poll.
+    outbox_written: Callable[[], None]
+    preview_chars: int = 100
+    broadcast_max_chars: int = 4000
+    live_max_age_secs: float = 300.0
+    source: str = "tertulia/notifications"

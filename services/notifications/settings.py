@@ -1,0 +1,55 @@
+"""Notifications service configuration (12-factor: environment variables prefixed
+`NOTIFICATIONS_`)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class NotificationsSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), validation_alias=AliasChoices(
+        "NOTIFICATIONS_DATA_DIR", "DATA_DIR"))
+    # Defaults to a SQLite file in data_dir; set to postgresql+asyncpg://... for several
+    # replicas.
+    database_url: str | None = None
+    nats_url: str = Field("nats://127.0.0.1:4222", validation_alias=AliasChoices(
+        "NOTIFICATIONS_NATS_URL", "NATS_URL"))
+    instance_id: str = Field(default_factory=lambda: f"notifications-{secrets.token_hex(4)}")
+
+    # The JetStream durable consumer; its position survives restarts. Events are applied in
+    # stream order, which holds for one running instance: replicas sharing the durable
+    # would split batches between them and could apply an edit before its message.
+    durable_name: str = "notifications"
+    # Deliveries of a failing event before it is kept as a dead letter; with the bus's
+    # back-off (0.5 s doubling, capped at 30 s) ten span about two minutes of trouble.
+    max_deliver: int = 10
+
+    # Verifying access tokens: the chat service's public key (PEM), or its JWKS URL
+    # (e.g. http://chat:8001/.well-known/jwks.json), fetched from the start until it answers.
+    jwt_public_key_pem: str | None = None
+    jwks_url: str | None = None
+    jwks_retry_secs: float = 1.0
+
+    preview_chars: int = 100
+    broadcast_max_chars: int = 4000
+    # Events older than this (a backlog after an outage) fill inboxes without live frames.
+    live_max_age_secs: float = 300.0
+
+    retention_days: int = 30
+    retention_interval_secs: float = 3600.0
+
+    outbox_poll_secs: float = 1.0
+    outbox_batch: int = 256
+    service_heartbeat_secs: float = 5.0
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'notifications.db'}"
