@@ -39,12 +39,14 @@ class ServiceEntry:
 SERVICES: dict[str, ServiceEntry] = {
     "chat": ServiceEntry("services.chat.app:create_app", "services.chat.settings:ChatSettings",
                          8001),
+    "presence": ServiceEntry("services.presence.app:create_app",
+                             "services.presence.settings:PresenceSettings", 8002),
     "notifications": ServiceEntry("services.notifications.app:create_app",
                                   "services.notifications.settings:NotificationsSettings", 8003),
 }
 # Services `up` starts after chat, each on a free port, verifying tokens with chat's JWKS.
 # (Until the gateway lands they are reached on their own ports, printed at start.)
-TOKEN_VERIFYING_SERVICES = ("notifications",)
+TOKEN_VERIFYING_SERVICES = ("presence", "notifications")
 
 
 def _load(path: str) -> Any:

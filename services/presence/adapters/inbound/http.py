@@ -1,0 +1,121 @@
+"""HTTP routes under `/api/presence`: who is here, one user, one room, stats, my status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict
+
+from services.presence import use_cases
+from services.presence.domain import Caller, PresenceView
+from shared.auth import Principal
+from shared.auth.fastapi import current_principal
+
+if TYPE_CHECKING:
+    from services.presence.bootstrap import Presence
+
+
+def presence_of(request: Request) -> Presence:
+    return request.app.state.presence
+
+
+async def caller(principal: Annotated[Principal, Depends(current_principal)]) -> Caller:
+    return Caller(principal.user_id, principal.is_admin)
+
+
+PresenceDep = Annotated["Presence", Depends(presence_of)]
+CallerDep = Annotated[Caller, Depends(caller)]
+
+
+class UserPresenceOut(BaseModel):
+    user_id: int
+    username: str | None
+    status: Literal["online", "away", "busy", "offline"]
+    current_room: int | None
+    last_active_at: datetime | None
+    # When an offline user was last connected; null for everyone who is here now.
+    last_seen_at: datetime | None
+    connections: int
+
+    @classmethod
+    def of(cls, view: PresenceView) -> UserPresenceOut:
+        return cls(user_id=view.user_id, username=view.username, status=view.status,
+                   current_room=view.current_room, last_active_at=view.last_active_at,
+                   last_seen_at=view.last_seen_at, connections=view.connections)
+
+
+class PresencePage(BaseModel):
+    users: list[UserPresenceOut]
+    has_more: bool
+    # Pass as `after` for the next page.
+    next_after: int | None
+
+
+class RoomPresenceOut(BaseModel):
+    room_id: int
+    users: list[UserPresenceOut]
+
+
+class StatsOut(BaseModel):
+    online: int
+    away: int
+    busy: int
+    offline: int
+    connections: int
+
+
+class StatusBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["online", "away", "busy"]
+
+
+def presence_router() -> APIRouter:
+    router = APIRouter(prefix="/api/presence", tags=["presence"])
+
+    @router.get("")
+    async def present(
+        presence: PresenceDep, who: CallerDep,
+        after: Annotated[int | None, Query(description="last user_id of the previous page")]
+        = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        status: Literal["online", "away", "busy"] | None = None,
+    ) -> PresencePage:
+        """Users who are not offline, by user id, a page at a time."""
+        views, has_more = await use_cases.present(presence.deps, who, after=after, limit=limit,
+                                                  status=status)
+        return PresencePage(users=[UserPresenceOut.of(v) for v in views], has_more=has_more,
+                            next_after=views[-1].user_id if has_more and views else None)
+
+    @router.get("/stats")
+    async def stats(presence: PresenceDep, who: CallerDep) -> StatsOut:
+        """Users by status (offline: seen before, not here now) and open connections."""
+        return StatsOut(**await use_cases.stats(presence.deps))
+
+    @router.get("/me")
+    async def me(presence: PresenceDep, who: CallerDep) -> UserPresenceOut:
+        return UserPresenceOut.of(await use_cases.user_presence(presence.deps, who, who.user_id))
+
+    @router.put("/me")
+    async def set_status(body: StatusBody, presence: PresenceDep,
+                         who: CallerDep) -> UserPresenceOut:
+        """Away or busy wins over activity while any of your connections is open; online
+        hands your status back to activity. 409 `not_connected` without an open connection."""
+        view = await use_cases.set_my_status(presence.deps, who, body.status)
+        return UserPresenceOut.of(view)
+
+    @router.get("/users/{user_id}")
+    async def user(user_id: int, presence: PresenceDep, who: CallerDep) -> UserPresenceOut:
+        """Status and last seen of one user; a user never seen is offline."""
+        return UserPresenceOut.of(await use_cases.user_presence(presence.deps, who, user_id))
+
+    @router.get("/rooms/{room_id}")
+    async def room(room_id: int, presence: PresenceDep, who: CallerDep) -> RoomPresenceOut:
+        """Who has a socket in the room now. Admins, and people in the room, may ask
+        (403 `not_in_room` otherwise)."""
+        views = await use_cases.room_presence(presence.deps, who, room_id)
+        return RoomPresenceOut(room_id=room_id, users=[UserPresenceOut.of(v) for v in views])
+
+    return router

@@ -1,0 +1,55 @@
+"""`create_app()`: the presence service's FastAPI application; its lifespan owns what `wire`
+built."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from services.presence import bootstrap
+from services.presence.adapters.inbound.http import presence_router
+from services.presence.adapters.outbound.token_keys import KeysNotLoaded
+from services.presence.domain import PresenceError
+from services.presence.settings import PresenceSettings
+from shared.observability import configure_logging, health_router
+from shared.problems import Problem, install_problem_handlers, problem_response
+
+
+def create_app(settings: PresenceSettings | None = None, **overrides: Any) -> FastAPI:
+    settings = settings or PresenceSettings()
+    configure_logging(settings.log_level, settings.log_json)
+    presence = bootstrap.wire(settings, **overrides)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await bootstrap.start(presence)
+        try:
+            yield
+        finally:
+            await bootstrap.stop(presence)
+
+    app = FastAPI(title="Tertulia presence", version=bootstrap.VERSION, lifespan=lifespan,
+                  description="Who is online, away, busy or offline, where, and on how many "
+                              "devices.")
+    app.state.presence = presence
+    app.state.token_verifier = presence.keys
+    install_problem_handlers(app)
+
+    async def on_presence_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, PresenceError)
+        return problem_response(Problem(exc.status, exc.code, exc.message), request.url.path)
+
+    async def on_keys_not_loaded(request: Request, exc: Exception) -> JSONResponse:
+        problem = Problem(503, "not_ready", "Token keys are not loaded yet",
+                          "The chat service's JWKS has not been fetched; try again shortly.")
+        return problem_response(problem, request.url.path)
+
+    app.add_exception_handler(PresenceError, on_presence_error)
+    app.add_exception_handler(KeysNotLoaded, on_keys_not_loaded)
+    app.include_router(presence_router())
+    app.include_router(health_router(presence.metrics.registry, presence.readiness))
+    return app

@@ -1,0 +1,174 @@
+"""The composition root: `wire()` builds every adapter from settings (each one overridable);
+`start()`/`stop()` connect and release them. Nothing connects at import or in `wire()`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from services.presence import use_cases
+from services.presence.adapters.inbound.subscriptions import (
+    answer_presence_queries,
+    subscribe_connections,
+)
+from services.presence.adapters.inbound.ticker import Ticker
+from services.presence.adapters.metrics import PresenceMetrics
+from services.presence.adapters.outbound.bus_events import BusPresenceEvents
+from services.presence.adapters.outbound.clock import SystemClock
+from services.presence.adapters.outbound.nats_kv_store import NatsKvConnectionStore
+from services.presence.adapters.outbound.sqla_records import SqlaPresenceRecords, create_schema
+from services.presence.adapters.outbound.token_keys import TokenKeys
+from services.presence.domain import Board, Timing
+from services.presence.ports import Clock, ConnectionStore, PresenceDeps
+from services.presence.settings import PresenceSettings
+from shared.auth import TokenVerifier
+from shared.bus import EventBus, Subscription
+from shared.bus.nats import NatsEventBus
+from shared.db import Database
+from shared.observability import publish_heartbeats
+
+log = logging.getLogger(__name__)
+VERSION = "0.1.0"
+DRAIN_EVENTS_SECS = 5.0
+
+
+@dataclass(eq=False)
+class Presence:
+    settings: PresenceSettings
+    db: Database
+    bus: EventBus
+    deps: PresenceDeps
+    events: BusPresenceEvents
+    ticker: Ticker
+    keys: TokenKeys
+    metrics: PresenceMetrics
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    _subscriptions: list[Subscription] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def readiness(self) -> dict[str, bool]:
+        connected = getattr(self.bus, "is_connected", True)
+        return {"database": await self.db.ping(), "nats": bool(connected),
+                "restored": self.ready.is_set(), "token_keys": self.keys.loaded}
+
+    def hearing(self) -> bool:
+        return bool(getattr(self.bus, "is_connected", True))
+
+
+def _token_keys(settings: PresenceSettings, verifier: TokenVerifier | None) -> TokenKeys:
+    if verifier is not None:
+        return TokenKeys(verifier)
+    if settings.jwt_public_key_pem:
+        return TokenKeys(TokenVerifier.from_pem(settings.jwt_public_key_pem))
+    if settings.jwks_url:
+        return TokenKeys()  # fetched by start()
+    raise ValueError("set PRESENCE_JWT_PUBLIC_KEY_PEM or PRESENCE_JWKS_URL (the chat "
+                     "service's /.well-known/jwks.json) so access tokens can be verified")
+
+
+def wire(settings: PresenceSettings, *, bus: EventBus | None = None,
+         store: ConnectionStore | None = None, clock: Clock | None = None,
+         verifier: TokenVerifier | None = None) -> Presence:
+    db = Database(settings.resolved_database_url())
+    bus = bus or NatsEventBus(settings.nats_url, name=settings.instance_id)
+    if store is None:
+        if not isinstance(bus, NatsEventBus):
+            raise ValueError("the NATS KV store needs a NatsEventBus; pass store= with others")
+        store = NatsKvConnectionStore(bus, settings.kv_bucket, settings.resolved_kv_ttl_secs())
+    clock = clock or SystemClock()
+    timing = Timing(grace_secs=settings.grace_secs, idle_away_secs=settings.idle_away_secs,
+                    ttl_secs=settings.resolved_kv_ttl_secs(),
+                    settle_secs=settings.resolved_settle_secs())
+    ticker = Ticker(clock, settings.sweep_secs)
+    events = BusPresenceEvents(bus)
+    deps = PresenceDeps(board=Board(timing), store=store, records=SqlaPresenceRecords(db),
+                        events=events, clock=clock, scheduler=ticker,
+                        page_max=settings.page_max)
+    metrics = PresenceMetrics()
+    metrics.observe(deps.board, lambda: events.pending)
+    return Presence(settings, db, bus, deps, events, ticker, _token_keys(settings, verifier),
+                    metrics)
+
+
+async def _every(secs: float, job: Callable[[], Awaitable[None]], name: str) -> None:
+    while True:
+        await asyncio.sleep(secs)
+        try:
+            await job()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s failed; trying again in %.1fs", name, secs)
+
+
+async def start(presence: Presence) -> None:
+    settings, deps = presence.settings, presence.deps
+    await presence.db.prepare()
+    await create_schema(presence.db)
+    connect = getattr(presence.bus, "connect", None)
+    if connect is not None:
+        await connect()
+    ensure_bucket = getattr(deps.store, "ensure_bucket", None)
+    if ensure_bucket is not None:
+        await ensure_bucket()
+    tasks = presence._tasks
+    if settings.jwks_url and not presence.keys.loaded:
+        tasks.append(asyncio.create_task(
+            presence.keys.fetch(settings.jwks_url, settings.jwks_retry_secs), name="jwks"))
+    # Subscribe first and hold the messages until the board is restored: nothing said in
+    # between is lost, and nothing is applied to a board that does not know its past yet.
+    presence._subscriptions = [
+        await subscribe_connections(presence.bus, deps, presence.metrics, ready=presence.ready,
+                                    ttl_secs=settings.resolved_kv_ttl_secs()),
+    ]
+    await use_cases.restore(deps)
+    presence.ready.set()
+    presence._subscriptions.append(await answer_presence_queries(presence.bus, deps))
+    tasks += [
+        asyncio.create_task(presence.events.run(), name="presence-events"),
+        asyncio.create_task(presence.ticker.run(
+            lambda: use_cases.tick(deps, hearing=presence.hearing())), name="presence-timers"),
+        asyncio.create_task(_every(settings.persist_secs, lambda: use_cases.flush(deps),
+                                   "presence flush"), name="presence-flush"),
+        asyncio.create_task(publish_heartbeats(
+            presence.bus, service="presence", instance_id=settings.instance_id,
+            version=VERSION, started_at=presence.started_at,
+            interval_secs=settings.service_heartbeat_secs, readiness=presence.readiness,
+            details=lambda: {"connections": len(deps.board.connections),
+                             **deps.board.counts()}), name="heartbeat"),
+    ]
+    log.info("presence service started", extra={"fields": {
+        "instance_id": settings.instance_id, "grace_secs": settings.grace_secs,
+        "kv_ttl_secs": settings.resolved_kv_ttl_secs(), "bucket": settings.kv_bucket}})
+
+
+async def stop(presence: Presence) -> None:
+    """Stop listening, store what changed, publish what is queued, drain NATS. Nobody is
+    marked offline: the next process starts from the bucket and the database."""
+    presence.ready.clear()
+    for sub in presence._subscriptions:
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
+    events_task = next((t for t in presence._tasks if t.get_name() == "presence-events"), None)
+    for task in presence._tasks:
+        if task is not events_task:
+            task.cancel()
+    with contextlib.suppress(Exception):
+        await use_cases.flush(presence.deps)
+    if not await presence.events.drain(DRAIN_EVENTS_SECS):
+        log.warning("stopping with %d presence events unpublished", presence.events.pending)
+    if events_task is not None:
+        events_task.cancel()
+    for task in presence._tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    close = getattr(presence.bus, "close", None)
+    if close is not None:
+        with contextlib.suppress(Exception):
+            await close()
+    await presence.db.dispose()
