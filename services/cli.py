@@ -43,10 +43,12 @@ SERVICES: dict[str, ServiceEntry] = {
                              "services.presence.settings:PresenceSettings", 8002),
     "notifications": ServiceEntry("services.notifications.app:create_app",
                                   "services.notifications.settings:NotificationsSettings", 8003),
+    "dashboard": ServiceEntry("services.dashboard.app:create_app",
+                              "services.dashboard.settings:DashboardSettings", 8004),
 }
 # Services `up` starts after chat, each on a free port, verifying tokens with chat's JWKS.
 # (Until the gateway lands they are reached on their own ports, printed at start.)
-TOKEN_VERIFYING_SERVICES = ("presence", "notifications")
+TOKEN_VERIFYING_SERVICES = ("presence", "notifications", "dashboard")
 
 
 def _load(path: str) -> Any:

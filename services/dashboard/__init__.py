@@ -1,0 +1,1 @@
+"""The dashboard service: live aggregates for operators, Server-Sent Events, broadcasts."""

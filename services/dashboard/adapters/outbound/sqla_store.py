@@ -1,0 +1,166 @@
+"""SQLAlchemy implementations of the dashboard's stores, on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, delete, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.dashboard.adapters.outbound.sqla_tables import (
+    broadcasts,
+    metadata,
+    minute_counts,
+    processed_events,
+    rooms,
+    service_instances,
+    users,
+)
+from services.dashboard.domain import (
+    Broadcast,
+    CountRow,
+    Instance,
+    Receipt,
+    RoomRecord,
+    UserRecord,
+)
+from shared.db import Database
+
+
+async def create_schema(db: Database) -> None:
+    async with db.write() as conn:
+        await conn.run_sync(metadata.create_all)
+
+
+def _insert(conn: AsyncConnection, table: Table) -> Any:
+    """INSERT with ON CONFLICT support in the connection's dialect."""
+    return (sqlite.insert(table) if conn.dialect.name == "sqlite"
+            else postgresql.insert(table))
+
+
+async def _upsert(conn: AsyncConnection, table: Table, keys: list[str],
+                  values: dict[str, Any]) -> None:
+    stmt = _insert(conn, table).values(**values)
+    await conn.execute(stmt.on_conflict_do_update(
+        index_elements=keys,
+        set_={name: stmt.excluded[name] for name in values if name not in keys}))
+
+
+class SqlaEventTx:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._c = conn
+
+    async def claim(self, event_id: str, now: datetime) -> bool:
+        result = await self._c.execute(
+            _insert(self._c, processed_events).values(event_id=event_id, processed_at=now)
+            .on_conflict_do_nothing(index_elements=["event_id"]))
+        return result.rowcount == 1
+
+    async def count(self, kind: str, key: str, minute: datetime, n: int) -> None:
+        stmt = _insert(self._c, minute_counts).values(kind=kind, key=key, minute=minute, count=n)
+        await self._c.execute(stmt.on_conflict_do_update(
+            index_elements=["kind", "key", "minute"],
+            set_={"count": minute_counts.c.count + stmt.excluded.count}))
+
+    async def save_room(self, room: RoomRecord) -> None:
+        await _upsert(self._c, rooms, ["room_id"], {
+            "room_id": room.room_id, "name": room.name, "is_private": room.is_private})
+
+    async def save_user(self, user: UserRecord) -> None:
+        await _upsert(self._c, users, ["user_id"], {
+            "user_id": user.user_id, "username": user.username, "status": user.status,
+            "status_at": user.status_at, "room_id": user.room_id,
+            "registered_at": user.registered_at})
+
+
+class SqlaStatsStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqlaEventTx]:
+        async with self._db.write() as conn:
+            yield SqlaEventTx(conn)
+
+    async def load(self, since: datetime) -> tuple[list[CountRow], list[UserRecord],
+                                                   list[RoomRecord]]:
+        async with self._db.read() as conn:
+            counts = (await conn.execute(
+                select(minute_counts).where(minute_counts.c.minute >= since))).all()
+            user_rows = (await conn.execute(select(users))).all()
+            room_rows = (await conn.execute(select(rooms))).all()
+        return (
+            [CountRow(r.kind, r.key, r.minute, r.count) for r in counts],
+            [UserRecord(r.user_id, r.username, r.status, r.status_at, r.room_id,
+                        r.registered_at) for r in user_rows],
+            [RoomRecord(r.room_id, r.name, r.is_private) for r in room_rows],
+        )
+
+    async def prune(self, before: datetime) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(delete(minute_counts).where(minute_counts.c.minute < before))
+            await conn.execute(delete(processed_events)
+                               .where(processed_events.c.processed_at < before))
+
+
+def _instance(row: Any) -> Instance:
+    return Instance(row.service, row.instance_id, row.version, row.started_at, row.last_seen,
+                    row.interval_secs, row.ready, dict(row.details or {}))
+
+
+class SqlaInstanceStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def save(self, instance: Instance) -> None:
+        async with self._db.write() as conn:
+            await _upsert(conn, service_instances, ["service", "instance_id"], {
+                "service": instance.service, "instance_id": instance.instance_id,
+                "version": instance.version, "started_at": instance.started_at,
+                "last_seen": instance.last_seen, "interval_secs": instance.interval_secs,
+                "ready": instance.ready, "details": instance.details})
+
+    async def load(self) -> list[Instance]:
+        async with self._db.read() as conn:
+            return [_instance(r) for r in (await conn.execute(select(service_instances))).all()]
+
+    async def forget(self, instances: list[Instance]) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(delete(service_instances).where(
+                tuple_(service_instances.c.service, service_instances.c.instance_id)
+                .in_([i.key for i in instances])))
+
+
+def _broadcast(row: Any) -> Broadcast:
+    receipts = {
+        replica_id: Receipt(replica_id, r["sockets"], r["users"], tuple(r.get("user_ids", ())))
+        for replica_id, r in (row.receipts or {}).items()}
+    return Broadcast(row.broadcast_id, row.content, row.sender, row.sent_by, row.sent_at,
+                     row.total_connections, frozenset(row.expected_replicas or ()), receipts)
+
+
+class SqlaBroadcastStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def save(self, b: Broadcast) -> None:
+        receipts = {r.replica_id: {"sockets": r.sockets, "users": r.users,
+                                   "user_ids": list(r.user_ids)}
+                    for r in b.receipts.values()}
+        async with self._db.write() as conn:
+            await _upsert(conn, broadcasts, ["broadcast_id"], {
+                "broadcast_id": b.broadcast_id, "content": b.content, "sender": b.sender,
+                "sent_by": b.sent_by, "sent_at": b.sent_at,
+                "total_connections": b.total_connections,
+                "expected_replicas": sorted(b.expected_replicas), "receipts": receipts})
+
+    async def recent(self, limit: int) -> list[Broadcast]:
+        async with self._db.read() as conn:
+            rows = (await conn.execute(
+                select(broadcasts).order_by(broadcasts.c.sent_at.desc()).limit(limit))).all()
+        return [_broadcast(r) for r in rows]
+

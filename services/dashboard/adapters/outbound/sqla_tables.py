@@ -1,0 +1,102 @@
+"""The dashboard's own tables: per-minute counters, handled event ids, users, rooms,
+service instances and broadcasts (SQLAlchemy Core)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, whatever the database keeps."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+# Ids of the durable events already counted, so a redelivery counts nothing twice.
+processed_events = Table(
+    "processed_events", metadata,
+    Column("event_id", String(128), primary_key=True),
+    Column("processed_at", UtcDateTime, nullable=False),
+    Index("ix_processed_events_processed_at", "processed_at"),
+)
+
+# kind: messages (key room id), registrations, notifications (key reason), broadcast_inboxes.
+minute_counts = Table(
+    "minute_counts", metadata,
+    Column("kind", String(32), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("minute", UtcDateTime, primary_key=True),
+    Column("count", Integer, nullable=False),
+    Index("ix_minute_counts_minute", "minute"),
+)
+
+rooms = Table(
+    "rooms", metadata,
+    Column("room_id", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(200), nullable=False),
+    Column("is_private", Boolean, nullable=False),
+)
+
+users = Table(
+    "users", metadata,
+    Column("user_id", Integer, primary_key=True, autoincrement=False),
+    Column("username", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_at", UtcDateTime),
+    Column("room_id", Integer),
+    Column("registered_at", UtcDateTime),
+)
+
+service_instances = Table(
+    "service_instances", metadata,
+    Column("service", String(64), primary_key=True),
+    Column("instance_id", String(128), primary_key=True),
+    Column("version", String(64), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    Column("interval_secs", Float, nullable=False),
+    Column("ready", Boolean, nullable=False),
+    Column("details", JSON, nullable=False),
+)
+
+broadcasts = Table(
+    "broadcasts", metadata,
+    Column("broadcast_id", String(64), primary_key=True),
+    Column("content", Text, nullable=False),
+    Column("sender", String(100), nullable=False),
+    Column("sent_by", Integer, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=False),
+    Column("total_connections", Integer, nullable=False),
+    Column("expected_replicas", JSON, nullable=False),
+    # {replica_id: {"sockets": n, "users": n, "user_ids": [...]}}
+    Column("receipts", JSON, nullable=False),
+    Index("ix_broadcasts_sent_at", "sent_at"),
+)

@@ -1,0 +1,135 @@
+"""Server-Sent Events fan-out: event ids, a ring of recent deltas for `Last-Event-ID`
+resume, and one bounded queue per client. A client whose queue is full is dropped (its
+stream ends) instead of being waited on; it can reconnect and resume or start over."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi.sse import ServerSentEvent
+
+from services.dashboard.adapters.metrics import DashboardMetrics
+from services.dashboard.domain import Delta
+
+KEEPALIVE = ServerSentEvent(comment="keep-alive")
+
+
+def _encode(event_type: str, data: dict[str, Any]) -> str:
+    # The exercise's envelope: the type travels inside `data`, so `onmessage` sees it all.
+    return orjson.dumps({"type": event_type, "data": data},
+                        option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+@dataclass(eq=False, slots=True)
+class SseClient:
+    queue: asyncio.Queue[ServerSentEvent | None]
+    # What to send before live deltas: a snapshot, or the deltas missed since Last-Event-ID.
+    backlog: list[ServerSentEvent]
+    resumed: bool
+    dropped: bool = False
+
+    async def next(self, keepalive_secs: float) -> ServerSentEvent | None:
+        """The next delta; a keep-alive comment after `keepalive_secs` of silence; None
+        once the client was dropped or the hub closed."""
+        try:
+            async with asyncio.timeout(keepalive_secs):
+                return await self.queue.get()
+        except TimeoutError:
+            return KEEPALIVE
+
+
+class SseHub:
+    """The `DeltaFeed` for SSE clients.
+
+    Ids are integers that keep increasing across restarts (the first one is derived from the
+    start time), so an id from a previous run is never mistaken for one of this run's.
+    """
+
+    def __init__(self, metrics: DashboardMetrics, *, queue_size: int, ring_size: int,
+                 retry_ms: int, first_id: int) -> None:
+        self._metrics = metrics
+        self._queue_size = queue_size
+        self._retry_ms = retry_ms
+        self._ring: deque[tuple[int, ServerSentEvent]] = deque(maxlen=ring_size)
+        self._last_id = first_id
+        self._clients: set[SseClient] = set()
+
+    @property
+    def last_id(self) -> int:
+        return self._last_id
+
+    @property
+    def clients(self) -> int:
+        return len(self._clients)
+
+    def publish(self, deltas: list[Delta]) -> None:
+        for delta in deltas:
+            self._last_id += 1
+            event = ServerSentEvent(raw_data=_encode(delta.type, delta.data),
+                                    id=str(self._last_id))
+            self._ring.append((self._last_id, event))
+            self._metrics.sse_deltas.labels(delta.type).inc()
+            for client in list(self._clients):
+                try:
+                    client.queue.put_nowait(event)
+                except asyncio.QueueFull:
+                    self._drop(client)
+
+    def open(self, last_event_id: str | None,
+             snapshot: Callable[[], dict[str, Any]]) -> SseClient:
+        """Register a client: it gets the deltas after `last_event_id` if they are all still
+        kept, else a snapshot. No await between reading and registering: nothing is lost
+        or repeated between the backlog and the queue."""
+        backlog = self._replay(last_event_id)
+        resumed = backlog is not None
+        if backlog is None:
+            backlog = [ServerSentEvent(raw_data=_encode("initial_data", snapshot()),
+                                       id=str(self._last_id), retry=self._retry_ms)]
+        else:
+            self._metrics.sse_resumed.inc()
+        client = SseClient(asyncio.Queue(self._queue_size), backlog, resumed)
+        self._clients.add(client)
+        self._metrics.sse_clients.set(len(self._clients))
+        return client
+
+    def close(self, client: SseClient) -> None:
+        self._clients.discard(client)
+        self._metrics.sse_clients.set(len(self._clients))
+
+    def close_all(self) -> None:
+        """End every stream (shutting down)."""
+        for client in list(self._clients):
+            self._end(client)
+        self._metrics.sse_clients.set(0)
+
+    def _drop(self, client: SseClient) -> None:
+        self._end(client)
+        self._metrics.sse_dropped.inc()
+        self._metrics.sse_clients.set(len(self._clients))
+
+    def _end(self, client: SseClient) -> None:
+        self._clients.discard(client)
+        client.dropped = True
+        # Free what it never read; the None tells its stream to end when it next looks.
+        while not client.queue.empty():
+            client.queue.get_nowait()
+        client.queue.put_nowait(None)
+
+    def _replay(self, last_event_id: str | None) -> list[ServerSentEvent] | None:
+        if last_event_id is None:
+            return None
+        try:
+            last = int(last_event_id.strip())
+        except ValueError:
+            return None
+        if last == self._last_id:
+            return []
+        oldest = self._ring[0][0] if self._ring else self._last_id + 1
+        if oldest - 1 <= last < self._last_id:
+            return [event for event_id, event in self._ring if event_id > last]
+        return None

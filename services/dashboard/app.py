@@ -1,0 +1,98 @@
+"""`create_app()`: the dashboard's FastAPI application; its lifespan owns what `wire` built."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from types import FrameType
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from services.dashboard import bootstrap
+from services.dashboard.adapters.inbound.http import dashboard_router
+from services.dashboard.adapters.inbound.pages import install_pages
+from services.dashboard.adapters.inbound.sse import stream_router
+from services.dashboard.domain import DashboardError
+from services.dashboard.settings import DashboardSettings
+from shared.bus import PublishFailed
+from shared.observability import configure_logging, health_router
+from shared.problems import Problem, install_problem_handlers, problem_response
+
+EXIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def create_app(settings: DashboardSettings | None = None, **overrides: Any) -> FastAPI:
+    settings = settings or DashboardSettings()
+    configure_logging(settings.log_level, settings.log_json)
+    dashboard = bootstrap.wire(settings, **overrides)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await bootstrap.start(dashboard)
+        restore_signals = end_streams_on_exit_signals(dashboard)
+        try:
+            yield
+        finally:
+            restore_signals()
+            await bootstrap.stop(dashboard)
+
+    app = FastAPI(title="Tertulia dashboard", version=bootstrap.VERSION, lifespan=lifespan,
+                  description="Live aggregates for operators over Server-Sent Events, and "
+                              "operator broadcasts.")
+    app.state.dashboard = dashboard
+    app.state.token_verifier = dashboard.keys
+    install_problem_handlers(app)
+
+    async def on_dashboard_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DashboardError)
+        return problem_response(Problem(exc.status, exc.code, exc.message), request.url.path)
+
+    async def on_publish_failed(request: Request, exc: Exception) -> JSONResponse:
+        return problem_response(Problem(503, "bus_unavailable", "NATS is not available",
+                                        "Nothing was sent; try again shortly."),
+                                request.url.path)
+
+    app.add_exception_handler(DashboardError, on_dashboard_error)
+    app.add_exception_handler(PublishFailed, on_publish_failed)
+    app.include_router(dashboard_router())
+    app.include_router(stream_router())
+    install_pages(app)
+    app.include_router(health_router(dashboard.metrics.registry, dashboard.readiness))
+    return app
+
+
+def end_streams_on_exit_signals(dashboard: bootstrap.Dashboard) -> Callable[[], None]:
+    """On SIGTERM/SIGINT, end every SSE stream at once (clients reconnect elsewhere).
+
+    The server waits for open responses before it shuts down, and an event stream never
+    ends by itself: one open operators' page would hold a stop for the whole graceful
+    timeout. The server's own handler still runs, after ours. Returns the undo."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    loop = asyncio.get_running_loop()
+    previous = {sig: signal.getsignal(sig) for sig in EXIT_SIGNALS}
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        dashboard.stopping = True
+        loop.call_soon_threadsafe(dashboard.hub.close_all)
+        handler = previous[signum]
+        if callable(handler):
+            handler(signum, frame)
+        else:  # nobody handled it before us: do what would have happened
+            signal.signal(signum, handler)
+            signal.raise_signal(signum)
+
+    for sig in EXIT_SIGNALS:
+        signal.signal(sig, on_signal)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            if signal.getsignal(sig) is on_signal:
+                signal.signal(sig, handler)
+
+    return restore

@@ -1,0 +1,53 @@
+"""Dashboard entities and rules: counters, live sockets, health, broadcasts, deltas. No I/O."""
+
+from services.dashboard.domain.broadcasts import (
+    BROADCAST_MAX_CHARS,
+    Broadcast,
+    DashboardError,
+    Receipt,
+    broadcast_data,
+    validate_broadcast,
+)
+from services.dashboard.domain.counters import DAY, MINUTE, day_start, minute_of
+from services.dashboard.domain.facts import (
+    CountRow,
+    Fact,
+    MessagePosted,
+    NotificationSent,
+    PresenceSet,
+    RoomNamed,
+    RoomRecord,
+    UserRecord,
+    UserSignedUp,
+    merged_user,
+)
+from services.dashboard.domain.health import Instance
+from services.dashboard.domain.sockets import Socket
+from services.dashboard.domain.state import DashboardState, Delta
+
+__all__ = [
+    "BROADCAST_MAX_CHARS",
+    "DAY",
+    "MINUTE",
+    "Broadcast",
+    "CountRow",
+    "DashboardError",
+    "DashboardState",
+    "Delta",
+    "Fact",
+    "Instance",
+    "MessagePosted",
+    "NotificationSent",
+    "PresenceSet",
+    "Receipt",
+    "RoomNamed",
+    "RoomRecord",
+    "Socket",
+    "UserRecord",
+    "UserSignedUp",
+    "broadcast_data",
+    "day_start",
+    "merged_user",
+    "minute_of",
+    "validate_broadcast",
+]

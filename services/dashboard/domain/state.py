@@ -1,0 +1,274 @@
+"""Everything the dashboard shows, in memory, and the deltas that tell clients what changed.
+
+Changes only mark what is dirty; `drain_deltas` turns the marks into a few deltas at once,
+so a burst of a thousand messages makes one `message_stats` delta, not a thousand. Every
+delta carries absolute values (counts after the change), so a client that missed or
+repeated one still ends up showing the right numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from services.dashboard.domain import views
+from services.dashboard.domain.broadcasts import Broadcast, Receipt
+from services.dashboard.domain.counters import (
+    CHART_MINUTES,
+    MinuteCounters,
+    chart_minutes,
+    day_start,
+    minute_of,
+)
+from services.dashboard.domain.facts import (
+    BROADCAST_INBOXES,
+    MESSAGES,
+    NOTIFICATIONS,
+    REGISTRATIONS,
+    CountRow,
+    Fact,
+    MessagePosted,
+    PresenceSet,
+    RoomNamed,
+    RoomRecord,
+    UserRecord,
+    counted,
+)
+from services.dashboard.domain.health import Health, Instance
+from services.dashboard.domain.sockets import LiveSockets, Socket
+
+RECENT_BROADCASTS = 20
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    type: str
+    data: dict[str, Any]
+
+
+@dataclass(slots=True)
+class _Dirty:
+    room_news: dict[int, int] = field(default_factory=dict)  # room -> messages since last
+    minutes: dict[int, set[datetime]] = field(default_factory=dict)  # room -> minutes touched
+    last_activity: datetime | None = None
+    slid: bool = False  # the minute turned: windows moved without any event
+    presence: dict[int, PresenceSet] = field(default_factory=dict)
+    forgotten: list[Instance] = field(default_factory=list)
+    connections: bool = False
+    users: bool = False
+    notifications: bool = False
+    broadcasts: set[str] = field(default_factory=set)
+
+    @property
+    def messages(self) -> bool:
+        return bool(self.room_news or self.minutes or self.slid)
+
+
+class DashboardState:
+    def __init__(self, *, started_at: datetime, stale_factor: float,
+                 chat_heartbeat_secs: float) -> None:
+        self.started_at = started_at
+        self.counters = MinuteCounters()
+        self.sockets = LiveSockets(default_interval_secs=chat_heartbeat_secs,
+                                   stale_factor=stale_factor)
+        self.health = Health(stale_factor)
+        self.users: dict[int, UserRecord] = {}
+        self.rooms: dict[int, RoomRecord] = {}
+        self.broadcasts: dict[str, Broadcast] = {}
+        self._dirty = _Dirty()
+        self._minute: datetime | None = None
+
+    # --- loading what the database kept ----------------------------------------------------
+
+    def restore(self, *, counts: list[CountRow], users: list[UserRecord],
+                rooms: list[RoomRecord], instances: list[Instance],
+                broadcasts: list[Broadcast], now: datetime) -> None:
+        for row in counts:
+            self.counters.add(row.kind, row.key, row.minute, row.count)
+        self.users.update((u.user_id, u) for u in users)
+        self.rooms.update((r.room_id, r) for r in rooms)
+        for instance in instances:
+            self.health.restore(instance)
+        for b in sorted(broadcasts, key=lambda b: b.sent_at)[-RECENT_BROADCASTS:]:
+            self.broadcasts[b.broadcast_id] = b
+        self._minute = minute_of(now)
+
+    # --- durable events ----------------------------------------------------------------------
+
+    def rows_for(self, fact: Fact, now: datetime) -> list[tuple[str, str, datetime]]:
+        """The counter minutes a fact adds to: inside the 24 h window, never in the future
+        (a skewed producer clock counts as now)."""
+        first = day_start(now)
+        rows = []
+        for kind, key, at in counted(fact):
+            minute = minute_of(min(at, now))
+            if minute >= first:
+                rows.append((kind, key, minute))
+        return rows
+
+    def apply(self, fact: Fact, rows: list[tuple[str, str, datetime]],
+              user: UserRecord | None) -> None:
+        """Apply a fact already written to the database (`rows` from `rows_for`, `user` from
+        `merged_user`)."""
+        for kind, key, minute in rows:
+            self.counters.add(kind, key, minute)
+            if kind == MESSAGES:
+                room_id = int(key)
+                news = self._dirty.room_news
+                news[room_id] = news.get(room_id, 0) + 1
+                self._dirty.minutes.setdefault(room_id, set()).add(minute)
+            elif kind == REGISTRATIONS:
+                self._dirty.users = True
+            elif kind == NOTIFICATIONS:
+                self._dirty.notifications = True
+            elif kind == BROADCAST_INBOXES and key in self.broadcasts:
+                self._dirty.broadcasts.add(key)
+        if isinstance(fact, MessagePosted) and rows:
+            last = self._dirty.last_activity
+            self._dirty.last_activity = fact.at if last is None else max(last, fact.at)
+        if isinstance(fact, RoomNamed):
+            self.rooms[fact.room_id] = RoomRecord(fact.room_id, fact.name, fact.is_private)
+            # Names appear in the top rooms and in rooms with people.
+            if self.counters.window(MESSAGES, str(fact.room_id), EPOCH):
+                self._dirty.slid = True
+            if self.sockets.has_room(fact.room_id):
+                self._dirty.connections = True
+        if user is not None:
+            if user.user_id not in self.users:
+                self._dirty.users = True
+            self.users[user.user_id] = user
+            if isinstance(fact, PresenceSet):
+                self._dirty.presence[user.user_id] = fact
+
+    # --- live reports ------------------------------------------------------------------------
+
+    def connection_opened(self, replica_id: str, connection_id: str, user_id: int | None,
+                          rooms: list[int], now: datetime) -> None:
+        self.sockets.opened(replica_id, connection_id, user_id, rooms, now)
+        self._dirty.connections = True
+
+    def connection_closed(self, replica_id: str, connection_id: str, now: datetime) -> None:
+        self.sockets.closed(replica_id, connection_id, now)
+        self._dirty.connections = True
+
+    def connection_active(self, replica_id: str, connection_id: str, room_id: int | None,
+                          now: datetime) -> None:
+        if self.sockets.active(replica_id, connection_id, room_id, now):
+            self._dirty.connections = True
+
+    def connections_heartbeat(self, replica_id: str, interval_secs: float,
+                              sockets: dict[str, Socket], now: datetime) -> None:
+        new_replica = replica_id not in self.sockets.replicas
+        if self.sockets.heartbeat(replica_id, interval_secs, sockets, now) or new_replica:
+            self._dirty.connections = True
+
+    def service_beat(self, instance: Instance) -> bool:
+        """True when the beat is worth persisting at once (new instance, version, readiness)."""
+        return self.health.beat(instance)
+
+    def forget_instances(self, now: datetime, *, replaced_secs: float,
+                         max_age_secs: float) -> list[Instance]:
+        gone = self.health.forget(now, replaced_secs=replaced_secs, max_age_secs=max_age_secs)
+        self._dirty.forgotten.extend(gone)
+        return gone
+
+    def chat_replicas(self, now: datetime) -> set[str]:
+        """Chat replicas alive now, by their socket reports or their service heartbeats."""
+        return self.sockets.fresh_replicas(now) | self.health.fresh("chat", now)
+
+    # --- broadcasts ----------------------------------------------------------------------
+
+    def add_broadcast(self, b: Broadcast) -> None:
+        self.broadcasts[b.broadcast_id] = b
+        while len(self.broadcasts) > RECENT_BROADCASTS:
+            del self.broadcasts[next(iter(self.broadcasts))]
+        self._dirty.broadcasts.add(b.broadcast_id)
+
+    def add_receipt(self, broadcast_id: str, receipt: Receipt) -> Broadcast | None:
+        b = self.broadcasts.get(broadcast_id)
+        if b is None:
+            return None  # sent by another dashboard replica, or long forgotten
+        b.add(receipt)
+        self._dirty.broadcasts.add(broadcast_id)
+        return b
+
+    def inboxes(self, broadcast_id: str) -> int:
+        return self.counters.window(BROADCAST_INBOXES, broadcast_id, EPOCH)
+
+    # --- time ----------------------------------------------------------------------------
+
+    def tick(self, now: datetime) -> None:
+        """Time-driven changes: silent replicas expire, windows slide each minute."""
+        if self.sockets.expire(now):
+            self._dirty.connections = True
+        minute = minute_of(now)
+        if minute != self._minute:
+            if self._minute is not None:
+                self._dirty.slid = self._dirty.users = self._dirty.notifications = True
+            self._minute = minute
+            self.counters.prune(day_start(now))
+
+    # --- what clients see ----------------------------------------------------------------
+
+    def drain_deltas(self, now: datetime) -> list[Delta]:
+        dirty, self._dirty = self._dirty, _Dirty()
+        deltas = []
+        if dirty.connections:
+            deltas.append(Delta("connections", views.connections(self)))
+        if dirty.messages:
+            deltas.append(Delta("message_stats", self._message_stats(dirty, now)))
+        if dirty.presence:
+            deltas.append(Delta("user_presence", {
+                "users": [views.presence_change(self, fact) for fact in dirty.presence.values()],
+                "counts": views.presence_counts(self)}))
+        if dirty.users:
+            deltas.append(Delta("user_stats", views.user_stats(self, now)))
+        if dirty.notifications:
+            deltas.append(Delta("notification_stats", views.notification_stats(self, now)))
+        changed = self.health.changed(now)
+        if changed or dirty.forgotten:
+            deltas.append(Delta("service_health", {
+                "instances": [views.instance(i, now, self.health.stale_factor)
+                              for i in changed],
+                "removed": [{"service": i.service, "instance_id": i.instance_id}
+                            for i in dirty.forgotten],
+                "summary": views.health_summary(self, now)}))
+        for broadcast_id in sorted(dirty.broadcasts):
+            b = self.broadcasts.get(broadcast_id)
+            if b is not None:
+                deltas.append(Delta("broadcast", views.broadcast(self, b)))
+        return deltas
+
+    def _message_stats(self, dirty: _Dirty, now: datetime) -> dict[str, Any]:
+        shown = set(chart_minutes(now, CHART_MINUTES))
+        touched = sorted({m for minutes in dirty.minutes.values() for m in minutes} & shown)
+        first = day_start(now)
+        rooms = []
+        for room_id in sorted(dirty.minutes):
+            key = str(room_id)
+            rooms.append({
+                "room_id": room_id,
+                "name": views.room_name(self, room_id),
+                "new_message_count": dirty.room_news.get(room_id, 0),
+                "count_24h": self.counters.window(MESSAGES, key, first),
+                "minutes": [{"minute": m.isoformat(),
+                             "count": self.counters.count(MESSAGES, key, m)}
+                            for m in sorted(dirty.minutes[room_id] & shown)],
+            })
+        return {
+            "minute": minute_of(now).isoformat(),
+            "messages_24h": self.counters.window(MESSAGES, None, first),
+            "top_rooms": views.top_rooms(self, now),
+            "total": [{"minute": m.isoformat(), "count": self.counters.total(MESSAGES, m)}
+                      for m in touched],
+            "rooms": rooms,
+            "last_activity": dirty.last_activity.isoformat() if dirty.last_activity else None,
+        }
+
+    def snapshot(self, now: datetime) -> dict[str, Any]:
+        return views.snapshot(self, now)
+
+    def stats(self, now: datetime) -> dict[str, Any]:
+        return views.stats(self, now)

@@ -1,0 +1,165 @@
+"""The JSON-ready shapes clients see: the snapshot, `/stats`, and the parts deltas reuse."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from services.dashboard.domain.broadcasts import Broadcast, broadcast_data
+from services.dashboard.domain.counters import CHART_MINUTES, chart_minutes, day_start
+from services.dashboard.domain.facts import (
+    MESSAGES,
+    NOTIFICATIONS,
+    PRESENCE_STATUSES,
+    REGISTRATIONS,
+    PresenceSet,
+)
+from services.dashboard.domain.health import Instance
+
+if TYPE_CHECKING:
+    from services.dashboard.domain.state import DashboardState
+
+TOP_ROOMS = 10
+ROOMS_WITH_PEOPLE_SHOWN = 20
+# Rooms with a per-minute series in the snapshot (the busiest of the last hour).
+ROOM_SERIES_SHOWN = 100
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def room_name(state: DashboardState, room_id: int) -> str | None:
+    room = state.rooms.get(room_id)
+    return room.name if room else None
+
+
+def top_rooms(state: DashboardState, now: datetime) -> list[dict[str, Any]]:
+    """The most active rooms of the last 24 h, in the exercise's `active_rooms` shape."""
+    sums = state.counters.windows(MESSAGES, day_start(now))
+    ranked = sorted(sums.items(), key=lambda kv: (-kv[1], int(kv[0])))[:TOP_ROOMS]
+    return [{"id": int(key), "name": room_name(state, int(key)), "message_count": n}
+            for key, n in ranked]
+
+
+def connections(state: DashboardState) -> dict[str, Any]:
+    totals = state.sockets.totals()
+    return {
+        "total": totals.total,
+        "users": totals.users,
+        "by_replica": dict(sorted(totals.by_replica.items())),
+        "rooms_with_people": len(totals.rooms),
+        "rooms": [{"room_id": r.room_id, "name": room_name(state, r.room_id),
+                   "sockets": r.sockets, "users": r.users}
+                  for r in totals.rooms[:ROOMS_WITH_PEOPLE_SHOWN]],
+    }
+
+
+def presence_counts(state: DashboardState) -> dict[str, int]:
+    counts = dict.fromkeys(PRESENCE_STATUSES, 0)
+    for user in state.users.values():
+        counts[user.status] += 1
+    return counts
+
+
+def presence_change(state: DashboardState, fact: PresenceSet) -> dict[str, Any]:
+    return {"user_id": fact.user_id, "username": fact.username, "status": fact.status,
+            "previous": fact.previous, "room_id": fact.room_id, "reason": fact.reason,
+            "last_active_at": _iso(fact.last_active_at), "at": fact.at.isoformat()}
+
+
+def user_stats(state: DashboardState, now: datetime) -> dict[str, Any]:
+    return {"new_24h": state.counters.window(REGISTRATIONS, None, day_start(now)),
+            "known": len(state.users)}
+
+
+def notification_stats(state: DashboardState, now: datetime) -> dict[str, Any]:
+    first = day_start(now)
+    return {
+        "sent_24h": state.counters.window(NOTIFICATIONS, None, first),
+        "by_reason": dict(sorted(state.counters.windows(NOTIFICATIONS, first).items())),
+        # Notifications that were decided against are not evented; unknown, not zero.
+        "suppressed_24h": None,
+    }
+
+
+def instance(i: Instance, now: datetime, stale_factor: float) -> dict[str, Any]:
+    return {
+        "service": i.service, "instance_id": i.instance_id, "version": i.version,
+        "status": i.status(now, stale_factor), "ready": i.ready,
+        "started_at": i.started_at.isoformat(), "last_seen": i.last_seen.isoformat(),
+        "interval_secs": i.interval_secs, "details": i.details,
+    }
+
+
+def health_summary(state: DashboardState, now: datetime) -> dict[str, int]:
+    summary = {"up": 0, "not_ready": 0, "down": 0}
+    for i in state.health.instances.values():
+        summary[i.status(now, state.health.stale_factor)] += 1
+    return summary
+
+
+def services(state: DashboardState, now: datetime) -> list[dict[str, Any]]:
+    return [instance(i, now, state.health.stale_factor) for i in state.health.ordered()]
+
+
+def broadcast(state: DashboardState, b: Broadcast) -> dict[str, Any]:
+    return broadcast_data(b, state.inboxes(b.broadcast_id))
+
+
+def messages(state: DashboardState, now: datetime) -> dict[str, Any]:
+    minutes = chart_minutes(now, CHART_MINUTES)
+    first = day_start(now)
+    rooms = []
+    for key in state.counters.windows(MESSAGES, minutes[0]):
+        series = state.counters.series(MESSAGES, key, minutes)
+        rooms.append({"room_id": int(key), "name": room_name(state, int(key)),
+                      "per_minute": series, "count_60m": sum(series),
+                      "count_24h": state.counters.window(MESSAGES, key, first)})
+    rooms.sort(key=lambda r: (-r["count_60m"], r["room_id"]))
+    del rooms[ROOM_SERIES_SHOWN:]
+    return {
+        "minutes": [m.isoformat() for m in minutes],
+        "per_minute": state.counters.series(MESSAGES, None, minutes),
+        "rooms": rooms,
+        "messages_24h": state.counters.window(MESSAGES, None, first),
+        "top_rooms": top_rooms(state, now),
+    }
+
+
+def snapshot(state: DashboardState, now: datetime) -> dict[str, Any]:
+    conns = connections(state)
+    return {
+        "server_time": now.isoformat(),
+        # The exercise's `initial_data` fields.
+        "websocket_connections": conns["total"],
+        "active_users": conns["users"],
+        "active_rooms": conns["rooms_with_people"],
+        "server_start": state.started_at.isoformat(),
+        "connections": conns,
+        "presence": presence_counts(state),
+        "messages": messages(state, now),
+        "users": user_stats(state, now),
+        "notifications": notification_stats(state, now),
+        "services": services(state, now),
+        "health": health_summary(state, now),
+        "broadcasts": [broadcast(state, b) for b in reversed(state.broadcasts.values())],
+    }
+
+
+def stats(state: DashboardState, now: datetime) -> dict[str, Any]:
+    """The exercise's `/dashboard/stats` keys first, with real numbers; then the rest."""
+    minutes = chart_minutes(now, CHART_MINUTES)
+    return {
+        "connections": connections(state),
+        "presence": presence_counts(state),
+        "messages_24h": state.counters.window(MESSAGES, None, day_start(now)),
+        "active_rooms": top_rooms(state, now),
+        "timestamp": now.isoformat(),
+        "messages_per_minute": {"minutes": [m.isoformat() for m in minutes],
+                                "counts": state.counters.series(MESSAGES, None, minutes)},
+        "users": user_stats(state, now),
+        "notifications": notification_stats(state, now),
+        "services": services(state, now),
+        "health": health_summary(state, now),
+    }

@@ -1,0 +1,728 @@
+// Tertulia operations page. Reads /api/dashboard/stream (Server-Sent Events) with fetch, so
+// it can send a bearer token when there is no session cookie, see 401/403, and resume with
+// Last-Event-ID. Every event's data is {"type", "data"}: a snapshot (initial_data) replaces
+// what the page shows; deltas carry absolute numbers for what changed.
+'use strict';
+
+(() => {
+  const STREAM_URL = '/api/dashboard/stream';
+  const BROADCAST_URL = '/api/dashboard/broadcast';
+  const TOKEN_KEY = 'tertulia.dashboard.token';
+  const STATUSES = ['online', 'away', 'busy', 'offline'];
+  const SERIES_WINDOW_MS = 30 * 60 * 1000;
+  const SAMPLE_EVERY_MS = 5000;
+  const SILENCE_LIMIT_MS = 45000; // three missed keep-alives: the link is dead
+  const MAX_ACTIVITY = 60;
+
+  const $ = (id) => document.getElementById(id);
+
+  // --- the token -------------------------------------------------------------------------
+
+  const tokens = {
+    adoptFromUrl() {
+      const url = new URL(window.location.href);
+      const token = url.searchParams.get('token');
+      if (token) {
+        sessionStorage.setItem(TOKEN_KEY, token);
+        url.searchParams.delete('token');
+        history.replaceState(null, '', url.pathname + url.search + url.hash);
+      }
+    },
+    get() { return sessionStorage.getItem(TOKEN_KEY); },
+    set(token) { sessionStorage.setItem(TOKEN_KEY, token); },
+    forget() { sessionStorage.removeItem(TOKEN_KEY); },
+    headers() {
+      const token = this.get();
+      return token ? { Authorization: 'Bearer ' + token } : {};
+    },
+  };
+
+  // --- what the page shows ---------------------------------------------------------------
+
+  const view = {
+    loaded: false, // a snapshot has arrived: until then numbers show as "–"
+    clockOffsetMs: 0, // server time minus local time
+    minute: null, // the server's current minute (ISO)
+    totals: new Map(), // minute ISO -> messages in every room
+    roomMinutes: new Map(), // room id -> Map(minute ISO -> count)
+    roomNames: new Map(),
+    connections: null,
+    presence: Object.fromEntries(STATUSES.map((s) => [s, 0])),
+    services: new Map(), // "service/instance" -> instance
+    broadcasts: new Map(), // id -> broadcast (newest first when listed)
+    socketSeries: [], // [time ms, sockets]
+    presenceSeries: [], // [time ms, {online, away, busy}]
+    messages24h: 0,
+    lastActivity: null,
+    topRooms: [],
+  };
+
+  function serverNow() { return Date.now() + view.clockOffsetMs; }
+
+  function minuteIso(ms) {
+    const d = new Date(ms);
+    d.setUTCSeconds(0, 0);
+    return d.toISOString();
+  }
+
+  function sameMinute(a, b) { return Date.parse(a) === Date.parse(b); }
+
+  function lastMinutes(count) {
+    const end = view.minute ? Date.parse(view.minute) : Date.parse(minuteIso(serverNow()));
+    const minutes = [];
+    for (let i = count - 1; i >= 0; i -= 1) minutes.push(end - i * 60000);
+    return minutes;
+  }
+
+  function countAt(map, ms) {
+    for (const [iso, n] of map) if (Date.parse(iso) === ms) return n;
+    return 0;
+  }
+
+  function applySnapshot(s) {
+    view.loaded = true;
+    view.clockOffsetMs = Date.parse(s.server_time) - Date.now();
+    const m = s.messages;
+    view.minute = m.minutes[m.minutes.length - 1];
+    view.totals = new Map(m.minutes.map((iso, i) => [iso, m.per_minute[i]]));
+    view.roomMinutes = new Map();
+    for (const room of m.rooms) {
+      view.roomNames.set(room.room_id, room.name);
+      view.roomMinutes.set(room.room_id,
+        new Map(m.minutes.map((iso, i) => [iso, room.per_minute[i]])));
+    }
+    view.messages24h = m.messages_24h;
+    view.topRooms = m.top_rooms;
+    view.connections = s.connections;
+    view.presence = s.presence;
+    view.services = new Map(s.services.map((i) => [i.service + '/' + i.instance_id, i]));
+    view.broadcasts = new Map(s.broadcasts.map((b) => [b.broadcast_id, b]));
+    $('server-start').textContent = formatTime(s.server_start, true);
+    setUsers(s.users);
+    setNotifications(s.notifications);
+    sample();
+    renderAll();
+  }
+
+  function applyDelta(type, d) {
+    switch (type) {
+      case 'connections':
+        view.connections = d;
+        sample();
+        renderConnections();
+        break;
+      case 'message_stats':
+        view.minute = d.minute;
+        for (const t of d.total) view.totals.set(t.minute, t.count);
+        for (const room of d.rooms) {
+          view.roomNames.set(room.room_id, room.name);
+          const minutes = view.roomMinutes.get(room.room_id) || new Map();
+          for (const t of room.minutes) minutes.set(t.minute, t.count);
+          view.roomMinutes.set(room.room_id, minutes);
+        }
+        view.messages24h = d.messages_24h;
+        view.topRooms = d.top_rooms;
+        if (d.last_activity) view.lastActivity = d.last_activity;
+        renderMessages();
+        renderConnections(); // messages per room in "rooms with people"
+        break;
+      case 'user_presence':
+        view.presence = d.counts;
+        for (const u of d.users) {
+          log(`${u.username} is ${u.status}` + (u.previous ? ` (was ${u.previous})` : ''),
+            u.at);
+        }
+        sample();
+        renderPresence();
+        break;
+      case 'user_stats':
+        setUsers(d);
+        break;
+      case 'notification_stats':
+        setNotifications(d);
+        break;
+      case 'service_health':
+        for (const i of d.instances) {
+          const key = i.service + '/' + i.instance_id;
+          const before = view.services.get(key);
+          if (before && before.status !== i.status) {
+            log(`${i.service} ${i.instance_id} is ${i.status.replace('_', ' ')}`);
+          } else if (!before) {
+            log(`${i.service} ${i.instance_id} ${i.version} appeared (${i.status})`);
+          }
+          view.services.set(key, i);
+        }
+        for (const gone of d.removed || []) view.services.delete(gone.service + '/' + gone.instance_id);
+        renderServices();
+        break;
+      case 'broadcast':
+        if (!view.broadcasts.has(d.broadcast_id)) log(`Broadcast sent: “${d.content}”`);
+        view.broadcasts.set(d.broadcast_id, d);
+        renderBroadcasts();
+        break;
+      default:
+        break; // a newer server's delta: ignore what this page does not know
+    }
+  }
+
+  // --- rendering ---------------------------------------------------------------------------
+
+  function text(el, value) { el.textContent = value; return el; }
+
+  function make(tag, className, content) {
+    const el = document.createElement(tag);
+    if (className) el.className = className;
+    if (content !== undefined) el.textContent = content;
+    return el;
+  }
+
+  function fmt(n) { return n === null || n === undefined ? '–' : Number(n).toLocaleString(); }
+
+  function formatTime(iso, withDate) {
+    if (!iso) return '–';
+    const d = new Date(iso);
+    return withDate ? d.toLocaleString() : d.toLocaleTimeString();
+  }
+
+  function ago(iso) {
+    const secs = Math.max(0, Math.round((serverNow() - Date.parse(iso)) / 1000));
+    if (secs < 60) return `${secs} s ago`;
+    if (secs < 3600) return `${Math.round(secs / 60)} min ago`;
+    if (secs < 86400) return `${Math.round(secs / 3600)} h ago`;
+    return `${Math.round(secs / 86400)} d ago`;
+  }
+
+  function flash(id) {
+    const kpi = $(id).closest('.kpi');
+    kpi.classList.add('flash');
+    setTimeout(() => kpi.classList.remove('flash'), 400);
+  }
+
+  function emptyRow(tbody, columns, message) {
+    const row = tbody.insertRow();
+    const cell = row.insertCell();
+    cell.colSpan = columns;
+    cell.className = 'empty';
+    cell.textContent = message;
+  }
+
+  function renderAll() {
+    renderConnections();
+    renderMessages();
+    renderPresence();
+    renderServices();
+    renderBroadcasts();
+    $('main').setAttribute('aria-busy', 'false');
+  }
+
+  function renderConnections() {
+    const c = view.connections;
+    if (!c) return;
+    text($('k-sockets'), fmt(c.total));
+    const replicas = Object.entries(c.by_replica);
+    text($('k-sockets-sub'), `${replicas.length} chat replica${replicas.length === 1 ? '' : 's'}`);
+    text($('k-users'), fmt(c.users));
+    text($('k-users-sub'), `${fmt(c.total - c.users)} extra sockets or guests`);
+    text($('k-rooms'), fmt(c.rooms_with_people));
+    flash('k-sockets');
+
+    const tbody = $('replicas');
+    tbody.replaceChildren();
+    if (!replicas.length) emptyRow(tbody, 2, 'No chat replica has reported yet');
+    for (const [replica, n] of replicas) {
+      const row = tbody.insertRow();
+      row.insertCell().append(make('code', '', replica));
+      text(row.insertCell(), fmt(n)).className = 'num';
+    }
+
+    const rooms = $('rooms-people');
+    rooms.replaceChildren();
+    if (!c.rooms.length) emptyRow(rooms, 4, 'Nobody is in a room right now');
+    const hour = lastMinutes(60);
+    for (const r of c.rooms) {
+      const row = rooms.insertRow();
+      text(row.insertCell(), r.name || `#${r.room_id}`);
+      text(row.insertCell(), fmt(r.users)).className = 'num';
+      text(row.insertCell(), fmt(r.sockets)).className = 'num';
+      const minutes = view.roomMinutes.get(r.room_id);
+      const perHour = minutes ? hour.reduce((sum, ms) => sum + countAt(minutes, ms), 0) : 0;
+      text(row.insertCell(), fmt(perHour)).className = 'num';
+    }
+    drawSockets();
+  }
+
+  function forgetOldMinutes(oldest) {
+    const maps = [view.totals, ...view.roomMinutes.values()];
+    for (const map of maps) {
+      for (const iso of [...map.keys()]) if (Date.parse(iso) < oldest) map.delete(iso);
+    }
+    for (const [room, map] of [...view.roomMinutes]) if (!map.size) view.roomMinutes.delete(room);
+  }
+
+  function renderMessages() {
+    const minutes = lastMinutes(60);
+    forgetOldMinutes(minutes[0]);
+    const counts = minutes.map((ms) => countAt(view.totals, ms));
+    drawBars($('chart-messages'), minutes, counts);
+    if (!view.loaded) return;
+    text($('k-minute'), fmt(counts[counts.length - 1]));
+    text($('k-hour'), `${fmt(counts.reduce((a, b) => a + b, 0))} in the last hour`);
+    text($('k-day'), fmt(view.messages24h));
+    text($('k-last'), view.lastActivity ? `last ${ago(view.lastActivity)}` : '\u00a0');
+    flash('k-minute');
+
+    const tbody = $('top-rooms');
+    tbody.replaceChildren();
+    if (!view.topRooms.length) emptyRow(tbody, 3, 'No messages in the last 24 hours');
+    const most = Math.max(1, ...view.topRooms.map((r) => r.message_count));
+    for (const r of view.topRooms) {
+      const row = tbody.insertRow();
+      text(row.insertCell(), r.name || `#${r.id}`);
+      text(row.insertCell(), fmt(r.message_count)).className = 'num';
+      const bar = make('div', 'bar');
+      bar.style.width = `${(100 * r.message_count) / most}%`;
+      row.insertCell().append(bar);
+    }
+  }
+
+  function renderPresence() {
+    if (!view.loaded) return;
+    const legend = $('presence-legend');
+    legend.replaceChildren();
+    for (const status of STATUSES) {
+      const item = make('li');
+      const swatch = make('span', 'swatch');
+      swatch.style.background = color(status);
+      item.append(swatch, make('span', '', status), make('span', 'count', fmt(view.presence[status])));
+      legend.append(item);
+    }
+    drawPresence();
+  }
+
+  function renderServices() {
+    if (!view.loaded) return;
+    const instances = [...view.services.values()].sort((a, b) =>
+      (a.service + a.instance_id).localeCompare(b.service + b.instance_id));
+    const up = instances.filter((i) => i.status === 'up').length;
+    const down = instances.filter((i) => i.status === 'down').length;
+    text($('k-services'), `${up}/${instances.length}`);
+    text($('k-services-sub'), down ? `${down} down` : 'all heard from');
+    const tbody = $('services');
+    tbody.replaceChildren();
+    if (!instances.length) emptyRow(tbody, 6, 'No heartbeat yet');
+    for (const i of instances) {
+      const row = tbody.insertRow();
+      text(row.insertCell(), i.service);
+      row.insertCell().append(make('code', '', i.instance_id));
+      text(row.insertCell(), i.version);
+      row.insertCell().append(make('span', `badge badge-${i.status}`, i.status.replace('_', ' ')));
+      const since = row.insertCell();
+      since.textContent = ago(i.started_at);
+      since.title = formatTime(i.started_at, true);
+      const checks = row.insertCell();
+      checks.className = 'checks';
+      const entries = Object.entries((i.details && i.details.checks) || {});
+      entries.forEach(([name, ok], n) => {
+        if (n) checks.append(' · ');
+        checks.append(make('span', ok ? '' : 'failed', ok ? name : `${name} ✗`));
+      });
+      if (i.status === 'down') {
+        if (entries.length) checks.append(' · ');
+        checks.append(make('span', 'failed', `silent since ${ago(i.last_seen)}`));
+      }
+    }
+  }
+
+  function renderBroadcasts() {
+    const list = $('broadcasts');
+    list.replaceChildren();
+    const items = [...view.broadcasts.values()].sort((a, b) => Date.parse(b.sent_at) - Date.parse(a.sent_at));
+    for (const b of items) {
+      const li = make('li');
+      li.append(make('div', 'content', b.content));
+      const read = b.read === null ? 'reads not reported' : `${fmt(b.read)} read`;
+      li.append(make('div', 'meta',
+        `${formatTime(b.sent_at)} · ${fmt(b.sent_to)} sockets · ${fmt(b.users_reached)} users · ` +
+        `${fmt(b.replicas)}/${fmt(b.expected_replicas)} replicas · ${fmt(b.inboxes)} inboxes · ${read}`));
+      list.append(li);
+    }
+  }
+
+  function setUsers(u) {
+    text($('k-new-users'), fmt(u.new_24h));
+    text($('k-known-users'), `${fmt(u.known)} known`);
+  }
+
+  function setNotifications(n) {
+    text($('k-notifications'), fmt(n.sent_24h));
+    const reasons = Object.entries(n.by_reason).map(([k, v]) => `${v} ${k}`).join(', ');
+    const suppressed = n.suppressed_24h === null ? 'suppressed: n/a' : `${fmt(n.suppressed_24h)} suppressed`;
+    text($('k-suppressed'), reasons ? `${reasons}; ${suppressed}` : suppressed);
+  }
+
+  function log(message, at) {
+    const list = $('activity');
+    const li = make('li');
+    li.append(make('time', '', formatTime(at || new Date(serverNow()).toISOString())), message);
+    list.prepend(li);
+    while (list.children.length > MAX_ACTIVITY) list.lastChild.remove();
+  }
+
+  // --- charts (canvas, no library) ---------------------------------------------------------
+
+  function color(name) {
+    return getComputedStyle(document.documentElement).getPropertyValue(`--${name}`).trim();
+  }
+
+  function canvasContext(canvas) {
+    const ratio = window.devicePixelRatio || 1;
+    const width = canvas.clientWidth;
+    const height = canvas.clientHeight;
+    if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
+      canvas.width = Math.round(width * ratio);
+      canvas.height = Math.round(height * ratio);
+    }
+    const ctx = canvas.getContext('2d');
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+    ctx.font = '11px system-ui, sans-serif';
+    return { ctx, width, height };
+  }
+
+  function niceMax(value) {
+    if (value <= 4) return 4;
+    const magnitude = 10 ** Math.floor(Math.log10(value));
+    for (const step of [1, 2, 2.5, 5, 10]) {
+      if (step * magnitude >= value) return step * magnitude;
+    }
+    return value;
+  }
+
+  function axes(ctx, width, height, max, pad) {
+    ctx.strokeStyle = color('line');
+    ctx.fillStyle = color('muted');
+    ctx.lineWidth = 1;
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'middle';
+    for (let i = 0; i <= 4; i += 1) {
+      const y = pad.top + ((height - pad.top - pad.bottom) * i) / 4;
+      ctx.beginPath();
+      ctx.moveTo(pad.left, Math.round(y) + 0.5);
+      ctx.lineTo(width - pad.right, Math.round(y) + 0.5);
+      ctx.stroke();
+      ctx.fillText(fmt(Math.round(max - (max * i) / 4)), pad.left - 6, y);
+    }
+  }
+
+  function timeLabels(ctx, width, height, pad, start, end) {
+    ctx.fillStyle = color('muted');
+    ctx.textBaseline = 'top';
+    ctx.textAlign = 'left';
+    ctx.fillText(new Date(start).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }), pad.left, height - pad.bottom + 5);
+    ctx.textAlign = 'right';
+    ctx.fillText(new Date(end).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }), width - pad.right, height - pad.bottom + 5);
+  }
+
+  function drawBars(canvas, minutes, counts) {
+    const { ctx, width, height } = canvasContext(canvas);
+    const pad = { top: 8, right: 8, bottom: 20, left: 40 };
+    const max = niceMax(Math.max(...counts));
+    axes(ctx, width, height, max, pad);
+    const plotW = width - pad.left - pad.right;
+    const plotH = height - pad.top - pad.bottom;
+    const slot = plotW / counts.length;
+    ctx.fillStyle = color('accent');
+    counts.forEach((n, i) => {
+      if (!n) return;
+      const h = (plotH * n) / max;
+      ctx.fillRect(pad.left + i * slot + 1, pad.top + plotH - h, Math.max(1, slot - 2), h);
+    });
+    timeLabels(ctx, width, height, pad, minutes[0], minutes[minutes.length - 1]);
+  }
+
+  function drawLines(canvas, series) {
+    const { ctx, width, height } = canvasContext(canvas);
+    const pad = { top: 8, right: 8, bottom: 20, left: 40 };
+    const end = serverNow();
+    const start = end - SERIES_WINDOW_MS;
+    const values = series.flatMap((s) => s.points.map((p) => p[1]));
+    const max = niceMax(Math.max(0, ...values));
+    axes(ctx, width, height, max, pad);
+    const plotW = width - pad.left - pad.right;
+    const plotH = height - pad.top - pad.bottom;
+    const x = (t) => pad.left + (plotW * (t - start)) / (end - start);
+    const y = (v) => pad.top + plotH - (plotH * v) / max;
+    for (const s of series) {
+      const points = s.points.filter((p) => p[0] >= start - SAMPLE_EVERY_MS);
+      if (!points.length) continue;
+      ctx.strokeStyle = s.color;
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      points.forEach(([t, v], i) => {
+        const px = Math.max(pad.left, x(t));
+        if (i === 0) {
+          ctx.moveTo(px, y(v));
+        } else {
+          ctx.lineTo(px, y(points[i - 1][1])); // a step: a value holds until the next one
+          ctx.lineTo(px, y(v));
+        }
+      });
+      ctx.lineTo(x(end), y(points[points.length - 1][1]));
+      ctx.stroke();
+      if (s.fill) {
+        ctx.lineTo(x(end), y(0));
+        ctx.lineTo(Math.max(pad.left, x(points[0][0])), y(0));
+        ctx.closePath();
+        ctx.fillStyle = s.fill;
+        ctx.fill();
+      }
+    }
+    timeLabels(ctx, width, height, pad, start, end);
+  }
+
+  function drawSockets() {
+    drawLines($('chart-sockets'), [{
+      color: color('accent'), fill: color('accent-soft'),
+      points: view.socketSeries,
+    }]);
+  }
+
+  function drawPresence() {
+    drawLines($('chart-presence'), ['online', 'away', 'busy'].map((status) => ({
+      color: color(status),
+      points: view.presenceSeries.map(([t, counts]) => [t, counts[status]]),
+    })));
+  }
+
+  function sample() {
+    const now = serverNow();
+    const cutoff = now - SERIES_WINDOW_MS - SAMPLE_EVERY_MS;
+    if (view.connections) view.socketSeries.push([now, view.connections.total]);
+    view.presenceSeries.push([now, { ...view.presence }]);
+    view.socketSeries = view.socketSeries.filter((p) => p[0] >= cutoff);
+    view.presenceSeries = view.presenceSeries.filter((p) => p[0] >= cutoff);
+  }
+
+  // --- the stream --------------------------------------------------------------------------
+
+  class Unauthorized extends Error {
+    constructor(status, detail) {
+      super(detail);
+      this.status = status;
+    }
+  }
+
+  const link = {
+    lastEventId: null,
+    retryMs: 3000,
+    controller: null,
+    lastByteAt: 0,
+    running: false,
+
+    start() {
+      // One loop at a time; a new token only needs the current connection to start over.
+      if (this.running) {
+        if (this.controller) this.controller.abort();
+        return;
+      }
+      this.running = true;
+      this.run().finally(() => { this.running = false; });
+    },
+
+    status(kind, label) {
+      const pill = $('link');
+      pill.className = `pill pill-${kind}`;
+      pill.textContent = label;
+    },
+
+    async run() {
+      for (;;) {
+        try {
+          await this.connect();
+          this.status('wait', 'reconnecting…');
+        } catch (err) {
+          if (err instanceof Unauthorized) {
+            showAuth(err);
+            return; // the token form starts it again
+          }
+          this.status('wait', 'reconnecting…');
+        }
+        await new Promise((resolve) => setTimeout(resolve, this.retryMs));
+      }
+    },
+
+    async connect() {
+      this.controller = new AbortController();
+      const headers = { Accept: 'text/event-stream', ...tokens.headers() };
+      if (this.lastEventId) headers['Last-Event-ID'] = this.lastEventId;
+      const response = await fetch(STREAM_URL, {
+        headers, credentials: 'same-origin', cache: 'no-store', signal: this.controller.signal,
+      });
+      if (response.status === 401 || response.status === 403) {
+        let detail = response.status === 401 ? 'Sign in first.' : 'This account is not an administrator.';
+        try { detail = (await response.json()).title || detail; } catch (e) { /* keep ours */ }
+        throw new Unauthorized(response.status, detail);
+      }
+      if (!response.ok || !response.body) throw new Error(`stream answered ${response.status}`);
+      hideAuth();
+      this.status('live', 'live');
+      this.lastByteAt = Date.now();
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      let fields = { data: [], id: null, retry: null };
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        this.lastByteAt = Date.now();
+        buffer += value.replace(/\r\n?/g, '\n');
+        let newline;
+        while ((newline = buffer.indexOf('\n')) >= 0) {
+          const line = buffer.slice(0, newline);
+          buffer = buffer.slice(newline + 1);
+          if (line === '') {
+            if (fields.id !== null) this.lastEventId = fields.id;
+            if (fields.retry !== null) this.retryMs = fields.retry;
+            if (fields.data.length) dispatch(fields.data.join('\n'));
+            fields = { data: [], id: null, retry: null };
+          } else if (!line.startsWith(':')) {
+            const colon = line.indexOf(':');
+            const name = colon < 0 ? line : line.slice(0, colon);
+            let field = colon < 0 ? '' : line.slice(colon + 1);
+            if (field.startsWith(' ')) field = field.slice(1);
+            if (name === 'data') fields.data.push(field);
+            else if (name === 'id') fields.id = field;
+            else if (name === 'retry' && /^\d+$/.test(field)) fields.retry = Number(field);
+          }
+        }
+      }
+    },
+
+    watchdog() {
+      // Keep-alives arrive every 15 s; silence for much longer means a dead link.
+      if (this.controller && this.lastByteAt && Date.now() - this.lastByteAt > SILENCE_LIMIT_MS) {
+        this.lastByteAt = 0;
+        this.controller.abort();
+      }
+    },
+  };
+
+  function dispatch(raw) {
+    let message;
+    try { message = JSON.parse(raw); } catch (e) { return; }
+    $('last-id').textContent = link.lastEventId || '–';
+    if (message.type === 'initial_data') applySnapshot(message.data);
+    else applyDelta(message.type, message.data);
+  }
+
+  function showAuth(err) {
+    link.status('off', err.status === 403 ? 'not an administrator' : 'signed out');
+    $('auth-reason').textContent = err.status === 403
+      ? 'You are signed in, but this account is not an administrator. Use an administrator\u2019s token.'
+      : 'The operations data is for administrators. Sign in to Tertulia, or paste a token.';
+    $('auth').hidden = false;
+    $('token').focus();
+  }
+
+  function hideAuth() {
+    $('auth').hidden = true;
+    $('sign-out').hidden = !tokens.get();
+  }
+
+  // --- forms -------------------------------------------------------------------------------
+
+  function wireForms() {
+    $('token-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      const token = $('token').value.trim();
+      if (!token) return;
+      tokens.set(token);
+      $('token').value = '';
+      link.status('wait', 'connecting…');
+      link.start();
+    });
+
+    $('sign-out').addEventListener('click', () => {
+      tokens.forget();
+      if (link.controller) link.controller.abort();
+      $('sign-out').hidden = true;
+    });
+
+    const textarea = $('broadcast-text');
+    textarea.addEventListener('input', () => {
+      text($('broadcast-count'), `${textarea.value.length} / ${textarea.maxLength}`);
+    });
+
+    $('broadcast-form').addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const content = textarea.value.trim();
+      if (!content) return;
+      const result = $('broadcast-result');
+      const button = $('broadcast-send');
+      button.disabled = true;
+      result.className = 'small';
+      result.textContent = 'Sending…';
+      try {
+        const response = await fetch(BROADCAST_URL, {
+          method: 'POST',
+          credentials: 'same-origin',
+          headers: { 'Content-Type': 'application/json', ...tokens.headers() },
+          body: JSON.stringify({ content }),
+        });
+        const body = await response.json();
+        if (!response.ok) throw new Error(body.detail || body.title || `HTTP ${response.status}`);
+        result.className = 'small result-ok';
+        result.textContent = body.replicas
+          ? `Delivered to ${fmt(body.sent_to)} of ${fmt(body.total_connections)} sockets ` +
+            `(${fmt(body.users_reached)} users) on ${fmt(body.replicas)} chat ` +
+            `replica${body.replicas === 1 ? '' : 's'}.`
+          : `Sent. No chat replica confirmed delivery yet (${fmt(body.total_connections)} ` +
+            'sockets were open); late confirmations show in the list below.';
+        view.broadcasts.set(body.broadcast_id, body);
+        renderBroadcasts();
+        textarea.value = '';
+        text($('broadcast-count'), `0 / ${textarea.maxLength}`);
+      } catch (err) {
+        result.className = 'small result-bad';
+        result.textContent = `Not sent: ${err.message}`;
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
+  // --- time passes ----------------------------------------------------------------------
+
+  function everySecond() {
+    const now = serverNow();
+    $('server-clock').textContent = new Date(now).toISOString().slice(11, 19) + ' UTC';
+    link.watchdog();
+    const current = minuteIso(now);
+    if (view.minute && !sameMinute(view.minute, current) && Date.parse(current) > Date.parse(view.minute)) {
+      view.minute = current; // the chart moves on even when nobody writes
+      renderMessages();
+    }
+  }
+
+  function everySample() {
+    sample();
+    drawSockets();
+    drawPresence();
+    renderServices(); // "up since" / "silent since" ages
+  }
+
+  function start() {
+    tokens.adoptFromUrl();
+    wireForms();
+    renderAll();
+    setInterval(everySecond, 1000);
+    setInterval(everySample, SAMPLE_EVERY_MS);
+    if ('ResizeObserver' in window) {
+      const redraw = () => { renderMessages(); drawSockets(); drawPresence(); };
+      const observer = new ResizeObserver(redraw);
+      document.querySelectorAll('canvas.chart').forEach((c) => observer.observe(c));
+    }
+    link.start();
+  }
+
+  document.addEventListener('DOMContentLoaded', start);
+})();

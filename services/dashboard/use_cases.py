@@ -1,0 +1,243 @@
+"""Dashboard use cases: count what happened, tell the clients, send operator broadcasts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from enum import StrEnum
+from typing import Any
+
+from services.dashboard.domain import (
+    DAY,
+    MINUTE,
+    Broadcast,
+    Fact,
+    Instance,
+    MessagePosted,
+    NotificationSent,
+    PresenceSet,
+    Receipt,
+    RoomNamed,
+    RoomRecord,
+    Socket,
+    UserSignedUp,
+    broadcast_data,
+    day_start,
+    merged_user,
+    validate_broadcast,
+)
+from services.dashboard.domain.state import RECENT_BROADCASTS
+from services.dashboard.ports import DashboardDeps
+from shared.contracts import (
+    BroadcastReceipt,
+    BroadcastSent,
+    CloudEvent,
+    ConnectionActivity,
+    ConnectionClosed,
+    ConnectionOpened,
+    ConnectionsHeartbeat,
+    ConnectionStatusSet,
+    LiveConnectionsMessage,
+    MessageCreated,
+    NotificationCreated,
+    PresenceChanged,
+    RoomCreated,
+    RoomUpdated,
+    ServiceHeartbeat,
+    UserRegistered,
+)
+
+
+class Outcome(StrEnum):
+    COUNTED = "counted"
+    DUPLICATE = "duplicate"  # a redelivery of an event already counted
+    IGNORED = "ignored"  # a type the dashboard does not count (or does not know)
+    UNREADABLE = "unreadable"  # a known type whose data does not fit its model
+
+
+async def load(deps: DashboardDeps) -> None:
+    """Bring back the last 24 h of counters, the known users and rooms, service instances
+    and recent broadcasts, so a restart changes no number."""
+    now = deps.clock.now()
+    counts, users, rooms = await deps.stats.load(day_start(now))
+    instances = await deps.instances.load()
+    broadcasts = await deps.broadcasts.recent(RECENT_BROADCASTS)
+    deps.state.restore(counts=counts, users=users, rooms=rooms, instances=instances,
+                       broadcasts=broadcasts, now=now)
+    for instance in instances:
+        deps.instance_saved_at[instance.key] = instance.last_seen
+
+
+def fact_of(event: CloudEvent) -> Fact | None:
+    """What the dashboard takes from an event; None for types it does not count.
+    Raises ValueError when a known type's data does not fit its model."""
+    try:
+        payload = event.payload()
+    except KeyError:
+        return None
+    if isinstance(payload, MessageCreated):
+        return MessagePosted(payload.room_id, payload.created_at)
+    if isinstance(payload, RoomCreated | RoomUpdated):
+        return RoomNamed(payload.room_id, payload.name, payload.is_private)
+    if isinstance(payload, UserRegistered):
+        return UserSignedUp(payload.user_id, payload.username, payload.registered_at)
+    if isinstance(payload, PresenceChanged):
+        return PresenceSet(payload.user_id, payload.username, payload.status, payload.previous,
+                           payload.current_room, payload.last_active_at, payload.reason,
+                           event.time)
+    if isinstance(payload, NotificationCreated):
+        broadcast_id = payload.data.get("broadcast_id")
+        return NotificationSent(payload.user_id, payload.reason, payload.created_at,
+                                broadcast_id if isinstance(broadcast_id, str) else None)
+    return None
+
+
+async def record_event(deps: DashboardDeps, event: CloudEvent) -> Outcome:
+    """Each durable event counts once: its id is claimed in the same transaction that writes
+    its counts, and memory changes only after that commit (a failure means redelivery)."""
+    try:
+        fact = fact_of(event)
+    except ValueError:
+        return Outcome.UNREADABLE
+    if fact is None:
+        return Outcome.IGNORED
+    state = deps.state
+    now = deps.clock.now()
+    rows = state.rows_for(fact, now)
+    user = None
+    if isinstance(fact, UserSignedUp | PresenceSet):
+        user = merged_user(state.users.get(fact.user_id), fact)
+    async with deps.stats.transaction() as tx:
+        if not await tx.claim(event.id, now):
+            return Outcome.DUPLICATE
+        for kind, key, minute in rows:
+            await tx.count(kind, key, minute, 1)
+        if isinstance(fact, RoomNamed):
+            await tx.save_room(RoomRecord(fact.room_id, fact.name, fact.is_private))
+        if user is not None:
+            await tx.save_user(user)
+    state.apply(fact, rows, user)
+    _changed(deps)
+    return Outcome.COUNTED
+
+
+def record_connections(deps: DashboardDeps, message: LiveConnectionsMessage) -> None:
+    """A chat replica's socket report: sockets per replica, users and rooms with people."""
+    state = deps.state
+    now = deps.clock.now()
+    if isinstance(message, ConnectionOpened):
+        c = message.connection
+        rooms = [*c.rooms, *([c.current_room] if c.current_room is not None else [])]
+        state.connection_opened(message.replica_id, c.connection_id, c.user_id, rooms, now)
+    elif isinstance(message, ConnectionClosed):
+        state.connection_closed(message.replica_id, message.connection_id, now)
+    elif isinstance(message, ConnectionActivity):
+        state.connection_active(message.replica_id, message.connection_id,
+                                message.current_room, now)
+    elif isinstance(message, ConnectionStatusSet):
+        state.connection_active(message.replica_id, message.connection_id, None, now)
+    elif isinstance(message, ConnectionsHeartbeat):
+        sockets = {c.connection_id: Socket(c.user_id, set(c.rooms)) for c in message.connections}
+        state.connections_heartbeat(message.replica_id, message.interval_secs, sockets, now)
+    _changed(deps)
+
+
+async def record_heartbeat(deps: DashboardDeps, beat: ServiceHeartbeat) -> None:
+    """A service instance is alive. Seen-at is our clock, not the sender's: a skewed host
+    must not look down (or up) for it. Written at once when it is news, else now and then."""
+    now = deps.clock.now()
+    instance = Instance(beat.service, beat.instance_id, beat.version, beat.started_at, now,
+                        beat.interval_secs, beat.ready, dict(beat.details))
+    news = deps.state.service_beat(instance)
+    saved = deps.instance_saved_at.get(instance.key)
+    if news or saved is None or (now - saved).total_seconds() >= deps.health_persist_secs:
+        await deps.instances.save(instance)
+        deps.instance_saved_at[instance.key] = now
+    _changed(deps)
+
+
+async def record_receipt(deps: DashboardDeps, receipt: BroadcastReceipt) -> None:
+    """A chat replica handed a broadcast to its sockets; late receipts still count."""
+    b = deps.state.add_receipt(receipt.broadcast_id, Receipt(
+        receipt.replica_id, receipt.sockets, receipt.users, tuple(receipt.user_ids)))
+    if b is None:
+        return
+    await deps.broadcasts.save(b)
+    waiting = deps.receipt_waits.get(b.broadcast_id)
+    if waiting is not None and b.complete:
+        waiting.set()
+    _changed(deps)
+
+
+async def send_broadcast(deps: DashboardDeps, *, sent_by: int, content: str) -> Broadcast:
+    """Every open socket gets an `admin_broadcast` frame and notifications puts it in every
+    inbox. Answers once every chat replica known to be alive has reported what it reached,
+    or after the receipt window (receipts arriving later still update the dashboard)."""
+    text = validate_broadcast(content, deps.broadcast_max_chars)
+    state = deps.state
+    now = deps.clock.now()
+    b = Broadcast(str(uuid.uuid4()), text, deps.broadcast_sender, sent_by, now,
+                  total_connections=state.sockets.totals().total,
+                  expected_replicas=frozenset(state.chat_replicas(now)))
+    # Durable first: if NATS refuses it, nothing was half-sent.
+    await deps.channel.announce(
+        BroadcastSent(broadcast_id=b.broadcast_id, content=text, sender=b.sender,
+                      sent_by=sent_by, sent_at=now), b.broadcast_id)
+    state.add_broadcast(b)
+    await deps.broadcasts.save(b)
+    answered = deps.receipt_waits[b.broadcast_id] = asyncio.Event()
+    try:
+        await deps.channel.send(b.broadcast_id, b.frame())
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(deps.receipt_window_secs):
+                await answered.wait()
+    finally:
+        deps.receipt_waits.pop(b.broadcast_id, None)
+    _changed(deps)
+    return b
+
+
+def broadcast_result(deps: DashboardDeps, b: Broadcast) -> dict[str, Any]:
+    """The exercise's answer (`message`, `sent_to`, `total_connections`) and the rest."""
+    return {"message": "Broadcast sent",
+            **broadcast_data(b, deps.state.inboxes(b.broadcast_id))}
+
+
+def tick(deps: DashboardDeps) -> None:
+    """Time passes: silent replicas and instances go down, windows slide; then flush."""
+    deps.state.tick(deps.clock.now())
+    flush(deps)
+
+
+def flush(deps: DashboardDeps) -> None:
+    deltas = deps.state.drain_deltas(deps.clock.now())
+    if deltas:
+        deps.feed.publish(deltas)
+
+
+def _changed(deps: DashboardDeps) -> None:
+    if deps.delta_interval_secs <= 0:
+        flush(deps)
+
+
+async def prune(deps: DashboardDeps) -> None:
+    """Forget what is older than the day the dashboard shows; instances a day unseen, or
+    replaced by a newer instance of their service for `instance_replaced_secs`."""
+    now = deps.clock.now()
+    await deps.stats.prune(day_start(now) - MINUTE)
+    gone = deps.state.forget_instances(now, replaced_secs=deps.instance_replaced_secs,
+                                       max_age_secs=DAY.total_seconds())
+    if gone:
+        await deps.instances.forget(gone)
+        for instance in gone:
+            deps.instance_saved_at.pop(instance.key, None)
+    _changed(deps)
+
+
+def snapshot(deps: DashboardDeps) -> dict[str, Any]:
+    return deps.state.snapshot(deps.clock.now())
+
+
+def stats(deps: DashboardDeps) -> dict[str, Any]:
+    return deps.state.stats(deps.clock.now())

@@ -1,0 +1,102 @@
+"""The SSE hub: ids, resume from Last-Event-ID, bounded queues and dropping stalled clients."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+import pytest
+
+from services.dashboard.adapters.metrics import DashboardMetrics
+from services.dashboard.adapters.outbound.sse_hub import KEEPALIVE, SseHub
+from services.dashboard.domain import Delta
+
+FIRST_ID = 1000
+
+
+def hub(queue_size: int = 8, ring_size: int = 4) -> SseHub:
+    return SseHub(DashboardMetrics(), queue_size=queue_size, ring_size=ring_size,
+                  retry_ms=3000, first_id=FIRST_ID)
+
+
+def data(event: object) -> dict[str, object]:
+    return orjson.loads(event.raw_data)  # type: ignore[attr-defined]
+
+
+def deltas(n: int, start: int = 0) -> list[Delta]:
+    return [Delta("connections", {"total": start + i}) for i in range(n)]
+
+
+async def test_a_new_client_gets_a_snapshot_then_numbered_deltas() -> None:
+    h = hub()
+    client = h.open(None, lambda: {"websocket_connections": 0})
+    (snapshot,) = client.backlog
+    assert (snapshot.id, snapshot.retry) == (str(FIRST_ID), 3000)
+    assert data(snapshot) == {"type": "initial_data", "data": {"websocket_connections": 0}}
+    h.publish(deltas(2))
+    first, second = client.queue.get_nowait(), client.queue.get_nowait()
+    assert (first.id, second.id) == (str(FIRST_ID + 1), str(FIRST_ID + 2))
+    assert data(second) == {"type": "connections", "data": {"total": 1}}
+
+
+@pytest.mark.parametrize(("last_event_id", "expected"), [
+    (str(FIRST_ID + 3), [FIRST_ID + 4, FIRST_ID + 5]),  # missed two: exactly those
+    (str(FIRST_ID + 5), []),  # missed nothing
+    (str(FIRST_ID + 1), [FIRST_ID + 2, FIRST_ID + 3, FIRST_ID + 4, FIRST_ID + 5]),
+])
+async def test_resume_replays_exactly_the_missed_deltas(last_event_id: str,
+                                                        expected: list[int]) -> None:
+    h = hub(ring_size=4)
+    h.publish(deltas(5))
+    client = h.open(last_event_id, lambda: pytest.fail("no snapshot when resuming"))
+    assert client.resumed
+    assert [int(e.id) for e in client.backlog] == expected
+
+
+@pytest.mark.parametrize("last_event_id", [
+    str(FIRST_ID),  # the ring (4) no longer holds delta FIRST_ID + 1
+    str(FIRST_ID + 99),  # from the future: another run
+    "12345",  # a previous run's ids are smaller
+    "not-a-number",
+])
+async def test_an_id_that_cannot_be_resumed_gets_a_fresh_snapshot(last_event_id: str) -> None:
+    h = hub(ring_size=4)
+    h.publish(deltas(5))
+    client = h.open(last_event_id, lambda: {"fresh": True})
+    assert not client.resumed
+    (snapshot,) = client.backlog
+    assert data(snapshot)["type"] == "initial_data"
+    assert snapshot.id == str(FIRST_ID + 5)
+
+
+async def test_a_stalled_client_is_dropped_and_the_others_keep_receiving() -> None:
+    h = hub(queue_size=3)
+    stalled = h.open(None, dict)
+    reading = h.open(None, dict)
+    for i in range(5):
+        h.publish(deltas(1, start=i))
+        assert reading.queue.get_nowait() is not None
+    # One more than its queue holds: dropped, its backlog freed, told to end.
+    assert stalled.dropped and not reading.dropped
+    assert stalled.queue.qsize() == 1
+    assert await stalled.next(1.0) is None
+    assert h.clients == 1
+    metrics = h._metrics
+    assert metrics.sse_dropped._value.get() == 1
+
+
+async def test_silence_becomes_a_keep_alive_comment() -> None:
+    h = hub()
+    client = h.open(None, dict)
+    assert await client.next(0.01) is KEEPALIVE
+    h.publish(deltas(1))
+    event = await client.next(0.01)
+    assert event is not None and event.id == str(FIRST_ID + 1)
+
+
+async def test_closing_every_stream_ends_them() -> None:
+    h = hub()
+    clients = [h.open(None, dict) for _ in range(3)]
+    h.close_all()
+    results = await asyncio.gather(*(c.next(1.0) for c in clients))
+    assert results == [None, None, None]
