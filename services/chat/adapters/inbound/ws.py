@@ -351,6 +351,9 @@ async def serve_socket(websocket: WebSocket, room_id: int | None) -> None:
     conn = chat.hub.new_connection(str(uuid.uuid4()), actor_of(principal),
                                    websocket.send_text, close_socket, now)
     conn.default_room = room_id
+    # Known before the join: the `opened` report already says which room this socket shows,
+    # so presence (and notifications' "looking at this room") know it from the first event.
+    conn.current_room = room_id
     session = Session(chat, websocket, conn)
     writer = asyncio.create_task(conn.write_loop(), name=f"ws-writer-{conn.id}")
     close_code: int | None = 1000
