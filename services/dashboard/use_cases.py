@@ -12,9 +12,11 @@ from services.dashboard.domain import (
     DAY,
     MINUTE,
     Broadcast,
+    BroadcastRead,
     Fact,
     Instance,
     MessagePosted,
+    NotificationHeld,
     NotificationSent,
     PresenceSet,
     Receipt,
@@ -41,6 +43,8 @@ from shared.contracts import (
     LiveConnectionsMessage,
     MessageCreated,
     NotificationCreated,
+    NotificationRead,
+    NotificationSuppressed,
     PresenceChanged,
     RoomCreated,
     RoomUpdated,
@@ -90,6 +94,10 @@ def fact_of(event: CloudEvent) -> Fact | None:
         broadcast_id = payload.data.get("broadcast_id")
         return NotificationSent(payload.user_id, payload.reason, payload.created_at,
                                 broadcast_id if isinstance(broadcast_id, str) else None)
+    if isinstance(payload, NotificationSuppressed):
+        return NotificationHeld(payload.user_id, payload.reason, payload.decided_at)
+    if isinstance(payload, NotificationRead) and payload.broadcast_id:
+        return BroadcastRead(payload.user_id, payload.broadcast_id, payload.read_at)
     return None
 
 
@@ -201,7 +209,8 @@ async def send_broadcast(deps: DashboardDeps, *, sent_by: int, content: str) -> 
 def broadcast_result(deps: DashboardDeps, b: Broadcast) -> dict[str, Any]:
     """The exercise's answer (`message`, `sent_to`, `total_connections`) and the rest."""
     return {"message": "Broadcast sent",
-            **broadcast_data(b, deps.state.inboxes(b.broadcast_id))}
+            **broadcast_data(b, deps.state.inboxes(b.broadcast_id),
+                             deps.state.reads(b.broadcast_id))}
 
 
 def tick(deps: DashboardDeps) -> None:

@@ -133,6 +133,7 @@ class Notification:
     read_at: datetime | None = None
     room_id: int | None = None
     message_id: int | None = None
+    broadcast_id: str | None = None
 
     @property
     def id(self) -> str:

@@ -72,11 +72,16 @@ class Inbox(Protocol):
 
 
 class InboxChanges(Protocol):
-    async def mark_read(self, user_id: int, pks: list[int] | None, now: datetime) -> int:
-        """Mark these (None: all) of the user's unread notifications read; how many changed."""
+    async def mark_read(self, user_id: int, pks: list[int] | None, now: datetime
+                        ) -> list[Notification]:
+        """Mark these (None: all) of the user's unread notifications read; the ones that
+        changed (already read ones are not returned)."""
         ...
     async def mark_room_read(self, user_id: int, room_id: int, upto_seq: int,
-                             now: datetime) -> int: ...
+                             now: datetime) -> list[Notification]:
+        """Mark the user's unread message notifications in the room up to `upto_seq` read;
+        the ones that changed."""
+        ...
     async def rewrite_pending(self, message_id: int, content: str) -> int: ...
     async def remove_message(self, message_id: int) -> int: ...
     async def purge_read(self, before: datetime) -> tuple[int, int]:

@@ -42,6 +42,8 @@ from shared.contracts import (
     MessageDeleted,
     MessageEdited,
     NotificationCreated,
+    NotificationRead,
+    NotificationSuppressed,
     PresenceChanged,
     RoomCreated,
     RoomUpdated,
@@ -59,6 +61,7 @@ DECISIONS_PAGE = 50
 class Effects:
     created: list[Notification] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
+    read: list[Notification] = field(default_factory=list)  # went from unread to read
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +81,9 @@ async def apply_event(deps: NotificationsDeps, event_id: str, event: BaseModel,
                       occurred_at: datetime) -> Applied:
     """Each event takes effect once: its id is recorded in the transaction that applies it,
     so a redelivered event changes nothing. New inbox entries leave through the outbox
-    (`events.notifications.created`) and, after the commit, as live frames."""
+    (`events.notifications.created`) and, after the commit, as live frames; entries marked
+    read and suppressed decisions leave through the outbox too (`events.notifications.read`,
+    `events.notifications.suppressed`)."""
     handler = _HANDLERS.get(type(event))
     if handler is None:
         return Applied()
@@ -87,9 +92,12 @@ async def apply_event(deps: NotificationsDeps, event_id: str, event: BaseModel,
         if not await tx.processed.claim(event_id, now):
             return Applied(duplicate=True)
         effects = await handler(deps, tx, event, occurred_at, now) or Effects()
-        for notification in effects.created:
-            await tx.outbox.add(_created_event(notification), now)
-    if effects.created:
+        outgoing: list[BaseModel] = [_created_event(n) for n in effects.created]
+        outgoing += [_suppressed_event(d) for d in effects.decisions if not d.notified]
+        outgoing += [_read_event(n) for n in effects.read]
+        for outgoing_event in outgoing:
+            await tx.outbox.add(outgoing_event, now)
+    if outgoing:
         deps.outbox_written()
     # Catching up after an outage must not pop up stale news on open sockets: old events
     # go to the inbox only. Open sockets already show broadcasts (`admin_broadcast`).
@@ -104,6 +112,20 @@ def _created_event(n: Notification) -> NotificationCreated:
     return NotificationCreated(notification_id=n.id, user_id=n.user_id, reason=n.kind,
                                title=n.title, content=n.content, data=n.data,
                                created_at=n.created_at)
+
+
+def _read_event(n: Notification) -> NotificationRead:
+    assert n.read_at is not None
+    return NotificationRead(notification_id=n.id, user_id=n.user_id, reason=n.kind,
+                            broadcast_id=n.broadcast_id, room_id=n.room_id,
+                            message_id=n.message_id, read_at=n.read_at)
+
+
+def _suppressed_event(d: Decision) -> NotificationSuppressed:
+    assert d.suppressed_by is not None
+    return NotificationSuppressed(user_id=d.user_id, room_id=d.room_id,
+                                  message_id=d.message_id, reason=d.suppressed_by,
+                                  decided_at=d.decided_at)
 
 
 async def _user_registered(deps: NotificationsDeps, tx: NotificationsTx, ev: UserRegistered,
@@ -128,10 +150,11 @@ async def _member_left(deps: NotificationsDeps, tx: NotificationsTx, ev: MemberL
 
 
 async def _member_read(deps: NotificationsDeps, tx: NotificationsTx, ev: MemberRead,
-                       at: datetime, now: datetime) -> None:
+                       at: datetime, now: datetime) -> Effects:
     """What the member has read needs no notification any more."""
     await tx.members.advance_read(ev.room_id, ev.user_id, ev.read_seq)
-    await tx.changes.mark_room_read(ev.user_id, ev.room_id, ev.read_seq, now)
+    return Effects(read=await tx.changes.mark_room_read(ev.user_id, ev.room_id, ev.read_seq,
+                                                        now))
 
 
 async def _presence_changed(deps: NotificationsDeps, tx: NotificationsTx, ev: PresenceChanged,
@@ -165,7 +188,7 @@ async def _message_created(deps: NotificationsDeps, tx: NotificationsTx, ev: Mes
     if ev.user_id is not None:
         # Posting in a room means having read it up to your own message (as chat counts it).
         await tx.members.advance_read(ev.room_id, ev.user_id, ev.seq)
-        await tx.changes.mark_room_read(ev.user_id, ev.room_id, ev.seq, now)
+        effects.read += await tx.changes.mark_room_read(ev.user_id, ev.room_id, ev.seq, now)
     return effects
 
 
@@ -246,19 +269,34 @@ async def unread_count(deps: NotificationsDeps, user_id: int) -> int:
 
 async def mark_read(deps: NotificationsDeps, user_id: int, notification_id: str
                     ) -> Notification:
-    """Idempotent; someone else's notification is "not found", like one that never was."""
+    """Idempotent; someone else's notification is "not found", like one that never was.
+    Only the first read leaves an `events.notifications.read` (through the outbox)."""
     pk = parse_notification_id(notification_id)
     async with deps.uow.write() as tx:
-        await tx.changes.mark_read(user_id, [pk], deps.clock.now())
+        marked = await _mark_read(tx, user_id, [pk], deps.clock.now())
         found = await tx.inbox.get(user_id, pk)
+    if marked:
+        deps.outbox_written()
     if found is None:
         raise NotFound("notification_not_found", f"Notification {notification_id!r} not found.")
     return found
 
 
 async def mark_all_read(deps: NotificationsDeps, user_id: int) -> int:
+    """How many changed; one `events.notifications.read` each."""
     async with deps.uow.write() as tx:
-        return await tx.changes.mark_read(user_id, None, deps.clock.now())
+        marked = await _mark_read(tx, user_id, None, deps.clock.now())
+    if marked:
+        deps.outbox_written()
+    return len(marked)
+
+
+async def _mark_read(tx: NotificationsTx, user_id: int, pks: list[int] | None,
+                     now: datetime) -> list[Notification]:
+    marked = await tx.changes.mark_read(user_id, pks, now)
+    for notification in marked:
+        await tx.outbox.add(_read_event(notification), now)
+    return marked
 
 
 @dataclass(frozen=True, slots=True)

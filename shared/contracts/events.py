@@ -137,6 +137,29 @@ class NotificationCreated(_Event):
     created_at: datetime
 
 
+class NotificationRead(_Event):
+    """A notification went from unread to read (by its user, or by reading its room)."""
+
+    notification_id: str
+    user_id: int
+    reason: NotificationReason
+    broadcast_id: str | None = None
+    room_id: int | None = None
+    message_id: int | None = None
+    read_at: datetime
+
+
+class NotificationSuppressed(_Event):
+    """A member was not notified of a message; `reason` says why (already_read,
+    viewing_room, muted, mentions_only)."""
+
+    user_id: int
+    room_id: int
+    message_id: int
+    reason: str
+    decided_at: datetime
+
+
 class BroadcastSent(_Event):
     broadcast_id: str
     content: str
@@ -178,6 +201,11 @@ EVENT_MODELS: tuple[EventSpec, ...] = (
               "tertulia.presence.changed.v1", "A user's aggregate presence changed."),
     EventSpec(NotificationCreated, "events.notifications.created",
               "tertulia.notifications.created.v1", "A notification entered a user's inbox."),
+    EventSpec(NotificationRead, "events.notifications.read",
+              "tertulia.notifications.read.v1", "A notification was read."),
+    EventSpec(NotificationSuppressed, "events.notifications.suppressed",
+              "tertulia.notifications.suppressed.v1",
+              "A notification was held back, with the reason."),
     EventSpec(BroadcastSent, "events.dashboard.broadcast.sent",
               "tertulia.dashboard.broadcast.sent.v1", "An operator sent a broadcast to everyone."),
 )

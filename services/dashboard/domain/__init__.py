@@ -10,9 +10,11 @@ from services.dashboard.domain.broadcasts import (
 )
 from services.dashboard.domain.counters import DAY, MINUTE, day_start, minute_of
 from services.dashboard.domain.facts import (
+    BroadcastRead,
     CountRow,
     Fact,
     MessagePosted,
+    NotificationHeld,
     NotificationSent,
     PresenceSet,
     RoomNamed,
@@ -30,6 +32,7 @@ __all__ = [
     "DAY",
     "MINUTE",
     "Broadcast",
+    "BroadcastRead",
     "CountRow",
     "DashboardError",
     "DashboardState",
@@ -37,6 +40,7 @@ __all__ = [
     "Fact",
     "Instance",
     "MessagePosted",
+    "NotificationHeld",
     "NotificationSent",
     "PresenceSet",
     "Receipt",

@@ -85,7 +85,7 @@ class Broadcast:
                          "timestamp": self.sent_at.isoformat()}}
 
 
-def broadcast_data(b: Broadcast, inboxes: int) -> dict[str, Any]:
+def broadcast_data(b: Broadcast, inboxes: int, read: int) -> dict[str, Any]:
     return {
         "broadcast_id": b.broadcast_id,
         "content": b.content,
@@ -98,7 +98,6 @@ def broadcast_data(b: Broadcast, inboxes: int) -> dict[str, Any]:
         "expected_replicas": len(b.expected_replicas),
         "total_connections": b.total_connections,
         "inboxes": inboxes,
-        # No event tells the dashboard when a notification is read (notifications keeps read
-        # state to itself), so the count is unknown rather than zero.
-        "read": None,
+        # Inbox entries read (`events.notifications.read` with this broadcast id).
+        "read": read,
     }

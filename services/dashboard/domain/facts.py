@@ -14,6 +14,8 @@ MESSAGES = "messages"  # key: room id
 REGISTRATIONS = "registrations"  # key: ""
 NOTIFICATIONS = "notifications"  # key: reason (message, mention, room_mention, broadcast)
 BROADCAST_INBOXES = "broadcast_inboxes"  # key: broadcast id
+SUPPRESSED = "notifications_suppressed"  # key: reason (already_read, viewing_room, ...)
+BROADCAST_READS = "broadcast_reads"  # key: broadcast id
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +58,26 @@ class NotificationSent:
     broadcast_id: str | None = None
 
 
-Fact = MessagePosted | RoomNamed | UserSignedUp | PresenceSet | NotificationSent
+@dataclass(frozen=True, slots=True)
+class NotificationHeld:
+    """A member was not notified of a message, and why."""
+
+    user_id: int
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastRead:
+    """A user read a broadcast's inbox entry."""
+
+    user_id: int
+    broadcast_id: str
+    at: datetime
+
+
+Fact = (MessagePosted | RoomNamed | UserSignedUp | PresenceSet | NotificationSent
+        | NotificationHeld | BroadcastRead)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +118,10 @@ def counted(fact: Fact) -> list[tuple[str, str, datetime]]:
         if fact.broadcast_id:
             rows.append((BROADCAST_INBOXES, fact.broadcast_id, fact.at))
         return rows
+    if isinstance(fact, NotificationHeld):
+        return [(SUPPRESSED, fact.reason, fact.at)]
+    if isinstance(fact, BroadcastRead):
+        return [(BROADCAST_READS, fact.broadcast_id, fact.at)]
     return []
 
 

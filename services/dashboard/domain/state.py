@@ -23,9 +23,11 @@ from services.dashboard.domain.counters import (
 )
 from services.dashboard.domain.facts import (
     BROADCAST_INBOXES,
+    BROADCAST_READS,
     MESSAGES,
     NOTIFICATIONS,
     REGISTRATIONS,
+    SUPPRESSED,
     CountRow,
     Fact,
     MessagePosted,
@@ -121,9 +123,9 @@ class DashboardState:
                 self._dirty.minutes.setdefault(room_id, set()).add(minute)
             elif kind == REGISTRATIONS:
                 self._dirty.users = True
-            elif kind == NOTIFICATIONS:
+            elif kind in (NOTIFICATIONS, SUPPRESSED):
                 self._dirty.notifications = True
-            elif kind == BROADCAST_INBOXES and key in self.broadcasts:
+            elif kind in (BROADCAST_INBOXES, BROADCAST_READS) and key in self.broadcasts:
                 self._dirty.broadcasts.add(key)
         if isinstance(fact, MessagePosted) and rows:
             last = self._dirty.last_activity
@@ -196,6 +198,9 @@ class DashboardState:
 
     def inboxes(self, broadcast_id: str) -> int:
         return self.counters.window(BROADCAST_INBOXES, broadcast_id, EPOCH)
+
+    def reads(self, broadcast_id: str) -> int:
+        return self.counters.window(BROADCAST_READS, broadcast_id, EPOCH)
 
     # --- time ----------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from services.dashboard.domain.facts import (
     NOTIFICATIONS,
     PRESENCE_STATUSES,
     REGISTRATIONS,
+    SUPPRESSED,
     PresenceSet,
 )
 from services.dashboard.domain.health import Instance
@@ -78,8 +79,8 @@ def notification_stats(state: DashboardState, now: datetime) -> dict[str, Any]:
     return {
         "sent_24h": state.counters.window(NOTIFICATIONS, None, first),
         "by_reason": dict(sorted(state.counters.windows(NOTIFICATIONS, first).items())),
-        # Notifications that were decided against are not evented; unknown, not zero.
-        "suppressed_24h": None,
+        "suppressed_24h": state.counters.window(SUPPRESSED, None, first),
+        "suppressed_by_reason": dict(sorted(state.counters.windows(SUPPRESSED, first).items())),
     }
 
 
@@ -104,7 +105,7 @@ def services(state: DashboardState, now: datetime) -> list[dict[str, Any]]:
 
 
 def broadcast(state: DashboardState, b: Broadcast) -> dict[str, Any]:
-    return broadcast_data(b, state.inboxes(b.broadcast_id))
+    return broadcast_data(b, state.inboxes(b.broadcast_id), state.reads(b.broadcast_id))
 
 
 def messages(state: DashboardState, now: datetime) -> dict[str, Any]:

@@ -9,7 +9,13 @@ import orjson
 import pytest
 
 from shared.bus import LiveMessage
-from shared.contracts import BroadcastSent, CloudEvent, spec_for
+from shared.contracts import (
+    BroadcastSent,
+    CloudEvent,
+    NotificationRead,
+    NotificationSuppressed,
+    spec_for,
+)
 from tests.integration.chat.harness import chat_settings, receive, replicas, sign_up
 from tests.integration.dashboard.harness import (
     DashboardServer,
@@ -17,6 +23,8 @@ from tests.integration.dashboard.harness import (
     dashboard_settings,
     eventually,
     feeder,
+    now,
+    publish,
     running,
     sse,
 )
@@ -61,7 +69,7 @@ async def test_a_broadcast_reaches_two_sockets_on_two_chat_replicas(
                 "message": "Broadcast sent", "broadcast_id": None, "sent_at": None,
                 "content": "Mantenimiento a las 22:00", "from": "Administrador", "sent_by": 99,
                 "sent_to": 2, "users_reached": 2, "replicas": 2, "expected_replicas": 2,
-                "total_connections": 2, "inboxes": 0, "read": None}
+                "total_connections": 2, "inboxes": 0, "read": 0}
 
             # Every socket, on both replicas, got the exercise's frame.
             frames = await asyncio.gather(receive(ws_alice, "admin_broadcast"),
@@ -83,6 +91,20 @@ async def test_a_broadcast_reaches_two_sockets_on_two_chat_replicas(
             assert (sent.broadcast_id, sent.content, sent.sent_by) == (
                 result["broadcast_id"], "Mantenimiento a las 22:00", 99)
             assert orjson.loads(durable[0].to_bytes())["id"] == result["broadcast_id"]
+
+            # Notifications reports a read of its inbox entry, and a suppressed message.
+            await publish(bus, NotificationRead(
+                notification_id="ntf_1", user_id=7, reason="broadcast",
+                broadcast_id=result["broadcast_id"], read_at=now()))
+            read = (await stream.until(
+                lambda e: e.type == "broadcast" and e.body["read"] == 1))[-1]
+            assert read.body["broadcast_id"] == result["broadcast_id"]
+            await publish(bus, NotificationSuppressed(
+                user_id=8, room_id=1, message_id=1, reason="viewing_room",
+                decided_at=now()))
+            held = (await stream.until(lambda e: e.type == "notification_stats"))[-1]
+            assert held.body["suppressed_24h"] >= 1
+            assert held.body["suppressed_by_reason"]["viewing_room"] >= 1
 
 
 async def _one_socket_each(server: DashboardServer, keys: Keys, ids: set[str]) -> bool:

@@ -48,6 +48,8 @@ from shared.contracts import (
 )
 
 NOTIFICATIONS_CREATED = "events.notifications.created"
+NOTIFICATIONS_READ = "events.notifications.read"
+NOTIFICATIONS_SUPPRESSED = "events.notifications.suppressed"
 MENTION_RE = re.compile(r"(?<![\w@.])@([A-Za-z0-9_][A-Za-z0-9_.-]{1,30}[A-Za-z0-9_])")
 _counter = itertools.count(1)
 
@@ -310,14 +312,19 @@ async def watch_live(nats_url: str, users: list[User]) -> AsyncIterator[LiveFram
 
 async def created_events(nats_url: str, user_ids: set[int]) -> list[CloudEvent]:
     """`events.notifications.created` in the stream (each stored once), for these users."""
+    return await stream_events(nats_url, NOTIFICATIONS_CREATED, user_ids)
+
+
+async def stream_events(nats_url: str, subject: str, user_ids: set[int]) -> list[CloudEvent]:
+    """The events on `subject` in the stream (each stored once), for these users."""
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
-        info = await js.stream_info(EVENTS_STREAM, subjects_filter=NOTIFICATIONS_CREATED)
-        total = (info.state.subjects or {}).get(NOTIFICATIONS_CREATED, 0)
+        info = await js.stream_info(EVENTS_STREAM, subjects_filter=subject)
+        total = (info.state.subjects or {}).get(subject, 0)
         found = []
         if total:
-            sub = await js.subscribe(NOTIFICATIONS_CREATED, ordered_consumer=True,
+            sub = await js.subscribe(subject, ordered_consumer=True,
                                      deliver_policy=DeliverPolicy.ALL)
             for _ in range(total):
                 event = CloudEvent.from_bytes((await sub.next_msg(timeout=5)).data)

@@ -13,6 +13,7 @@ from services.notifications.adapters.outbound.sqla_tables import dead_letters
 from shared.contracts import CloudEvent, MessageCreated
 from shared.contracts.live import FrameHeaders
 from tests.integration.notifications.harness import (
+    NOTIFICATIONS_SUPPRESSED,
     Feed,
     Keys,
     NotificationsService,
@@ -20,6 +21,7 @@ from tests.integration.notifications.harness import (
     eventually,
     inboxes,
     message_id,
+    stream_events,
     watch_live,
 )
 
@@ -145,6 +147,7 @@ async def test_a_member_viewing_the_room_gets_nothing_and_the_decision_says_why(
     async with watch_live(nats_url, [bob, carol]) as live, \
             inboxes(service, keys, bob, carol) as (b_inbox, c_inbox):
         posted = await events.post(room, alice, "anyone here?")
+        await events.publish_again(posted)  # handled once: one suppressed event, not two
         await eventually(c_inbox.list, what="carol notified")
         assert await b_inbox.list() == []
         response = await b_inbox.decisions(message_id(posted))
@@ -154,6 +157,15 @@ async def test_a_member_viewing_the_room_gets_nothing_and_the_decision_says_why(
             "suppressed", "viewing_room", None)
         assert f"looking at room {room}" in why["explanation"]
         assert live.of(bob) == []
+        await eventually(lambda: service.metric(
+            "tertulia_notifications_events_duplicate_total") >= 1, what="the copy seen")
+        [held] = await eventually(
+            lambda: stream_events(nats_url, NOTIFICATIONS_SUPPRESSED, {bob.id, carol.id}),
+            what="a NotificationSuppressed event in the stream")
+        assert held.type == "tertulia.notifications.suppressed.v1"
+        assert {k: held.data[k] for k in ("user_id", "room_id", "message_id", "reason")} == {
+            "user_id": bob.id, "room_id": room, "message_id": message_id(posted),
+            "reason": "viewing_room"}
 
         # Once bob goes offline the same room notifies him again.
         await events.presence(bob, "offline", room)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
 from tests.integration.notifications.harness import (
+    NOTIFICATIONS_READ,
     Feed,
     Keys,
     NotificationsService,
     eventually,
     inboxes,
     message_id,
+    stream_events,
 )
 
 pytestmark = pytest.mark.integration
@@ -54,7 +58,7 @@ async def _content_of(inbox: object, posted: object, prefix: str) -> object:
 
 
 async def test_read_all_clears_the_count_and_one_read_marks_one(
-        service: NotificationsService, events: Feed, keys: Keys) -> None:
+        service: NotificationsService, events: Feed, keys: Keys, nats_url: str) -> None:
     alice, bob = await events.users("alice", "bob")
     room = await events.room([(alice, "member"), (bob, "member")])
     async with inboxes(service, keys, bob) as (inbox,):
@@ -78,6 +82,25 @@ async def test_read_all_clears_the_count_and_one_read_marks_one(
         assert await inbox.count() == 0
         assert await inbox.list(unread="true") == []
         assert len(await inbox.list()) == 4  # read, not gone
+        again = await inbox.http.post("/api/notifications/read-all")
+        assert again.json() == {"marked_read": 0, "count": 0}
+        ids = sorted(e["id"] for e in await inbox.list())
+
+    # One NotificationRead per notification that went from unread to read: the single read
+    # (once, though asked twice) and the three of read-all.
+    await eventually(lambda: _events(nats_url, NOTIFICATIONS_READ, bob.id, 4),
+                     what="four NotificationRead events")
+    await asyncio.sleep(0.5)  # and no more
+    read = await stream_events(nats_url, NOTIFICATIONS_READ, {bob.id})
+    assert read[0].data["notification_id"] == newest["id"]
+    assert sorted(e.data["notification_id"] for e in read) == ids
+    assert all(e.data["reason"] == "message" and e.data["room_id"] == room
+               and e.data["broadcast_id"] is None and e.data["read_at"] for e in read)
+
+
+async def _events(nats_url: str, subject: str, user_id: int, count: int) -> object:
+    found = await stream_events(nats_url, subject, {user_id})
+    return found if len(found) >= count else None
 
 
 async def _unread_is(inbox: object, count: int) -> bool:
@@ -85,7 +108,7 @@ async def _unread_is(inbox: object, count: int) -> bool:
 
 
 async def test_reading_the_room_in_chat_marks_its_notifications_and_suppresses_older_ones(
-        service: NotificationsService, events: Feed, keys: Keys) -> None:
+        service: NotificationsService, events: Feed, keys: Keys, nats_url: str) -> None:
     alice, bob = await events.users("alice", "bob")
     room = await events.room([(alice, "member"), (bob, "member")])
     other = await events.room([(alice, "member"), (bob, "member")])
@@ -99,6 +122,9 @@ async def test_reading_the_room_in_chat_marks_its_notifications_and_suppresses_o
         await eventually(lambda: _unread_is(inbox, 1), what="the room's two marked read")
         [still] = await inbox.list(unread="true")
         assert still["data"]["room_id"] == other
+        read = await eventually(lambda: _events(nats_url, NOTIFICATIONS_READ, bob.id, 2),
+                                what="two NotificationRead events")
+        assert [e.data["room_id"] for e in read] == [room, room]
 
         # A message at or below the read marker (a late copy) is not news to bob.
         late = await events.post(room, alice, "three")  # seq 3

@@ -75,7 +75,7 @@ async def test_the_recorded_session_adds_up(lines: list[Line]) -> None:
     assert snap["presence"] == {"online": 1, "away": 1, "busy": 0, "offline": 2}
     assert snap["notifications"] == {
         "sent_24h": 6, "by_reason": {"broadcast": 3, "mention": 1, "message": 2},
-        "suppressed_24h": None}
+        "suppressed_24h": 0, "suppressed_by_reason": {}}
     # Every socket closed before the recording ended.
     assert snap["connections"]["total"] == 0
     assert snap["connections"]["by_replica"] == {"chat-a": 0, "chat-b": 0}
@@ -86,7 +86,7 @@ async def test_the_recorded_session_adds_up(lines: list[Line]) -> None:
         "broadcast_id": RECORDED_BROADCAST, "content": "Mantenimiento a las 22:00",
         "from": "Administrador", "sent_by": ROOT, "sent_at": None, "sent_to": 3,
         "users_reached": 3, "replicas": 2, "expected_replicas": 2, "total_connections": 3,
-        "inboxes": 3, "read": None}
+        "inboxes": 3, "read": 0}
 
 
 async def test_sockets_per_replica_and_rooms_with_people(lines: list[Line]) -> None:
@@ -279,7 +279,7 @@ async def test_broadcast_waits_for_every_live_replica(lines: list[Line]) -> None
         "message": "Broadcast sent", "broadcast_id": None, "content": "Hola a todos",
         "from": "Administrador", "sent_by": ROOT, "sent_at": None, "sent_to": 3,
         "users_reached": 3, "replicas": 2, "expected_replicas": 2, "total_connections": 3,
-        "inboxes": 0, "read": None}
+        "inboxes": 0, "read": 0}
     (event, event_id), = channel.announced
     assert (event.broadcast_id, event_id, event.content) == (b.broadcast_id, b.broadcast_id,
                                                              "Hola a todos")

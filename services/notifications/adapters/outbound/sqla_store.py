@@ -37,7 +37,7 @@ def _notification(row: Any) -> Notification:
     return Notification(pk=row.pk, user_id=row.user_id, kind=row.kind, title=row.title,
                         content=row.content, data=row.data, created_at=row.created_at,
                         read=row.read, read_at=row.read_at, room_id=row.room_id,
-                        message_id=row.message_id)
+                        message_id=row.message_id, broadcast_id=row.broadcast_id)
 
 
 def _decision(row: Any) -> Decision:
@@ -160,7 +160,8 @@ class SqlaInbox(_Store):
         ).returning(t.notifications.c.pk))).scalar_one()
         return Notification(pk=int(pk), user_id=n.user_id, kind=n.kind, title=n.title,
                             content=n.content, data=n.data, created_at=n.created_at,
-                            room_id=n.room_id, message_id=n.message_id)
+                            room_id=n.room_id, message_id=n.message_id,
+                            broadcast_id=n.broadcast_id)
 
     async def get(self, user_id: int, pk: int) -> Notification | None:
         row = (await self._c.execute(select(t.notifications).where(
@@ -185,20 +186,26 @@ class SqlaInbox(_Store):
 
 
 class SqlaInboxChanges(_Store):
-    async def mark_read(self, user_id: int, pks: list[int] | None, now: datetime) -> int:
+    async def mark_read(self, user_id: int, pks: list[int] | None, now: datetime
+                        ) -> list[Notification]:
         n = t.notifications
         stmt = update(n).where(n.c.user_id == user_id, n.c.read.is_(False))
         if pks is not None:
             stmt = stmt.where(n.c.pk.in_(pks))
-        return (await self._c.execute(stmt.values(read=True, read_at=now))).rowcount
+        return await self._marked(stmt.values(read=True, read_at=now))
 
     async def mark_room_read(self, user_id: int, room_id: int, upto_seq: int,
-                             now: datetime) -> int:
+                             now: datetime) -> list[Notification]:
         n = t.notifications
-        return (await self._c.execute(update(n).where(
+        return await self._marked(update(n).where(
             n.c.user_id == user_id, n.c.room_id == room_id, n.c.seq <= upto_seq,
             n.c.message_id.is_not(None), n.c.read.is_(False),
-        ).values(read=True, read_at=now))).rowcount
+        ).values(read=True, read_at=now))
+
+    async def _marked(self, stmt: Any) -> list[Notification]:
+        """Run an UPDATE that marks rows read; the rows it changed, oldest first."""
+        rows = (await self._c.execute(stmt.returning(*t.notifications.c))).all()
+        return sorted((_notification(r) for r in rows), key=lambda found: found.pk)
 
     async def rewrite_pending(self, message_id: int, content: str) -> int:
         n = t.notifications
