@@ -583,8 +583,9 @@ async def present_members(deps: ChatDeps, actor: Actor, room_id: int) -> list[di
         return []
     names = {m.user_id: m.username for m in members}
     found = await deps.presence.lookup(list(names))
+    # Only "here" is said: another room a member is looking at may be private.
     return [{"user_id": p.user_id, "username": names.get(p.user_id), "status": p.status,
-             "room_id": p.current_room,
+             "room_id": p.current_room if p.current_room == room_id else None,
              "last_active_at": p.last_active_at.isoformat() if p.last_active_at else None}
             for p in found if p.status != "offline"]
 

@@ -63,6 +63,15 @@ async def test_join_lists_present_members_and_changes_arrive_as_frames(
                 assert frame["data"]["user_id"] == alice.id
                 assert frame["data"]["status"] == "away"
                 assert frame["data"]["reason"] == "idle"
+                assert frame["data"]["room_id"] == room["id"]  # here: said
+                # Looking at another (maybe private) room: the status, not the room.
+                subject, event = new_event(PresenceChanged(
+                    user_id=alice.id, username=alice.username, status="online",
+                    previous="away", current_room=room["id"] + 1000, last_active_at=since,
+                    connections=1, reason="active"), source="test/presence")
+                await presence.publish(subject, event.to_bytes())
+                frame = await receive(ws, "user_presence")
+                assert frame["data"]["status"] == "online" and frame["data"]["room_id"] is None
             await sub.unsubscribe()
             # Without a presence service, joining still works and lists nobody.
             async with bob.socket(f"/ws/chat/{room['id']}") as ws:

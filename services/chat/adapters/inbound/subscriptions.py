@@ -28,12 +28,19 @@ async def subscribe_presence(bus: EventBus, deps: ChatDeps, hub: ConnectionHub) 
         if not hub.has_rooms():
             return
         rooms = await use_cases.rooms_of_user(deps, change.user_id)
-        text = frames.encode("user_presence", {
-            "user_id": change.user_id, "username": change.username, "status": change.status,
-            "previous": change.previous, "room_id": change.current_room,
-            "last_active_at": (change.last_active_at.isoformat()
-                               if change.last_active_at else None),
-            "connections": change.connections, "reason": change.reason})
-        hub.deliver_local(rooms, text)
+
+        def frame(room_id: int | None) -> str:
+            return frames.encode("user_presence", {
+                "user_id": change.user_id, "username": change.username,
+                "status": change.status, "previous": change.previous, "room_id": room_id,
+                "last_active_at": (change.last_active_at.isoformat()
+                                   if change.last_active_at else None),
+                "connections": change.connections, "reason": change.reason})
+
+        # Where someone is is told only inside that room: the other rooms they share with
+        # you learn their status, not which (possibly private) room they are looking at.
+        here = change.current_room if change.current_room in rooms else None
+        reached = hub.deliver_local([here], frame(here)) if here is not None else set()
+        hub.deliver_local([r for r in rooms if r != here], frame(None), skip=reached)
 
     return await bus.subscribe(spec_for(PresenceChanged).subject, on_change)

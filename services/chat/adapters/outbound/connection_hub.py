@@ -309,17 +309,21 @@ class ConnectionHub:
     def has_rooms(self) -> bool:
         return bool(self._by_room)
 
-    def deliver_local(self, room_ids: list[int], text: str) -> None:
+    def deliver_local(self, room_ids: list[int], text: str,
+                      skip: set[Connection] | None = None) -> set[Connection]:
         """Queue one already-encoded frame to this replica's sockets in these rooms, once per
-        socket even when it has joined several of them."""
+        socket even when it has joined several of them; returns the sockets reached."""
         targets: set[Connection] = set()
         for room_id in room_ids:
             for conn in self._by_room.get(room_id, ()):
                 view = conn.rooms.get(room_id)
                 if view is not None and not view.recovering:
                     targets.add(conn)
+        if skip:
+            targets -= skip
         for conn in targets:
             self.offer(conn, text)
+        return targets
 
     async def _on_user(self, msg: LiveMessage) -> None:
         user_id = int(msg.subject.rsplit(".", 1)[1])
