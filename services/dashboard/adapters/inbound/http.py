@@ -45,8 +45,8 @@ def dashboard_router() -> APIRouter:
                         admin: AdminDep) -> dict[str, Any]:
         """Send an `admin_broadcast` frame to every open socket and a notification to every
         inbox. Answers with what the chat replicas reported within the receipt window:
-        `sent_to` sockets, `users_reached`, `replicas`; `read` stays null (reads are not
-        evented)."""
+        `sent_to` sockets, `users_reached`, `replicas`; `inboxes` and `read` grow later from
+        the notifications service's events (also pushed on the stream)."""
         b = await use_cases.send_broadcast(dashboard.deps, sent_by=admin.user_id,
                                            content=body.content)
         dashboard.metrics.broadcasts.inc()
