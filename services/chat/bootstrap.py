@@ -18,9 +18,9 @@ from services.chat.adapters.metrics import ChatMetrics
 from services.chat.adapters.outbound.bus_presence import BusPresenceDirectory
 from services.chat.adapters.outbound.connection_hub import ConnectionHub
 from services.chat.adapters.outbound.nats_live_feed import BusLiveFeed
-from services.chat.adapters.outbound.outbox_relay import OutboxRelay
 from services.chat.adapters.outbound.security import Argon2PasswordHasher, SystemClock
 from services.chat.adapters.outbound.sqla_store import SqlaChatUnitOfWork, create_schema
+from services.chat.adapters.outbound.sqla_tables import outbox
 from services.chat.domain import User
 from services.chat.ports import ChatDeps, Clock, PasswordHasher
 from services.chat.settings import ChatSettings
@@ -29,6 +29,7 @@ from shared.bus import EventBus, Subscription
 from shared.bus.nats import NatsEventBus
 from shared.db import Database
 from shared.observability import publish_heartbeats
+from shared.outbox import OutboxRelay
 
 log = logging.getLogger(__name__)
 VERSION = "0.1.0"
@@ -71,7 +72,8 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
     db = Database(settings.resolved_database_url())
     bus = bus or NatsEventBus(settings.nats_url, name=settings.replica_id)
     metrics = ChatMetrics()
-    relay = OutboxRelay(db, bus, metrics, poll_secs=settings.outbox_poll_secs,
+    relay = OutboxRelay(db, bus, outbox, published=metrics.outbox_published,
+                        pending=metrics.outbox_pending, poll_secs=settings.outbox_poll_secs,
                         batch=settings.outbox_batch)
     deps = ChatDeps(
         uow=SqlaChatUnitOfWork(db),

@@ -14,11 +14,11 @@ from services.notifications.adapters.inbound.subscriptions import consume_events
 from services.notifications.adapters.metrics import NotificationsMetrics
 from services.notifications.adapters.outbound.bus_live_notifier import BusLiveNotifier
 from services.notifications.adapters.outbound.clock import SystemClock
-from services.notifications.adapters.outbound.outbox_relay import OutboxRelay
 from services.notifications.adapters.outbound.sqla_store import (
     SqlaNotificationsUnitOfWork,
     create_schema,
 )
+from services.notifications.adapters.outbound.sqla_tables import outbox
 from services.notifications.adapters.outbound.token_keys import TokenKeys, keys_from_settings
 from services.notifications.ports import Clock, NotificationsDeps
 from services.notifications.settings import NotificationsSettings
@@ -27,6 +27,7 @@ from shared.bus import EventBus, Subscription
 from shared.bus.nats import NatsEventBus
 from shared.db import Database
 from shared.observability import publish_heartbeats
+from shared.outbox import OutboxRelay
 
 log = logging.getLogger(__name__)
 VERSION = "0.1.0"
@@ -61,7 +62,8 @@ def wire(settings: NotificationsSettings, *, bus: EventBus | None = None,
     db = Database(settings.resolved_database_url())
     bus = bus or NatsEventBus(settings.nats_url, name=settings.instance_id)
     metrics = NotificationsMetrics()
-    relay = OutboxRelay(db, bus, metrics, poll_secs=settings.outbox_poll_secs,
+    relay = OutboxRelay(db, bus, outbox, published=metrics.outbox_published,
+                        pending=metrics.outbox_pending, poll_secs=settings.outbox_poll_secs,
                         batch=settings.outbox_batch)
     deps = NotificationsDeps(
         uow=SqlaNotificationsUnitOfWork(db),

@@ -22,8 +22,8 @@ from services.chat.adapters.outbound.sqla_tables import (
     users,
 )
 from services.chat.domain import Conflict, Member, Message, Role, Room, Unread, User
-from shared.contracts import new_event
 from shared.db import Database
+from shared.outbox import add_to_outbox
 
 # The per-message statements are built once, with bind parameters: building a statement
 # object costs about as much CPU as executing it (measured with pyinstrument on the
@@ -47,7 +47,6 @@ _ADVANCE_READ = (update(room_members).where(
     room_members.c.room_id == bindparam("b_room_id"),
     room_members.c.user_id == bindparam("b_user_id"),
     room_members.c.read_seq < bindparam("b_seq")).values(read_seq=bindparam("b_seq")))
-_INSERT_OUTBOX = insert(outbox)
 
 
 def _user(row: Any) -> User:
@@ -298,10 +297,7 @@ class SqlaOutbox:
         self._source = source
 
     async def add(self, event: BaseModel, now: datetime) -> None:
-        subject, envelope = new_event(event, source=self._source, time=now)
-        await self._s.execute(_INSERT_OUTBOX, {
-            "event_id": envelope.id, "subject": subject, "payload": envelope.to_bytes(),
-            "created_at": now, "attempts": 0})
+        await add_to_outbox(self._s, outbox, event, source=self._source, now=now)
 
 
 class SqlaChatTx:

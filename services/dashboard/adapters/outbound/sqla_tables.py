@@ -3,13 +3,10 @@ service instances and broadcasts (SQLAlchemy Core)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     Float,
     Index,
     Integer,
@@ -18,26 +15,12 @@ from sqlalchemy import (
     Table,
     Text,
 )
-from sqlalchemy.types import TypeDecorator
+
+from shared.db import UtcDateTime
 
 metadata = MetaData()
 
 
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in, aware UTC datetimes out, whatever the database keeps."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
-        return value.replace(tzinfo=UTC) if value is not None else None
 
 
 # Ids of the durable events already counted, so a redelivery counts nothing twice.

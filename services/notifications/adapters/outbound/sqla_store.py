@@ -23,8 +23,8 @@ from services.notifications.domain import (
     Notification,
     Presence,
 )
-from shared.contracts import new_event
 from shared.db import Database
+from shared.outbox import add_to_outbox
 
 
 def _upsert(conn: AsyncConnection, table: Table) -> Any:
@@ -280,9 +280,7 @@ class SqlaOutbox:
         self._source = source
 
     async def add(self, event: BaseModel, now: datetime) -> None:
-        subject, envelope = new_event(event, source=self._source, time=now)
-        await self._c.execute(insert(t.outbox).values(
-            event_id=envelope.id, subject=subject, payload=envelope.to_bytes(), created_at=now))
+        await add_to_outbox(self._c, t.outbox, event, source=self._source, now=now)
 
 
 class SqlaNotificationsTx:

@@ -6,14 +6,11 @@ without a clash, although by design it owns one of its own.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     Index,
     Integer,
     LargeBinary,
@@ -23,29 +20,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.types import TypeDecorator
+
+from shared.db import BigId, UtcDateTime
+from shared.outbox import outbox_table
 
 metadata = MetaData()
 
-# SQLite keeps BIGINT primary keys from auto-incrementing; PostgreSQL gets real BIGINTs.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in, aware UTC datetimes out, whatever the database keeps."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
-        return value.replace(tzinfo=UTC) if value is not None else None
 
 
 # --- the projection of chat (and presence) ----------------------------------------------------
@@ -153,15 +135,4 @@ dead_letters = Table(
     Column("failed_at", UtcDateTime, nullable=False),
 )
 
-outbox = Table(
-    "ntf_outbox", metadata,
-    Column("id", BigId, primary_key=True),
-    Column("event_id", String(64), nullable=False, unique=True),
-    Column("subject", String(200), nullable=False),
-    Column("payload", LargeBinary, nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("sent_at", UtcDateTime),
-    sqlite_autoincrement=True,
-)
-Index("ix_ntf_outbox_unsent", outbox.c.id, sqlite_where=outbox.c.sent_at.is_(None),
-      postgresql_where=outbox.c.sent_at.is_(None))
+outbox = outbox_table(metadata, "ntf_outbox")

@@ -7,33 +7,17 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, func, select
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.types import TypeDecorator
 
 from services.presence.domain import PresenceRecord, Status
-from shared.db import Database
+from shared.db import Database, UtcDateTime
 
 metadata = MetaData()
 # SQLite allows 32766 bound parameters per statement; stay far below any engine's limit.
 CHUNK = 500
 
 
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in, aware UTC datetimes out, whatever the database keeps."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
-        return value.replace(tzinfo=UTC) if value is not None else None
 
 
 user_presence = Table(
