@@ -21,11 +21,10 @@ from services.dashboard.adapters.outbound.sqla_store import (
 )
 from services.dashboard.adapters.outbound.sse_hub import SseHub
 from services.dashboard.adapters.outbound.system import SystemClock
-from services.dashboard.adapters.outbound.token_keys import TokenKeys
 from services.dashboard.domain import DashboardState
 from services.dashboard.ports import Clock, DashboardDeps
 from services.dashboard.settings import DashboardSettings
-from shared.auth import TokenVerifier
+from shared.auth import TokenKeys, TokenVerifier
 from shared.bus import EventBus, Subscription
 from shared.bus.nats import NatsEventBus
 from shared.db import Database

@@ -19,10 +19,9 @@ from services.notifications.adapters.outbound.sqla_store import (
     create_schema,
 )
 from services.notifications.adapters.outbound.sqla_tables import outbox
-from services.notifications.adapters.outbound.token_keys import TokenKeys, keys_from_settings
 from services.notifications.ports import Clock, NotificationsDeps
 from services.notifications.settings import NotificationsSettings
-from shared.auth import TokenVerifier
+from shared.auth import TokenKeys, TokenVerifier
 from shared.bus import EventBus, Subscription
 from shared.bus.nats import NatsEventBus
 from shared.db import Database
@@ -57,8 +56,8 @@ class Notifications:
 
 def wire(settings: NotificationsSettings, *, bus: EventBus | None = None,
          clock: Clock | None = None, verifier: TokenVerifier | None = None) -> Notifications:
-    keys = TokenKeys(verifier) if verifier is not None else keys_from_settings(
-        settings.jwt_public_key_pem, settings.jwks_url)
+    keys = TokenKeys(verifier) if verifier is not None else TokenKeys.from_settings(
+        settings.jwt_public_key_pem, settings.jwks_url, env_prefix="NOTIFICATIONS_")
     db = Database(settings.resolved_database_url())
     bus = bus or NatsEventBus(settings.nats_url, name=settings.instance_id)
     metrics = NotificationsMetrics()

@@ -12,7 +12,6 @@ from fastapi.responses import JSONResponse
 
 from services.presence import bootstrap
 from services.presence.adapters.inbound.http import presence_router
-from services.presence.adapters.outbound.token_keys import KeysNotLoaded
 from services.presence.domain import PresenceError
 from services.presence.settings import PresenceSettings
 from shared.observability import configure_logging, health_router
@@ -43,13 +42,7 @@ def create_app(settings: PresenceSettings | None = None, **overrides: Any) -> Fa
         assert isinstance(exc, PresenceError)
         return problem_response(Problem(exc.status, exc.code, exc.message), request.url.path)
 
-    async def on_keys_not_loaded(request: Request, exc: Exception) -> JSONResponse:
-        problem = Problem(503, "not_ready", "Token keys are not loaded yet",
-                          "The chat service's JWKS has not been fetched; try again shortly.")
-        return problem_response(problem, request.url.path)
-
     app.add_exception_handler(PresenceError, on_presence_error)
-    app.add_exception_handler(KeysNotLoaded, on_keys_not_loaded)
     app.include_router(presence_router())
     app.include_router(health_router(presence.metrics.registry, presence.readiness))
     return app

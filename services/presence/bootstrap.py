@@ -21,11 +21,10 @@ from services.presence.adapters.outbound.bus_events import BusPresenceEvents
 from services.presence.adapters.outbound.clock import SystemClock
 from services.presence.adapters.outbound.nats_kv_store import NatsKvConnectionStore
 from services.presence.adapters.outbound.sqla_records import SqlaPresenceRecords, create_schema
-from services.presence.adapters.outbound.token_keys import TokenKeys
 from services.presence.domain import Board, Timing
 from services.presence.ports import Clock, ConnectionStore, PresenceDeps
 from services.presence.settings import PresenceSettings
-from shared.auth import TokenVerifier
+from shared.auth import TokenKeys, TokenVerifier
 from shared.bus import EventBus, Subscription
 from shared.bus.nats import NatsEventBus
 from shared.db import Database
@@ -63,12 +62,8 @@ class Presence:
 def _token_keys(settings: PresenceSettings, verifier: TokenVerifier | None) -> TokenKeys:
     if verifier is not None:
         return TokenKeys(verifier)
-    if settings.jwt_public_key_pem:
-        return TokenKeys(TokenVerifier.from_pem(settings.jwt_public_key_pem))
-    if settings.jwks_url:
-        return TokenKeys()  # fetched by start()
-    raise ValueError("set PRESENCE_JWT_PUBLIC_KEY_PEM or PRESENCE_JWKS_URL (the chat "
-                     "service's /.well-known/jwks.json) so access tokens can be verified")
+    return TokenKeys.from_settings(settings.jwt_public_key_pem, settings.jwks_url,
+                                   env_prefix="PRESENCE_")
 
 
 def wire(settings: PresenceSettings, *, bus: EventBus | None = None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from fastapi import Request, WebSocket
 
+from shared.auth.keys import KeysNotLoaded
 from shared.auth.tokens import SESSION_COOKIE, InvalidToken, Principal, TokenVerifier
 from shared.problems import Problem
 
@@ -31,6 +32,10 @@ async def optional_principal(request: Request) -> Principal | None:
         return _verifier(request).verify(token)
     except InvalidToken as exc:
         raise Problem(401, "invalid_token", "Invalid or expired token", str(exc)) from exc
+    except KeysNotLoaded as exc:
+        raise Problem(503, "not_ready", "Not ready yet",
+                      "The chat service's public keys (JWKS) are not loaded yet; retry "
+                      "shortly.") from exc
 
 
 async def current_principal(request: Request) -> Principal:

@@ -79,7 +79,7 @@ async def test_keys_come_from_chats_jwks_even_when_chat_starts_later(
         ready = await admin.get("/readyz")
         assert ready.status_code == 503 and ready.json()["checks"]["token_keys"] is False
         response = await admin.get("/api/dashboard/stats")
-        assert (response.status_code, response.json()["code"]) == (503, "keys_not_loaded")
+        assert (response.status_code, response.json()["code"]) == (503, "not_ready")
 
         await chat.start()
         try:

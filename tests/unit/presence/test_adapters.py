@@ -9,10 +9,9 @@ import pytest
 
 from services.presence.adapters.outbound.bus_events import BusPresenceEvents
 from services.presence.adapters.outbound.nats_kv_store import decode, encode, entry_key
-from services.presence.adapters.outbound.token_keys import KeysNotLoaded, TokenKeys
 from services.presence.domain import Connection
 from services.presence.settings import PresenceSettings
-from shared.auth import Principal, TokenIssuer, generate_private_key_pem
+from shared.auth import KeysNotLoaded, Principal, TokenIssuer, TokenKeys, generate_private_key_pem
 from shared.bus.memory import InMemoryEventBus
 from shared.contracts import PresenceChanged
 from tests.unit.presence.fakes import T0

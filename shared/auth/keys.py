@@ -1,4 +1,5 @@
-"""The public keys that verify access tokens: a PEM from settings, or the chat service's JWKS."""
+"""The public keys a non-chat service verifies tokens with: a PEM from settings, or the chat
+service's JWKS fetched in the background (chat may start after us)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import logging
 
 import httpx
 
-from shared.auth import Principal, TokenVerifier
+from shared.auth.tokens import Principal, TokenVerifier
 
 log = logging.getLogger(__name__)
 JWKS_TIMEOUT_SECS = 5.0
+QUIET_ATTEMPTS = 10  # the first failures are expected while chat starts
 
 
 class KeysNotLoaded(Exception):
@@ -18,10 +20,22 @@ class KeysNotLoaded(Exception):
 
 
 class TokenKeys:
-    """What `app.state.token_verifier` holds: verifies once a key is known, refuses before."""
+    """What `app.state.token_verifier` holds: verifies once a key is known, refuses before
+    (`shared.auth.fastapi` answers that with 503 `not_ready`)."""
 
     def __init__(self, verifier: TokenVerifier | None = None) -> None:
         self._verifier = verifier
+
+    @classmethod
+    def from_settings(cls, public_key_pem: str | None, jwks_url: str | None, *,
+                      env_prefix: str) -> TokenKeys:
+        """Keys from a PEM now, or empty until `fetch(jwks_url)`; neither is a startup error."""
+        if public_key_pem:
+            return cls(TokenVerifier.from_pem(public_key_pem))
+        if jwks_url:
+            return cls()
+        raise ValueError(f"set {env_prefix}JWT_PUBLIC_KEY_PEM or {env_prefix}JWKS_URL (the chat "
+                         "service's /.well-known/jwks.json) so access tokens can be verified")
 
     @property
     def loaded(self) -> bool:
@@ -33,7 +47,7 @@ class TokenKeys:
         return self._verifier.verify(token)
 
     async def fetch(self, url: str, retry_secs: float) -> None:
-        """Fetch the JWKS, retrying until it answers with a usable key (chat may start later)."""
+        """Fetch the JWKS, retrying until it answers with a usable key."""
         async with httpx.AsyncClient(timeout=JWKS_TIMEOUT_SECS) as client:
             attempts = 0
             while self._verifier is None:
@@ -44,7 +58,6 @@ class TokenKeys:
                     self._verifier = TokenVerifier.from_jwks(response.json())
                     log.info("token keys loaded", extra={"fields": {"jwks_url": url}})
                 except (httpx.HTTPError, ValueError, KeyError) as exc:
-                    # The first failures are expected while chat starts; then say it louder.
-                    level = logging.INFO if attempts < 10 else logging.WARNING
+                    level = logging.INFO if attempts < QUIET_ATTEMPTS else logging.WARNING
                     log.log(level, "JWKS not available yet at %s: %r", url, exc)
                     await asyncio.sleep(retry_secs)
