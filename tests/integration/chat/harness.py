@@ -12,12 +12,12 @@ from typing import Any
 
 import httpx
 import orjson
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
 from services.chat.app import create_app
 from services.chat.settings import ChatSettings
 from services.launcher import free_port
+from tests.support.servers import InProcessServer
 
 _names = itertools.count(1)
 
@@ -43,8 +43,9 @@ class ChatReplica:
         self.settings = settings
         self.port = free_port()
         self.app = create_app(settings)
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._server = InProcessServer(self.app, port=self.port,
+                                       ws_max_size=settings.ws_max_frame_bytes,
+                                       ws_per_message_deflate=False)
 
     @property
     def chat(self) -> Any:
@@ -59,24 +60,11 @@ class ChatReplica:
         return f"ws://127.0.0.1:{self.port}"
 
     async def start(self) -> ChatReplica:
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, lifespan="on",
-                                log_level="warning", ws_max_size=self.settings.ws_max_frame_bytes,
-                                ws_per_message_deflate=False, timeout_graceful_shutdown=5)
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve())
-        for _ in range(400):
-            if self._server.started:
-                return self
-            if self._task.done():
-                self._task.result()
-            await asyncio.sleep(0.025)
-        raise TimeoutError("chat replica did not start")
+        await self._server.start()
+        return self
 
     async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._task, 15)
+        await self._server.stop()
 
 
 @dataclass

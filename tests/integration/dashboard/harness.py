@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 import orjson
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from pydantic import BaseModel
 
@@ -24,6 +23,7 @@ from services.dashboard.settings import DashboardSettings
 from shared.auth import Principal, TokenIssuer, generate_private_key_pem
 from shared.bus.nats import NatsEventBus
 from shared.contracts import CloudEvent, new_event
+from tests.support.servers import InProcessServer
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,7 @@ class DashboardServer:
         self.app = create_app(settings, **overrides)
         self._sndbuf = sndbuf
         self._sock: socket.socket | None = None
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._server: InProcessServer | None = None
         self.port = 0
 
     @property
@@ -102,23 +101,13 @@ class DashboardServer:
         sock.listen(128)
         self._sock = sock
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, lifespan="on", log_level="warning",
-                                timeout_graceful_shutdown=2)
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        for _ in range(400):
-            if self._server.started:
-                return self
-            if self._task.done():
-                self._task.result()
-            await asyncio.sleep(0.025)
-        raise TimeoutError("dashboard did not start")
+        self._server = InProcessServer(self.app, sock=sock, graceful_secs=2)
+        await self._server.start()
+        return self
 
     async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._task, 15)
+        if self._server is not None:
+            await self._server.stop()
         if self._sock is not None:
             self._sock.close()
 

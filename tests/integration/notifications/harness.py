@@ -19,7 +19,6 @@ from typing import Any
 import httpx
 import nats
 import orjson
-import uvicorn
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -46,6 +45,7 @@ from shared.contracts import (
     new_event,
     spec_for_type,
 )
+from tests.support.servers import InProcessServer
 
 NOTIFICATIONS_CREATED = "events.notifications.created"
 NOTIFICATIONS_READ = "events.notifications.read"
@@ -129,8 +129,7 @@ class NotificationsService:
         self.settings = settings
         self.port = free_port()
         self.app = create_app(settings, **overrides)
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._server = InProcessServer(self.app, port=self.port)
 
     @property
     def svc(self) -> Any:
@@ -144,23 +143,11 @@ class NotificationsService:
         return self.svc.metrics.registry.get_sample_value(name, labels or None) or 0.0
 
     async def start(self) -> NotificationsService:
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, lifespan="on",
-                                log_level="warning", timeout_graceful_shutdown=5)
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve())
-        for _ in range(400):
-            if self._server.started:
-                return self
-            if self._task.done():
-                self._task.result()
-            await asyncio.sleep(0.025)
-        raise TimeoutError("notifications service did not start")
+        await self._server.start()
+        return self
 
     async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._task, 15)
+        await self._server.stop()
 
 
 @contextlib.asynccontextmanager

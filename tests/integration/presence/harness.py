@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 import nats
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -37,6 +36,7 @@ from shared.contracts import (
     PresenceChanged,
     spec_for,
 )
+from tests.support.servers import InProcessServer
 
 # The chat replicas of these tests beat every HEARTBEAT_SECS; presence expires an entry after
 # 3 of them and waits GRACE_SECS before offline. "Nothing happens" is asserted over QUIET_SECS.
@@ -96,8 +96,7 @@ class PresenceInstance:
         self.settings = settings
         self.port = free_port()
         self.app = create_app(settings, **overrides)
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._server = InProcessServer(self.app, port=self.port)
 
     @property
     def presence(self) -> Any:
@@ -112,24 +111,11 @@ class PresenceInstance:
         return httpx.AsyncClient(base_url=self.http_url, headers=headers, timeout=10)
 
     async def start(self) -> PresenceInstance:
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, lifespan="on",
-                                log_level="warning", timeout_graceful_shutdown=5)
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve())
-        await eventually(lambda: self._started(), 10, "presence started")
+        await self._server.start()
         return self
 
-    def _started(self) -> bool:
-        assert self._server is not None and self._task is not None
-        if self._task.done():
-            self._task.result()  # raises what made it stop
-        return self._server.started
-
     async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._task, 15)
+        await self._server.stop()
 
 
 @dataclass
