@@ -3,10 +3,13 @@ PY ?= python3
 VENV := .venv
 PORT ?= 8080
 DATA_DIR ?= ./data
+CHAT_REPLICAS ?= 1
+# `make up DEMO=1` fills an empty system with demo users, rooms and messages.
+DEMO ?=
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/pytest -q -ra
 
-.PHONY: up test test-unit test-integration test-slow lint asyncapi clean
+.PHONY: up test test-unit test-integration test-slow test-e2e lint asyncapi clean
 
 # Re-install when the project's dependencies change.
 $(VENV)/.installed: pyproject.toml
@@ -15,7 +18,8 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 up: $(VENV)/.installed
-	$(BIN)/tertulia up --port $(PORT) --data-dir $(DATA_DIR)
+	$(BIN)/tertulia up --port $(PORT) --data-dir $(DATA_DIR) --chat-replicas $(CHAT_REPLICAS) \
+		$(if $(DEMO),--demo)
 
 # The whole suite, every tier (slow and integration included); pytest's own exit code is
 # the result, so "no tests collected" (5) fails too.
@@ -31,6 +35,10 @@ test-integration: $(VENV)/.installed
 
 test-slow: $(VENV)/.installed
 	$(PYTEST) -m slow
+
+# Browser tests (Playwright driving the system Chromium at /usr/bin/chromium).
+test-e2e: $(VENV)/.installed
+	$(PYTEST) -m e2e tests/e2e
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
