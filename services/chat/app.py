@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from services.chat import bootstrap
 from services.chat.adapters.inbound.http import auth_router, chat_router, jwks_router
+from services.chat.adapters.inbound.pages import install_pages
 from services.chat.adapters.inbound.ws import KeepRawSend, websocket_router
 from services.chat.domain import ChatError
 from services.chat.settings import ChatSettings
@@ -48,4 +49,5 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     app.include_router(websocket_router())
     app.add_middleware(KeepRawSend)
     app.include_router(health_router(chat.metrics.registry, chat.readiness))
+    install_pages(app)
     return app
