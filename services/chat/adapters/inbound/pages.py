@@ -41,7 +41,7 @@ class PageAssets(StaticFiles):
 def install_pages(app: FastAPI) -> None:
     router = APIRouter(include_in_schema=False)
 
-    @router.get("/")
+    @router.api_route("/", methods=["GET", "HEAD"])
     async def page() -> FileResponse:
         # Public: the page signs in through /api/auth and everything else needs the cookie.
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html",
