@@ -1,7 +1,9 @@
 // Tertulia's chat page: sign-in, rooms, one WebSocket for all of them, recovery by seq.
 // The frames and endpoints are those of docs/protocol.md.
 
-import { ApiError, api, setUnauthorizedHandler, storeToken, storedToken } from './js/api.js';
+import {
+  ApiError, api, preferBearer, setUnauthorizedHandler, storeToken, storedToken,
+} from './js/api.js';
 import { clear, el, hueOf, icon, initials } from './js/dom.js';
 import { applyI18n, detectLang, lang, onLangChange, setLang, t, typingText } from './js/i18n.js';
 import { MessageView, mentionsMe } from './js/messages.js';
@@ -15,6 +17,8 @@ const ACK_TIMEOUT_MS = 10000;
 const GAP_WAIT_MS = 2000;
 const ROOMS_REFRESH_MS = 20000;
 const PAGE_SIZE = 50;
+const POLICY_RETRY_MS = 15000;
+const READ_DELAY_MS = 700;
 const STATUS_KEY = 'tertulia.status';
 // Not a secret: only "this browser signed in", so a fresh visit does not ask /api/auth/me
 // (and log a 401) before showing the sign-in form. The session itself is the HttpOnly cookie.
@@ -42,6 +46,7 @@ const state = {
   limits: { message_max_chars: 4000, max_frame_bytes: 65536 },
   joinQueue: [], // room ids whose `join` awaits `joined` or an error, in the order sent
   authSent: false,
+  policyWarned: false,
   myStatus: 'online',
   typingSentAt: 0,
   typingRoom: null,
@@ -443,20 +448,40 @@ function sendComposer() {
   transmit(p);
 }
 
+// The server allows a user 10 frames a second (burst 30) and closes a socket that keeps
+// flooding; sends are paced below that so a burst of Enter presses or a resend after a
+// reconnect only waits.
+const pacer = { tokens: 10, burst: 10, perSec: 5, at: Date.now(), queue: [], timer: null };
+
 function transmit(p) {
   clearTimeout(p.timer);
-  const room = state.rooms.get(p.room_id);
-  if (!room || room.joinState !== 'joined') return; // sent once the room is joined again
-  const sent = socket.send({ type: 'chat_message', room_id: p.room_id, content: p.content,
-    client_msg_id: p.client_msg_id });
-  if (!sent) return;
-  p.timer = setTimeout(() => {
-    // Connected but no answer (refused without a ref, e.g. rate limited): let the user retry.
-    if (state.pending.get(p.client_msg_id) === p && socket.isOpen && p.state === 'pending') {
-      p.state = 'failed';
-      renderPending(p);
-    }
-  }, ACK_TIMEOUT_MS);
+  if (!pacer.queue.includes(p)) pacer.queue.push(p);
+  drainSends();
+}
+
+function drainSends() {
+  clearTimeout(pacer.timer);
+  const now = Date.now();
+  pacer.tokens = Math.min(pacer.burst, pacer.tokens + ((now - pacer.at) / 1000) * pacer.perSec);
+  pacer.at = now;
+  while (pacer.queue.length && pacer.tokens >= 1) {
+    const p = pacer.queue.shift();
+    const room = state.rooms.get(p.room_id);
+    // Discarded, confirmed, or its room is not joined (it is sent again on `joined`).
+    if (state.pending.get(p.client_msg_id) !== p || p.state !== 'pending') continue;
+    if (!room || room.joinState !== 'joined') continue;
+    if (!socket.send({ type: 'chat_message', room_id: p.room_id, content: p.content,
+      client_msg_id: p.client_msg_id })) continue;
+    pacer.tokens -= 1;
+    p.timer = setTimeout(() => {
+      // Connected but no answer (refused without a ref, e.g. rate limited): let the user retry.
+      if (state.pending.get(p.client_msg_id) === p && socket.isOpen && p.state === 'pending') {
+        p.state = 'failed';
+        renderPending(p);
+      }
+    }, ACK_TIMEOUT_MS);
+  }
+  if (pacer.queue.length) pacer.timer = setTimeout(drainSends, 1000 / pacer.perSec);
 }
 
 function resendPending(roomId) {
@@ -525,7 +550,7 @@ function onComposerInput() {
     return;
   }
   const now = Date.now();
-  if (now - state.typingSentAt >= TYPING_SEND_EVERY_MS || state.typingRoom !== room.id) {
+  if (now - state.typingSentAt >= TYPING_SEND_EVERY_MS) {
     if (socket.send({ type: 'typing', room_id: room.id, is_typing: true })) {
       state.typingSentAt = now;
       state.typingRoom = room.id;
@@ -541,7 +566,6 @@ function stopTyping() {
     socket.send({ type: 'typing', room_id: state.typingRoom, is_typing: false });
   }
   state.typingRoom = null;
-  state.typingSentAt = 0;
 }
 
 function onTyping(data) {
@@ -621,7 +645,7 @@ function scheduleRead() {
       room.readSent = top;
     }
     renderBadge(room);
-  }, 250);
+  }, READ_DELAY_MS);
 }
 
 function onUnread(data) {
@@ -786,6 +810,7 @@ function onHello(data) {
     const token = storedToken();
     if (token && !state.authSent) {
       state.authSent = true;
+      preferBearer();
       socket.send({ type: 'auth', token });
       return;
     }
@@ -797,6 +822,7 @@ function onHello(data) {
     return;
   }
   socket.connected();
+  state.policyWarned = false;
   state.joinQueue = [];
   for (const room of state.rooms.values()) {
     room.joinState = 'none';
@@ -825,8 +851,10 @@ function handleClose(code) {
     return false;
   }
   if (code === 1008 || code === 4004 || code === 4003) {
-    toast('error', null, t(code === 1008 ? 'error.closed1008' : 'error.closed4004'));
-    return false;
+    // A policy close (Origin refused, or flooding): say so once, then retry slowly.
+    if (!state.policyWarned) toast('error', null, t(code === 1008 ? 'error.closed1008' : 'error.closed4004'));
+    state.policyWarned = true;
+    return POLICY_RETRY_MS;
   }
   return true;
 }
@@ -1128,6 +1156,7 @@ function endSession(notice) {
     for (const typist of room.typing.values()) clearTimeout(typist.timer);
     clearTimeout(room.gapTimer);
   }
+  pacer.queue.length = 0;
   Object.assign(state, {
     me: null, rooms: new Map(), currentId: null, pending: new Map(), presence: new Map(),
     joinQueue: [], typingRoom: null, myStatus: 'online',

@@ -18,6 +18,11 @@ export function setUnauthorizedHandler(fn) {
   onUnauthorized = fn;
 }
 
+/** The cookie is known missing (the socket had to authenticate by frame): use the token. */
+export function preferBearer() {
+  if (storedToken()) useBearer = true;
+}
+
 export function storedToken() {
   try { return sessionStorage.getItem(TOKEN_KEY); } catch { return null; }
 }

@@ -5,6 +5,10 @@ const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15000;
 const PING_EVERY_MS = 25000;
 const PONG_WITHIN_MS = 10000;
+// The server allows 10 frames a second per user (burst 30), every frame counted, and closes a
+// socket that keeps going over. Stay under it: queue what must go, drop late typing frames.
+const FRAMES_PER_SEC = 8;
+const FRAMES_BURST = 24;
 
 export function socketUrl(path = '/ws') {
   const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
@@ -14,7 +18,8 @@ export function socketUrl(path = '/ws') {
 export class ChatSocket {
   /**
    * handlers: onFrame(frame), onState('connecting'|'connected'|'disconnected'),
-   * onOpen() when the socket opens (before hello), onClose(code, reason) → false to stop.
+   * onOpen() when the socket opens (before hello), onClose(code, reason) → false to stop
+   * reconnecting, a number of milliseconds to wait at least, anything else for the back-off.
    */
   constructor(handlers) {
     this.handlers = handlers;
@@ -26,6 +31,10 @@ export class ChatSocket {
     this.lastFrameAt = 0;
     this.stopped = true;
     this.state = 'disconnected';
+    this.tokens = FRAMES_BURST;
+    this.tokensAt = Date.now();
+    this.outbox = [];
+    this.flushTimer = null;
     window.addEventListener('online', () => this.reconnectNow());
   }
 
@@ -65,10 +74,43 @@ export class ChatSocket {
     this.setState('connected');
   }
 
+  /** True when the frame went out or waits its turn on this socket; false when closed. */
   send(frame) {
     if (!this.isOpen) return false;
+    this.refill();
+    if (this.tokens < 1 || this.outbox.length > 0) {
+      if (frame.type === 'typing' || frame.type === 'ping') return true; // stale by then
+      this.outbox.push(frame);
+      this.flushSoon();
+      return true;
+    }
+    this.tokens -= 1;
     this.ws.send(JSON.stringify(frame));
     return true;
+  }
+
+  refill() {
+    const now = Date.now();
+    this.tokens = Math.min(FRAMES_BURST,
+      this.tokens + ((now - this.tokensAt) / 1000) * FRAMES_PER_SEC);
+    this.tokensAt = now;
+  }
+
+  flushSoon() {
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      if (!this.isOpen) {
+        this.outbox = [];
+        return;
+      }
+      this.refill();
+      while (this.outbox.length && this.tokens >= 1) {
+        this.tokens -= 1;
+        this.ws.send(JSON.stringify(this.outbox.shift()));
+      }
+      if (this.outbox.length) this.flushSoon();
+    }, 1000 / FRAMES_PER_SEC);
   }
 
   setState(state) {
@@ -80,6 +122,7 @@ export class ChatSocket {
   connect() {
     clearTimeout(this.retryTimer);
     const generation = ++this.generation;
+    this.outbox = []; // frames for the old socket: the page re-sends what still matters
     this.setState('connecting');
     let ws;
     try {
@@ -109,7 +152,7 @@ export class ChatSocket {
       this.ws = null;
       this.setState('disconnected');
       const again = this.handlers.onClose(event.code, event.reason);
-      if (again !== false && !this.stopped) this.scheduleRetry();
+      if (again !== false && !this.stopped) this.scheduleRetry(typeof again === 'number' ? again : 0);
     };
     // An error is always followed by close; nothing to do here.
     ws.onerror = () => {};
