@@ -6,8 +6,11 @@ import {
 } from './js/api.js';
 import { clear, el, hueOf, icon, initials } from './js/dom.js';
 import { applyI18n, detectLang, lang, onLangChange, setLang, t, typingText } from './js/i18n.js';
-import { MessageView, mentionsMe } from './js/messages.js';
+import { MessageView } from './js/messages.js';
 import { Inbox, bindDesktopButton, desktop, toast } from './js/notify.js';
+import {
+  advanceContig, maxSeq, minSeq, newRoom, sortedMessages, storeMessage, unreadOf,
+} from './js/rooms.js';
 import { ChatSocket } from './js/socket.js';
 
 const TYPING_SEND_EVERY_MS = 2000;
@@ -75,47 +78,12 @@ let refreshDesktopButton = () => {};
 
 // --- rooms ----------------------------------------------------------------------------------
 
-function newRoom(data) {
-  return {
-    id: data.id, name: data.name, is_private: Boolean(data.is_private),
-    last_seq: data.last_seq || 0,
-    member: false, role: null,
-    messages: new Map(), // id -> message
-    seqs: new Set(),
-    contig: null, // every message up to this seq is here (or was before we started caring)
-    historyLoaded: false, hasMore: false, loadingOlder: false,
-    joinState: 'none', replay: null, sinceSent: null,
-    unreadBase: { count: 0, mentions: 0, last_seq: 0, read_seq: 0 },
-    readSent: 0,
-    typing: new Map(),
-    members: new Set(), membersLoaded: false,
-    online: new Map(),
-    gapTimer: null, gapFetching: false,
-  };
-}
-
 function current() {
   return state.currentId === null ? null : state.rooms.get(state.currentId) || null;
 }
 
-function sortedMessages(room) {
-  return [...room.messages.values()].sort((a, b) => a.seq - b.seq);
-}
-
 function pendingOf(roomId) {
   return [...state.pending.values()].filter((p) => p.room_id === roomId);
-}
-
-function maxSeq(room) {
-  let max = 0;
-  for (const seq of room.seqs) if (seq > max) max = seq;
-  return max;
-}
-
-function minSeq(room) {
-  let min = Infinity;
-  for (const seq of room.seqs) if (seq < min) min = seq;
-  return min;
 }
 
 async function refreshRooms() {
@@ -191,7 +159,7 @@ function onJoined(data) {
     room.messages.clear();
     room.seqs.clear();
   }
-  for (const msg of replay) storeMessage(room, msg);
+  for (const msg of replay) storeMessage(room, msg, state.pending, state.me?.id);
   room.contig = Math.max(room.contig ?? 0, data.last_seq);
   advanceContig(room);
   if (!data.recovered) {
@@ -227,25 +195,8 @@ function onJoinError(code) {
   }
 }
 
-/** A message from a frame or a page: stored once, by id; returns true if it was new. */
-function storeMessage(room, msg) {
-  if (msg.client_msg_id && msg.user_id === state.me?.id && state.pending.has(msg.client_msg_id)) {
-    state.pending.delete(msg.client_msg_id);
-  }
-  const known = room.messages.get(msg.id);
-  room.messages.set(msg.id, known ? { ...known, ...msg } : msg);
-  room.seqs.add(msg.seq);
-  room.last_seq = Math.max(room.last_seq, msg.seq);
-  return !known;
-}
-
-function advanceContig(room) {
-  if (room.contig === null) return;
-  while (room.seqs.has(room.contig + 1)) room.contig += 1;
-}
-
 function addLive(room, msg) {
-  const fresh = storeMessage(room, msg);
+  const fresh = storeMessage(room, msg, state.pending, state.me?.id);
   advanceContig(room);
   if (room.contig !== null && msg.seq > room.contig + 1) watchGap(room);
   const typist = room.typing.get(msg.user_id);
@@ -286,7 +237,7 @@ async function loadLatest(room) {
   if (room.id === state.currentId) view.refreshTop();
   try {
     const page = await api(`/api/chat/rooms/${room.id}/messages?limit=${PAGE_SIZE}`);
-    for (const msg of page.messages) storeMessage(room, msg);
+    for (const msg of page.messages) storeMessage(room, msg, state.pending, state.me?.id);
     advanceContig(room);
     room.historyLoaded = true;
     room.hasMore = page.has_more;
@@ -311,7 +262,8 @@ async function loadOlder(room) {
   try {
     const page = await api(
       `/api/chat/rooms/${room.id}/messages?before_seq=${before}&limit=${PAGE_SIZE}`);
-    const added = page.messages.filter((msg) => storeMessage(room, msg));
+    const added = page.messages.filter(
+      (msg) => storeMessage(room, msg, state.pending, state.me?.id));
     room.hasMore = page.has_more;
     room.loadingOlder = false;
     if (room.id === state.currentId) view.prepend(added);
@@ -595,20 +547,6 @@ function renderTyping() {
 
 // --- unread and read markers ----------------------------------------------------------
 
-function unreadOf(room) {
-  const base = room.unreadBase;
-  let count = base.count;
-  let mentions = base.mentions;
-  const from = Math.max(base.last_seq, base.read_seq);
-  // The server's count is as of base.last_seq; add what arrived after it.
-  for (const msg of room.messages.values()) {
-    if (msg.seq <= from || msg.is_deleted || msg.user_id === state.me?.id) continue;
-    count += 1;
-    if (mentionsMe(msg.content, state.me?.username)) mentions += 1;
-  }
-  return { count, mentions };
-}
-
 function viewing(room) {
   return room.id === state.currentId && document.visibilityState === 'visible';
 }
@@ -617,7 +555,7 @@ function renderBadge(room) {
   const item = document.querySelector(`.room-item[data-room-id="${room.id}"]`);
   if (!item) return;
   const badge = item.querySelector('.unread-badge');
-  const { count, mentions } = room.member && !viewing(room) ? unreadOf(room) : { count: 0, mentions: 0 };
+  const { count, mentions } = room.member && !viewing(room) ? unreadOf(room, state.me) : { count: 0, mentions: 0 };
   badge.textContent = count > 0 ? (count > 99 ? '99+' : String(count)) : '';
   badge.hidden = count === 0;
   badge.classList.toggle('mention', mentions > 0);
@@ -629,7 +567,7 @@ function renderBadge(room) {
 function renderTitle() {
   let total = 0;
   for (const room of state.rooms.values()) {
-    if (room.member && !viewing(room)) total += unreadOf(room).count;
+    if (room.member && !viewing(room)) total += unreadOf(room, state.me).count;
   }
   document.title = total > 0 ? `(${total}) Tertulia` : 'Tertulia';
 }

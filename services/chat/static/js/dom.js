@@ -36,6 +36,13 @@ export function mentionsIn(text) {
   return names;
 }
 
+/** Does `text` mention `username` (or @room)? */
+export function mentionsMe(text, username) {
+  if (!text || !username) return false;
+  const mine = username.toLowerCase();
+  return mentionsIn(text).some((name) => name === mine || name === 'room');
+}
+
 /** [{text}, {text: '@bob', mention: 'bob'}, ...]: plain runs and mentions, in order. */
 export function splitMentions(text) {
   const parts = [];

@@ -1,7 +1,7 @@
 // The message list of the open room: ordered by seq, pending sends at the end, history
 // prepended without moving what the reader is looking at. Content is text nodes only.
 
-import { clear, el, hueOf, initials, mentionsIn, renderContent } from './dom.js';
+import { clear, el, hueOf, initials, mentionsMe, renderContent } from './dom.js';
 import { formatFull, formatTime, t } from './i18n.js';
 
 const NEAR_BOTTOM_PX = 80;
@@ -237,10 +237,4 @@ export class MessageView {
     input.focus();
     input.select();
   }
-}
-
-export function mentionsMe(text, username) {
-  if (!text || !username) return false;
-  const mine = username.toLowerCase();
-  return mentionsIn(text).some((name) => name === mine || name === 'room');
 }
