@@ -518,6 +518,7 @@ function stopTyping() {
     socket.send({ type: 'typing', room_id: state.typingRoom, is_typing: false });
   }
   state.typingRoom = null;
+  state.typingSentAt = 0; // typing again right after a send shows at once
 }
 
 function onTyping(data) {
