@@ -45,8 +45,16 @@ export class MessageView {
     this.nodes.clear();
     clear(this.container);
     this.container.append(this.top);
-    for (const msg of messages) this.container.append(this.build(msg, false));
-    for (const p of pendings) this.container.append(this.build(p, true));
+    for (const msg of messages) {
+      const node = this.build(msg, false);
+      this.nodes.set(`m${msg.id}`, node);
+      this.container.append(node);
+    }
+    for (const p of pendings) {
+      const node = this.build(p, true);
+      this.nodes.set(`p${p.client_msg_id}`, node);
+      this.container.append(node);
+    }
     this.container.append(this.emptyNote);
     this.refreshTop();
     if (keepScroll && !wasNearBottom) this.container.scrollTop = oldTop;
