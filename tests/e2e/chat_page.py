@@ -14,6 +14,11 @@ import httpx
 
 from tests.support.system import RunningSystem
 
+CHROMIUM = Path(os.environ.get("TEST_CHROMIUM", "/usr/bin/chromium"))
+# Without the networking flags Chromium keeps calling Google's hosts, which this closed
+# network refuses many times a second.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 PASSWORD = "e2e-password-1"
 DEMO_PASSWORD = "tertulia-demo"
 # `TERTULIA_SCREENSHOTS=docs/screenshots make test-e2e` refreshes the README's pictures.
