@@ -129,7 +129,8 @@ def test_a_killed_chat_replica_loses_nothing_for_the_page_it_served(
     for text in posted:  # the gateway hands these to the surviving replica
         bob_http.post(f"/api/chat/rooms/{room_id}/messages",
                       json={"content": text}).raise_for_status()
-    system.wait_for_line(f"{replica} pid=", 30, after=mark)  # restarted by the supervisor
+    restarted = system.wait_for_line("(restart", 30, after=mark)  # by the supervisor
+    assert restarted.split("|", 1)[1].split()[0] == replica
 
     wait_connected(alice)
     for text in posted:

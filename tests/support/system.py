@@ -17,7 +17,7 @@ from services.launcher import free_port
 ROOT = Path(__file__).resolve().parents[2]
 UP_TIMEOUT_SECS = 90.0
 STOP_TIMEOUT_SECS = 30.0
-_STARTED = re.compile(r"^tertulia\s+\| (\S+) pid=(\d+) ")
+_STARTED = re.compile(r"^tertulia\s+\| (\S+) pid=(\d+) url=")
 
 
 def pid_alive(pid: int) -> bool:
