@@ -27,7 +27,7 @@ def _require_browser() -> None:
         pytest.skip("; ".join(problems))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     """Two chat replicas behind the gateway, with the demo data (ana is an administrator)."""
     _require_browser()
@@ -38,9 +38,10 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright_driver() -> Iterator[Any]:
-    """One Playwright per session: its sync API allows only one per thread."""
+    """One Playwright for the browser tests: its sync API allows only one per thread, and
+    while it runs it holds an event loop, so it must end before other tiers' tests run."""
     _require_browser()
     from playwright.sync_api import sync_playwright
 
@@ -48,7 +49,7 @@ def playwright_driver() -> Iterator[Any]:
         yield playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_driver: Any) -> Iterator[Any]:
     chromium = playwright_driver.chromium.launch(executable_path=str(CHROMIUM),
                                                  args=CHROMIUM_ARGS)
