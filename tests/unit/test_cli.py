@@ -79,8 +79,20 @@ def test_up_starts_nats_then_one_chat_then_the_rest_then_the_gateway(
     assert gateway.ready_url == f"{plan.url}readyz"
 
 
+def _free_pair() -> int:
+    """A port that is free with the next one free too."""
+    while True:
+        base = _free()
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", base + 1))
+            except OSError:
+                continue
+        return base
+
+
 def test_ports_that_are_set_are_used_and_chat_replicas_count_up(tmp_path: Path) -> None:
-    base = _free()
+    base = _free_pair()
     plan = _plan(tmp_path, chat_replicas=2, chat_port=base)
     chats = [spec for stage in plan.stages for spec in stage if spec.name.startswith("chat")]
     assert [spec.url for spec in chats] == [f"http://127.0.0.1:{base}/",
