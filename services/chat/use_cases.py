@@ -307,7 +307,11 @@ async def invite_member(deps: ChatDeps, actor: Actor, room_id: int, username: st
             return existing
         member = await _add_member(deps, tx, room, user.id, user.username, role, actor_id)
     deps.outbox_written()
-    await deps.live.to_room(room_id, Frame("member_joined", member_data(member)))
+    data = member_data(member)
+    # The invitee's sockets have not joined the room (a private one was invisible to them until
+    # now): they hear of it on their own subject, and the room's copy skips them.
+    await deps.live.to_room(room_id, Frame("member_joined", data, exclude_user=user.id))
+    await deps.live.to_user(user.id, Frame("member_joined", data))
     return member
 
 

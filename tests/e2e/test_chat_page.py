@@ -221,3 +221,26 @@ def test_the_page_speaks_spanish_to_a_spanish_browser_and_fits_a_phone(
     lucia.by("lang-switch").select_option("en")
     lucia.by("connection-status").filter(has_text="Connected").wait_for()
     assert lucia.page.evaluate("document.documentElement.lang") == "en"
+
+
+def test_an_invitation_to_a_private_room_shows_up_at_once(
+        people: Callable[..., Person]) -> None:
+    alice, bob, eve = people(unique("alice")), people(unique("bob")), people(unique("eve"))
+    for person in (alice, bob, eve):
+        sign_up(person)
+    name = unique("secreto")
+    create_room(alice, name, private=True)
+    open_room(alice, name)
+    send(alice, "only for invited people")
+    messages(alice, "only for invited people").and_(
+        alice.page.locator('[data-state="sent"]')).wait_for()
+
+    alice.by("invite-username").fill(bob.username)
+    alice.by("invite-submit").click()
+    # Live, not the page's periodic refresh (every 20 s): the invitee is told directly.
+    room(bob, name).wait_for(timeout=8_000)
+    open_room(bob, name)
+    messages(bob, "only for invited people").wait_for()
+    send(bob, "thanks!")
+    messages(alice, "thanks!").wait_for()
+    assert room(eve, name).count() == 0

@@ -645,13 +645,18 @@ function renderOnline() {
 
 function onMemberJoined(data) {
   const room = state.rooms.get(data.room_id);
-  if (!room) return;
+  if (!room) {
+    // An invitation to a room this page did not know: the server tells the invitee directly.
+    if (data.user_id === state.me?.id) refreshRooms().catch(() => {});
+    return;
+  }
   room.members.add(data.user_id);
   if (data.user_id !== state.me.id && !room.online.has(data.user_id)) lookUpPresence(room, data.user_id, data.username);
   if (data.user_id === state.me.id) {
     room.member = true;
     room.role = data.role;
     room.unreadBase = { count: 0, mentions: 0, last_seq: room.last_seq, read_seq: data.read_seq };
+    if (room.joinState === 'none') joinRoom(room); // invited to a public room we only saw
     renderRooms();
     renderRoomChrome();
     scheduleRead();

@@ -29,9 +29,14 @@ async def test_invite_kick_and_the_kicked_socket_stops_hearing_the_room(
         alice = await sign_up(replica)
         bob = await sign_up(replica)
         room = await alice.create_room(is_private=True)
-        invited = await alice.http.post(f"/api/chat/rooms/{room['id']}/members",
-                                        json={"username": bob.username})
-        assert invited.status_code == 201 and invited.json()["role"] == "member"
+        async with bob.socket("/ws") as bob_lobby:
+            await receive(bob_lobby, "hello")
+            invited = await alice.http.post(f"/api/chat/rooms/{room['id']}/members",
+                                            json={"username": bob.username})
+            assert invited.status_code == 201 and invited.json()["role"] == "member"
+            # Bob's socket has joined no room, yet hears at once that he is in a new one.
+            told = await receive(bob_lobby, "member_joined")
+            assert (told["data"]["room_id"], told["data"]["user_id"]) == (room["id"], bob.id)
         # Bob cannot hand out roles; alice can.
         refused = await bob.http.post(f"/api/chat/rooms/{room['id']}/members",
                                       json={"username": alice.username, "role": "admin"})

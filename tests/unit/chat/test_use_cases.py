@@ -467,7 +467,10 @@ async def test_invited_member_sees_the_private_room(
     assert await unread_in(deps, bob, private.id) == Unread(private.id, 0, 0, 1, 1)
     joined = uow.events_of(MemberJoined)[-1]
     assert (joined.user_id, joined.invited_by) == (bob.user_id, alice.user_id)
-    assert live.frames("room", private.id, "member_joined")[-1].data["user_id"] == bob.user_id
+    to_room = live.frames("room", private.id, "member_joined")[-1]
+    assert (to_room.data["user_id"], to_room.exclude_user) == (bob.user_id, bob.user_id)
+    [to_bob] = live.frames("user", bob.user_id, "member_joined")
+    assert to_bob.data == to_room.data
 
 
 async def test_invitation_rules(deps: ChatDeps, cast: Cast,
