@@ -6,6 +6,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -244,3 +245,53 @@ def test_an_invitation_to_a_private_room_shows_up_at_once(
     send(bob, "thanks!")
     messages(alice, "thanks!").wait_for()
     assert room(eve, name).count() == 0
+
+
+def test_edits_and_deletions_made_while_a_page_was_cut_off_show_after_it_reconnects(
+        people: Callable[..., Person], system: RunningSystem) -> None:
+    alice = people(unique("alice"))
+    outage = {"on": False}
+    sockets: list[Any] = []
+
+    def network(ws: Any) -> None:  # every WebSocket of alice's page passes through here
+        if outage["on"]:
+            ws.close(code=1012, reason="network down")
+            return
+        sockets.append(ws)
+        ws.connect_to_server()
+
+    alice.page.route_web_socket("**/ws", network)
+    sign_up(alice)
+    name = unique("offline")
+    room_id = create_room(alice, name)
+    open_room(alice, name)
+
+    bob = unique("bob")
+    httpx.post(f"{system.url}/api/auth/register",
+               json={"username": bob, "password": "e2e-password-1"}).raise_for_status()
+    with httpx.Client(base_url=system.url, timeout=15, headers={
+            "Authorization": f"Bearer {api_token(system, bob)}"}) as bob_http:
+        ids = [bob_http.post(f"/api/chat/rooms/{room_id}/messages",
+                             json={"content": text}).json()["id"]
+               for text in ("to be edited", "to be deleted")]
+        messages(alice, "to be deleted").wait_for()
+
+        outage["on"] = True
+        for ws in sockets:
+            ws.close(code=1012, reason="network down")
+        alice.page.locator('[data-testid="connection-status"]:not([data-state="connected"])'
+                           ).wait_for()
+        bob_http.patch(f"/api/chat/messages/{ids[0]}",
+                       json={"content": "edited while alice was away"}).raise_for_status()
+        bob_http.delete(f"/api/chat/messages/{ids[1]}").raise_for_status()
+        bob_http.post(f"/api/chat/rooms/{room_id}/messages",
+                      json={"content": "new while alice was away"}).raise_for_status()
+        outage["on"] = False
+
+    wait_connected(alice)
+    messages(alice, "new while alice was away").wait_for(timeout=30_000)
+    edited = alice.page.locator(f'[data-testid="message"][data-message-id="{ids[0]}"]')
+    edited.filter(has_text="edited while alice was away").wait_for()
+    edited.locator('[data-testid="message-edited"]').wait_for()
+    alice.page.locator(f'[data-testid="message"][data-message-id="{ids[1]}"].deleted').wait_for()
+    assert messages(alice, "to be deleted").count() == 0

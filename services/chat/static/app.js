@@ -154,6 +154,7 @@ function onJoined(data) {
   const replay = room.replay || [];
   room.replay = null;
   room.joinState = 'joined';
+  const caughtUp = data.recovered && room.sinceSent !== null && room.messages.size > 0;
   if (!data.recovered && room.sinceSent !== null && room.messages.size > 0) {
     // Too much was missed to replay: start again from the latest messages, page the rest.
     room.messages.clear();
@@ -177,6 +178,21 @@ function onJoined(data) {
     scheduleRead();
   }
   resendPending(room.id);
+  if (caughtUp) refreshHeld(room);
+}
+
+/** A replay carries the missed messages only: edits and deletions of messages this page
+ *  already had come from the latest history page (older ones stay as they were seen). */
+async function refreshHeld(room) {
+  try {
+    const page = await api(`/api/chat/rooms/${room.id}/messages?limit=${PAGE_SIZE}`);
+    for (const msg of page.messages) {
+      const held = room.messages.get(msg.id);
+      if (held && (held.edited_at !== msg.edited_at || held.is_deleted !== msg.is_deleted)) {
+        applyUpdate(msg);
+      }
+    }
+  } catch { /* the live frames go on; the next reconnect tries again */ }
 }
 
 function onJoinError(code) {
