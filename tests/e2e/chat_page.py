@@ -47,17 +47,17 @@ class Person:
 
 
 def sign_up(person: Person, password: str = PASSWORD) -> None:
-    person.by("auth-username").fill(person.username)
-    person.by("auth-password").fill(password)
-    person.by("auth-sign-up").click()
-    person.by("current-user").filter(has_text=person.username).wait_for()
-    wait_connected(person)
+    _authenticate(person, password, "auth-sign-up")
 
 
 def sign_in(person: Person, password: str = PASSWORD) -> None:
+    _authenticate(person, password, "auth-sign-in")
+
+
+def _authenticate(person: Person, password: str, button: str) -> None:
     person.by("auth-username").fill(person.username)
     person.by("auth-password").fill(password)
-    person.by("auth-sign-in").click()
+    person.by(button).click()
     person.by("current-user").filter(has_text=person.username).wait_for()
     wait_connected(person)
 

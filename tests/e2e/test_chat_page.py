@@ -42,15 +42,21 @@ def _join_by_page(person: Person, name: str) -> None:
         join.wait_for(state="hidden")
 
 
-def test_two_people_see_each_others_messages_typing_and_presence(
-        people: Callable[..., Person]) -> None:
+def _two_in_a_room(people: Callable[..., Person], prefix: str) -> tuple[Person, Person]:
+    """Alice and Bob signed up; alice created a public room and Bob joined it from his page."""
     alice, bob = people(unique("alice")), people(unique("bob"))
     sign_up(alice)
     sign_up(bob)
-    name = unique("plaza")
+    name = unique(prefix)
     create_room(alice, name)
     open_room(alice, name)
     _join_by_page(bob, name)
+    return alice, bob
+
+
+def test_two_people_see_each_others_messages_typing_and_presence(
+        people: Callable[..., Person]) -> None:
+    alice, bob = _two_in_a_room(people, "plaza")
 
     send(alice, "Hola Bob, ¿qué tal?")
     messages(bob, "Hola Bob, ¿qué tal?").wait_for()
@@ -83,13 +89,7 @@ def test_two_people_see_each_others_messages_typing_and_presence(
 
 
 def test_markup_in_a_message_is_shown_as_text(people: Callable[..., Person]) -> None:
-    alice, bob = people(unique("alice")), people(unique("bob"))
-    sign_up(alice)
-    sign_up(bob)
-    name = unique("xss")
-    create_room(alice, name)
-    open_room(alice, name)
-    _join_by_page(bob, name)
+    alice, bob = _two_in_a_room(people, "xss")
 
     send(alice, XSS)
     for person in (alice, bob):
