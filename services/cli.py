@@ -124,7 +124,6 @@ class UpPlan:
 
     stages: list[list[ProcessSpec]]
     url: str
-    chat_urls: list[str]
 
 
 class UpError(RuntimeError):
@@ -228,8 +227,7 @@ def plan_up(options: UpOptions, *, free_port: Callable[[], int]) -> UpPlan:
     ]
 
     def upstreams(specs: Sequence[ProcessSpec]) -> str:
-        return " ".join(spec.url.removeprefix("http://").rstrip("/")  # type: ignore[union-attr]
-                        for spec in specs)
+        return " ".join(f"{internal}:{spec.argv[-1]}" for spec in specs)  # argv ends --port N
 
     url = f"http://{_client_host(options.host)}:{options.port}/"
     caddy_home = str(data_dir / "caddy")
@@ -247,8 +245,7 @@ def plan_up(options: UpOptions, *, free_port: Callable[[], int]) -> UpPlan:
         ready_url=f"{url}readyz", url=url)
     # The first chat replica alone first: it creates the schema and the signing key that the
     # other replicas share.
-    return UpPlan(stages=[[nats], chats[:1], [*chats[1:], *others], [gateway]], url=url,
-                  chat_urls=[spec.url or "" for spec in chats])
+    return UpPlan(stages=[[nats], chats[:1], [*chats[1:], *others], [gateway]], url=url)
 
 
 async def _run_up(plan: UpPlan, options: UpOptions, output: Output) -> int:

@@ -194,6 +194,8 @@ async def wait_ready(children: Sequence[Supervised], client: httpx.AsyncClient,
                      ready_secs: float = READY_TIMEOUT_SECS) -> None:
     """Return when every child answers; raise StartupFailed if one exits or is late."""
 
+    ready: set[str] = set()
+
     async def one(child: Supervised) -> None:
         spec = child.spec
         while True:
@@ -203,19 +205,17 @@ async def wait_ready(children: Sequence[Supervised], client: httpx.AsyncClient,
             if spec.ready_url:
                 with contextlib.suppress(httpx.HTTPError):
                     if (await client.get(spec.ready_url)).status_code == 200:
-                        return
-            elif spec.ready_port:
-                if await _port_open(*spec.ready_port):
-                    return
-            else:
-                return
+                        break
+            elif spec.ready_port is None or await _port_open(*spec.ready_port):
+                break
             await asyncio.sleep(READY_POLL_SECS)
+        ready.add(spec.name)
 
     try:
         async with asyncio.timeout(ready_secs):
             await asyncio.gather(*(one(child) for child in children))
     except TimeoutError:
-        late = ", ".join(c.spec.name for c in children)
+        late = ", ".join(c.spec.name for c in children if c.spec.name not in ready)
         raise StartupFailed(f"not ready within {ready_secs:.0f} s: {late}") from None
 
 

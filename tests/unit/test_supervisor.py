@@ -76,3 +76,13 @@ async def test_a_stop_request_while_starting_ends_the_wait() -> None:
 def test_exit_descriptions() -> None:
     assert describe_exit(-9) == "was killed by SIGKILL"
     assert describe_exit(1) == "exited with code 1"
+
+
+async def test_a_stage_that_is_late_names_only_the_late_processes() -> None:
+    supervisor = Supervisor(Output(["quick", "late"], io.StringIO()))
+    late = _spec("late", SLEEPER)
+    late.ready_port = ("127.0.0.1", 1)  # never ready
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(StartupFailed, match=r"not ready within 1 s: late$"):
+            await supervisor.start_stage([_spec("quick", SLEEPER), late], client, ready_secs=1)
+    await supervisor.stop_all()
