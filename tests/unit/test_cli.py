@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from services.cli import GATEWAY_CONFIG, QuietProbes, UpError, UpOptions, main, plan_up
+from services.cli import QuietProbes, main
+from services.up import GATEWAY_CONFIG, UpError, UpOptions, plan_up
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -123,7 +124,7 @@ def test_a_taken_port_or_a_missing_binary_is_refused_before_anything_starts(
 def test_up_prints_one_line_for_a_missing_caddy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("services.cli.caddy_binary", _no_caddy)
+    monkeypatch.setattr("services.up.caddy_binary", _no_caddy)
     assert main(["up", "--port", str(_free()), "--data-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
