@@ -12,11 +12,24 @@ from fastapi.responses import JSONResponse
 from services.chat import bootstrap
 from services.chat.adapters.inbound.http import auth_router, chat_router, jwks_router
 from services.chat.adapters.inbound.pages import install_pages
-from services.chat.adapters.inbound.ws import KeepRawSend, websocket_router
+from services.chat.adapters.inbound.ws import ChatWebSockets
 from services.chat.domain import ChatError
 from services.chat.settings import ChatSettings
 from shared.observability import configure_logging, health_router
 from shared.problems import Problem, install_problem_handlers, problem_response
+
+
+class ChatApp(FastAPI):
+    """FastAPI for HTTP; WebSocket scopes go straight to `ChatWebSockets`, without the
+    router's and middleware's per-connection coroutines (see `adapters/inbound/ws.py`)."""
+
+    websockets: ChatWebSockets | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket" and self.websockets is not None:
+            await self.websockets(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAPI:
@@ -27,13 +40,13 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await bootstrap.start(chat)
-        app.state.token_verifier = chat.verifier
+        app.state.token_verifier = chat.token_verifier
         try:
             yield
         finally:
             await bootstrap.stop(chat)
 
-    app = FastAPI(title="Tertulia chat", version=bootstrap.VERSION, lifespan=lifespan,
+    app = ChatApp(title="Tertulia chat", version=bootstrap.VERSION, lifespan=lifespan,
                   description="Accounts, rooms, messages and every WebSocket of Tertulia.")
     app.state.chat = chat
     install_problem_handlers(app)
@@ -46,8 +59,7 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     app.include_router(auth_router())
     app.include_router(chat_router())
     app.include_router(jwks_router())
-    app.include_router(websocket_router())
-    app.add_middleware(KeepRawSend)
+    app.websockets = ChatWebSockets(chat)
     app.include_router(health_router(chat.metrics.registry, chat.readiness))
     install_pages(app)
     return app

@@ -12,16 +12,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from services.chat import use_cases
+from services.chat.adapters import frames
+from services.chat.adapters.inbound.rate_limit import RateLimiter
 from services.chat.adapters.inbound.subscriptions import subscribe_presence
-from services.chat.adapters.inbound.ws import RateLimiter
 from services.chat.adapters.metrics import ChatMetrics
 from services.chat.adapters.outbound.bus_presence import BusPresenceDirectory
 from services.chat.adapters.outbound.connection_hub import ConnectionHub
+from services.chat.adapters.outbound.connections_report import ConnectionsReporter
 from services.chat.adapters.outbound.nats_live_feed import BusLiveFeed
 from services.chat.adapters.outbound.security import Argon2PasswordHasher, SystemClock
 from services.chat.adapters.outbound.sqla_store import SqlaChatUnitOfWork, create_schema
 from services.chat.adapters.outbound.sqla_tables import outbox
-from services.chat.domain import User
+from services.chat.domain import User, message_data
 from services.chat.ports import ChatDeps, Clock, PasswordHasher
 from services.chat.settings import ChatSettings
 from shared.auth import Principal, TokenIssuer, TokenVerifier, generate_private_key_pem
@@ -46,15 +48,11 @@ class Chat:
     metrics: ChatMetrics
     limiter: RateLimiter
     issuer: TokenIssuer | None = None
+    token_verifier: TokenVerifier | None = None  # from the signing key, in start()
     accepting: bool = False
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _subscriptions: list[Subscription] = field(default_factory=list)
-
-    @property
-    def verifier(self) -> TokenVerifier:
-        assert self.issuer is not None, "start() loads the signing key"
-        return self.issuer.verifier()
 
     def issue_token(self, user: User) -> str:
         assert self.issuer is not None
@@ -70,14 +68,25 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
          hasher: PasswordHasher | None = None, clock: Clock | None = None,
          issuer: TokenIssuer | None = None) -> Chat:
     db = Database(settings.resolved_database_url())
-    bus = bus or NatsEventBus(settings.nats_url, name=settings.replica_id)
+    # No echo: the replica hands its own frames to its own sockets (BusLiveFeed).
+    bus = bus or NatsEventBus(settings.nats_url, name=settings.replica_id, echo=False)
     metrics = ChatMetrics()
     relay = OutboxRelay(db, bus, outbox, published=metrics.outbox_published,
                         pending=metrics.outbox_pending, poll_secs=settings.outbox_poll_secs,
                         batch=settings.outbox_batch)
+    hub = ConnectionHub(
+        bus, metrics, replica_id=settings.replica_id,
+        queue_frames=settings.ws_send_queue_frames,
+        send_buffer_bytes=settings.ws_send_buffer_bytes,
+        reporter=ConnectionsReporter(bus, replica_id=settings.replica_id,
+                                     heartbeat_secs=settings.connections_heartbeat_secs,
+                                     activity_secs=settings.activity_report_secs),
+        members_of=lambda room_id: use_cases.member_ids(deps, room_id),
+        missed_frames=lambda room_id, after, before: _missed_frames(deps, room_id, after,
+                                                                    before))
     deps = ChatDeps(
         uow=SqlaChatUnitOfWork(db),
-        live=BusLiveFeed(bus),
+        live=BusLiveFeed(bus, hub),
         hasher=hasher or Argon2PasswordHasher(),
         clock=clock or SystemClock(),
         outbox_written=relay.kick,
@@ -86,13 +95,14 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
         recovery_max_messages=settings.recovery_max_messages,
         presence=BusPresenceDirectory(bus),
     )
-    hub = ConnectionHub(bus, metrics, replica_id=settings.replica_id,
-                        queue_frames=settings.ws_send_queue_frames,
-                        heartbeat_secs=settings.connections_heartbeat_secs,
-                        activity_secs=settings.activity_report_secs,
-                        members_of=lambda room_id: use_cases.member_ids(deps, room_id))
     limiter = RateLimiter(settings.rate_limit_per_sec, settings.rate_limit_burst)
     return Chat(settings, db, bus, deps, hub, relay, metrics, limiter, issuer)
+
+
+async def _missed_frames(deps: ChatDeps, room_id: int, after_seq: int,
+                         before_seq: int) -> list[tuple[int, bytes]]:
+    messages = await use_cases.messages_between(deps, room_id, after_seq, before_seq)
+    return [(m.seq, frames.encode("message", message_data(m))) for m in messages]
 
 
 def _read_or_create_key(path: Path) -> str:
@@ -118,6 +128,7 @@ async def start(chat: Chat) -> None:
     settings = chat.settings
     if chat.issuer is None:
         chat.issuer = await load_issuer(settings)
+    chat.token_verifier = chat.issuer.verifier()
     await chat.db.prepare()
     await create_schema(chat.db)
     connect = getattr(chat.bus, "connect", None)
@@ -136,7 +147,7 @@ async def start(chat: Chat) -> None:
             chat.bus, service="chat", instance_id=settings.replica_id, version=VERSION,
             started_at=chat.started_at, interval_secs=settings.service_heartbeat_secs,
             readiness=chat.readiness,
-            details=lambda: {"sockets": len(chat.hub.connections)}), name="heartbeat"),
+            details=lambda: {"sockets": chat.hub.socket_count}), name="heartbeat"),
     ]
     chat.accepting = True
     log.info("chat service started", extra={"fields": {"replica_id": settings.replica_id}})

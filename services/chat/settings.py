@@ -37,7 +37,11 @@ class ChatSettings(BaseSettings):
     recovery_max_messages: int = 1000
 
     ws_max_frame_bytes: int = 64 * 1024
+    # Frames a socket may hold back while it recovers (replay from the database).
     ws_send_queue_frames: int = 256
+    # Bytes written to a socket that its peer has not taken yet; past this it is a slow
+    # consumer and is closed with 1013.
+    ws_send_buffer_bytes: int = 256 * 1024
     ws_ping_interval_secs: float = 20.0
     rate_limit_per_sec: float = 10.0
     rate_limit_burst: int = 30

@@ -517,6 +517,19 @@ async def recover(deps: ChatDeps, actor: Actor, room_id: int,
     return Recovery(room, member, rows, room.last_seq, False)
 
 
+async def messages_between(deps: ChatDeps, room_id: int, after_seq: int,
+                           before_seq: int) -> list[Message]:
+    """The room's messages with `after_seq < seq < before_seq`, oldest first: what a replica
+    missed of another replica's live frames (no visibility check: it serves the sockets
+    that already joined the room)."""
+    if before_seq - after_seq <= 1:
+        return []
+    async with deps.uow.read() as tx:
+        return await tx.messages.page(
+            room_id, before_seq=before_seq, after_seq=after_seq,
+            limit=min(before_seq - after_seq - 1, deps.recovery_max_messages))
+
+
 # --- read markers ------------------------------------------------------------------------
 
 

@@ -5,14 +5,14 @@ The verifier lives on `app.state.token_verifier` (set by each service's `create_
 
 from __future__ import annotations
 
-from fastapi import Request, WebSocket
+from fastapi import Request
 
 from shared.auth.keys import KeysNotLoaded
 from shared.auth.tokens import SESSION_COOKIE, InvalidToken, Principal, TokenVerifier
 from shared.problems import Problem
 
 
-def _verifier(conn: Request | WebSocket) -> TokenVerifier:
+def _verifier(conn: Request) -> TokenVerifier:
     return conn.app.state.token_verifier
 
 
@@ -51,12 +51,3 @@ async def admin_principal(request: Request) -> Principal:
     if not principal.is_admin:
         raise Problem(403, "forbidden", "Administrators only")
     return principal
-
-
-def websocket_handshake_token(websocket: WebSocket) -> str | None:
-    """Cookie first (browsers), then `?token=` (kept for the exercise's client; never logged)."""
-    return websocket.cookies.get(SESSION_COOKIE) or websocket.query_params.get("token")
-
-
-def verify_websocket_token(websocket: WebSocket, token: str) -> Principal:
-    return _verifier(websocket).verify(token)

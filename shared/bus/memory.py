@@ -90,7 +90,8 @@ class InMemoryEventBus:
                 sub.deliver(message)
         self._notify()
 
-    async def subscribe(self, subject: str, handler: LiveHandler) -> _LiveSubscription:
+    async def subscribe(self, subject: str, handler: LiveHandler, *,
+                        flush: bool = True) -> _LiveSubscription:
         sub = _LiveSubscription(self, subject, handler)
         self._live.add(sub)
         return sub

@@ -37,6 +37,10 @@ FETCH_BATCH = 64
 FETCH_WAIT_SECS = 1.0
 ACK_WAIT_SECS = 30.0
 CONSUMER_RETRY_SECS = 0.5
+# nats-py's outgoing buffer; past it a publish waits for the server to take data.
+PENDING_BYTES = 8 * 1024 * 1024
+# Live (best-effort) publishes are dropped once this much waits, so they never wait.
+LIVE_DROP_PENDING_BYTES = 4 * 1024 * 1024
 
 # Everything nats-py raises for "the server did not do it": its own errors (timeouts, no
 # responders, closed/reconnecting, JetStream API errors) plus socket-level ones.
@@ -65,8 +69,12 @@ class NatsEventBus:
         connect_timeout_secs: float = 10.0,
         redelivery_base_secs: float = 0.5,
         redelivery_max_secs: float = 30.0,
+        echo: bool = True,
     ) -> None:
         self._url = url
+        # False: the server never delivers this connection's own publishes back to its own
+        # subscriptions (a chat replica delivers its frames to its own sockets directly).
+        self._echo = echo
         self._name = name
         self._stream_subjects = list(stream_subjects)
         self._duplicate_window_secs = duplicate_window_secs
@@ -105,6 +113,8 @@ class NatsEventBus:
                 await nc.connect(
                     servers=[self._url],
                     name=self._name,
+                    no_echo=not self._echo,
+                    pending_size=PENDING_BYTES,
                     max_reconnect_attempts=-1,  # the first attempt too: it retries until timeout
                     reconnect_time_wait=RECONNECT_WAIT_SECS,  # type: ignore[arg-type]
                     drain_timeout=DRAIN_TIMEOUT_SECS,
@@ -176,6 +186,12 @@ class NatsEventBus:
         self, subject: str, data: bytes, headers: Mapping[str, str] | None = None
     ) -> None:
         nc = self.client
+        if nc.pending_data_size > LIVE_DROP_PENDING_BYTES:
+            # The server takes nothing (frozen, or a slow link): drop live traffic before
+            # nats-py's buffer is full, where a publish would wait for the server.
+            logger.debug("dropped live message on %s: %d bytes pending", subject,
+                         nc.pending_data_size)
+            return
         try:
             # While reconnecting nats-py buffers this and sends it once connected again.
             await nc.publish(subject, data, headers=dict(headers) if headers else None)
@@ -187,7 +203,8 @@ class NatsEventBus:
             # Live traffic is best effort: whoever missed it recovers from the database.
             logger.debug("dropped live message on %s: %r", subject, exc)
 
-    async def subscribe(self, subject: str, handler: LiveHandler) -> _NatsLiveSubscription:
+    async def subscribe(self, subject: str, handler: LiveHandler, *,
+                        flush: bool = True) -> _NatsLiveSubscription:
         async def on_message(msg: Msg) -> None:
             message = LiveMessage(msg.subject, msg.data, msg.headers or {})
             try:
@@ -197,9 +214,10 @@ class NatsEventBus:
 
         # With cb= nats-py feeds one task per subscription: handlers run one at a time, in order.
         sub = _NatsLiveSubscription(await self.client.subscribe(subject, cb=on_message))
-        # The server knows the interest once flushed: a caller that reads its database next
-        # (join recovery) must not miss a frame published in between.
-        await self._flush_quietly()
+        if flush:
+            # The server knows the interest once flushed: a caller that reads its database
+            # next (join recovery) must not miss a frame published in between.
+            await self._flush_quietly()
         return sub
 
     async def _flush_quietly(self) -> None:

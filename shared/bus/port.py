@@ -45,8 +45,11 @@ class EventBus(Protocol):
         """Best-effort publish on a `live.*` subject (core NATS)."""
         ...
 
-    async def subscribe(self, subject: str, handler: LiveHandler) -> Subscription:
-        """Subscribe to a live subject (wildcards `*` and `>` allowed)."""
+    async def subscribe(self, subject: str, handler: LiveHandler, *,
+                        flush: bool = True) -> Subscription:
+        """Subscribe to a live subject (wildcards `*` and `>` allowed). With `flush`, the
+        server knows the subscription when this returns (a round trip), so a caller that
+        reads its database next cannot miss what is published after that read."""
         ...
 
     async def publish_event(self, subject: str, event: CloudEvent) -> None:

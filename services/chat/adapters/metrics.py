@@ -15,14 +15,17 @@ class ChatMetrics:
         self.sockets_closed = Counter("tertulia_chat_sockets_closed_total",
                                       "WebSockets closed, by close code", ["code"], registry=r)
         self.slow_consumers = Counter("tertulia_chat_slow_consumers_closed_total",
-                                      "Sockets closed with 1013 for a full send queue",
+                                      "Sockets closed with 1013 for a full send buffer",
                                       registry=r)
         self.frames_in = Counter("tertulia_chat_frames_received_total",
                                  "Client frames, by type", ["type"], registry=r)
         self.frame_errors = Counter("tertulia_chat_frame_errors_total",
                                     "Error frames sent, by code", ["code"], registry=r)
         self.frames_out = Counter("tertulia_chat_frames_delivered_total",
-                                  "Frames queued to sockets from live subjects", registry=r)
+                                  "Room frames written to sockets", registry=r)
+        self.gaps_filled = Counter("tertulia_chat_seq_gaps_filled_total",
+                                   "Room seq gaps read from the database (a frame from "
+                                   "another replica did not arrive in time)", registry=r)
         self.messages_posted = Counter("tertulia_chat_messages_posted_total",
                                        "Messages stored", registry=r)
         self.outbox_published = Counter("tertulia_chat_outbox_published_total",

@@ -29,7 +29,7 @@ def tiny_receive_buffer_socket(port: int) -> socket.socket:
 
 async def test_a_slow_socket_is_closed_and_never_slows_the_others(
         tmp_path: Path, nats_url: str) -> None:
-    settings = chat_settings(tmp_path, nats_url, ws_send_queue_frames=32,
+    settings = chat_settings(tmp_path, nats_url, ws_send_buffer_bytes=32 * 1024,
                              rate_limit_per_sec=10_000, rate_limit_burst=10_000)
     async with replicas([settings]) as (replica,):
         alice = await sign_up(replica)

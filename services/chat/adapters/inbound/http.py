@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.chat import use_cases
-from services.chat.adapters.inbound.ws import actor_of
+from services.chat.adapters.inbound.ws_session import actor_of
 from services.chat.domain import (
     Actor,
     User,

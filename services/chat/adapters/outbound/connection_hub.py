@@ -1,11 +1,20 @@
-"""The replica's local sockets and their live subscriptions.
+"""The replica's local sockets, their live subscriptions, and delivery to them.
 
-Every frame a socket receives from the rest of the system arrives on `live.room.<id>`,
-`live.user.<id>` or `live.broadcast` — also the frames this replica published itself — so
-two replicas behave as one. A subject is subscribed while at least one local socket needs
-it. A live frame is decoded to text once and that same string is queued to every socket;
-each socket has a bounded queue drained by its own writer task, and a socket whose queue is
-full is closed with 1013 instead of being waited on.
+A frame reaches a socket by one of two paths: straight from the use case that made it on
+this replica (local delivery), or from NATS, which carries frames between replicas. The NATS
+connection does not echo a replica's own publishes back to it, so no frame takes both paths.
+A subject is subscribed while at least one local socket needs it.
+
+Delivery is one encoded WebSocket frame written to each socket's transport: server frames
+are unmasked, so the same bytes serve every recipient, and a socket needs no queue or task
+of its own (the transport buffers what the peer has not read yet). A socket whose buffer
+grows past `send_buffer_bytes` is a slow consumer: it is closed with 1013, never waited on.
+
+Per room, `message` frames reach sockets in `seq` order, once: a `RoomFeed` holds a frame
+that arrives ahead of a missing `seq` (another replica's message still on its way through
+NATS) until the gap fills, and after `GAP_WAIT_SECS` reads the missing messages from the
+database. Every `seq` below one that was committed is already committed, so the read
+always finds them.
 """
 
 from __future__ import annotations
@@ -13,26 +22,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 import orjson
 
+from services.chat.adapters.frames import text_frame
 from services.chat.adapters.metrics import ChatMetrics
+from services.chat.adapters.outbound.connections_report import ConnectionsReporter
 from services.chat.domain import Actor
 from shared.bus import EventBus, LiveMessage, Subscription
 from shared.contracts import (
     LIVE_BROADCAST,
     LIVE_BROADCAST_RECEIPTS,
-    LIVE_CONNECTIONS,
     BroadcastReceipt,
-    ConnectionActivity,
-    ConnectionClosed,
-    ConnectionInfo,
-    ConnectionOpened,
-    ConnectionsHeartbeat,
-    ConnectionStatusSet,
     live_room,
     live_user,
 )
@@ -42,9 +47,27 @@ log = logging.getLogger(__name__)
 
 CLOSE_GOING_AWAY = 1001
 CLOSE_TRY_AGAIN_LATER = 1013
-SendText = Callable[[str], Awaitable[None]]
-CloseSocket = Callable[[int, str], Awaitable[None]]
+# How long a frame waits for an earlier `seq` to arrive over NATS before the gap is read
+# from the database. Replicas publish right after their commit, so a gap normally closes in
+# well under a millisecond; this only bounds the wait when a publish was lost.
+GAP_WAIT_SECS = 0.1
 MembersOf = Callable[[int], Awaitable[set[int]]]
+# (room_id, after_seq, before_seq) -> the `message` frames of that range, oldest first.
+MissedFrames = Callable[[int, int, int], Awaitable[list[tuple[int, bytes]]]]
+
+
+class FrameSink(Protocol):
+    """Where one socket's bytes go (the WebSocket's transport)."""
+
+    def write(self, wire: bytes) -> bool:
+        """Queue an encoded WebSocket frame; False when the connection is closing."""
+        ...
+
+    def buffered(self) -> int:
+        """Bytes written but not yet taken by the peer's TCP stack."""
+        ...
+
+    async def close(self, code: int, reason: str) -> None: ...
 
 
 @dataclass(slots=True)
@@ -53,7 +76,7 @@ class RoomView:
     replay from the database and the live stream join without a gap or a duplicate."""
 
     recovering: bool = True
-    held: list[tuple[int | None, str]] = field(default_factory=list)
+    held: list[tuple[int | None, bytes]] = field(default_factory=list)
     replayed_upto: int = 0
 
 
@@ -61,9 +84,7 @@ class RoomView:
 class Connection:
     id: str
     actor: Actor
-    send: SendText
-    close_socket: CloseSocket
-    queue: asyncio.Queue[str]
+    sink: FrameSink
     opened_at: datetime
     last_active_at: datetime
     default_room: int | None = None
@@ -71,81 +92,105 @@ class Connection:
     rooms: dict[int, RoomView] = field(default_factory=dict)
     closed: bool = False
     last_activity_report: float = 0.0
+    # This socket's `live.connections` entry, encoded; None once it changed.
+    info_cache: bytes | None = None
 
-    def info(self) -> ConnectionInfo:
-        return ConnectionInfo(connection_id=self.id, user_id=self.actor.user_id,
-                              username=self.actor.username, rooms=list(self.rooms),
-                              current_room=self.current_room, opened_at=self.opened_at,
-                              last_active_at=self.last_active_at)
 
-    async def write_loop(self) -> None:
-        while True:
-            text = await self.queue.get()
-            await self.send(text)
+@dataclass(frozen=True, slots=True)
+class Routing:
+    """What a replica needs to route a frame without parsing it (the NATS headers)."""
+
+    frame_type: str
+    seq: int | None = None
+    skip_connection: str | None = None
+    skip_user: int | None = None
+    about_user: int | None = None
+
+    @classmethod
+    def from_headers(cls, headers: dict[str, str]) -> Routing:
+        seq = headers.get(FrameHeaders.SEQ)
+        skip_user = headers.get(FrameHeaders.EXCLUDE_USER)
+        about = headers.get(FrameHeaders.USER)
+        return cls(headers.get(FrameHeaders.TYPE, ""), int(seq) if seq else None,
+                   headers.get(FrameHeaders.EXCLUDE_CONNECTION),
+                   int(skip_user) if skip_user else None, int(about) if about else None)
+
+
+@dataclass(eq=False, slots=True)
+class RoomFeed:
+    """This replica's sockets in one room, and the room's `seq` as delivered to them."""
+
+    room_id: int
+    sockets: set[Connection] = field(default_factory=set)
+    # The highest `seq` handed to the sockets in order; None until a join has read the room.
+    delivered: int | None = None
+    # Frames waiting behind a missing `seq`, in arrival order.
+    backlog: list[tuple[Routing, bytes]] = field(default_factory=list)
+    gap_timer: asyncio.TimerHandle | None = None
+    filling: bool = False
 
 
 class ConnectionHub:
     def __init__(self, bus: EventBus, metrics: ChatMetrics, *, replica_id: str,
-                 queue_frames: int, heartbeat_secs: float, activity_secs: float,
-                 members_of: MembersOf | None = None) -> None:
+                 queue_frames: int, send_buffer_bytes: int, reporter: ConnectionsReporter,
+                 members_of: MembersOf | None = None,
+                 missed_frames: MissedFrames | None = None) -> None:
         self._bus = bus
         self._members_of = members_of
+        self._missed_frames = missed_frames
         self._metrics = metrics
         self.replica_id = replica_id
         self.queue_frames = queue_frames
-        self._heartbeat_secs = heartbeat_secs
-        self._activity_secs = activity_secs
+        self.send_buffer_bytes = send_buffer_bytes
+        self.reporter = reporter
         self._connections: dict[str, Connection] = {}
-        self._by_room: dict[int, set[Connection]] = {}
+        self._feeds: dict[int, RoomFeed] = {}
         self._by_user: dict[int, set[Connection]] = {}
         self._subs: dict[str, Subscription] = {}
         self._sub_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._heartbeat: asyncio.Task[None] | None = None
 
     # --- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
         self._subs[LIVE_BROADCAST] = await self._bus.subscribe(LIVE_BROADCAST, self._on_broadcast)
-        self._heartbeat = asyncio.create_task(self._heartbeats(), name="connections-heartbeat")
+        self.reporter.start(self._connections)
 
     async def stop(self) -> None:
         """Close every socket with 1001 so clients reconnect to another replica."""
-        if self._heartbeat:
-            self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat
+        await self.reporter.stop()
         for conn in list(self._connections.values()):
             self.drop(conn, CLOSE_GOING_AWAY, "server shutting down")
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
+        for feed in self._feeds.values():
+            if feed.gap_timer is not None:
+                feed.gap_timer.cancel()
         for sub in list(self._subs.values()):
             await sub.unsubscribe()
         self._subs.clear()
 
-    def new_connection(self, connection_id: str, actor: Actor, send: SendText,
-                       close_socket: CloseSocket, now: datetime) -> Connection:
-        return Connection(connection_id, actor, send, close_socket,
-                          asyncio.Queue(self.queue_frames), now, now)
-
     @property
     def connections(self) -> list[Connection]:
         return list(self._connections.values())
+
+    @property
+    def socket_count(self) -> int:
+        return len(self._connections)
 
     async def register(self, conn: Connection) -> None:
         self._connections[conn.id] = conn
         self._metrics.sockets_open.set(len(self._connections))
         self._metrics.sockets_opened.inc()
         await self._track_user(conn)
-        await self._publish_connections(ConnectionOpened(replica_id=self.replica_id,
-                                                         connection=conn.info()))
+        await self.reporter.opened(conn)
 
     async def authenticated(self, conn: Connection, actor: Actor) -> None:
         """A guest socket sent a valid `auth` frame."""
         conn.actor = actor
+        conn.info_cache = None
         await self._track_user(conn)
-        await self._publish_connections(ConnectionOpened(replica_id=self.replica_id,
-                                                         connection=conn.info()))
+        await self.reporter.opened(conn)
 
     async def unregister(self, conn: Connection, code: int | None) -> None:
         if self._connections.pop(conn.id, None) is None:
@@ -163,9 +208,7 @@ class ConnectionHub:
                 if not peers:
                     del self._by_user[uid]
                     await self._release(live_user(uid))
-        await self._publish_connections(ConnectionClosed(
-            replica_id=self.replica_id, connection_id=conn.id, user_id=uid,
-            closed_at=datetime.now(UTC), code=code))
+        await self.reporter.closed(conn, code)
 
     async def _track_user(self, conn: Connection) -> None:
         uid = conn.actor.user_id
@@ -175,7 +218,8 @@ class ConnectionHub:
         first = not peers
         peers.add(conn)
         if first:
-            await self._acquire(live_user(uid), self._on_user)
+            # No flush: a user subject carries nothing a socket must recover.
+            await self._acquire(live_user(uid), self._on_user, flush=False)
 
     # --- rooms -------------------------------------------------------------------------
 
@@ -187,157 +231,268 @@ class ConnectionHub:
         view = RoomView()
         conn.rooms[room_id] = view
         conn.current_room = room_id
-        members = self._by_room.setdefault(room_id, set())
-        first = not members
-        members.add(conn)
+        conn.info_cache = None
+        feed = self._feeds.get(room_id)
+        if feed is None:
+            feed = self._feeds[room_id] = RoomFeed(room_id)
+        first = not feed.sockets
+        feed.sockets.add(conn)
         if first:
-            await self._acquire(live_room(room_id), self._on_room)
+            await self._acquire(live_room(room_id), self._on_room, flush=True)
         return view
 
-    def resume(self, conn: Connection, room_id: int, replayed_upto: int) -> list[str]:
+    def resume(self, conn: Connection, room_id: int, replayed_upto: int) -> list[bytes]:
         """End recovery: the held frames the replay did not already cover, in arrival order."""
         view = conn.rooms.get(room_id)
         if view is None:
             return []
+        feed = self._feeds.get(room_id)
+        if feed is not None and feed.delivered is None:
+            # The first read of the room on this replica: everything up to here was replayed.
+            # What waited for that is released while this socket still holds, so it follows
+            # the frames held before it.
+            feed.delivered = replayed_upto
+            self._drain(feed)
         view.recovering = False
         view.replayed_upto = replayed_upto
         held, view.held = view.held, []
-        return [text for seq, text in held if seq is None or seq > replayed_upto]
+        return [payload for seq, payload in held if seq is None or seq > replayed_upto]
 
     async def leave(self, conn: Connection, room_id: int) -> None:
         if conn.rooms.pop(room_id, None) is None:
             return
+        conn.info_cache = None
         if conn.current_room == room_id:
             conn.current_room = next(iter(conn.rooms), None)
-        members = self._by_room.get(room_id)
-        if members is not None:
-            members.discard(conn)
-            if not members:
-                del self._by_room[room_id]
+        feed = self._feeds.get(room_id)
+        if feed is not None:
+            feed.sockets.discard(conn)
+            if not feed.sockets:
+                if feed.gap_timer is not None:
+                    feed.gap_timer.cancel()
+                del self._feeds[room_id]
                 await self._release(live_room(room_id))
 
-    async def _acquire(self, subject: str, handler: Callable[[LiveMessage], Awaitable[None]]
-                       ) -> None:
+    async def _acquire(self, subject: str, handler: Callable[[LiveMessage], Awaitable[None]],
+                       *, flush: bool) -> None:
         async with self._sub_lock:
             if subject not in self._subs:
-                self._subs[subject] = await self._bus.subscribe(subject, handler)
+                self._subs[subject] = await self._bus.subscribe(subject, handler, flush=flush)
 
     async def _release(self, subject: str) -> None:
         async with self._sub_lock:
-            still_needed = (subject.startswith("live.room.") and
-                            int(subject.rsplit(".", 1)[1]) in self._by_room) or (
-                subject.startswith("live.user.") and
-                int(subject.rsplit(".", 1)[1]) in self._by_user)
+            kind, _, key = subject.rpartition(".")
+            still_needed = (kind == "live.room" and int(key) in self._feeds) or (
+                kind == "live.user" and int(key) in self._by_user)
             sub = None if still_needed else self._subs.pop(subject, None)
         if sub is not None:
             await sub.unsubscribe()
 
     # --- delivery ----------------------------------------------------------------------
 
-    def offer(self, conn: Connection, text: str) -> None:
+    def offer(self, conn: Connection, wire: bytes) -> None:
+        """Hand one encoded frame to a socket, or close it if it stopped reading."""
         if conn.closed:
             return
-        try:
-            conn.queue.put_nowait(text)
-        except asyncio.QueueFull:
+        if conn.sink.buffered() > self.send_buffer_bytes:
             self._metrics.slow_consumers.inc()
             log.info("closing slow consumer", extra={"fields": {"connection_id": conn.id}})
-            self.drop(conn, CLOSE_TRY_AGAIN_LATER, "send queue full; reconnect and recover")
+            self.drop(conn, CLOSE_TRY_AGAIN_LATER, "send buffer full; reconnect and recover")
+            return
+        conn.sink.write(wire)
 
     def drop(self, conn: Connection, code: int, reason: str) -> None:
         """Close a socket from outside its own task, without waiting on it."""
         if conn.closed:
             return
         conn.closed = True
-        for members in (self._by_room.get(r) for r in list(conn.rooms)):
-            if members is not None:
-                members.discard(conn)
+        for room_id in list(conn.rooms):
+            feed = self._feeds.get(room_id)
+            if feed is not None:
+                feed.sockets.discard(conn)
         task = asyncio.create_task(self._close(conn, code, reason))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _close(self, conn: Connection, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(conn.close_socket(code, reason), timeout=5)
+            await asyncio.wait_for(conn.sink.close(code, reason), timeout=5)
 
-    async def _on_room(self, msg: LiveMessage) -> None:
-        room_id = int(msg.subject.rsplit(".", 1)[1])
-        members = self._by_room.get(room_id)
-        if not members:
+    async def deliver_room(self, room_id: int, payload: bytes, routing: Routing) -> None:
+        """A frame for the room's sockets on this replica, in `seq` order when it has one."""
+        feed = self._feeds.get(room_id)
+        if feed is None:
             return
-        text = msg.data.decode()
-        headers = msg.headers
-        seq_header = headers.get(FrameHeaders.SEQ)
-        seq = int(seq_header) if seq_header else None
-        skip_conn = headers.get(FrameHeaders.EXCLUDE_CONNECTION)
-        skip_user = headers.get(FrameHeaders.EXCLUDE_USER)
-        skip_uid = int(skip_user) if skip_user else None
+        if routing.seq is None and not feed.backlog:
+            self._fan_out(feed, payload, routing)
+        elif feed.delivered is not None and routing.seq == feed.delivered + 1 \
+                and not feed.backlog:
+            feed.delivered += 1
+            self._fan_out(feed, payload, routing)
+        else:
+            feed.backlog.append((routing, payload))
+            self._drain(feed)
+        if routing.frame_type == "member_left" and routing.about_user is not None:
+            # The removed member's sockets stop receiving the room.
+            for conn in list(self._by_user.get(routing.about_user, ())):
+                await self.leave(conn, room_id)
+        elif routing.frame_type == "room_updated" and self._members_of is not None and \
+                orjson.loads(payload)["data"].get("is_private"):
+            # A room that turned private stops reaching guests and non-members at once.
+            members = await self._members_of(room_id)
+            current = self._feeds.get(room_id)
+            for conn in list(current.sockets if current is not None else ()):
+                if conn.actor.user_id not in members:
+                    await self.leave(conn, room_id)
+
+    def _drain(self, feed: RoomFeed) -> None:
+        """Release the backlog's frames that are next in `seq` (or carry none), in order."""
+        while feed.backlog and feed.delivered is not None:
+            index = self._next_index(feed)
+            if index is None:
+                break
+            routing, payload = feed.backlog.pop(index)
+            if routing.seq is not None:
+                if routing.seq <= feed.delivered:
+                    continue  # already delivered (from the database, or a duplicate)
+                feed.delivered = routing.seq
+            self._fan_out(feed, payload, routing)
+        if feed.gap_timer is not None:
+            feed.gap_timer.cancel()
+            feed.gap_timer = None
+        if feed.backlog and feed.delivered is not None and not feed.filling:
+            feed.gap_timer = asyncio.get_running_loop().call_later(
+                GAP_WAIT_SECS, self._start_fill, feed)
+
+    @staticmethod
+    def _next_index(feed: RoomFeed) -> int | None:
+        assert feed.delivered is not None
+        head = feed.backlog[0][0]
+        if head.seq is None or head.seq <= feed.delivered + 1:
+            return 0
+        # The head waits for an earlier seq; that one may have arrived behind it.
+        for i, (routing, _payload) in enumerate(feed.backlog):
+            if routing.seq == feed.delivered + 1:
+                return i
+        return None
+
+    def _start_fill(self, feed: RoomFeed) -> None:
+        feed.gap_timer = None
+        if self._feeds.get(feed.room_id) is not feed or feed.filling:
+            return
+        feed.filling = True
+        task = asyncio.create_task(self._fill_gap(feed))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _fill_gap(self, feed: RoomFeed) -> None:
+        try:
+            waiting = [r.seq for r, _ in feed.backlog if r.seq is not None]
+            if not waiting or feed.delivered is None:
+                return
+            after, before = feed.delivered, min(waiting)
+            missed: list[tuple[int, bytes]] = []
+            if self._missed_frames is not None:
+                try:
+                    missed = await self._missed_frames(feed.room_id, after, before)
+                except Exception:
+                    log.exception("could not read missed messages",
+                                  extra={"fields": {"room_id": feed.room_id}})
+            self._metrics.gaps_filled.inc()
+            for seq, payload in missed:
+                if feed.delivered is not None and seq == feed.delivered + 1:
+                    feed.delivered = seq
+                    self._fan_out(feed, payload, Routing("message", seq))
+            if feed.delivered is not None and feed.delivered < before - 1:
+                # Not in the database either (cannot happen while seqs are gapless): go on.
+                log.warning("seq gap not found in the database",
+                            extra={"fields": {"room_id": feed.room_id, "after": feed.delivered,
+                                              "before": before}})
+                feed.delivered = before - 1
+        finally:
+            feed.filling = False
+            if self._feeds.get(feed.room_id) is feed:
+                self._drain(feed)
+
+    def _fan_out(self, feed: RoomFeed, payload: bytes, routing: Routing) -> None:
+        wire: bytes | None = None
         delivered = 0
-        for conn in list(members):
+        seq = routing.seq
+        skip_conn, skip_uid = routing.skip_connection, routing.skip_user
+        for conn in list(feed.sockets):
             if conn.id == skip_conn or (skip_uid is not None and conn.actor.user_id == skip_uid):
                 continue
-            view = conn.rooms.get(room_id)
+            view = conn.rooms.get(feed.room_id)
             if view is None:
                 continue
             if view.recovering:
-                view.held.append((seq, text))
+                view.held.append((seq, payload))
                 if len(view.held) > self.queue_frames:
                     self.drop(conn, CLOSE_TRY_AGAIN_LATER, "too far behind while recovering")
                 continue
             if seq is not None and seq <= view.replayed_upto:
                 continue  # already sent by the replay
-            self.offer(conn, text)
+            if wire is None:
+                wire = text_frame(payload)
+            self.offer(conn, wire)
             delivered += 1
-        self._metrics.frames_out.inc(delivered)
-        frame_type = headers.get(FrameHeaders.TYPE)
-        about = headers.get(FrameHeaders.USER)
-        if about and frame_type == "member_left":
-            # The removed member's sockets stop receiving the room.
-            for conn in list(self._by_user.get(int(about), ())):
-                await self.leave(conn, room_id)
-        elif frame_type == "room_updated" and self._members_of is not None and \
-                orjson.loads(msg.data)["data"].get("is_private"):
-            # A room that turned private stops reaching guests and non-members at once.
-            members = await self._members_of(room_id)
-            for conn in list(self._by_room.get(room_id, ())):
-                if conn.actor.user_id not in members:
-                    await self.leave(conn, room_id)
+        if delivered:
+            self._metrics.frames_out.inc(delivered)
+
+    async def _on_room(self, msg: LiveMessage) -> None:
+        room_id = int(msg.subject.rpartition(".")[2])
+        await self.deliver_room(room_id, msg.data, Routing.from_headers(dict(msg.headers)))
 
     def has_user(self, user_id: int) -> bool:
         return user_id in self._by_user
 
     def has_rooms(self) -> bool:
-        return bool(self._by_room)
+        return bool(self._feeds)
 
-    def deliver_local(self, room_ids: list[int], text: str,
+    def deliver_local(self, room_ids: Iterable[int], payload: bytes,
                       skip: set[Connection] | None = None) -> set[Connection]:
         """Queue one already-encoded frame to this replica's sockets in these rooms, once per
         socket even when it has joined several of them; returns the sockets reached."""
         targets: set[Connection] = set()
         for room_id in room_ids:
-            for conn in self._by_room.get(room_id, ()):
+            feed = self._feeds.get(room_id)
+            if feed is None:
+                continue
+            for conn in feed.sockets:
                 view = conn.rooms.get(room_id)
                 if view is not None and not view.recovering:
                     targets.add(conn)
         if skip:
             targets -= skip
-        for conn in targets:
-            self.offer(conn, text)
+        if targets:
+            wire = text_frame(payload)
+            for conn in targets:
+                self.offer(conn, wire)
         return targets
 
+    def deliver_user(self, user_id: int, payload: bytes, skip_connection: str | None) -> None:
+        peers = self._by_user.get(user_id)
+        if not peers:
+            return
+        wire = text_frame(payload)
+        for conn in list(peers):
+            if conn.id != skip_connection:
+                self.offer(conn, wire)
+
+    def deliver_everyone(self, payload: bytes) -> list[Connection]:
+        reached = [c for c in self._connections.values() if not c.closed]
+        if reached:
+            wire = text_frame(payload)
+            for conn in reached:
+                self.offer(conn, wire)
+        return reached
+
     async def _on_user(self, msg: LiveMessage) -> None:
-        user_id = int(msg.subject.rsplit(".", 1)[1])
-        skip_conn = msg.headers.get(FrameHeaders.EXCLUDE_CONNECTION)
-        text = msg.data.decode()
-        for conn in list(self._by_user.get(user_id, ())):
-            if conn.id != skip_conn:
-                self.offer(conn, text)
+        user_id = int(msg.subject.rpartition(".")[2])
+        self.deliver_user(user_id, msg.data, msg.headers.get(FrameHeaders.EXCLUDE_CONNECTION))
 
     async def _on_broadcast(self, msg: LiveMessage) -> None:
-        text = msg.data.decode()
-        reached = [c for c in self._connections.values() if not c.closed]
-        for conn in reached:
-            self.offer(conn, text)
+        reached = self.deliver_everyone(msg.data)
         broadcast_id = msg.headers.get(FrameHeaders.BROADCAST_ID)
         if broadcast_id:
             users = sorted({c.actor.user_id for c in reached if c.actor.user_id is not None})
@@ -345,38 +500,3 @@ class ConnectionHub:
                                        sockets=len(reached), users=len(users), user_ids=users,
                                        at=datetime.now(UTC))
             await self._bus.publish(LIVE_BROADCAST_RECEIPTS, receipt.model_dump_json().encode())
-
-    # --- live.connections --------------------------------------------------------------
-
-    async def activity(self, conn: Connection, now: datetime, loop_time: float) -> None:
-        """Report what a person did, at most once per `activity_secs` per socket."""
-        conn.last_active_at = now
-        if conn.actor.user_id is None:
-            return
-        if loop_time - conn.last_activity_report < self._activity_secs:
-            return
-        conn.last_activity_report = loop_time
-        await self._publish_connections(ConnectionActivity(
-            replica_id=self.replica_id, connection_id=conn.id, user_id=conn.actor.user_id,
-            current_room=conn.current_room, at=now))
-
-    async def status(self, conn: Connection, status: str, now: datetime) -> None:
-        assert conn.actor.user_id is not None
-        await self._publish_connections(ConnectionStatusSet(
-            replica_id=self.replica_id, connection_id=conn.id, user_id=conn.actor.user_id,
-            status=status, at=now))  # type: ignore[arg-type]
-
-    async def _publish_connections(self, message: object) -> None:
-        assert hasattr(message, "model_dump_json")
-        await self._bus.publish(LIVE_CONNECTIONS, message.model_dump_json().encode())
-
-    async def _heartbeats(self) -> None:
-        while True:
-            try:
-                await self._publish_connections(ConnectionsHeartbeat(
-                    replica_id=self.replica_id, interval_secs=self._heartbeat_secs,
-                    connections=[c.info() for c in self._connections.values()],
-                    at=datetime.now(UTC)))
-            except Exception:
-                log.exception("connections heartbeat failed")
-            await asyncio.sleep(self._heartbeat_secs)

@@ -1,8 +1,13 @@
-"""`LiveFeed` over the bus: a frame is encoded once here, then forwarded as bytes everywhere."""
+"""`LiveFeed`, local first: a frame is encoded once, handed to this replica's sockets
+directly, then published on its live subject for the other replicas (the NATS connection
+does not echo it back here). A replica's own sockets therefore stay live while NATS is slow
+or away; the other replicas' sockets depend on NATS, and fill any `seq` gap from the
+database (`ConnectionHub`)."""
 
 from __future__ import annotations
 
 from services.chat.adapters.frames import encode_frame
+from services.chat.adapters.outbound.connection_hub import ConnectionHub, Routing
 from services.chat.domain import Frame
 from shared.bus import EventBus
 from shared.contracts import LIVE_BROADCAST, live_room, live_user
@@ -22,15 +27,27 @@ def frame_headers(frame: Frame) -> dict[str, str]:
     return headers
 
 
+def routing_of(frame: Frame) -> Routing:
+    return Routing(frame.type, frame.seq, frame.exclude_connection, frame.exclude_user,
+                   frame.about_user)
+
+
 class BusLiveFeed:
-    def __init__(self, bus: EventBus) -> None:
+    def __init__(self, bus: EventBus, hub: ConnectionHub) -> None:
         self._bus = bus
+        self._hub = hub
 
     async def to_room(self, room_id: int, frame: Frame) -> None:
-        await self._bus.publish(live_room(room_id), encode_frame(frame), frame_headers(frame))
+        payload = encode_frame(frame)
+        await self._hub.deliver_room(room_id, payload, routing_of(frame))
+        await self._bus.publish(live_room(room_id), payload, frame_headers(frame))
 
     async def to_user(self, user_id: int, frame: Frame) -> None:
-        await self._bus.publish(live_user(user_id), encode_frame(frame), frame_headers(frame))
+        payload = encode_frame(frame)
+        self._hub.deliver_user(user_id, payload, frame.exclude_connection)
+        await self._bus.publish(live_user(user_id), payload, frame_headers(frame))
 
     async def to_everyone(self, frame: Frame) -> None:
-        await self._bus.publish(LIVE_BROADCAST, encode_frame(frame), frame_headers(frame))
+        payload = encode_frame(frame)
+        self._hub.deliver_everyone(payload)
+        await self._bus.publish(LIVE_BROADCAST, payload, frame_headers(frame))
