@@ -9,7 +9,7 @@ DEMO ?=
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/pytest -q -ra
 
-.PHONY: up test test-unit test-integration test-slow test-e2e lint asyncapi clean
+.PHONY: up test test-unit test-integration test-slow test-e2e lint asyncapi bench clean
 
 # Re-install when the project's dependencies change.
 $(VENV)/.installed: pyproject.toml
@@ -48,6 +48,23 @@ lint: $(VENV)/.installed
 asyncapi: $(VENV)/.installed
 	$(BIN)/python docs/gen_asyncapi.py > docs/asyncapi.yaml.tmp
 	mv docs/asyncapi.yaml.tmp docs/asyncapi.yaml
+
+# The benchmark (bench/README.md): Tertulia side by side with the servers it is judged by.
+# `make bench BENCH_ARGS="--quick"` for a smoke run; any bench/run.py option goes there.
+BENCH_ARGS ?=
+
+$(VENV)/.installed-bench: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -e '.[dev,bench]'
+	touch $@
+
+# npm ci again only when the lock file changed (or node_modules is gone).
+bench/node_modules/.installed: bench/package-lock.json
+	cd bench && npm ci --no-audit --no-fund
+	touch $@
+
+bench: $(VENV)/.installed-bench bench/node_modules/.installed
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	find . -path ./$(VENV) -prune -o -type d \
