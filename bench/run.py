@@ -147,7 +147,7 @@ def run_loadgen(config: dict[str, Any], workdir: Path, pinned: bool,
                 timeout_s: float) -> dict[str, Any]:
     path = workdir / "loadgen-config.json"
     path.write_text(json.dumps(config))
-    cmd = ["node", str(BENCH / "loadgen.js"), str(path)]
+    cmd = ["node", "--expose-gc", str(BENCH / "loadgen.js"), str(path)]
     if pinned:
         cmd = ["taskset", "-c", LOADGEN_CPUS, *cmd]
     # Its progress lines go to our stderr; the result is the last line of its stdout.

@@ -237,11 +237,12 @@ def wait_port(proc: Proc, port: int, what: str) -> None:
 def check_root(root: Path) -> None:
     """`python -m services.cli` run with cwd=root must import that checkout's code, not the
     editable install's: otherwise a baseline would silently measure the working tree."""
-    out = subprocess.run([sys.executable, "-c", "import services; print(services.__file__)"],
-                         cwd=root, env=tertulia_env(root), capture_output=True, text=True,
-                         check=True).stdout.strip()
-    if Path(out).resolve() != (root / "services" / "__init__.py").resolve():
-        raise SystemExit(f"{root}: `services` resolves to {out}, not to this checkout")
+    code = "import services, shared; print(services.__file__); print(shared.__file__)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=tertulia_env(root),
+                         capture_output=True, text=True, check=True).stdout.split()
+    for package, found in zip(("services", "shared"), out, strict=True):
+        if Path(found).resolve() != (root / package / "__init__.py").resolve():
+            raise SystemExit(f"{root}: `{package}` resolves to {found}, not to this checkout")
 
 
 def tertulia_env(root: Path, **extra: str) -> dict[str, str]:
