@@ -1,17 +1,25 @@
 """The transactional outbox: a service writes an event in the same transaction as the change
 it describes, and a relay publishes it to JetStream, marking it sent only on the server's ack.
 
-Rows go out in id order, one acknowledged publish at a time, so consumers see a service's
-events in the order they were committed; the "sent" marks of a batch are written in one
-statement. Several replicas may relay the same row: `Nats-Msg-Id` (the event id)
-de-duplicates them within the stream's window.
+Two ways in, one order out. A service whose transactions tell the relay what they just
+committed (`committed`, in commit order) has those rows published from memory at once, with
+no read of the table; `kick` (and every start) makes the relay read the unsent rows from the
+table in `id` order instead, which is also how it recovers after a failed publish. Either
+way a batch is published pipelined (sent together, acknowledgements awaited together), so
+rows reach the stream in the order they were handed over. Acknowledged rows are marked sent
+in one statement per `MARK_EVERY_SECS` (or per batch read from the table); a row published
+again after a crash is dropped by `Nats-Msg-Id` (the event id) within the stream's window.
+Every `poll_secs` the relay also publishes unsent rows older than `orphan_grace_secs`, which
+another replica of the service wrote and died before publishing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from prometheus_client import Counter, Gauge
 from pydantic import BaseModel
@@ -30,12 +38,27 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.bus import EventBus, PublishFailed
-from shared.contracts import CloudEvent, new_event
+from shared.bus import EventBus, PublishFailed, RawEvent
+from shared.contracts import new_event
 from shared.db import BigId, Database, UtcDateTime
 
 log = logging.getLogger(__name__)
 RETRY_MAX_SECS = 5.0
+MARK_EVERY_SECS = 0.2
+MARK_MAX_PENDING = 1024
+PUBLISH_BATCH = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One committed outbox row, as the relay publishes it."""
+
+    event_id: str
+    subject: str
+    payload: bytes
+
+    def raw(self) -> RawEvent:
+        return RawEvent(self.subject, self.event_id, self.payload)
 
 
 def outbox_table(metadata: MetaData, name: str = "outbox") -> Table:
@@ -55,18 +78,25 @@ def outbox_table(metadata: MetaData, name: str = "outbox") -> Table:
     return table
 
 
-async def add_to_outbox(conn: AsyncConnection, table: Table, event: BaseModel, *,
-                        source: str, now: datetime) -> str:
-    """Record `event` in the caller's open transaction; returns the event id."""
+def outbox_row(event: BaseModel, *, source: str, now: datetime) -> OutboxRow:
+    """The envelope of `event`, ready to insert and to publish."""
     subject, envelope = new_event(event, source=source, time=now)
-    await conn.execute(insert(table), {"event_id": envelope.id, "subject": subject,
-                                       "payload": envelope.to_bytes(), "created_at": now})
-    return envelope.id
+    return OutboxRow(envelope.id, subject, envelope.to_bytes())
+
+
+async def add_to_outbox(conn: AsyncConnection, table: Table, event: BaseModel, *,
+                        source: str, now: datetime) -> OutboxRow:
+    """Record `event` in the caller's open transaction."""
+    row = outbox_row(event, source=source, now=now)
+    await conn.execute(insert(table), {"event_id": row.event_id, "subject": row.subject,
+                                       "payload": row.payload, "created_at": now})
+    return row
 
 
 class OutboxRelay:
     def __init__(self, db: Database, bus: EventBus, table: Table, *, published: Counter,
-                 pending: Gauge, poll_secs: float = 1.0, batch: int = 256) -> None:
+                 pending: Gauge, poll_secs: float = 1.0, batch: int = 256,
+                 orphan_grace_secs: float = 5.0) -> None:
         self._db = db
         self._bus = bus
         self._table = table
@@ -74,72 +104,133 @@ class OutboxRelay:
         self._pending = pending
         self._poll_secs = poll_secs
         self._batch = batch
+        self._orphan_grace = timedelta(seconds=orphan_grace_secs)
         self._wake = asyncio.Event()
+        # Rows handed over by `committed`, not published yet, in commit order.
+        self._queue: list[OutboxRow] = []
+        # True: the table is the source (start, `kick`, after a failed publish).
+        self._from_table = True
+        self._unmarked: list[str] = []
+        self._marked_at = 0.0
 
     def kick(self) -> None:
-        """Called after a commit that wrote outbox rows."""
+        """Called after a commit that wrote outbox rows the relay was not handed."""
+        self._from_table = True
         self._wake.set()
 
+    def committed(self, rows: Sequence[OutboxRow]) -> None:
+        """Rows a transaction of this process has just committed, in commit order."""
+        if rows:
+            self._queue.extend(rows)
+            self._wake.set()
+
     async def pending(self) -> int:
+        """Rows not yet acknowledged by JetStream."""
         t = self._table
         async with self._db.read() as s:
-            return int((await s.execute(
+            unsent = int((await s.execute(
                 select(func.count()).select_from(t).where(t.c.sent_at.is_(None))
             )).scalar_one())
+        return max(0, unsent - len(self._unmarked))
 
     async def run(self) -> None:
         backoff = 0.0
+        loop = asyncio.get_running_loop()
+        orphans_checked = loop.time()
         while True:
             try:
-                drained = await self.relay_once()
+                if self._from_table:
+                    await self._recover()
+                elif self._queue:
+                    rows = self._queue[:PUBLISH_BATCH]
+                    del self._queue[:PUBLISH_BATCH]
+                    await self._publish(rows)
+                    if loop.time() - self._marked_at >= MARK_EVERY_SECS or \
+                            len(self._unmarked) >= MARK_MAX_PENDING:
+                        await self._mark_sent()
+                else:
+                    # Idle: mark what was acknowledged a moment later (one statement for
+                    # whatever else is acknowledged meanwhile), else wait for work.
+                    timeout = MARK_EVERY_SECS if self._unmarked else self._poll_secs
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), timeout)
+                    except TimeoutError:
+                        await self._mark_sent()
+                    self._wake.clear()
+                if loop.time() - orphans_checked >= self._poll_secs:
+                    orphans_checked = loop.time()
+                    await self.relay_once(orphans_only=True)
                 backoff = 0.0
             except PublishFailed as exc:
+                self._from_table = True
                 backoff = min(max(backoff * 2, 0.25), RETRY_MAX_SECS)
                 log.warning("outbox relay: JetStream unavailable, retrying",
                             extra={"fields": {"error": str(exc), "retry_secs": backoff}})
                 await asyncio.sleep(backoff)
-                continue
             except asyncio.CancelledError:
                 raise
             except Exception:
+                self._from_table = True
                 log.exception("outbox relay failed; retrying")
                 await asyncio.sleep(1.0)
-                continue
-            if drained:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self._poll_secs)
-                except TimeoutError:
-                    pass
-                self._wake.clear()
 
-    async def relay_once(self) -> bool:
-        """Publish one batch; True when the outbox is drained."""
+    async def _recover(self) -> None:
+        """Publish the table's unsent rows in id order until none is left; rows handed over
+        meanwhile are in the table too, so the queue is dropped rather than published."""
+        self._from_table = False
+        self._queue.clear()
+        await self._mark_sent()
+        while not await self.relay_once():
+            pass
+
+    async def _publish(self, rows: list[OutboxRow]) -> None:
+        self._pending.set(len(rows) + len(self._queue))
+        acked = await self._bus.publish_events([row.raw() for row in rows])
+        done = [row.event_id for row, ok in zip(rows, acked, strict=True) if ok]
+        self._unmarked.extend(done)
+        self._published.inc(len(done))
+        if len(done) < len(rows):
+            # What follows a failed row must not overtake it: back to the table's order.
+            raise PublishFailed(f"{len(rows) - len(done)} of {len(rows)} events not "
+                                "acknowledged")
+        self._pending.set(len(self._queue))
+
+    async def relay_once(self, *, orphans_only: bool = False) -> bool:
+        """Publish one batch of the table's unsent rows (with `orphans_only`, only rows
+        older than the grace period); True when there are no more."""
         t = self._table
+        query = select(t.c.id, t.c.event_id, t.c.subject, t.c.payload) \
+            .where(t.c.sent_at.is_(None)).order_by(t.c.id).limit(self._batch)
+        if orphans_only:
+            query = query.where(t.c.created_at < datetime.now(UTC) - self._orphan_grace)
         async with self._db.read() as s:
-            rows = (await s.execute(
-                select(t.c.id, t.c.subject, t.c.payload)
-                .where(t.c.sent_at.is_(None)).order_by(t.c.id).limit(self._batch)
-            )).all()
+            rows = (await s.execute(query)).all()
         if not rows:
-            self._pending.set(0)
+            if not orphans_only:
+                self._pending.set(len(self._queue))
             return True
-        self._pending.set(len(rows))  # at least this many (one batch)
-        sent: list[int] = []
+        if orphans_only:
+            log.info("publishing outbox rows another process left",
+                     extra={"fields": {"rows": len(rows)}})
         try:
-            for row in rows:
-                await self._bus.publish_event(row.subject, CloudEvent.from_bytes(row.payload))
-                sent.append(row.id)
+            await self._publish([OutboxRow(r.event_id, r.subject, r.payload) for r in rows])
         finally:
-            if sent:
-                await self._mark_sent(sent)
-            self._pending.set(len(rows) - len(sent))
+            await self._mark_sent()
         return len(rows) < self._batch
 
-    async def _mark_sent(self, ids: list[int]) -> None:
+    async def _mark_sent(self) -> None:
+        if not self._unmarked:
+            return
+        ids, self._unmarked = self._unmarked, []
         t = self._table
-        async with self._db.write() as s:
-            await s.execute(update(t).where(t.c.id.in_(ids)).values(sent_at=datetime.now(UTC)))
-        self._published.inc(len(ids))
+        try:
+            async with self._db.write() as s:
+                await s.execute(update(t).where(t.c.event_id.in_(ids))
+                                .values(sent_at=datetime.now(UTC)))
+        except BaseException:
+            self._unmarked[:0] = ids
+            raise
+        self._marked_at = asyncio.get_running_loop().time()
 
     async def purge_sent(self, before: datetime) -> int:
         """Rows JetStream acknowledged long ago are history."""

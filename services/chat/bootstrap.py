@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from services.chat import use_cases
 from services.chat.adapters import frames
 from services.chat.adapters.inbound.rate_limit import RateLimiter
 from services.chat.adapters.inbound.subscriptions import subscribe_presence
 from services.chat.adapters.metrics import ChatMetrics
+from services.chat.adapters.outbound.asyncpg_posts import AsyncpgPostLog
 from services.chat.adapters.outbound.bus_presence import BusPresenceDirectory
 from services.chat.adapters.outbound.connection_hub import ConnectionHub
 from services.chat.adapters.outbound.connections_report import ConnectionsReporter
@@ -23,8 +26,10 @@ from services.chat.adapters.outbound.nats_live_feed import BusLiveFeed
 from services.chat.adapters.outbound.security import Argon2PasswordHasher, SystemClock
 from services.chat.adapters.outbound.sqla_store import SqlaChatUnitOfWork, create_schema
 from services.chat.adapters.outbound.sqla_tables import outbox
+from services.chat.adapters.outbound.sqlite_posts import SqlitePostLog
 from services.chat.domain import User, message_data
 from services.chat.ports import ChatDeps, Clock, PasswordHasher
+from services.chat.posting import PostQueue
 from services.chat.settings import ChatSettings
 from shared.auth import Principal, TokenIssuer, TokenVerifier, generate_private_key_pem
 from shared.bus import EventBus, Subscription
@@ -35,6 +40,7 @@ from shared.outbox import OutboxRelay
 
 log = logging.getLogger(__name__)
 VERSION = "0.1.0"
+SOURCE = "tertulia/chat"
 
 
 @dataclass(eq=False)
@@ -45,6 +51,8 @@ class Chat:
     deps: ChatDeps
     hub: ConnectionHub
     relay: OutboxRelay
+    post_log: SqlitePostLog | AsyncpgPostLog
+    posts: PostQueue
     metrics: ChatMetrics
     limiter: RateLimiter
     issuer: TokenIssuer | None = None
@@ -84,19 +92,35 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
         members_of=lambda room_id: use_cases.member_ids(deps, room_id),
         missed_frames=lambda room_id, after, before: _missed_frames(deps, room_id, after,
                                                                     before))
+    clock = clock or SystemClock()
+    live = BusLiveFeed(bus, hub)
+    post_log = _post_log(settings, db, relay)
+    posts = PostQueue(post_log, live, clock)
     deps = ChatDeps(
-        uow=SqlaChatUnitOfWork(db),
-        live=BusLiveFeed(bus, hub),
+        uow=SqlaChatUnitOfWork(db, committed=relay.committed),
+        live=live,
         hasher=hasher or Argon2PasswordHasher(),
-        clock=clock or SystemClock(),
-        outbox_written=relay.kick,
+        clock=clock,
+        post=posts.submit,
         message_max_chars=settings.message_max_chars,
         history_on_join=settings.history_on_join,
         recovery_max_messages=settings.recovery_max_messages,
         presence=BusPresenceDirectory(bus),
     )
     limiter = RateLimiter(settings.rate_limit_per_sec, settings.rate_limit_burst)
-    return Chat(settings, db, bus, deps, hub, relay, metrics, limiter, issuer)
+    return Chat(settings, db, bus, deps, hub, relay, post_log, posts, metrics, limiter, issuer)
+
+
+def _post_log(settings: ChatSettings, db: Database,
+              relay: OutboxRelay) -> SqlitePostLog | AsyncpgPostLog:
+    """The message hot path talks to the database driver directly (see the adapters)."""
+    url = settings.resolved_database_url()
+    if db.sqlite:
+        path = make_url(url).database
+        if not path or path == ":memory:":
+            raise ValueError("the chat service needs a SQLite file, not an in-memory database")
+        return SqlitePostLog(path, db, source=SOURCE, committed=relay.committed)
+    return AsyncpgPostLog(url, source=SOURCE, committed=relay.committed)
 
 
 async def _missed_frames(deps: ChatDeps, room_id: int, after_seq: int,
@@ -131,6 +155,7 @@ async def start(chat: Chat) -> None:
     chat.token_verifier = chat.issuer.verifier()
     await chat.db.prepare()
     await create_schema(chat.db)
+    await chat.post_log.start()
     connect = getattr(chat.bus, "connect", None)
     if connect is not None:
         await connect()
@@ -159,6 +184,7 @@ async def stop(chat: Chat) -> None:
     for sub in chat._subscriptions:
         await sub.unsubscribe()
     await chat.hub.stop()
+    await chat.posts.drain()
     for task in chat._tasks:
         task.cancel()
     for task in chat._tasks:
@@ -168,6 +194,7 @@ async def stop(chat: Chat) -> None:
     if close is not None:
         with contextlib.suppress(Exception):
             await close()
+    await chat.post_log.close()
     await chat.db.dispose()
 
 
@@ -178,6 +205,7 @@ async def create_admin(settings: ChatSettings, username: str, password: str) -> 
     chat = wire(settings, bus=InMemoryEventBus())
     await chat.db.prepare()
     await create_schema(chat.db)
+    await chat.post_log.start()
     try:
         return await use_cases.ensure_admin(chat.deps, username, password)
     finally:

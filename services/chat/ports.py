@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +11,7 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from services.chat.domain import Frame, Member, Message, Presence, Role, Room, Unread, User
+from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
 
 
 class UserStore(Protocol):
@@ -79,6 +80,18 @@ class ChatUnitOfWork(Protocol):
     def read(self) -> AbstractAsyncContextManager[ChatTx]: ...
 
 
+class PostLog(Protocol):
+    """Stores a batch of posts in one write transaction (the message hot path)."""
+
+    async def commit(self, requests: Sequence[PostRequest],
+                     plan: Callable[[Sequence[PostRequest], PostContext], BatchPlan],
+                     now: datetime) -> Sequence[PostOutcome]:
+        """Read the batch's `PostContext` under the write lock, let `plan` decide, write the
+        plan, commit, and hand the committed events to the outbox publisher. One outcome per
+        request, in order; raises (and stores nothing) if the transaction fails."""
+        ...
+
+
 class LiveFeed(Protocol):
     """Best-effort fan-out of frames to sockets on every chat replica."""
 
@@ -110,8 +123,8 @@ class ChatDeps:
     live: LiveFeed
     hasher: PasswordHasher
     clock: Clock
-    # Wakes the outbox relay after a commit so events leave without waiting for its poll.
-    outbox_written: Callable[[], None]
+    # Posts go through the group commit (`services.chat.posting.PostQueue`).
+    post: Callable[[PostRequest], Awaitable[PostOutcome]]
     message_max_chars: int = 4000
     history_on_join: int = 50
     recovery_max_messages: int = 1000

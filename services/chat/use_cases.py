@@ -20,7 +20,6 @@ from services.chat.domain import (
     User,
     can_delete,
     can_edit,
-    can_post,
     can_read,
     is_room_admin,
     member_data,
@@ -39,12 +38,12 @@ from services.chat.domain import (
 )
 from services.chat.domain import NotFound as _NotFound
 from services.chat.ports import ChatDeps, ChatTx
+from services.chat.post_plan import PostRequest
 from shared.contracts import (
     MemberJoined,
     MemberLeft,
     MemberRead,
     MemberRoleChanged,
-    MessageCreated,
     MessageDeleted,
     MessageEdited,
     RoomCreated,
@@ -90,7 +89,6 @@ async def register(deps: ChatDeps, username: str, password: str,
         await tx.outbox.add(UserRegistered(user_id=user.id, username=user.username,
                                            display_name=display_name, is_admin=is_admin,
                                            registered_at=now), now)
-    deps.outbox_written()
     return user
 
 
@@ -154,7 +152,6 @@ async def create_room(deps: ChatDeps, actor: Actor, name: str, description: str 
                                         description=description, is_private=is_private,
                                         created_by=user_id, created_at=now), now)
         await tx.outbox.add(_joined_event(member, None), now)
-    deps.outbox_written()
     return room
 
 
@@ -199,7 +196,6 @@ async def update_room(deps: ChatDeps, actor: Actor, room_id: int, *, name: str |
                                         description=room.description,
                                         is_private=room.is_private, updated_by=user_id,
                                         updated_at=now), now)
-    deps.outbox_written()
     await deps.live.to_room(room.id, Frame("room_updated", room_data(room)))
     return room
 
@@ -225,7 +221,6 @@ async def join_room(deps: ChatDeps, actor: Actor, room_id: int) -> Member:
         if existing is None:
             raise Conflict("join_conflict", "Joining raced with a removal; try again.")
         return existing
-    deps.outbox_written()
     await deps.live.to_room(room_id, Frame("member_joined", member_data(member)))
     return member
 
@@ -273,7 +268,6 @@ async def _remove_member(deps: ChatDeps, actor: Actor, room_id: int, user_id: in
                                        reason="kicked" if reason == "kicked" else "left",
                                        removed_by=actor_id if reason == "kicked" else None,
                                        left_at=now), now)
-    deps.outbox_written()
     await deps.live.to_room(room_id, Frame("member_left",
                                            {"room_id": room_id, "user_id": user_id,
                                             "username": target.username, "reason": reason},
@@ -306,7 +300,6 @@ async def invite_member(deps: ChatDeps, actor: Actor, room_id: int, username: st
         if existing is not None:
             return existing
         member = await _add_member(deps, tx, room, user.id, user.username, role, actor_id)
-    deps.outbox_written()
     data = member_data(member)
     # The invitee's sockets have not joined the room (a private one was invisible to them until
     # now): they hear of it on their own subject, and the room's copy skips them.
@@ -336,7 +329,6 @@ async def change_role(deps: ChatDeps, actor: Actor, room_id: int, user_id: int,
                                               username=target.username, role=target.role,
                                               previous=previous, changed_by=actor_id,
                                               changed_at=now), now)
-    deps.outbox_written()
     await deps.live.to_room(room_id, Frame("member_role_changed", member_data(target)))
     return target
 
@@ -353,61 +345,18 @@ class Posted:
 async def post_message(deps: ChatDeps, actor: Actor, room_id: int, content: str,
                        client_msg_id: str | None = None) -> Posted:
     """The message and its event commit together, with the room's next `seq`; a retry with
-    the same `client_msg_id` returns the first message instead of posting twice."""
-    user_id = _require_user(actor)
+    the same `client_msg_id` returns the first message instead of posting twice. Posts that
+    arrive together share one transaction (`services.chat.posting`); each is acknowledged
+    only after that commit."""
+    _require_user(actor)
     content = validate_content(content, deps.message_max_chars)
     validate_client_msg_id(client_msg_id)
-    try:
-        try:
-            return await _post(deps, actor, user_id, room_id, content, client_msg_id)
-        except Conflict as exc:
-            if exc.code != "already_member":
-                raise
-            # Two first posts of one user raced to join the room: the second sees the member.
-            return await _post(deps, actor, user_id, room_id, content, client_msg_id)
-    except Conflict as exc:
-        if exc.code != "duplicate_client_msg_id" or client_msg_id is None:
-            raise
-    # A concurrent retry won the race: answer with its message.
-    async with deps.uow.read() as tx:
-        earlier = await tx.messages.by_client_msg_id(user_id, client_msg_id)
-    if earlier is None:
-        raise Conflict("duplicate_client_msg_id", "That message was already posted.")
-    return Posted(earlier, created=False)
-
-
-async def _post(deps: ChatDeps, actor: Actor, user_id: int, room_id: int, content: str,
-                client_msg_id: str | None) -> Posted:
-    async with deps.uow.write() as tx:
-        if client_msg_id is not None:
-            earlier = await tx.messages.by_client_msg_id(user_id, client_msg_id)
-            if earlier is not None:
-                return Posted(earlier, created=False)
-        room, member = await _visible_room(tx, actor, room_id)
-        if not can_post(room, actor, member):
-            raise Forbidden("not_a_member", "Join the room to post in it.")
-        joined = None
-        if member is None:
-            joined = await _add_member(deps, tx, room, user_id, actor.username or "", "member",
-                                       None)
-        now = deps.clock.now()
-        seq = await tx.rooms.next_seq(room_id)
-        message = await tx.messages.add(Message(
-            id=0, room_id=room_id, seq=seq, user_id=user_id, username=actor.username or "",
-            content=content, message_type="text", created_at=now, client_msg_id=client_msg_id,
-            mentions=mentions_in(content)))
-        if member is None or member.read_seq < seq:
-            # Posting in a room means you have read it up to your own message.
-            await tx.members.set_read_seq(room_id, user_id, seq)
-        await tx.outbox.add(MessageCreated(
-            message_id=message.id, room_id=room_id, seq=seq, user_id=user_id,
-            username=message.username, content=content, client_msg_id=client_msg_id,
-            mentions=message.mentions, created_at=now), now)
-    deps.outbox_written()
-    if joined is not None:
-        await deps.live.to_room(room_id, Frame("member_joined", member_data(joined)))
-    await deps.live.to_room(room_id, Frame("message", message_data(message), seq=seq))
-    return Posted(message, created=True)
+    outcome = await deps.post(PostRequest(actor, room_id, content, client_msg_id,
+                                          tuple(mentions_in(content))))
+    if outcome.error is not None:
+        raise outcome.error
+    assert outcome.message is not None
+    return Posted(outcome.message, created=outcome.created)
 
 
 async def edit_message(deps: ChatDeps, actor: Actor, message_id: int, content: str) -> Message:
@@ -429,7 +378,6 @@ async def edit_message(deps: ChatDeps, actor: Actor, message_id: int, content: s
             message_id=message.id, room_id=message.room_id, seq=message.seq,
             user_id=message.user_id, content=content, mentions=message.mentions,
             edited_by=user_id, edited_at=now), now)
-    deps.outbox_written()
     await deps.live.to_room(message.room_id,
                             Frame("message_edited", message_data(message)))
     return message
@@ -452,7 +400,6 @@ async def delete_message(deps: ChatDeps, actor: Actor, message_id: int) -> Messa
         await tx.outbox.add(MessageDeleted(
             message_id=message.id, room_id=message.room_id, seq=message.seq,
             user_id=message.user_id, deleted_by=user_id, deleted_at=now), now)
-    deps.outbox_written()
     await deps.live.to_room(message.room_id,
                             Frame("message_deleted", message_data(message)))
     return message
@@ -550,8 +497,6 @@ async def mark_read(deps: ChatDeps, actor: Actor, room_id: int, seq: int,
             await tx.outbox.add(MemberRead(room_id=room_id, user_id=user_id,
                                            read_seq=read_seq, read_at=now), now)
         counts = {u.room_id: u for u in await tx.messages.unread(user_id)}
-    if moved:
-        deps.outbox_written()
     unread = counts.get(room_id, Unread(room_id, 0, 0, room.last_seq, read_seq))
     await deps.live.to_user(user_id, Frame("unread", unread_data(unread),
                                            exclude_connection=connection_id))

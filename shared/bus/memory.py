@@ -14,6 +14,7 @@ from shared.bus.port import (
     LiveHandler,
     LiveMessage,
     PublishFailed,
+    RawEvent,
     RequestFailed,
     Responder,
 )
@@ -126,6 +127,17 @@ class InMemoryEventBus:
         # A round trip through bytes, as on the wire: handlers get what JSON can carry.
         self.published_events.append((subject, CloudEvent.from_bytes(event.to_bytes())))
         self._notify()
+
+    async def publish_events(self, events: Sequence[RawEvent]) -> list[bool]:
+        acked = []
+        for event in events:
+            try:
+                await self.publish_event(event.subject, CloudEvent.from_bytes(event.payload))
+            except PublishFailed:
+                acked.append(False)
+            else:
+                acked.append(True)
+        return acked
 
     async def consume(
         self,

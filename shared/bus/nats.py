@@ -21,6 +21,7 @@ from shared.bus.port import (
     LiveHandler,
     LiveMessage,
     PublishFailed,
+    RawEvent,
     RequestFailed,
     Responder,
 )
@@ -260,6 +261,39 @@ class NatsEventBus:
             raise PublishFailed(
                 f"event {event.id} ({event.type}) on {subject} not acknowledged: {exc!r}"
             ) from exc
+
+    async def publish_events(self, events: Sequence[RawEvent]) -> list[bool]:
+        acked = [False] * len(events)
+        if not events or not self.is_connected:
+            return acked  # fail fast, as publish_event does
+        js = self.jetstream
+        futures: list[asyncio.Future[object]] = []
+        try:
+            for event in events:
+                futures.append(await js.publish_async(
+                    event.subject, event.payload, wait_stall=self._publish_timeout_secs,
+                    stream=EVENTS_STREAM, headers={"Nats-Msg-Id": event.event_id}))
+        except (*_NATS_FAILURES, RuntimeError) as exc:
+            logger.warning("pipelined publish stopped after %d of %d: %r", len(futures),
+                           len(events), exc)
+        if not futures:
+            return acked
+        _done, late = await asyncio.wait(futures, timeout=self._publish_timeout_secs)
+        for future in late:
+            future.cancel()
+        missing_stream = False
+        for i, future in enumerate(futures):
+            if future.cancelled():
+                continue
+            error = future.exception()
+            acked[i] = error is None
+            missing_stream |= isinstance(error, nats.js.errors.NoStreamResponseError)
+        if missing_stream:
+            # Nothing stores these subjects: NATS came back with an empty store.
+            logger.warning("no stream answered; re-creating %s", EVENTS_STREAM)
+            with contextlib.suppress(*_NATS_FAILURES):
+                await self.ensure_stream()
+        return acked
 
     async def consume(
         self,

@@ -16,6 +16,15 @@ class LiveMessage:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class RawEvent:
+    """A durable event already encoded (an outbox row): published as these bytes."""
+
+    subject: str
+    event_id: str
+    payload: bytes
+
+
 class RequestFailed(Exception):
     """No responder answered in time (service down, or too slow)."""
 
@@ -57,6 +66,12 @@ class EventBus(Protocol):
 
         Returns only once the server acknowledged; raises `PublishFailed` otherwise.
         """
+        ...
+
+    async def publish_events(self, events: Sequence[RawEvent]) -> list[bool]:
+        """Durably publish already-encoded events, pipelined: all are sent before any
+        acknowledgement is awaited. One flag per event, in order: True once the server
+        acknowledged it (a duplicate of an event id counts), False otherwise."""
         ...
 
     async def consume(

@@ -66,8 +66,10 @@ async def test_two_clients_in_a_room_the_exercises_flow(tmp_path: Path, nats_url
 async def test_a_message_on_one_replica_reaches_a_socket_on_the_other_in_seq_order(
         tmp_path: Path, nats_url: str) -> None:
     shared_key = (tmp_path / "key").as_posix()
+    # 31 frames at once: above the default burst of 30 (rate limits have tests of their own).
     settings = [chat_settings(tmp_path, nats_url, signing_key_file=shared_key,
-                              replica_id=f"chat-{n}") for n in ("a", "b")]
+                              replica_id=f"chat-{n}", rate_limit_burst=100)
+                for n in ("a", "b")]
     async with replicas(settings) as (one, two):
         alice = await sign_up(one)
         bob = await sign_up(two)

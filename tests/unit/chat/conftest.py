@@ -10,7 +10,6 @@ from services.chat.ports import ChatDeps
 from tests.unit.chat.fakes import (
     FixedClock,
     InMemoryChatUnitOfWork,
-    OutboxKicks,
     RecordingLiveFeed,
     make_deps,
 )
@@ -44,8 +43,3 @@ def clock(deps: ChatDeps) -> FixedClock:
     assert isinstance(deps.clock, FixedClock)
     return deps.clock
 
-
-@pytest.fixture
-def kicks(deps: ChatDeps) -> OutboxKicks:
-    assert isinstance(deps.outbox_written, OutboxKicks)
-    return deps.outbox_written

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -14,6 +14,8 @@ from pydantic import BaseModel
 
 from services.chat.domain import Conflict, Frame, Member, Message, Role, Room, Unread, User
 from services.chat.ports import ChatDeps
+from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
+from services.chat.posting import PostQueue
 from shared.contracts import new_event
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
@@ -355,22 +357,73 @@ class RecordingLiveFeed:
                 and (type is None or s.frame.type == type)]
 
 
-class OutboxKicks:
-    """Counts the nudges a use case gives the outbox relay after committing."""
+class InMemoryPostLog:
+    """The `PostLog` over the fake tables: the batch's context is read from them and the plan
+    written back, one batch at a time and all or nothing (it uses the fake's `write()`)."""
 
-    def __init__(self) -> None:
-        self.calls = 0
+    def __init__(self, uow: InMemoryChatUnitOfWork) -> None:
+        self._uow = uow
+        self.batch_sizes: list[int] = []
+        # Makes the next commit fail before anything is written (a database error).
+        self.fail_next: Exception | None = None
 
-    def __call__(self) -> None:
-        self.calls += 1
+    async def commit(self, requests: Sequence[PostRequest],
+                     plan: Callable[[Sequence[PostRequest], PostContext], BatchPlan],
+                     now: datetime) -> Sequence[PostOutcome]:
+        async with self._uow.write():
+            if self.fail_next is not None:
+                failure, self.fail_next = self.fail_next, None
+                raise failure
+            state = self._uow.state
+            result = plan(requests, self._context(state, requests, now))
+            self._write(state, result)
+        self.batch_sizes.append(len(requests))
+        return result.outcomes
+
+    @staticmethod
+    def _context(state: ChatState, requests: Sequence[PostRequest],
+                 now: datetime) -> PostContext:
+        rooms = {r.room_id: replace(state.rooms[r.room_id]) for r in requests
+                 if r.room_id in state.rooms}
+        members = {}
+        for r in requests:
+            member = state.members.get((r.room_id, r.actor.user_id))  # type: ignore[arg-type]
+            user = state.users.get(member.user_id) if member else None
+            if member is not None and user is not None:
+                members[(r.room_id, member.user_id)] = replace(member, username=user.username)
+        earlier = {(m.user_id, m.client_msg_id): replace(m, mentions=[])
+                   for m in state.messages.values() if m.client_msg_id is not None}
+        mentionable = {(room_id, state.users[user_id].username.lower()): user_id
+                       for (room_id, user_id) in state.members if user_id in state.users}
+        return PostContext(now, rooms, members, earlier, mentionable,  # type: ignore[arg-type]
+                           lambda: state.next_id("messages"))
+
+    @staticmethod
+    def _write(state: ChatState, plan: BatchPlan) -> None:
+        for member in plan.new_members:
+            if (member.room_id, member.user_id) in state.members:
+                raise IntegrityViolation("UNIQUE room_members (room_id, user_id)")
+            state.members[(member.room_id, member.user_id)] = replace(member)
+        for message in plan.messages:
+            for other in state.messages.values():
+                if (other.room_id, other.seq) == (message.room_id, message.seq):
+                    raise IntegrityViolation("UNIQUE chat_messages (room_id, seq)")
+            state.messages[message.id] = replace(message, mentions=list(message.mentions))
+        for message_id, user_id, room_id, seq in plan.mentions:
+            state.mentions[(message_id, user_id)] = (room_id, seq)
+        for room_id, seq in plan.room_seqs.items():
+            state.rooms[room_id].last_seq = seq
+        for (room_id, user_id), seq in plan.read_markers.items():
+            member = state.members[(room_id, user_id)]
+            member.read_seq = max(member.read_seq, seq)
+        state.events.extend(plan.events)
 
 
 def make_deps(**overrides: Any) -> ChatDeps:
-    defaults: dict[str, Any] = {
-        "uow": InMemoryChatUnitOfWork(),
-        "live": RecordingLiveFeed(),
-        "hasher": FakePasswordHasher(),
-        "clock": FixedClock(),
-        "outbox_written": OutboxKicks(),
-    }
+    uow = overrides.pop("uow", None) or InMemoryChatUnitOfWork()
+    live = overrides.pop("live", None) or RecordingLiveFeed()
+    clock = overrides.pop("clock", None) or FixedClock()
+    post = overrides.pop("post", None) or PostQueue(InMemoryPostLog(uow), live, clock).submit
+    defaults: dict[str, Any] = {"uow": uow, "live": live, "clock": clock, "post": post,
+                                "hasher": FakePasswordHasher()}
     return ChatDeps(**{**defaults, **overrides})

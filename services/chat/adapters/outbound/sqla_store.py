@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -23,7 +23,7 @@ from services.chat.adapters.outbound.sqla_tables import (
 )
 from services.chat.domain import Conflict, Member, Message, Role, Room, Unread, User
 from shared.db import Database
-from shared.outbox import add_to_outbox
+from shared.outbox import OutboxRow, add_to_outbox
 
 # The per-message statements are built once, with bind parameters: building a statement
 # object costs about as much CPU as executing it (measured with pyinstrument on the
@@ -295,9 +295,11 @@ class SqlaOutbox:
     def __init__(self, session: AsyncConnection, source: str) -> None:
         self._s = session
         self._source = source
+        self.rows: list[OutboxRow] = []
 
     async def add(self, event: BaseModel, now: datetime) -> None:
-        await add_to_outbox(self._s, outbox, event, source=self._source, now=now)
+        self.rows.append(await add_to_outbox(self._s, outbox, event, source=self._source,
+                                             now=now))
 
 
 class SqlaChatTx:
@@ -311,14 +313,26 @@ class SqlaChatTx:
 
 
 class SqlaChatUnitOfWork:
-    def __init__(self, db: Database, source: str = "tertulia/chat") -> None:
+    """Transactions over SQLAlchemy; a write's outbox rows go to `committed` (the relay)
+    right after its commit, in commit order."""
+
+    def __init__(self, db: Database, source: str = "tertulia/chat",
+                 committed: Callable[[list[OutboxRow]], None] | None = None) -> None:
         self._db = db
         self._source = source
+        self._committed = committed
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[SqlaChatTx]:
-        async with self._db.write() as session:
-            yield SqlaChatTx(session, self._source)
+        tx: SqlaChatTx | None = None
+
+        def hand_over() -> None:
+            if tx is not None and tx.outbox.rows and self._committed is not None:
+                self._committed(tx.outbox.rows)
+
+        async with self._db.write(after_commit=hand_over) as session:
+            tx = SqlaChatTx(session, self._source)
+            yield tx
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[SqlaChatTx]:

@@ -1,0 +1,167 @@
+"""`PostLog` on PostgreSQL with asyncpg directly: a batch of posts is one transaction of
+array statements (`unnest`), whatever the batch size.
+
+The rooms a batch posts to are locked (`FOR UPDATE`, in id order) before their `last_seq`
+is read, so concurrent batches of several replicas take turns per room and `seq` stays
+gapless; other rooms' batches do not wait. Columns and encodings are those of the
+SQLAlchemy tables (`sqla_tables.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from services.chat.domain import Member, Message, Room
+from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
+from shared.outbox import OutboxRow, outbox_row
+
+Planner = Callable[[Sequence[PostRequest], PostContext], BatchPlan]
+_MESSAGE_COLUMNS = ("id, room_id, seq, user_id, username, content, message_type, "
+                    "client_msg_id, created_at, edited_at, is_deleted")
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None else None
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The SQLAlchemy URL (`postgresql+asyncpg://...`) as a libpq DSN for asyncpg."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _message(row: Any) -> Message:
+    return Message(id=row[0], room_id=row[1], seq=row[2], user_id=row[3], username=row[4],
+                   content=row[5], message_type=row[6], client_msg_id=row[7],
+                   created_at=_aware(row[8]),  # type: ignore[arg-type]
+                   edited_at=_aware(row[9]), is_deleted=row[10])
+
+
+class AsyncpgPostLog:
+    def __init__(self, url: str, *, source: str,
+                 committed: Callable[[list[OutboxRow]], None]) -> None:
+        self._dsn = asyncpg_dsn(url)
+        self._source = source
+        self._committed = committed
+        self._pool: asyncpg.Pool | None = None
+        self._message_ids = ""
+
+    async def start(self) -> None:
+        # One batch is in flight per process (PostQueue): two connections are plenty.
+        self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=2)
+        async with self._pool.acquire() as conn:
+            self._message_ids = await conn.fetchval(
+                "SELECT pg_get_serial_sequence('chat_messages', 'id')")
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+
+    async def commit(self, requests: Sequence[PostRequest], plan: Planner,
+                     now: datetime) -> Sequence[PostOutcome]:
+        assert self._pool is not None, "start() opens the pool"
+        async with self._pool.acquire() as conn, conn.transaction():
+            result = plan(requests, await self._context(conn, requests, now))
+            rows = [outbox_row(event, source=self._source, now=now) for event in result.events]
+            await self._write(conn, result, rows, now)
+        self._committed(rows)
+        return result.outcomes
+
+    async def _context(self, conn: Any, requests: Sequence[PostRequest],
+                       now: datetime) -> PostContext:
+        room_ids = sorted({r.room_id for r in requests})
+        rooms = {
+            row[0]: Room(row[0], row[1], row[2], row[3], row[4], _aware(row[5]),  # type: ignore[arg-type]
+                         row[6])
+            for row in await conn.fetch(
+                "SELECT id, name, description, is_private, created_by, created_at, last_seq "
+                "FROM chat_rooms WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE", room_ids)}
+        pairs = sorted({(r.room_id, r.actor.user_id) for r in requests})
+        members = {
+            (row[0], row[1]): Member(row[0], row[1], row[2], row[3], _aware(row[4]),  # type: ignore[arg-type]
+                                     row[5])
+            for row in await conn.fetch(
+                "SELECT rm.room_id, rm.user_id, u.username, rm.role, rm.joined_at, rm.read_seq "
+                "FROM room_members rm JOIN users u ON u.id = rm.user_id "
+                "JOIN unnest($1::int[], $2::int[]) AS p(room_id, user_id) "
+                "ON rm.room_id = p.room_id AND rm.user_id = p.user_id",
+                [p[0] for p in pairs], [p[1] for p in pairs])}
+        retried = sorted({(r.actor.user_id, r.client_msg_id) for r in requests
+                          if r.client_msg_id is not None})
+        earlier: dict[tuple[int, str], Message] = {}
+        if retried:
+            for row in await conn.fetch(
+                    f"SELECT {', '.join('m.' + c for c in _MESSAGE_COLUMNS.split(', '))} "
+                    "FROM chat_messages m JOIN unnest($1::int[], $2::text[]) AS p(uid, cmid) "
+                    "ON m.user_id = p.uid AND m.client_msg_id = p.cmid",
+                    [p[0] for p in retried], [p[1] for p in retried]):
+                message = _message(row)
+                earlier[(message.user_id, message.client_msg_id)] = message  # type: ignore[index]
+        mentionable: dict[tuple[int, str], int] = {}
+        names = sorted({name for r in requests for name in r.mentions})
+        if names:
+            for row in await conn.fetch(
+                    "SELECT rm.room_id, u.username_key, u.id FROM room_members rm "
+                    "JOIN users u ON u.id = rm.user_id "
+                    "WHERE rm.room_id = ANY($1::int[]) AND u.username_key = ANY($2::text[])",
+                    room_ids, names):
+                mentionable[(row[0], row[1])] = row[2]
+        ids = iter([row[0] for row in await conn.fetch(
+            "SELECT nextval($1::regclass) FROM generate_series(1, $2::int)",
+            self._message_ids, len(requests))])
+        return PostContext(now, rooms, members, earlier, mentionable, ids.__next__)
+
+    async def _write(self, conn: Any, plan: BatchPlan, rows: list[OutboxRow],
+                     now: datetime) -> None:
+        at = _naive(now)
+        if plan.new_members:
+            ms = plan.new_members
+            await conn.execute(
+                "INSERT INTO room_members (room_id, user_id, role, joined_at, last_seen, "
+                "read_seq) SELECT r, u, role, $4, $4, s FROM unnest($1::int[], $2::int[], "
+                "$3::text[], $5::bigint[]) AS v(r, u, role, s)",
+                [m.room_id for m in ms], [m.user_id for m in ms], [m.role for m in ms], at,
+                [m.read_seq for m in ms])
+        if plan.messages:
+            ms = plan.messages
+            await conn.execute(
+                f"INSERT INTO chat_messages ({_MESSAGE_COLUMNS}) "
+                "SELECT i, r, s, u, n, c, t, k, $9, NULL, false FROM unnest($1::bigint[], "
+                "$2::int[], $3::bigint[], $4::int[], $5::text[], $6::text[], $7::text[], "
+                "$8::text[]) AS v(i, r, s, u, n, c, t, k)",
+                [m.id for m in ms], [m.room_id for m in ms], [m.seq for m in ms],
+                [m.user_id for m in ms], [m.username for m in ms], [m.content for m in ms],
+                [m.message_type for m in ms], [m.client_msg_id for m in ms], at)
+        if plan.mentions:
+            columns = list(zip(*plan.mentions, strict=True))
+            await conn.execute(
+                "INSERT INTO message_mentions (message_id, user_id, room_id, seq) "
+                "SELECT * FROM unnest($1::bigint[], $2::int[], $3::int[], $4::bigint[])",
+                *[list(c) for c in columns])
+        if plan.room_seqs:
+            await conn.execute(
+                "UPDATE chat_rooms r SET last_seq = v.s FROM unnest($1::int[], $2::bigint[]) "
+                "AS v(id, s) WHERE r.id = v.id",
+                list(plan.room_seqs), list(plan.room_seqs.values()))
+        if plan.read_markers:
+            keys = list(plan.read_markers)
+            await conn.execute(
+                "UPDATE room_members rm SET read_seq = v.s FROM unnest($1::int[], $2::int[], "
+                "$3::bigint[]) AS v(r, u, s) "
+                "WHERE rm.room_id = v.r AND rm.user_id = v.u AND rm.read_seq < v.s",
+                [k[0] for k in keys], [k[1] for k in keys], list(plan.read_markers.values()))
+        if rows:
+            await conn.execute(
+                "INSERT INTO outbox (event_id, subject, payload, created_at) "
+                "SELECT e, s, p, $4 FROM unnest($1::text[], $2::text[], $3::bytea[]) "
+                "AS v(e, s, p)",
+                [r.event_id for r in rows], [r.subject for r in rows],
+                [r.payload for r in rows], at)

@@ -1,0 +1,100 @@
+"""Posting with group commit: posts that arrive together are stored together.
+
+A post is acknowledged only once it is committed. While one batch is being committed, new
+posts wait; when it is done, all of them go in the next transaction, so the batch grows
+with the load and is one post when the server is idle. `post_plan.plan_batch` is the rule;
+the `PostLog` adapter runs it inside its transaction. After the commit, the batch's frames
+go out in `seq` order (`LiveFeed`), then every poster gets its outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from services.chat.domain import Frame, member_data, message_data
+from services.chat.ports import Clock, LiveFeed, PostLog
+from services.chat.post_plan import PostOutcome, PostRequest, plan_batch
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH_POSTS = 256
+
+
+class PostQueue:
+    """The group commit: one batch in flight; a runner task exists while posts wait."""
+
+    def __init__(self, log: PostLog, live: LiveFeed, clock: Clock, *,
+                 max_batch: int = MAX_BATCH_POSTS) -> None:
+        self._log = log
+        self._live = live
+        self._clock = clock
+        self._max_batch = max_batch
+        self._waiting: list[tuple[PostRequest, asyncio.Future[PostOutcome]]] = []
+        self._runner: asyncio.Task[None] | None = None
+
+    async def submit(self, request: PostRequest) -> PostOutcome:
+        future: asyncio.Future[PostOutcome] = asyncio.get_running_loop().create_future()
+        self._waiting.append((request, future))
+        if self._runner is None:
+            self._runner = asyncio.create_task(self._run(), name="post-batches")
+        # A poster that goes away (socket closed) does not cancel its post: the batch
+        # commits whatever happens to the one who asked.
+        return await asyncio.shield(future)
+
+    async def drain(self) -> None:
+        """Wait until every submitted post is stored and delivered (shutdown)."""
+        while self._runner is not None:
+            await asyncio.shield(self._runner)
+
+    async def _run(self) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[:self._max_batch]
+                del self._waiting[:self._max_batch]
+                outcomes = await self._commit([request for request, _ in batch])
+                for outcome in outcomes:
+                    if isinstance(outcome, PostOutcome) and outcome.created:
+                        await self._publish(outcome)
+                for (_, future), outcome in zip(batch, outcomes, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(outcome, BaseException):
+                        future.set_exception(outcome)
+                    else:
+                        future.set_result(outcome)
+        finally:
+            self._runner = None
+
+    async def _commit(self, requests: list[PostRequest]) -> list[PostOutcome | BaseException]:
+        try:
+            return list(await self._log.commit(requests, plan_batch, self._clock.now()))
+        except Exception as exc:
+            if len(requests) == 1:
+                return [exc]
+            # One post the database refused (a race with another replica on the same
+            # client_msg_id, say) must not fail the others: each goes on its own.
+            log.warning("post batch failed; storing its posts one at a time",
+                        extra={"fields": {"posts": len(requests), "error": repr(exc)}})
+        results: list[PostOutcome | BaseException] = []
+        for request in requests:
+            try:
+                results.extend(await self._log.commit([request], plan_batch,
+                                                      self._clock.now()))
+            except Exception as exc:
+                results.append(exc)
+        return results
+
+    async def _publish(self, outcome: PostOutcome) -> None:
+        message = outcome.message
+        assert message is not None
+        try:
+            if outcome.joined is not None:
+                await self._live.to_room(message.room_id,
+                                         Frame("member_joined", member_data(outcome.joined)))
+            await self._live.to_room(message.room_id,
+                                     Frame("message", message_data(message), seq=message.seq))
+        except Exception:
+            # Stored and acknowledged all the same: whoever missed the frame recovers it.
+            log.exception("live delivery of a stored message failed")
+
