@@ -15,6 +15,7 @@ from services.chat.adapters.inbound.pages import install_pages
 from services.chat.adapters.inbound.ws import ChatWebSockets
 from services.chat.domain import ChatError
 from services.chat.settings import ChatSettings
+from shared import gc_policy
 from shared.observability import configure_logging, health_router
 from shared.problems import Problem, install_problem_handlers, problem_response
 
@@ -41,9 +42,13 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await bootstrap.start(chat)
         app.state.token_verifier = chat.token_verifier
+        chat.gc_pauses.install()
+        if settings.gc_freeze_after_start:
+            gc_policy.settle_after_start(settings.gc_gen0_threshold)
         try:
             yield
         finally:
+            chat.gc_pauses.uninstall()
             await bootstrap.stop(chat)
 
     app = ChatApp(title="Tertulia chat", version=bootstrap.VERSION, lifespan=lifespan,

@@ -18,6 +18,7 @@ from services.chat.adapters import frames
 from services.chat.adapters.inbound.rate_limit import RateLimiter
 from services.chat.adapters.inbound.subscriptions import subscribe_presence
 from services.chat.adapters.metrics import ChatMetrics
+from services.chat.adapters.outbound.asyncpg_joins import AsyncpgJoinReader
 from services.chat.adapters.outbound.asyncpg_posts import AsyncpgPostLog
 from services.chat.adapters.outbound.bus_presence import BusPresenceDirectory
 from services.chat.adapters.outbound.connection_hub import ConnectionHub
@@ -26,6 +27,7 @@ from services.chat.adapters.outbound.nats_live_feed import BusLiveFeed
 from services.chat.adapters.outbound.security import Argon2PasswordHasher, SystemClock
 from services.chat.adapters.outbound.sqla_store import SqlaChatUnitOfWork, create_schema
 from services.chat.adapters.outbound.sqla_tables import outbox
+from services.chat.adapters.outbound.sqlite_joins import SqliteJoinReader
 from services.chat.adapters.outbound.sqlite_posts import SqlitePostLog
 from services.chat.domain import User, message_data
 from services.chat.ports import ChatDeps, Clock, PasswordHasher
@@ -35,6 +37,7 @@ from shared.auth import Principal, TokenIssuer, TokenVerifier, generate_private_
 from shared.bus import EventBus, Subscription
 from shared.bus.nats import NatsEventBus
 from shared.db import Database
+from shared.gc_policy import GcPauses
 from shared.observability import publish_heartbeats
 from shared.outbox import OutboxRelay
 
@@ -52,9 +55,11 @@ class Chat:
     hub: ConnectionHub
     relay: OutboxRelay
     post_log: SqlitePostLog | AsyncpgPostLog
+    joins: SqliteJoinReader | AsyncpgJoinReader
     posts: PostQueue
     metrics: ChatMetrics
     limiter: RateLimiter
+    gc_pauses: GcPauses
     issuer: TokenIssuer | None = None
     token_verifier: TokenVerifier | None = None  # from the signing key, in start()
     accepting: bool = False
@@ -94,7 +99,7 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
                                                                     before))
     clock = clock or SystemClock()
     live = BusLiveFeed(bus, hub)
-    post_log = _post_log(settings, db, relay)
+    post_log, joins = _hot_path(settings, db, relay)
     posts = PostQueue(post_log, live, clock)
     deps = ChatDeps(
         uow=SqlaChatUnitOfWork(db, committed=relay.committed),
@@ -102,25 +107,31 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
         hasher=hasher or Argon2PasswordHasher(),
         clock=clock,
         post=posts.submit,
+        joins=joins,
         message_max_chars=settings.message_max_chars,
         history_on_join=settings.history_on_join,
         recovery_max_messages=settings.recovery_max_messages,
         presence=BusPresenceDirectory(bus),
     )
     limiter = RateLimiter(settings.rate_limit_per_sec, settings.rate_limit_burst)
-    return Chat(settings, db, bus, deps, hub, relay, post_log, posts, metrics, limiter, issuer)
+    gc_pauses = GcPauses(metrics.registry)
+    return Chat(settings, db, bus, deps, hub, relay, post_log, joins, posts, metrics, limiter,
+                gc_pauses, issuer)
 
 
-def _post_log(settings: ChatSettings, db: Database,
-              relay: OutboxRelay) -> SqlitePostLog | AsyncpgPostLog:
-    """The message hot path talks to the database driver directly (see the adapters)."""
+def _hot_path(settings: ChatSettings, db: Database, relay: OutboxRelay
+              ) -> tuple[SqlitePostLog | AsyncpgPostLog, SqliteJoinReader | AsyncpgJoinReader]:
+    """Posts and joins talk to the database driver directly (see the adapters); SQLAlchemy
+    serves everything else."""
     url = settings.resolved_database_url()
     if db.sqlite:
         path = make_url(url).database
         if not path or path == ":memory:":
             raise ValueError("the chat service needs a SQLite file, not an in-memory database")
-        return SqlitePostLog(path, db, source=SOURCE, committed=relay.committed)
-    return AsyncpgPostLog(url, source=SOURCE, committed=relay.committed)
+        return (SqlitePostLog(path, db, source=SOURCE, committed=relay.committed),
+                SqliteJoinReader(path))
+    return (AsyncpgPostLog(url, source=SOURCE, committed=relay.committed),
+            AsyncpgJoinReader(url))
 
 
 async def _missed_frames(deps: ChatDeps, room_id: int, after_seq: int,
@@ -156,6 +167,7 @@ async def start(chat: Chat) -> None:
     await chat.db.prepare()
     await create_schema(chat.db)
     await chat.post_log.start()
+    await chat.joins.start()
     connect = getattr(chat.bus, "connect", None)
     if connect is not None:
         await connect()
@@ -195,6 +207,7 @@ async def stop(chat: Chat) -> None:
         with contextlib.suppress(Exception):
             await close()
     await chat.post_log.close()
+    await chat.joins.close()
     await chat.db.dispose()
 
 
@@ -206,6 +219,7 @@ async def create_admin(settings: ChatSettings, username: str, password: str) -> 
     await chat.db.prepare()
     await create_schema(chat.db)
     await chat.post_log.start()
+    await chat.joins.start()
     try:
         return await use_cases.ensure_admin(chat.deps, username, password)
     finally:

@@ -92,6 +92,28 @@ class PostLog(Protocol):
         ...
 
 
+@dataclass(slots=True)
+class JoinView:
+    """What a socket's join needs of the database, read in one transaction."""
+
+    room: Room | None
+    member: Member | None  # the joining user's membership, if any
+    messages: list[Message]  # oldest first
+    recovered: bool  # True: `messages` are everything after `since_seq`
+    members: list[tuple[int, str]]  # (user_id, username) of every member, in joining order
+
+
+class JoinReader(Protocol):
+    """The connect hot path's read: the room, the user's membership, the replay, the members."""
+
+    async def read(self, room_id: int, user_id: int | None, since_seq: int | None, *,
+                   replay_max: int, history: int) -> JoinView:
+        """`messages` are those after `since_seq` when there are at most `replay_max` of
+        them (`recovered`); otherwise, or without `since_seq`, the latest `history`. With no
+        such room, `room` is None and the rest empty."""
+        ...
+
+
 class LiveFeed(Protocol):
     """Best-effort fan-out of frames to sockets on every chat replica."""
 
@@ -125,6 +147,7 @@ class ChatDeps:
     clock: Clock
     # Posts go through the group commit (`services.chat.posting.PostQueue`).
     post: Callable[[PostRequest], Awaitable[PostOutcome]]
+    joins: JoinReader
     message_max_chars: int = 4000
     history_on_join: int = 50
     recovery_max_messages: int = 1000

@@ -70,10 +70,9 @@ class PostQueue:
         try:
             return list(await self._log.commit(requests, plan_batch, self._clock.now()))
         except Exception as exc:
-            if len(requests) == 1:
-                return [exc]
-            # One post the database refused (a race with another replica on the same
-            # client_msg_id, say) must not fail the others: each goes on its own.
+            # A post the database refused (another replica committed the same client_msg_id
+            # a moment ago, say) must not fail the others; alone, it sees what the other
+            # transaction did. Each post gets one more try on its own.
             log.warning("post batch failed; storing its posts one at a time",
                         extra={"fields": {"posts": len(requests), "error": repr(exc)}})
         results: list[PostOutcome | BaseException] = []

@@ -53,6 +53,12 @@ class ChatSettings(BaseSettings):
     outbox_poll_secs: float = 1.0
     outbox_batch: int = 256
 
+    # After start-up: freeze the objects that live as long as the process out of the
+    # garbage collector's sight, and collect generation 0 every this many new objects
+    # (shared/gc_policy.py).
+    gc_freeze_after_start: bool = True
+    gc_gen0_threshold: int = 20_000
+
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -445,6 +445,7 @@ class Recovery:
     messages: list[Message]
     last_seq: int
     recovered: bool
+    members: list[tuple[int, str]]  # (user_id, username), for the room's presence
 
 
 async def recover(deps: ChatDeps, actor: Actor, room_id: int,
@@ -452,16 +453,13 @@ async def recover(deps: ChatDeps, actor: Actor, room_id: int,
     """On join: everything after `since_seq` when it is at most `recovery_max_messages`
     (recovered), else the latest `history_on_join` messages (not recovered: page history).
     Without `since_seq`, the latest `history_on_join` messages, as the exercise does."""
-    async with deps.uow.read() as tx:
-        room, member = await _visible_room(tx, actor, room_id)
-        if since_seq is not None:
-            rows = await tx.messages.page(room_id, before_seq=None, after_seq=since_seq,
-                                          limit=deps.recovery_max_messages + 1)
-            if len(rows) <= deps.recovery_max_messages:
-                return Recovery(room, member, rows, room.last_seq, True)
-        rows = await tx.messages.page(room_id, before_seq=None, after_seq=None,
-                                      limit=deps.history_on_join)
-    return Recovery(room, member, rows, room.last_seq, False)
+    view = await deps.joins.read(room_id, actor.user_id, since_seq,
+                                 replay_max=deps.recovery_max_messages,
+                                 history=deps.history_on_join)
+    if view.room is None or not can_read(view.room, actor, view.member):
+        raise _room_not_found(room_id)
+    return Recovery(view.room, view.member, view.messages, view.room.last_seq,
+                    view.recovered, view.members)
 
 
 async def messages_between(deps: ChatDeps, room_id: int, after_seq: int,
@@ -527,15 +525,19 @@ async def rooms_of_user(deps: ChatDeps, user_id: int) -> list[int]:
         return await tx.members.rooms_of(user_id)
 
 
-async def present_members(deps: ChatDeps, actor: Actor, room_id: int) -> list[dict[str, object]]:
+async def present_members(deps: ChatDeps, actor: Actor, room_id: int,
+                          members: list[tuple[int, str]] | None = None,
+                          ) -> list[dict[str, object]]:
     """The room's members who are not offline (the exercise's "online users"), as the presence
-    service sees them; empty when presence cannot be asked."""
-    async with deps.uow.read() as tx:
-        await _visible_room(tx, actor, room_id)
-        members = await tx.members.list(room_id)
+    service sees them; empty when presence cannot be asked. `members` (user_id, username)
+    when the caller has just read them (a join) and checked the room's visibility."""
+    if members is None:
+        async with deps.uow.read() as tx:
+            await _visible_room(tx, actor, room_id)
+            members = [(m.user_id, m.username) for m in await tx.members.list(room_id)]
     if deps.presence is None or not members:
         return []
-    names = {m.user_id: m.username for m in members}
+    names = dict(members)
     found = await deps.presence.lookup(list(names))
     # Only "here" is said: another room a member is looking at may be private.
     return [{"user_id": p.user_id, "username": names.get(p.user_id), "status": p.status,

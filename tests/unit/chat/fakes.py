@@ -13,7 +13,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel
 
 from services.chat.domain import Conflict, Frame, Member, Message, Role, Room, Unread, User
-from services.chat.ports import ChatDeps
+from services.chat.ports import ChatDeps, JoinView
 from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
 from services.chat.posting import PostQueue
 from shared.contracts import new_event
@@ -366,6 +366,10 @@ class InMemoryPostLog:
         self.batch_sizes: list[int] = []
         # Makes the next commit fail before anything is written (a database error).
         self.fail_next: Exception | None = None
+        # The next this many commits cannot see messages committed before them, as two
+        # overlapping PostgreSQL transactions cannot: only the unique index catches a
+        # duplicate client_msg_id.
+        self.blind_commits = 0
 
     async def commit(self, requests: Sequence[PostRequest],
                      plan: Callable[[Sequence[PostRequest], PostContext], BatchPlan],
@@ -375,7 +379,11 @@ class InMemoryPostLog:
                 failure, self.fail_next = self.fail_next, None
                 raise failure
             state = self._uow.state
-            result = plan(requests, self._context(state, requests, now))
+            ctx = self._context(state, requests, now)
+            if self.blind_commits:
+                self.blind_commits -= 1
+                ctx.earlier.clear()
+            result = plan(requests, ctx)
             self._write(state, result)
         self.batch_sizes.append(len(requests))
         return result.outcomes
@@ -408,6 +416,9 @@ class InMemoryPostLog:
             for other in state.messages.values():
                 if (other.room_id, other.seq) == (message.room_id, message.seq):
                     raise IntegrityViolation("UNIQUE chat_messages (room_id, seq)")
+                if (message.client_msg_id is not None and other.user_id == message.user_id
+                        and other.client_msg_id == message.client_msg_id):
+                    raise IntegrityViolation("UNIQUE chat_messages (user_id, client_msg_id)")
             state.messages[message.id] = replace(message, mentions=list(message.mentions))
         for message_id, user_id, room_id, seq in plan.mentions:
             state.mentions[(message_id, user_id)] = (room_id, seq)
@@ -419,11 +430,36 @@ class InMemoryPostLog:
         state.events.extend(plan.events)
 
 
+class InMemoryJoinReader:
+    """The `JoinReader` over the fake tables."""
+
+    def __init__(self, uow: InMemoryChatUnitOfWork) -> None:
+        self._uow = uow
+
+    async def read(self, room_id: int, user_id: int | None, since_seq: int | None, *,
+                   replay_max: int, history: int) -> JoinView:
+        async with self._uow.read() as tx:
+            room, member = await tx.rooms.with_member(room_id, user_id)
+            if room is None:
+                return JoinView(None, None, [], False, [])
+            messages, recovered = [], False
+            if since_seq is not None:
+                messages = await tx.messages.page(room_id, before_seq=None, after_seq=since_seq,
+                                                  limit=replay_max + 1)
+                recovered = len(messages) <= replay_max
+            if not recovered:
+                messages = await tx.messages.page(room_id, before_seq=None, after_seq=None,
+                                                  limit=history)
+            members = [(m.user_id, m.username) for m in await tx.members.list(room_id)]
+        return JoinView(room, member, messages, recovered, members)
+
+
 def make_deps(**overrides: Any) -> ChatDeps:
     uow = overrides.pop("uow", None) or InMemoryChatUnitOfWork()
     live = overrides.pop("live", None) or RecordingLiveFeed()
     clock = overrides.pop("clock", None) or FixedClock()
     post = overrides.pop("post", None) or PostQueue(InMemoryPostLog(uow), live, clock).submit
     defaults: dict[str, Any] = {"uow": uow, "live": live, "clock": clock, "post": post,
+                                "joins": InMemoryJoinReader(uow),
                                 "hasher": FakePasswordHasher()}
     return ChatDeps(**{**defaults, **overrides})

@@ -26,6 +26,7 @@ from services.chat.domain import (
     Unread,
 )
 from services.chat.ports import ChatDeps
+from services.chat.posting import PostQueue
 from shared.contracts import (
     MemberJoined,
     MemberLeft,
@@ -40,9 +41,8 @@ from shared.contracts import (
 from tests.unit.chat.fakes import (
     ChatState,
     FixedClock,
-    InMemoryChatTx,
     InMemoryChatUnitOfWork,
-    InMemoryMessageStore,
+    InMemoryPostLog,
     RecordingLiveFeed,
     Sent,
     make_deps,
@@ -618,35 +618,17 @@ async def test_a_double_tapped_send_posts_once(deps: ChatDeps, alice: Actor, roo
     assert len(uow.events_of(MessageCreated)) == 1
 
 
-class BlindToRetries(InMemoryChatUnitOfWork):
-    """The next write cannot see a message a concurrent retry committed a moment ago, as two
-    overlapping PostgreSQL transactions cannot: only the unique index catches the duplicate."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.blind_writes = 0
-
-    def _tx(self, read_only: bool) -> InMemoryChatTx:
-        tx = super()._tx(read_only)
-        if not read_only and self.blind_writes:
-            self.blind_writes -= 1
-            tx.messages = _BlindMessageStore(self.state, read_only)
-        return tx
-
-
-class _BlindMessageStore(InMemoryMessageStore):
-    async def by_client_msg_id(self, user_id: int, client_msg_id: str) -> Message | None:
-        return None
-
-
 async def test_a_retry_that_loses_the_race_answers_with_the_winner() -> None:
-    uow = BlindToRetries()
-    deps = make_deps(uow=uow)
+    uow = InMemoryChatUnitOfWork()
+    log = InMemoryPostLog(uow)
+    live, clock = RecordingLiveFeed(), FixedClock()
+    deps = make_deps(uow=uow, live=live, clock=clock,
+                     post=PostQueue(log, live, clock).submit)
     alice = await sign_up(deps, "alice")
     room = await use_cases.create_room(deps, alice, "general")
     first = await use_cases.post_message(deps, alice, room.id, "once", client_msg_id="c-1")
     before = copy.deepcopy(uow.state)
-    uow.blind_writes = 1
+    log.blind_commits = 1
 
     retry = await use_cases.post_message(deps, alice, room.id, "once", client_msg_id="c-1")
 

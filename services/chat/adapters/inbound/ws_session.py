@@ -116,7 +116,8 @@ class Session:
             "role": recovery.member.role if recovery.member else None}))
         for payload in hub.resume(self.conn, room_id, recovery.last_seq):
             await self.send_direct(payload)
-        present = await use_cases.present_members(self.chat.deps, self.actor, room_id)
+        present = await use_cases.present_members(self.chat.deps, self.actor, room_id,
+                                                  recovery.members)
         await self.send_direct(frames.encode("room_presence",
                                              {"room_id": room_id, "users": present}))
         await self._activity()

@@ -21,7 +21,7 @@ from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostReq
 from shared.outbox import OutboxRow, outbox_row
 
 Planner = Callable[[Sequence[PostRequest], PostContext], BatchPlan]
-_MESSAGE_COLUMNS = ("id, room_id, seq, user_id, username, content, message_type, "
+MESSAGE_COLUMNS = ("id, room_id, seq, user_id, username, content, message_type, "
                     "client_msg_id, created_at, edited_at, is_deleted")
 
 
@@ -29,7 +29,7 @@ def _naive(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def _aware(moment: datetime | None) -> datetime | None:
+def aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment is not None else None
 
 
@@ -38,11 +38,11 @@ def asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _message(row: Any) -> Message:
+def message_of(row: Any) -> Message:
     return Message(id=row[0], room_id=row[1], seq=row[2], user_id=row[3], username=row[4],
                    content=row[5], message_type=row[6], client_msg_id=row[7],
-                   created_at=_aware(row[8]),  # type: ignore[arg-type]
-                   edited_at=_aware(row[9]), is_deleted=row[10])
+                   created_at=aware(row[8]),  # type: ignore[arg-type]
+                   edited_at=aware(row[9]), is_deleted=row[10])
 
 
 class AsyncpgPostLog:
@@ -79,14 +79,14 @@ class AsyncpgPostLog:
                        now: datetime) -> PostContext:
         room_ids = sorted({r.room_id for r in requests})
         rooms = {
-            row[0]: Room(row[0], row[1], row[2], row[3], row[4], _aware(row[5]),  # type: ignore[arg-type]
+            row[0]: Room(row[0], row[1], row[2], row[3], row[4], aware(row[5]),  # type: ignore[arg-type]
                          row[6])
             for row in await conn.fetch(
                 "SELECT id, name, description, is_private, created_by, created_at, last_seq "
                 "FROM chat_rooms WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE", room_ids)}
         pairs = sorted({(r.room_id, r.actor.user_id) for r in requests})
         members = {
-            (row[0], row[1]): Member(row[0], row[1], row[2], row[3], _aware(row[4]),  # type: ignore[arg-type]
+            (row[0], row[1]): Member(row[0], row[1], row[2], row[3], aware(row[4]),  # type: ignore[arg-type]
                                      row[5])
             for row in await conn.fetch(
                 "SELECT rm.room_id, rm.user_id, u.username, rm.role, rm.joined_at, rm.read_seq "
@@ -99,11 +99,11 @@ class AsyncpgPostLog:
         earlier: dict[tuple[int, str], Message] = {}
         if retried:
             for row in await conn.fetch(
-                    f"SELECT {', '.join('m.' + c for c in _MESSAGE_COLUMNS.split(', '))} "
+                    f"SELECT {', '.join('m.' + c for c in MESSAGE_COLUMNS.split(', '))} "
                     "FROM chat_messages m JOIN unnest($1::int[], $2::text[]) AS p(uid, cmid) "
                     "ON m.user_id = p.uid AND m.client_msg_id = p.cmid",
                     [p[0] for p in retried], [p[1] for p in retried]):
-                message = _message(row)
+                message = message_of(row)
                 earlier[(message.user_id, message.client_msg_id)] = message  # type: ignore[index]
         mentionable: dict[tuple[int, str], int] = {}
         names = sorted({name for r in requests for name in r.mentions})
@@ -133,7 +133,7 @@ class AsyncpgPostLog:
         if plan.messages:
             ms = plan.messages
             await conn.execute(
-                f"INSERT INTO chat_messages ({_MESSAGE_COLUMNS}) "
+                f"INSERT INTO chat_messages ({MESSAGE_COLUMNS}) "
                 "SELECT i, r, s, u, n, c, t, k, $9, NULL, false FROM unnest($1::bigint[], "
                 "$2::int[], $3::bigint[], $4::int[], $5::text[], $6::text[], $7::text[], "
                 "$8::text[]) AS v(i, r, s, u, n, c, t, k)",

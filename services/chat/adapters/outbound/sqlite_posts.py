@@ -24,7 +24,7 @@ from shared.db import SQLITE_BUSY_TIMEOUT_MS, Database
 from shared.outbox import OutboxRow, outbox_row
 
 Planner = Callable[[Sequence[PostRequest], PostContext], BatchPlan]
-_MESSAGE_COLUMNS = ("id, room_id, seq, user_id, username, content, message_type, "
+MESSAGE_COLUMNS = ("id, room_id, seq, user_id, username, content, message_type, "
                     "client_msg_id, created_at, edited_at, is_deleted")
 
 
@@ -37,11 +37,23 @@ def from_sqlite(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text).replace(tzinfo=UTC) if text is not None else None
 
 
-def _message(row: tuple[Any, ...]) -> Message:
+def message_of(row: tuple[Any, ...]) -> Message:
     return Message(id=row[0], room_id=row[1], seq=row[2], user_id=row[3], username=row[4],
                    content=row[5], message_type=row[6], client_msg_id=row[7],
                    created_at=from_sqlite(row[8]),  # type: ignore[arg-type]
                    edited_at=from_sqlite(row[9]), is_deleted=bool(row[10]))
+
+
+def open_connection(path: str) -> sqlite3.Connection:
+    """A connection configured as `shared.db` configures SQLAlchemy's; transactions are
+    begun explicitly (`isolation_level=None`)."""
+    conn = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                           check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    return conn
 
 
 def _marks(n: int) -> str:
@@ -67,13 +79,7 @@ class SqlitePostLog:
         self._thread.shutdown(wait=True)
 
     def _open(self) -> None:
-        conn = sqlite3.connect(self._path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
-                               isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        self._conn = conn
+        self._conn = open_connection(self._path)
 
     def _close(self) -> None:
         if self._conn is not None:
@@ -152,10 +158,10 @@ class SqlitePostLog:
         earlier: dict[tuple[int, str], Message] = {}
         if retried:
             for row in conn.execute(
-                    f"SELECT {_MESSAGE_COLUMNS} FROM chat_messages "
+                    f"SELECT {MESSAGE_COLUMNS} FROM chat_messages "
                     f"WHERE (user_id, client_msg_id) IN (VALUES {_pairs(len(retried))})",
                     [v for pair in retried for v in pair]):
-                message = _message(row)
+                message = message_of(row)
                 earlier[(message.user_id, message.client_msg_id)] = message  # type: ignore[index]
         mentionable: dict[tuple[int, str], int] = {}
         names = sorted({name for r in requests for name in r.mentions})
@@ -181,7 +187,7 @@ class SqlitePostLog:
                 [(m.room_id, m.user_id, m.role, at, at, m.read_seq) for m in plan.new_members])
         if plan.messages:
             conn.executemany(
-                f"INSERT INTO chat_messages ({_MESSAGE_COLUMNS}) "
+                f"INSERT INTO chat_messages ({MESSAGE_COLUMNS}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0)",
                 [(m.id, m.room_id, m.seq, m.user_id, m.username, m.content, m.message_type,
                   m.client_msg_id, at) for m in plan.messages])

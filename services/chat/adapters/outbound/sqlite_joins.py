@@ -1,0 +1,88 @@
+"""`JoinReader` on SQLite with the stdlib driver: a join's reads are one read transaction in
+one hop to a reader thread (SQLAlchemy's async engine took two transactions and a dozen
+thread hand-offs per join). WAL mode: readers never wait for the writer."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+
+from services.chat.adapters.outbound.sqlite_posts import (
+    MESSAGE_COLUMNS,
+    from_sqlite,
+    message_of,
+    open_connection,
+)
+from services.chat.domain import Member, Room
+from services.chat.ports import JoinView
+
+
+class SqliteJoinReader:
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-joins")
+        self._conn: sqlite3.Connection | None = None
+
+    async def start(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._open)
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
+        self._thread.shutdown(wait=True)
+
+    def _open(self) -> None:
+        self._conn = open_connection(self._path)
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def read(self, room_id: int, user_id: int | None, since_seq: int | None, *,
+                   replay_max: int, history: int) -> JoinView:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._thread, self._read, room_id, user_id, since_seq, replay_max, history)
+
+    def _read(self, room_id: int, user_id: int | None, since_seq: int | None,
+              replay_max: int, history: int) -> JoinView:
+        conn = self._conn
+        assert conn is not None, "start() opens the connection"
+        conn.execute("BEGIN")
+        try:
+            return self._view(conn, room_id, user_id, since_seq, replay_max, history)
+        finally:
+            conn.execute("COMMIT")
+
+    @staticmethod
+    def _view(conn: sqlite3.Connection, room_id: int, user_id: int | None,
+              since_seq: int | None, replay_max: int, history: int) -> JoinView:
+        row = conn.execute(
+            "SELECT r.id, r.name, r.description, r.is_private, r.created_by, r.created_at, "
+            "r.last_seq, rm.user_id, u.username, rm.role, rm.joined_at, rm.read_seq "
+            "FROM chat_rooms r LEFT JOIN room_members rm ON rm.room_id = r.id "
+            "AND rm.user_id = ? LEFT JOIN users u ON u.id = rm.user_id WHERE r.id = ?",
+            (user_id, room_id)).fetchone()
+        if row is None:
+            return JoinView(None, None, [], False, [])
+        room = Room(row[0], row[1], row[2], bool(row[3]), row[4],
+                    from_sqlite(row[5]), row[6])  # type: ignore[arg-type]
+        member = None
+        if row[7] is not None:
+            member = Member(room_id, row[7], row[8], row[9],
+                            from_sqlite(row[10]), row[11])  # type: ignore[arg-type]
+        messages, recovered = [], False
+        if since_seq is not None:
+            messages = [message_of(r) for r in conn.execute(
+                f"SELECT {MESSAGE_COLUMNS} FROM chat_messages WHERE room_id = ? AND seq > ? "
+                "ORDER BY seq LIMIT ?", (room_id, since_seq, replay_max + 1))]
+            recovered = len(messages) <= replay_max
+        if not recovered:
+            messages = [message_of(r) for r in conn.execute(
+                f"SELECT {MESSAGE_COLUMNS} FROM chat_messages WHERE room_id = ? "
+                "ORDER BY seq DESC LIMIT ?", (room_id, history))][::-1]
+        members = conn.execute(
+            "SELECT rm.user_id, u.username FROM room_members rm "
+            "JOIN users u ON u.id = rm.user_id WHERE rm.room_id = ? ORDER BY rm.id",
+            (room_id,)).fetchall()
+        return JoinView(room, member, messages, recovered, members)
