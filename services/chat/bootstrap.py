@@ -100,7 +100,7 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
     clock = clock or SystemClock()
     live = BusLiveFeed(bus, hub)
     post_log, joins = _hot_path(settings, db, relay)
-    posts = PostQueue(post_log, live, clock)
+    posts = PostQueue(post_log, live, clock, on_batch=metrics.post_batch.observe)
     deps = ChatDeps(
         uow=SqlaChatUnitOfWork(db, committed=relay.committed),
         live=live,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from services.chat.domain import Frame, member_data, message_data
 from services.chat.ports import Clock, LiveFeed, PostLog
@@ -25,10 +26,12 @@ class PostQueue:
     """The group commit: one batch in flight; a runner task exists while posts wait."""
 
     def __init__(self, log: PostLog, live: LiveFeed, clock: Clock, *,
-                 max_batch: int = MAX_BATCH_POSTS) -> None:
+                 max_batch: int = MAX_BATCH_POSTS,
+                 on_batch: Callable[[int], None] | None = None) -> None:
         self._log = log
         self._live = live
         self._clock = clock
+        self._on_batch = on_batch
         self._max_batch = max_batch
         self._waiting: list[tuple[PostRequest, asyncio.Future[PostOutcome]]] = []
         self._runner: asyncio.Task[None] | None = None
@@ -52,6 +55,8 @@ class PostQueue:
             while self._waiting:
                 batch = self._waiting[:self._max_batch]
                 del self._waiting[:self._max_batch]
+                if self._on_batch is not None:
+                    self._on_batch(len(batch))
                 outcomes = await self._commit([request for request, _ in batch])
                 for outcome in outcomes:
                     if isinstance(outcome, PostOutcome) and outcome.created:

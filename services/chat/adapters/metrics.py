@@ -32,5 +32,8 @@ class ChatMetrics:
                                         "Outbox events acknowledged by JetStream", registry=r)
         self.outbox_pending = Gauge("tertulia_chat_outbox_pending",
                                     "Outbox events not yet acknowledged", registry=r)
+        self.post_batch = Histogram("tertulia_chat_post_batch_posts",
+                                    "Posts stored per transaction (group commit)",
+                                    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=r)
         self.post_seconds = Histogram("tertulia_chat_post_seconds",
                                       "Time to store a message and ack it", registry=r)

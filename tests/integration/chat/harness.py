@@ -11,12 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
 import orjson
+from nats.js.api import DeliverPolicy
 from websockets.asyncio.client import ClientConnection, connect
 
 from services.chat.app import create_app
 from services.chat.settings import ChatSettings
 from services.launcher import free_port
+from shared.contracts import CloudEvent
 from tests.support.servers import InProcessServer
 
 _names = itertools.count(1)
@@ -162,3 +165,21 @@ async def replicas(settings: list[ChatSettings]) -> AsyncIterator[list[ChatRepli
     finally:
         for replica in reversed(started):
             await replica.stop()
+
+
+async def stream_events(url: str) -> list[CloudEvent]:
+    """Every event in the EVENTS stream, read with an ephemeral ordered consumer."""
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        total = (await js.stream_info("EVENTS")).state.messages
+        sub = await js.subscribe("events.>", ordered_consumer=True,
+                                 deliver_policy=DeliverPolicy.ALL)
+        events = []
+        for _ in range(total):
+            msg = await sub.next_msg(timeout=5)
+            events.append(CloudEvent.from_bytes(msg.data))
+        await sub.unsubscribe()
+        return events
+    finally:
+        await nc.close()

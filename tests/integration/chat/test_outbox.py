@@ -5,35 +5,21 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import nats
 import pytest
-from nats.js.api import DeliverPolicy
 from sqlalchemy import update
 
 from services.chat.adapters.outbound.sqla_tables import outbox
 from services.launcher import NatsServerProcess
-from shared.contracts import CloudEvent
-from tests.integration.chat.harness import chat_settings, receive, replicas, send, sign_up
+from tests.integration.chat.harness import (
+    chat_settings,
+    receive,
+    replicas,
+    send,
+    sign_up,
+    stream_events,
+)
 
 pytestmark = pytest.mark.integration
-
-
-async def stream_events(url: str) -> list[CloudEvent]:
-    """Every event in the EVENTS stream, read with an ephemeral ordered consumer."""
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        total = (await js.stream_info("EVENTS")).state.messages
-        sub = await js.subscribe("events.>", ordered_consumer=True,
-                                 deliver_policy=DeliverPolicy.ALL)
-        events = []
-        for _ in range(total):
-            msg = await sub.next_msg(timeout=5)
-            events.append(CloudEvent.from_bytes(msg.data))
-        await sub.unsubscribe()
-        return events
-    finally:
-        await nc.close()
 
 
 async def wait_for(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
