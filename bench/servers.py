@@ -154,8 +154,9 @@ class Server:
     def cpus(self) -> str | None:
         return SERVER_CPUS if self.pinned else None
 
-    def spawn(self, args: list[str], log_name: str, **kw: object) -> Proc:
-        proc = Proc(args, self.workdir / log_name, cpus=self.cpus, **kw)  # type: ignore[arg-type]
+    def spawn(self, args: list[str], log_name: str,
+              env: dict[str, str] | None = None) -> Proc:
+        proc = Proc(args, self.workdir / log_name, cpus=self.cpus, env=env)
         self.procs.append(proc)
         return proc
 
@@ -203,7 +204,7 @@ class SocketioServer(Server):
         port = free_port()
         proc = self.spawn([sys.executable, str(BENCH / "peers" / "socketio_server.py"),
                            "--port", str(port)], "socketio.log")
-        # The engine.io endpoint answers an HTTP GET only with a transport; any answer will do.
+        # Its only route is engine.io's: an open port is the sign of a started server.
         wait_port(proc, port, self.name)
         return Target(self.protocol, [f"ws://127.0.0.1:{port}"],
                       list(range(1, len(layout.room_sizes) + 1)), [], [proc.pid])
