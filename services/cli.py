@@ -79,6 +79,7 @@ def serve(name: str, host: str, port: int | None) -> int:
         factory=True,
         host=host,
         port=port or entry.default_port,
+        ws=getattr(settings, "ws_protocol", "auto"),
         ws_max_size=getattr(settings, "ws_max_frame_bytes", 64 * 1024),
         ws_per_message_deflate=False,
         # Protocol-level pings every 20 s; a peer that does not answer in 20 s is dropped.

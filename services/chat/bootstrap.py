@@ -60,6 +60,7 @@ class Chat:
     metrics: ChatMetrics
     limiter: RateLimiter
     gc_pauses: GcPauses
+    presence: BusPresenceDirectory
     issuer: TokenIssuer | None = None
     token_verifier: TokenVerifier | None = None  # from the signing key, in start()
     accepting: bool = False
@@ -98,6 +99,7 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
         missed_frames=lambda room_id, after, before: _missed_frames(deps, room_id, after,
                                                                     before))
     clock = clock or SystemClock()
+    presence = BusPresenceDirectory(bus)
     live = BusLiveFeed(bus, hub)
     post_log, joins = _hot_path(settings, db, relay)
     posts = PostQueue(post_log, live, clock, on_batch=metrics.post_batch.observe)
@@ -111,12 +113,12 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
         message_max_chars=settings.message_max_chars,
         history_on_join=settings.history_on_join,
         recovery_max_messages=settings.recovery_max_messages,
-        presence=BusPresenceDirectory(bus),
+        presence=presence,
     )
     limiter = RateLimiter(settings.rate_limit_per_sec, settings.rate_limit_burst)
     gc_pauses = GcPauses(metrics.registry)
     return Chat(settings, db, bus, deps, hub, relay, post_log, joins, posts, metrics, limiter,
-                gc_pauses, issuer)
+                gc_pauses, presence, issuer)
 
 
 def _hot_path(settings: ChatSettings, db: Database, relay: OutboxRelay
@@ -177,7 +179,8 @@ async def start(chat: Chat) -> None:
         log.info("admin account", extra={"fields": {"username": settings.admin_username,
                                                     "outcome": outcome}})
     await chat.hub.start()
-    chat._subscriptions = [await subscribe_presence(chat.bus, chat.deps, chat.hub)]
+    chat._subscriptions = [await subscribe_presence(chat.bus, chat.deps, chat.hub,
+                                                    chat.presence)]
     chat._tasks = [
         asyncio.create_task(chat.relay.run(), name="outbox-relay"),
         asyncio.create_task(publish_heartbeats(

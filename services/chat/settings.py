@@ -36,6 +36,9 @@ class ChatSettings(BaseSettings):
     history_on_join: int = 50
     recovery_max_messages: int = 1000
 
+    # uvicorn's WebSocket protocol implementation under `tertulia serve` (uvicorn's names,
+    # or an import path): by default its sans-I/O one with less kept per idle socket.
+    ws_protocol: str = "services.chat.adapters.inbound.uvicorn_ws:LeanWebSocketProtocol"
     ws_max_frame_bytes: int = 64 * 1024
     # Frames a socket may hold back while it recovers (replay from the database).
     ws_send_queue_frames: int = 256

@@ -46,7 +46,7 @@ class ChatReplica:
         self.settings = settings
         self.port = free_port()
         self.app = create_app(settings)
-        self._server = InProcessServer(self.app, port=self.port,
+        self._server = InProcessServer(self.app, port=self.port, ws=settings.ws_protocol,
                                        ws_max_size=settings.ws_max_frame_bytes,
                                        ws_per_message_deflate=False)
 

@@ -72,9 +72,18 @@ async def test_join_lists_present_members_and_changes_arrive_as_frames(
                 await presence.publish(subject, event.to_bytes())
                 frame = await receive(ws, "user_presence")
                 assert frame["data"]["status"] == "online" and frame["data"]["room_id"] is None
-            await sub.unsubscribe()
-            # Without a presence service, joining still works and lists nobody.
+            # The replica remembers what it was told and heard: joining again asks nothing.
             async with bob.socket(f"/ws/chat/{room['id']}") as ws:
+                again = (await receive(ws, "room_presence"))["data"]["users"]
+            assert asked == [sorted([alice.id, bob.id])]
+            assert [(u["user_id"], u["status"], u["room_id"]) for u in again] == [
+                (alice.id, "online", None)]
+            await sub.unsubscribe()
+            # Without a presence service, joining still works; people it knows nothing of
+            # are not listed.
+            carol = await sign_up(replica)
+            other = await carol.create_room()
+            async with carol.socket(f"/ws/chat/{other['id']}") as ws:
                 assert (await receive(ws, "room_presence"))["data"]["users"] == []
     finally:
         await presence.close()

@@ -6,6 +6,7 @@ import logging
 
 from services.chat import use_cases
 from services.chat.adapters import frames
+from services.chat.adapters.outbound.bus_presence import BusPresenceDirectory
 from services.chat.adapters.outbound.connection_hub import ConnectionHub
 from services.chat.ports import ChatDeps
 from shared.bus import EventBus, LiveMessage, Subscription
@@ -14,9 +15,11 @@ from shared.contracts import CloudEvent, PresenceChanged, spec_for
 log = logging.getLogger(__name__)
 
 
-async def subscribe_presence(bus: EventBus, deps: ChatDeps, hub: ConnectionHub) -> Subscription:
+async def subscribe_presence(bus: EventBus, deps: ChatDeps, hub: ConnectionHub,
+                             directory: BusPresenceDirectory) -> Subscription:
     """Every replica hears each change (a core subscription to the event subject, best
-    effort) and tells only its own sockets, in the rooms the user belongs to."""
+    effort), remembers it for the next joins' `room_presence`, and tells only its own
+    sockets, in the rooms the user belongs to."""
 
     async def on_change(msg: LiveMessage) -> None:
         try:
@@ -25,6 +28,7 @@ async def subscribe_presence(bus: EventBus, deps: ChatDeps, hub: ConnectionHub) 
             log.warning("unreadable presence event on %s", msg.subject)
             return
         assert isinstance(change, PresenceChanged)
+        directory.heard(change)
         if not hub.has_rooms():
             return
         rooms = await use_cases.rooms_of_user(deps, change.user_id)

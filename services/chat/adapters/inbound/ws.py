@@ -110,6 +110,8 @@ async def serve_socket(chat: Chat, websocket: RawWebSocket, room_id: int | None)
         await websocket.accept()
     except Disconnected:
         return
+    since_seq = _since(websocket)
+    websocket.forget_handshake()
     now = datetime.now(UTC)
     conn = Connection(str(uuid.uuid4()), actor_of(principal), websocket, now, now,
                       default_room=room_id,
@@ -124,7 +126,7 @@ async def serve_socket(chat: Chat, websocket: RawWebSocket, room_id: int | None)
         await session.hello()
         if room_id is not None:
             try:
-                await session.join(room_id, _since(websocket))
+                await session.join(room_id, since_seq)
             except ChatError as exc:
                 raise CloseSocket(_close_code_for(exc), exc.message) from exc
         await _read_loop(chat, session)

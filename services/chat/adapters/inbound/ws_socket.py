@@ -36,7 +36,7 @@ class Disconnected(Exception):
 class RawWebSocket:
     """The handshake's request data, the receive side, and direct writes of encoded frames."""
 
-    __slots__ = ("_receive", "_send", "_transport", "path", "query_string", "scope")
+    __slots__ = ("_query", "_receive", "_send", "_transport", "path", "query_string", "scope")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.scope = scope
@@ -45,6 +45,7 @@ class RawWebSocket:
         self._receive = receive
         self._send = send
         self._transport: asyncio.WriteTransport | None = None
+        self._query: dict[str, list[str]] | None = None
 
     # --- the handshake's request ----------------------------------------------------------
 
@@ -57,7 +58,9 @@ class RawWebSocket:
     def query(self, name: str) -> str | None:
         if not self.query_string:
             return None
-        values = parse_qs(self.query_string.decode("latin-1")).get(name)
+        if self._query is None:
+            self._query = parse_qs(self.query_string.decode("latin-1"))
+        values = self._query.get(name)
         return values[0] if values else None
 
     def cookie(self, name: str) -> str | None:
@@ -70,6 +73,11 @@ class RawWebSocket:
             return None
         return morsel.value if morsel is not None else None
 
+    def forget_handshake(self) -> None:
+        """Admitted: the request headers are not needed for the connection's life."""
+        self.scope["headers"] = []
+        self._query = None
+
     # --- ASGI ---------------------------------------------------------------------------
 
     async def accept(self) -> None:
@@ -79,6 +87,11 @@ class RawWebSocket:
         await self._send({"type": "websocket.accept"})
         # uvicorn's `send` is a method of its protocol object, which holds the transport.
         protocol = getattr(self._send, "__self__", None)
+        completed = getattr(protocol, "handshake_completed_event", None)
+        if completed is not None:
+            # uvicorn's legacy `websockets` protocol writes the 101 response in a task of
+            # its own; a frame written before it would precede the handshake.
+            await completed.wait()
         self._transport = getattr(protocol, "transport", None)
         if self._transport is None:
             raise RuntimeError("the chat WebSocket needs an ASGI server that exposes its "

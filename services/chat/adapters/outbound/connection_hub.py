@@ -92,6 +92,7 @@ class Connection:
     rooms: dict[int, RoomView] = field(default_factory=dict)
     closed: bool = False
     last_activity_report: float = 0.0
+    reported_room: int | None = None  # the current room as live.connections last heard it
     # This socket's `live.connections` entry, encoded; None once it changed.
     info_cache: bytes | None = None
 
@@ -179,6 +180,8 @@ class ConnectionHub:
         return len(self._connections)
 
     async def register(self, conn: Connection) -> None:
+        # The `opened` report is the socket's first activity: the next one is due later.
+        conn.last_activity_report = asyncio.get_running_loop().time()
         self._connections[conn.id] = conn
         self._metrics.sockets_open.set(len(self._connections))
         self._metrics.sockets_opened.inc()

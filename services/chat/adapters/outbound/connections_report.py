@@ -34,11 +34,13 @@ def info_json(conn: Connection) -> bytes:
     """The socket as a `ConnectionInfo` (shared/contracts/live.py), cached on the socket."""
     cached = conn.info_cache
     if cached is None:
-        cached = conn.info_cache = orjson.dumps({
+        # A copy of orjson's output: orjson's own buffer is at least 4 KiB, which every
+        # idle socket would keep.
+        cached = conn.info_cache = bytes(memoryview(orjson.dumps({
             "connection_id": conn.id, "user_id": conn.actor.user_id,
             "username": conn.actor.username, "rooms": list(conn.rooms),
             "current_room": conn.current_room, "opened_at": _iso(conn.opened_at),
-            "last_active_at": _iso(conn.last_active_at)})
+            "last_active_at": _iso(conn.last_active_at)})))
     return cached
 
 
@@ -62,6 +64,7 @@ class ConnectionsReporter:
                 await self._task
 
     async def opened(self, conn: Connection) -> None:
+        conn.reported_room = conn.current_room
         await self._publish(b'{"kind":"opened","replica_id":%s,"connection":%s}'
                             % (orjson.dumps(self.replica_id), info_json(conn)))
 
@@ -71,13 +74,16 @@ class ConnectionsReporter:
                           "closed_at": _iso(datetime.now(UTC)), "code": code})
 
     async def activity(self, conn: Connection, now: datetime, loop_time: float) -> None:
-        """Report what a person did, at most once per `activity_secs` per socket."""
+        """Report what a person did, at most once per `activity_secs` per socket, and at once
+        when the socket shows another room than the last report said."""
         conn.last_active_at = now
         if conn.actor.user_id is None:
             return
-        if loop_time - conn.last_activity_report < self._activity_secs:
+        if loop_time - conn.last_activity_report < self._activity_secs and \
+                conn.current_room == conn.reported_room:
             return
         conn.last_activity_report = loop_time
+        conn.reported_room = conn.current_room
         conn.info_cache = None  # last_active_at moved on in what heartbeats say
         await self._send({"kind": "activity", "replica_id": self.replica_id,
                           "connection_id": conn.id, "user_id": conn.actor.user_id,
