@@ -105,7 +105,7 @@ class Database:
         async with self._write_lock:
             file_lock = self._file_lock
             if file_lock is not None and not file_lock.try_acquire():
-                await asyncio.to_thread(file_lock.acquire)  # another process is writing
+                await _acquire_in_thread(file_lock)  # another process is writing
             try:
                 yield
             finally:
@@ -132,6 +132,18 @@ class Database:
         if self._file_lock is not None:
             self._file_lock.close()
             self._file_lock = None
+
+
+async def _acquire_in_thread(file_lock: WriterFileLock) -> None:
+    """Wait for the lock in a thread; if the waiter is cancelled, the thread still gets the
+    lock, and lets it go at once instead of keeping it from the other processes."""
+    acquiring = asyncio.ensure_future(asyncio.to_thread(file_lock.acquire))
+    try:
+        await asyncio.shield(acquiring)
+    except asyncio.CancelledError:
+        acquiring.add_done_callback(
+            lambda done: file_lock.release() if done.exception() is None else None)
+        raise
 
 
 class WriterFileLock:

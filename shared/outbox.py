@@ -112,6 +112,7 @@ class OutboxRelay:
         self._from_table = True
         self._unmarked: list[str] = []
         self._marked_at = 0.0
+        self._stopping = False
 
     def kick(self) -> None:
         """Called after a commit that wrote outbox rows the relay was not handed."""
@@ -133,11 +134,20 @@ class OutboxRelay:
             )).scalar_one())
         return max(0, unsent - len(self._unmarked))
 
+    def stop(self) -> None:
+        """Ask `run` to return after what it is doing (what is unpublished stays unsent in
+        the table: the next start publishes it)."""
+        self._stopping = True
+        self._wake.set()
+
     async def run(self) -> None:
         backoff = 0.0
         loop = asyncio.get_running_loop()
         orphans_checked = loop.time()
-        while True:
+        task = asyncio.current_task()
+        # A library that swallows a CancelledError (nats-py's flush does) must not keep a
+        # cancelled relay going: `cancelling()` still counts the request.
+        while not self._stopping and not (task is not None and task.cancelling()):
             try:
                 if self._from_table:
                     await self._recover()
@@ -153,7 +163,9 @@ class OutboxRelay:
                     # whatever else is acknowledged meanwhile), else wait for work.
                     timeout = MARK_EVERY_SECS if self._unmarked else self._poll_secs
                     try:
-                        await asyncio.wait_for(self._wake.wait(), timeout)
+                        # A timeout scope, not wait_for: no task per idle wait.
+                        async with asyncio.timeout(timeout):
+                            await self._wake.wait()
                     except TimeoutError:
                         await self._mark_sent()
                     self._wake.clear()

@@ -200,6 +200,7 @@ async def stop(chat: Chat) -> None:
         await sub.unsubscribe()
     await chat.hub.stop()
     await chat.posts.drain()
+    chat.relay.stop()
     for task in chat._tasks:
         task.cancel()
     for task in chat._tasks:

@@ -278,9 +278,16 @@ class NatsEventBus:
                            len(events), exc)
         if not futures:
             return acked
-        _done, late = await asyncio.wait(futures, timeout=self._publish_timeout_secs)
-        for future in late:
-            future.cancel()
+        try:
+            async with asyncio.timeout(self._publish_timeout_secs):
+                # Already all sent: this only collects the acknowledgements, in order.
+                for future in futures:
+                    with contextlib.suppress(Exception):  # read below, per event
+                        await future
+        except TimeoutError:
+            for future in futures:
+                if not future.done():
+                    future.cancel()
         missing_stream = False
         for i, future in enumerate(futures):
             if future.cancelled():

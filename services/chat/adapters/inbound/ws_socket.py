@@ -3,10 +3,10 @@
 Starlette's `WebSocket` and FastAPI's dependency stack keep some thirty suspended coroutines
 and their exit stacks alive for every idle socket; a chat socket needs the handshake, a
 receive loop and a way to write. Writes bypass ASGI's `send` (one coroutine and a message
-dict per frame): the server's protocol object owns the TCP transport, and an encoded
-WebSocket frame is written to it directly (`FrameSink`). uvicorn writes its own frames
-(pings, close) on the same transport, one whole frame per `write`, so frames never
-interleave.
+dict per frame): the server's protocol object owns the TCP transport, and encoded
+WebSocket frames are written to it directly (`FrameSink`), those of one event-loop turn in
+one write. uvicorn writes its own frames (pings, close) on the same transport, one whole
+frame per `write`, so frames never interleave; nothing is written after its close frame.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ class Disconnected(Exception):
 class RawWebSocket:
     """The handshake's request data, the receive side, and direct writes of encoded frames."""
 
-    __slots__ = ("_query", "_receive", "_send", "_transport", "path", "query_string", "scope")
+    __slots__ = ("_corked", "_corked_bytes", "_query", "_receive", "_send", "_transport", "path",
+                 "query_string", "scope")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.scope = scope
@@ -46,6 +47,8 @@ class RawWebSocket:
         self._send = send
         self._transport: asyncio.WriteTransport | None = None
         self._query: dict[str, list[str]] | None = None
+        self._corked: list[bytes] | None = None
+        self._corked_bytes = 0
 
     # --- the handshake's request ----------------------------------------------------------
 
@@ -113,7 +116,8 @@ class RawWebSocket:
     async def close(self, code: int, reason: str = "") -> None:
         """The close handshake through the server, which then owns the transport's end; a
         peer that reads nothing cannot take even the close frame, so its TCP connection is
-        dropped after `CLOSE_HANDSHAKE_SECS`."""
+        dropped after `CLOSE_HANDSHAKE_SECS`. Frames queued before it go first."""
+        self._uncork()
         try:
             await asyncio.wait_for(self._send({"type": "websocket.close", "code": code,
                                                "reason": reason[:120]}),
@@ -124,15 +128,37 @@ class RawWebSocket:
     # --- FrameSink ----------------------------------------------------------------------
 
     def write(self, wire: bytes) -> bool:
+        """Queue a frame; what one turn of the event loop writes to this socket goes out in
+        one `transport.write` at the end of that turn (a batch of posts delivers several
+        frames to each socket of a room, and each write is a system call)."""
         transport = self._transport
         if transport is None or transport.is_closing():
             return False
-        transport.write(wire)
+        corked = self._corked
+        if corked is None:
+            self._corked = [wire]
+            self._corked_bytes = len(wire)
+            asyncio.get_running_loop().call_soon(self._uncork)
+        else:
+            corked.append(wire)
+            self._corked_bytes += len(wire)
         return True
 
     def buffered(self) -> int:
         transport = self._transport
-        return transport.get_write_buffer_size() if transport is not None else 0
+        pending = transport.get_write_buffer_size() if transport is not None else 0
+        return pending + self._corked_bytes
+
+    def _uncork(self) -> None:
+        corked, self._corked = self._corked, None
+        self._corked_bytes = 0
+        transport = self._transport
+        if not corked or transport is None or transport.is_closing():
+            return
+        protocol = getattr(self._send, "__self__", None)
+        if getattr(protocol, "close_sent", False):
+            return  # the server closed the socket: nothing may follow its close frame
+        transport.write(corked[0] if len(corked) == 1 else b"".join(corked))
 
     def abort(self) -> None:
         """Drop the TCP connection: a peer that reads nothing cannot take a close frame."""

@@ -4,9 +4,7 @@ thread hand-offs per join). WAL mode: readers never wait for the writer."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from concurrent.futures import ThreadPoolExecutor
 
 from services.chat.adapters.outbound.sqlite_posts import (
     MESSAGE_COLUMNS,
@@ -14,6 +12,7 @@ from services.chat.adapters.outbound.sqlite_posts import (
     message_of,
     open_connection,
 )
+from services.chat.adapters.outbound.worker_thread import WorkerThread
 from services.chat.domain import Member, Room
 from services.chat.ports import JoinView
 
@@ -21,15 +20,24 @@ from services.chat.ports import JoinView
 class SqliteJoinReader:
     def __init__(self, path: str) -> None:
         self._path = path
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-joins")
+        self._thread: WorkerThread | None = None
         self._conn: sqlite3.Connection | None = None
 
     async def start(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._open)
+        # One thread, so the connection is only ever used by it.
+        self._thread = WorkerThread("chat-joins")
+        await self._thread.run(self._open)
+
+    @property
+    def _worker(self) -> WorkerThread:
+        assert self._thread is not None, "start() starts the thread"
+        return self._thread
 
     async def close(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
-        self._thread.shutdown(wait=True)
+        if self._thread is not None:
+            await self._thread.run(self._close)
+            await self._thread.stop()
+            self._thread = None
 
     def _open(self) -> None:
         self._conn = open_connection(self._path)
@@ -41,8 +49,7 @@ class SqliteJoinReader:
 
     async def read(self, room_id: int, user_id: int | None, since_seq: int | None, *,
                    replay_max: int, history: int) -> JoinView:
-        return await asyncio.get_running_loop().run_in_executor(
-            self._thread, self._read, room_id, user_id, since_seq, replay_max, history)
+        return await self._worker.run(self._read, room_id, user_id, since_seq, replay_max, history)
 
     def _read(self, room_id: int, user_id: int | None, since_seq: int | None,
               replay_max: int, history: int) -> JoinView:

@@ -11,13 +11,12 @@ SQLAlchemy tables (`sqla_tables.py`) use, so both read each other's rows.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from services.chat.adapters.outbound.worker_thread import WorkerThread
 from services.chat.domain import Member, Message, Room
 from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
 from shared.db import SQLITE_BUSY_TIMEOUT_MS, Database
@@ -67,16 +66,24 @@ class SqlitePostLog:
         self._db = db
         self._source = source
         self._committed = committed
-        # One thread, so the connection is only ever used by it.
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-posts")
+        self._thread: WorkerThread | None = None
         self._conn: sqlite3.Connection | None = None
 
     async def start(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._open)
+        # One thread, so the connection is only ever used by it.
+        self._thread = WorkerThread("chat-posts")
+        await self._thread.run(self._open)
+
+    @property
+    def _worker(self) -> WorkerThread:
+        assert self._thread is not None, "start() starts the thread"
+        return self._thread
 
     async def close(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
-        self._thread.shutdown(wait=True)
+        if self._thread is not None:
+            await self._thread.run(self._close)
+            await self._thread.stop()
+            self._thread = None
 
     def _open(self) -> None:
         self._conn = open_connection(self._path)
@@ -88,23 +95,10 @@ class SqlitePostLog:
 
     async def commit(self, requests: Sequence[PostRequest], plan: Planner,
                      now: datetime) -> Sequence[PostOutcome]:
-        """Two hops to the thread: begin and read, then write and commit. Planning and
-        encoding the events stay on the event loop's thread, so the writer thread holds the
-        GIL only around SQLite calls (a long stretch of Python there would stall the loop
-        for up to the interpreter's 5 ms switch interval)."""
-        loop = asyncio.get_running_loop()
         async with self._db.write_turn():
-            ctx = await loop.run_in_executor(self._thread, self._begin, requests, now)
-            try:
-                result = plan(requests, ctx)
-                rows = [outbox_row(event, source=self._source, now=now)
-                        for event in result.events]
-            except BaseException:
-                await loop.run_in_executor(self._thread, self._rollback)
-                raise
-            await loop.run_in_executor(self._thread, self._write_and_commit, result, rows, now)
+            outcomes, rows = await self._worker.run(self._transaction, requests, plan, now)
             self._committed(rows)
-        return result.outcomes
+        return outcomes
 
     # --- in the thread ----------------------------------------------------------------
 
@@ -119,6 +113,18 @@ class SqlitePostLog:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+    def _transaction(self, requests: Sequence[PostRequest], plan: Planner, now: datetime
+                     ) -> tuple[list[PostOutcome], list[OutboxRow]]:
+        ctx = self._begin(requests, now)
+        try:
+            result = plan(requests, ctx)
+            rows = [outbox_row(event, source=self._source, now=now) for event in result.events]
+        except BaseException:
+            self._rollback()
+            raise
+        self._write_and_commit(result, rows, now)
+        return result.outcomes, rows
 
     def _rollback(self) -> None:
         assert self._conn is not None
