@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -47,6 +47,8 @@ RETRY_MAX_SECS = 5.0
 MARK_EVERY_SECS = 0.2
 MARK_MAX_PENDING = 1024
 PUBLISH_BATCH = 1024
+# (event ids, when): mark those rows sent, in a write transaction of its own.
+MarkSent = Callable[[list[str], datetime], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +98,7 @@ async def add_to_outbox(conn: AsyncConnection, table: Table, event: BaseModel, *
 class OutboxRelay:
     def __init__(self, db: Database, bus: EventBus, table: Table, *, published: Counter,
                  pending: Gauge, poll_secs: float = 1.0, batch: int = 256,
-                 orphan_grace_secs: float = 5.0) -> None:
+                 orphan_grace_secs: float = 5.0, mark: MarkSent | None = None) -> None:
         self._db = db
         self._bus = bus
         self._table = table
@@ -105,6 +107,9 @@ class OutboxRelay:
         self._poll_secs = poll_secs
         self._batch = batch
         self._orphan_grace = timedelta(seconds=orphan_grace_secs)
+        # A service whose hot path owns a driver connection marks rows there (see
+        # `set_mark`); otherwise through SQLAlchemy.
+        self._mark = mark
         self._wake = asyncio.Event()
         # Rows handed over by `committed`, not published yet, in commit order.
         self._queue: list[OutboxRow] = []
@@ -113,6 +118,9 @@ class OutboxRelay:
         self._unmarked: list[str] = []
         self._marked_at = 0.0
         self._stopping = False
+
+    def set_mark(self, mark: MarkSent) -> None:
+        self._mark = mark
 
     def kick(self) -> None:
         """Called after a commit that wrote outbox rows the relay was not handed."""
@@ -236,9 +244,12 @@ class OutboxRelay:
         ids, self._unmarked = self._unmarked, []
         t = self._table
         try:
-            async with self._db.write() as s:
-                await s.execute(update(t).where(t.c.event_id.in_(ids))
-                                .values(sent_at=datetime.now(UTC)))
+            if self._mark is not None:
+                await self._mark(ids, datetime.now(UTC))
+            else:
+                async with self._db.write() as s:
+                    await s.execute(update(t).where(t.c.event_id.in_(ids))
+                                    .values(sent_at=datetime.now(UTC)))
         except BaseException:
             self._unmarked[:0] = ids
             raise

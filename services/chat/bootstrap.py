@@ -102,6 +102,7 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
     presence = BusPresenceDirectory(bus)
     live = BusLiveFeed(bus, hub)
     post_log, joins = _hot_path(settings, db, relay)
+    relay.set_mark(post_log.mark_sent)
     posts = PostQueue(post_log, live, clock, on_batch=metrics.post_batch.observe)
     deps = ChatDeps(
         uow=SqlaChatUnitOfWork(db, committed=relay.committed),

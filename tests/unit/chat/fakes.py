@@ -125,12 +125,6 @@ class InMemoryRoomStore(_Store):
         return [replace(r) for _, r in sorted(self._state.rooms.items())
                 if not r.is_private or (r.id, user_id) in self._state.members]
 
-    async def next_seq(self, room_id: int) -> int:
-        self._writing()
-        room = self._state.rooms[room_id]
-        room.last_seq += 1
-        return room.last_seq
-
 
 class InMemoryMemberStore(_Store):
     async def get(self, room_id: int, user_id: int) -> Member | None:
@@ -174,22 +168,6 @@ class InMemoryMessageStore(_Store):
         # The real store does not load mentions back into a Message.
         return replace(message, mentions=[])
 
-    async def add(self, message: Message) -> Message:
-        self._writing()
-        if message.room_id not in self._state.rooms:
-            raise IntegrityViolation("FOREIGN KEY chat_messages.room_id")
-        for other in self._state.messages.values():
-            if (other.room_id, other.seq) == (message.room_id, message.seq):
-                raise IntegrityViolation("UNIQUE chat_messages (room_id, seq)")
-            if (message.client_msg_id is not None and other.user_id == message.user_id
-                    and other.client_msg_id == message.client_msg_id):
-                raise Conflict("duplicate_client_msg_id", "That message was already posted.")
-        message.id = self._state.next_id("messages")
-        self._state.messages[message.id] = replace(message, is_deleted=False, edited_at=None,
-                                                   mentions=list(message.mentions))
-        self._write_mentions(message)
-        return message
-
     def _write_mentions(self, message: Message) -> None:
         state = self._state
         for key in [k for k in state.mentions if k[0] == message.id]:
@@ -204,10 +182,6 @@ class InMemoryMessageStore(_Store):
     async def get(self, message_id: int) -> Message | None:
         message = self._state.messages.get(message_id)
         return self._out(message) if message else None
-
-    async def by_client_msg_id(self, user_id: int, client_msg_id: str) -> Message | None:
-        return next((self._out(m) for m in self._state.messages.values()
-                     if m.user_id == user_id and m.client_msg_id == client_msg_id), None)
 
     async def update(self, message: Message) -> None:
         self._writing()

@@ -4,49 +4,50 @@ from __future__ import annotations
 
 import pytest
 
-from services.chat.domain import Conflict, Member, Message
-from tests.unit.chat.fakes import T0, InMemoryChatTx, InMemoryChatUnitOfWork
+from services.chat.domain import Actor, Conflict, Member
+from services.chat.post_plan import PostRequest, plan_batch
+from tests.unit.chat.fakes import T0, InMemoryChatTx, InMemoryChatUnitOfWork, InMemoryPostLog
 
 
 async def _seed(tx: InMemoryChatTx) -> None:
-    """alice (1) and bob (2) in room 1, with three messages by alice, the second to @bob."""
+    """alice (1) and bob (2) in room 1."""
     for name in ("alice", "bob"):
         await tx.users.add(name, None, "h", False, T0)
     room = await tx.rooms.add("general", None, False, 1, T0)
     for user_id, name in ((1, "alice"), (2, "bob")):
         await tx.members.add(Member(room.id, user_id, name, "member", T0))
-    for text in ("one", "two @BOB", "three"):
-        seq = await tx.rooms.next_seq(room.id)
-        mentions = ["bob"] if "@" in text else []
-        await tx.messages.add(Message(0, room.id, seq, 1, "alice", text, "text", T0,
-                                      client_msg_id=f"c-{seq}", mentions=mentions))
 
 
 @pytest.fixture
 async def uow() -> InMemoryChatUnitOfWork:
+    """...with three messages by alice, the second to @bob, posted as the service posts."""
     uow = InMemoryChatUnitOfWork()
     async with uow.write() as tx:
         await _seed(tx)
+    alice = Actor(1, "alice")
+    await InMemoryPostLog(uow).commit(
+        [PostRequest(alice, 1, text, f"c-{n}", ("bob",) if "@" in text else ())
+         for n, text in enumerate(("one", "two @BOB", "three"), start=1)], plan_batch, T0)
     return uow
 
 
 async def test_a_failed_write_leaves_nothing_behind(uow: InMemoryChatUnitOfWork) -> None:
     with pytest.raises(RuntimeError):
         async with uow.write() as tx:
-            await tx.rooms.next_seq(1)
+            await tx.members.set_read_seq(1, 2, 3)
             await tx.users.add("carol", None, "h", False, T0)
             raise RuntimeError("boom")
 
     async with uow.read() as tx:
-        assert (await tx.rooms.get(1)).last_seq == 3  # type: ignore[union-attr]
+        assert (await tx.members.get(1, 2)).read_seq == 0  # type: ignore[union-attr]
         assert await tx.users.by_username("carol") is None
-    assert (uow.commits, uow.rollbacks) == (1, 1)
+    assert (uow.commits, uow.rollbacks) == (2, 1)  # the seed and the posts, then this
 
 
 async def test_reads_cannot_write(uow: InMemoryChatUnitOfWork) -> None:
     with pytest.raises(AssertionError):
         async with uow.read() as tx:
-            await tx.rooms.next_seq(1)
+            await tx.members.set_read_seq(1, 2, 3)
 
 
 async def test_uniqueness(uow: InMemoryChatUnitOfWork) -> None:
@@ -55,11 +56,7 @@ async def test_uniqueness(uow: InMemoryChatUnitOfWork) -> None:
             await tx.users.add("ALICE", None, "h", False, T0)
         with pytest.raises(Conflict) as room:
             await tx.rooms.add("general", None, True, 1, T0)
-        with pytest.raises(Conflict) as message:
-            await tx.messages.add(Message(0, 1, 99, 1, "alice", "again", "text", T0,
-                                          client_msg_id="c-1"))
-    assert (user.value.code, room.value.code, message.value.code) == (
-        "username_taken", "room_name_taken", "duplicate_client_msg_id")
+    assert (user.value.code, room.value.code) == ("username_taken", "room_name_taken")
 
 
 async def test_read_markers_never_move_backwards(uow: InMemoryChatUnitOfWork) -> None:

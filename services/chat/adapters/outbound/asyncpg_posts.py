@@ -75,6 +75,13 @@ class AsyncpgPostLog:
         self._committed(rows)
         return result.outcomes
 
+    async def mark_sent(self, event_ids: list[str], at: datetime) -> None:
+        """The relay's "sent" marks, on this pool (no SQLAlchemy round trips)."""
+        assert self._pool is not None
+        async with self._pool.acquire() as conn:
+            await conn.execute("UPDATE outbox SET sent_at = $1 WHERE event_id = ANY($2::text[])",
+                               _naive(at), event_ids)
+
     async def _context(self, conn: Any, requests: Sequence[PostRequest],
                        now: datetime) -> PostContext:
         room_ids = sorted({r.room_id for r in requests})

@@ -25,9 +25,9 @@ from services.chat.domain import Conflict, Member, Message, Role, Room, Unread, 
 from shared.db import Database
 from shared.outbox import OutboxRow, add_to_outbox
 
-# The per-message statements are built once, with bind parameters: building a statement
-# object costs about as much CPU as executing it (measured with pyinstrument on the
-# posting path). These are immutable SQL expressions, not shared state.
+# Statements of frequent paths are built once, with bind parameters: building a statement
+# object costs about as much CPU as executing it (measured with pyinstrument). These are
+# immutable SQL expressions, not shared state.
 _ROOM_WITH_MEMBER = (
     select(chat_rooms, room_members.c.user_id.label("m_user_id"), room_members.c.role,
            room_members.c.joined_at, room_members.c.read_seq,
@@ -37,12 +37,6 @@ _ROOM_WITH_MEMBER = (
         room_members.c.user_id == bindparam("user_id")))
         .outerjoin(users, users.c.id == room_members.c.user_id))
     .where(chat_rooms.c.id == bindparam("room_id")))
-_NEXT_SEQ = (update(chat_rooms).where(chat_rooms.c.id == bindparam("b_room_id"))
-             .values(last_seq=chat_rooms.c.last_seq + 1).returning(chat_rooms.c.last_seq))
-_INSERT_MESSAGE = insert(chat_messages).returning(chat_messages.c.id)
-_MESSAGE_BY_CLIENT_ID = select(chat_messages).where(
-    chat_messages.c.user_id == bindparam("user_id"),
-    chat_messages.c.client_msg_id == bindparam("client_msg_id"))
 _ADVANCE_READ = (update(room_members).where(
     room_members.c.room_id == bindparam("b_room_id"),
     room_members.c.user_id == bindparam("b_user_id"),
@@ -149,11 +143,6 @@ class SqlaRoomStore:
                                     chat_rooms.c.id.in_(mine)))
         return [_room(r) for r in (await self._s.execute(query)).all()]
 
-    async def next_seq(self, room_id: int) -> int:
-        # One statement: the row lock (PostgreSQL) or the write lock (SQLite) makes it atomic.
-        result = await self._s.execute(_NEXT_SEQ, {"b_room_id": room_id})
-        return int(result.scalar_one())
-
 
 class SqlaMemberStore:
     def __init__(self, session: AsyncConnection) -> None:
@@ -212,21 +201,6 @@ class SqlaMessageStore:
     def __init__(self, session: AsyncConnection) -> None:
         self._s = session
 
-    async def add(self, message: Message) -> Message:
-        try:
-            result = await self._s.execute(_INSERT_MESSAGE, {
-                "room_id": message.room_id, "seq": message.seq, "user_id": message.user_id,
-                "username": message.username, "content": message.content,
-                "message_type": message.message_type, "client_msg_id": message.client_msg_id,
-                "created_at": message.created_at, "is_deleted": False})
-        except IntegrityError as exc:
-            # Only a concurrent retry with the same client_msg_id can collide here: seq is
-            # handed out under the write lock.
-            raise Conflict("duplicate_client_msg_id", "That message was already posted.") from exc
-        message.id = int(result.scalar_one())
-        await self._write_mentions(message)
-        return message
-
     async def _write_mentions(self, message: Message) -> None:
         if not message.mentions:
             return
@@ -242,11 +216,6 @@ class SqlaMessageStore:
     async def get(self, message_id: int) -> Message | None:
         row = (await self._s.execute(
             select(chat_messages).where(chat_messages.c.id == message_id))).first()
-        return _message(row) if row else None
-
-    async def by_client_msg_id(self, user_id: int, client_msg_id: str) -> Message | None:
-        row = (await self._s.execute(_MESSAGE_BY_CLIENT_ID, {
-            "user_id": user_id, "client_msg_id": client_msg_id})).first()
         return _message(row) if row else None
 
     async def update(self, message: Message) -> None:

@@ -100,7 +100,26 @@ class SqlitePostLog:
             self._committed(rows)
         return outcomes
 
+    async def mark_sent(self, event_ids: list[str], at: datetime) -> None:
+        """The relay's "sent" marks, on this connection (no SQLAlchemy round trips)."""
+        async with self._db.write_turn():
+            await self._worker.run(self._mark, event_ids, to_sqlite(at))
+
     # --- in the thread ----------------------------------------------------------------
+
+    def _mark(self, event_ids: list[str], at: str) -> None:
+        conn = self._conn
+        assert conn is not None
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for start in range(0, len(event_ids), 500):  # within SQLite's variable limit
+                chunk = event_ids[start:start + 500]
+                conn.execute(f"UPDATE outbox SET sent_at = ? WHERE event_id IN "
+                             f"({_marks(len(chunk))})", [at, *chunk])
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def _begin(self, requests: Sequence[PostRequest], now: datetime) -> PostContext:
         conn = self._conn
