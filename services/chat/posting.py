@@ -58,9 +58,8 @@ class PostQueue:
                 if self._on_batch is not None:
                     self._on_batch(len(batch))
                 outcomes = await self._commit([request for request, _ in batch])
-                for outcome in outcomes:
-                    if isinstance(outcome, PostOutcome) and outcome.created:
-                        await self._publish(outcome)
+                await self._publish([o for o in outcomes
+                                     if isinstance(o, PostOutcome) and o.created])
                 for (_, future), outcome in zip(batch, outcomes, strict=True):
                     if future.done():
                         continue
@@ -89,16 +88,20 @@ class PostQueue:
                 results.append(exc)
         return results
 
-    async def _publish(self, outcome: PostOutcome) -> None:
-        message = outcome.message
-        assert message is not None
-        try:
+    async def _publish(self, created: list[PostOutcome]) -> None:
+        """Each room's frames of the batch, in seq order: `member_joined` before the post
+        that made the member, then the message."""
+        by_room: dict[int, list[Frame]] = {}
+        for outcome in created:
+            message = outcome.message
+            assert message is not None
+            frames = by_room.setdefault(message.room_id, [])
             if outcome.joined is not None:
-                await self._live.to_room(message.room_id,
-                                         Frame("member_joined", member_data(outcome.joined)))
-            await self._live.to_room(message.room_id,
-                                     Frame("message", message_data(message), seq=message.seq))
-        except Exception:
-            # Stored and acknowledged all the same: whoever missed the frame recovers it.
-            log.exception("live delivery of a stored message failed")
-
+                frames.append(Frame("member_joined", member_data(outcome.joined)))
+            frames.append(Frame("message", message_data(message), seq=message.seq))
+        for room_id, frames in by_room.items():
+            try:
+                await self._live.to_room_many(room_id, frames)
+            except Exception:
+                # Stored and acknowledged all the same: whoever missed a frame recovers it.
+                log.exception("live delivery of stored messages failed")

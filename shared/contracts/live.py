@@ -43,6 +43,9 @@ class FrameHeaders:
     BROADCAST_ID = "Tertulia-Broadcast-Id"
     # A user the frame is about (e.g. a kicked member whose sockets must leave the room).
     USER = "Tertulia-User"
+    # Several frames in one message (a batch of posts): `type[:seq]` per frame, comma-
+    # separated, for the body's newline-separated frames (JSON text has no raw newline).
+    FRAMES = "Tertulia-Frames"
 
 
 class _Live(BaseModel):

@@ -37,3 +37,12 @@ class ChatMetrics:
                                     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=r)
         self.post_seconds = Histogram("tertulia_chat_post_seconds",
                                       "Time to store a message and ack it", registry=r)
+        # One child per client frame type, looked up without the `labels()` lock per frame.
+        self._frames_in_by_type: dict[str, Counter] = {}
+
+    def frame_in(self, frame_type: str) -> None:
+        """A client frame of a known type (the types are a fixed, small set)."""
+        child = self._frames_in_by_type.get(frame_type)
+        if child is None:
+            child = self._frames_in_by_type[frame_type] = self.frames_in.labels(frame_type)
+        child.inc()

@@ -318,6 +318,10 @@ class RecordingLiveFeed:
     async def to_room(self, room_id: int, frame: Frame) -> None:
         self.sent.append(Sent("room", room_id, frame))
 
+    async def to_room_many(self, room_id: int, frames: Sequence[Frame]) -> None:
+        for frame in frames:
+            self.sent.append(Sent("room", room_id, frame))
+
     async def to_user(self, user_id: int, frame: Frame) -> None:
         self.sent.append(Sent("user", user_id, frame))
 

@@ -15,6 +15,7 @@ from services.chat.adapters.outbound.connection_hub import Connection, Connectio
 from services.chat.adapters.outbound.connections_report import ConnectionsReporter
 from services.chat.domain import Actor
 from shared.bus.memory import InMemoryEventBus
+from shared.contracts.live import FrameHeaders
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 ROOM = 7
@@ -177,3 +178,19 @@ async def test_one_encoded_frame_serves_every_socket() -> None:
     first = sinks[0].wire[0]
     assert all(s.wire[0] is first for s in sinks)
     assert first[0] == 0x81 and first[1] == len(message(1))
+
+
+async def test_a_batch_from_another_replica_is_split_into_its_frames() -> None:
+    bus = InMemoryEventBus()
+    hub = ConnectionHub(bus, ChatMetrics(), replica_id="r1", queue_frames=8,
+                        send_buffer_bytes=1000,
+                        reporter=ConnectionsReporter(bus, replica_id="r1", heartbeat_secs=60,
+                                                     activity_secs=15))
+    _, sink = await joined(hub)
+    joined_frame = frames.encode("member_joined", {"room_id": ROOM, "user_id": 9})
+    await bus.publish(f"live.room.{ROOM}", b"\n".join([joined_frame, message(1), message(2)]),
+                      {FrameHeaders.TYPE: "frames",
+                       FrameHeaders.FRAMES: "member_joined,message:1,message:2"})
+    await bus.settle()
+    assert [f["type"] for f in sink.frames()] == ["member_joined", "message", "message"]
+    assert sink.seqs() == [1, 2]

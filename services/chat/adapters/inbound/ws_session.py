@@ -219,7 +219,7 @@ class Session:
             await self.send_error("unknown_type", f"Unknown frame type {frame_type[:40]!r}.",
                                   frame_type[:40])
             return
-        self.chat.metrics.frames_in.labels(frame_type).inc()
+        self.chat.metrics.frame_in(frame_type)
         ref = payload.get("client_msg_id") or payload.get("message_id") or frame_type
         if not isinstance(ref, str | int):
             ref = frame_type

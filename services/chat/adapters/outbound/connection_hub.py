@@ -444,7 +444,15 @@ class ConnectionHub:
 
     async def _on_room(self, msg: LiveMessage) -> None:
         room_id = int(msg.subject.rpartition(".")[2])
-        await self.deliver_room(room_id, msg.data, Routing.from_headers(dict(msg.headers)))
+        listed = msg.headers.get(FrameHeaders.FRAMES)
+        if listed is None:
+            await self.deliver_room(room_id, msg.data, Routing.from_headers(dict(msg.headers)))
+            return
+        # Several frames in one message: `type[:seq]` per frame, one frame per line.
+        for entry, payload in zip(listed.split(","), msg.data.split(b"\n"), strict=True):
+            frame_type, _, seq = entry.partition(":")
+            await self.deliver_room(room_id, payload,
+                                    Routing(frame_type, int(seq) if seq else None))
 
     def has_user(self, user_id: int) -> bool:
         return user_id in self._by_user

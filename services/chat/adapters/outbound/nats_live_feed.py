@@ -2,9 +2,12 @@
 directly, then published on its live subject for the other replicas (the NATS connection
 does not echo it back here). A replica's own sockets therefore stay live while NATS is slow
 or away; the other replicas' sockets depend on NATS, and fill any `seq` gap from the
-database (`ConnectionHub`)."""
+database (`ConnectionHub`). The frames of a batch of posts go to the other replicas as
+one NATS message per room (`FrameHeaders.FRAMES`)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from services.chat.adapters.frames import encode_frame
 from services.chat.adapters.outbound.connection_hub import ConnectionHub, Routing
@@ -41,6 +44,20 @@ class BusLiveFeed:
         payload = encode_frame(frame)
         await self._hub.deliver_room(room_id, payload, routing_of(frame))
         await self._bus.publish(live_room(room_id), payload, frame_headers(frame))
+
+    async def to_room_many(self, room_id: int, frames: Sequence[Frame]) -> None:
+        if len(frames) == 1:
+            await self.to_room(room_id, frames[0])
+            return
+        payloads = []
+        for frame in frames:
+            assert frame.exclude_connection is None and frame.exclude_user is None
+            payload = encode_frame(frame)
+            payloads.append(payload)
+            await self._hub.deliver_room(room_id, payload, routing_of(frame))
+        listed = ",".join(f.type if f.seq is None else f"{f.type}:{f.seq}" for f in frames)
+        await self._bus.publish(live_room(room_id), b"\n".join(payloads),
+                                {FrameHeaders.TYPE: "frames", FrameHeaders.FRAMES: listed})
 
     async def to_user(self, user_id: int, frame: Frame) -> None:
         payload = encode_frame(frame)
