@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import logging
 import os
+import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -22,6 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.types import TypeDecorator
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+CHECKPOINT_EVERY_SECS = 1.0
+CHECKPOINT_STOP_SECS = 5.0
+log = logging.getLogger(__name__)
 
 
 def is_sqlite(url: str) -> bool:
@@ -42,6 +48,7 @@ def _sqlite_engine(url: str, begin: str) -> AsyncEngine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA wal_autocheckpoint=0")  # WalCheckpointer does it
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -57,6 +64,7 @@ class Database:
         self.sqlite = is_sqlite(url)
         self._write_lock: asyncio.Lock | None = None
         self._file_lock: WriterFileLock | None = None
+        self._checkpointer: WalCheckpointer | None = None
         if self.sqlite:
             self._write_lock = asyncio.Lock()
             self.engine = _sqlite_engine(url, "BEGIN IMMEDIATE")
@@ -75,6 +83,8 @@ class Database:
             if self._file_lock is None:
                 self._file_lock = await asyncio.to_thread(
                     WriterFileLock, path.with_name(path.name + ".writer-lock"))
+            if self._checkpointer is None:
+                self._checkpointer = WalCheckpointer(path)
 
     # Core connections, not ORM sessions: the stores map rows themselves, and a Session
     # costs several times more CPU per statement on the message hot path.
@@ -132,6 +142,53 @@ class Database:
         if self._file_lock is not None:
             self._file_lock.close()
             self._file_lock = None
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.stop)
+            self._checkpointer = None
+
+
+class WalCheckpointer:
+    """Moves the WAL's pages into the database file from a thread of its own.
+
+    SQLite's automatic checkpoint runs inside the commit that crosses 1,000 WAL pages, and
+    with its fsync that commit took up to 5.6 ms instead of 0.06 ms (measured: 3,000 small
+    transactions, 2 ms apart); on the message path that was the p99. Every connection here
+    turns the automatic checkpoint off (`wal_autocheckpoint=0`) and this thread runs a
+    PASSIVE checkpoint every `CHECKPOINT_EVERY_SECS`, which waits for neither readers nor
+    writers. Several processes on one file each run one; they take turns inside SQLite.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Checkpoint once more and end the thread (blocking: call it in a thread)."""
+        self._stopping.set()
+        self._thread.join(timeout=CHECKPOINT_STOP_SECS)
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self._path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+                               isolation_level=None, check_same_thread=False)
+        failures = 0
+        try:
+            while True:
+                stopping = self._stopping.wait(CHECKPOINT_EVERY_SECS)
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    failures = 0
+                except sqlite3.Error as exc:
+                    failures += 1
+                    if failures % 60 == 1:  # once a minute while it keeps failing
+                        log.warning("WAL checkpoint failed", extra={"fields": {
+                            "path": str(self._path), "error": str(exc)}})
+                if stopping:
+                    return
+        finally:
+            conn.close()
 
 
 async def _acquire_in_thread(file_lock: WriterFileLock) -> None:

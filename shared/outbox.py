@@ -39,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.bus import EventBus, PublishFailed, RawEvent
-from shared.contracts import new_event
+from shared.contracts.envelope import encode_event
 from shared.db import BigId, Database, UtcDateTime
 
 log = logging.getLogger(__name__)
@@ -82,8 +82,8 @@ def outbox_table(metadata: MetaData, name: str = "outbox") -> Table:
 
 def outbox_row(event: BaseModel, *, source: str, now: datetime) -> OutboxRow:
     """The envelope of `event`, ready to insert and to publish."""
-    subject, envelope = new_event(event, source=source, time=now)
-    return OutboxRow(envelope.id, subject, envelope.to_bytes())
+    subject, event_id, payload = encode_event(event, source=source, time=now)
+    return OutboxRow(event_id, subject, payload)
 
 
 async def add_to_outbox(conn: AsyncConnection, table: Table, event: BaseModel, *,

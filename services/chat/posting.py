@@ -41,9 +41,9 @@ class PostQueue:
         self._waiting.append((request, future))
         if self._runner is None:
             self._runner = asyncio.create_task(self._run(), name="post-batches")
-        # A poster that goes away (socket closed) does not cancel its post: the batch
-        # commits whatever happens to the one who asked.
-        return await asyncio.shield(future)
+        # A poster that goes away (socket closed) cancels only its wait: the batch commits
+        # whatever happens to the one who asked (the runner skips a cancelled future).
+        return await future
 
     async def drain(self) -> None:
         """Wait until every submitted post is stored and delivered (shutdown)."""

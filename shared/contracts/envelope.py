@@ -59,3 +59,18 @@ def new_event(
         data=data.model_dump(mode="json"),
     )
     return spec.subject, event
+
+
+def encode_event(data: BaseModel, *, source: str, time: datetime,
+                 event_id: str | None = None) -> tuple[str, str, bytes]:
+    """(NATS subject, event id, the envelope's JSON) for `data`, without building a
+    `CloudEvent` model first: the same JSON as `new_event(...).to_bytes()` (the time with
+    `+00:00` where pydantic writes `Z`), in about half the time, for outbox rows."""
+    from shared.contracts.events import spec_for
+
+    spec = spec_for(type(data))
+    event_id = event_id or str(uuid.uuid4())
+    return spec.subject, event_id, orjson.dumps({
+        "specversion": "1.0", "id": event_id, "source": source, "type": spec.type,
+        "time": time, "datacontenttype": "application/json",
+        "data": data.model_dump(mode="json")})

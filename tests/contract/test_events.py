@@ -147,3 +147,20 @@ def test_parse_connections_message_rejects_an_unknown_kind() -> None:
     raw = b'{"kind": "teleported", "replica_id": "chat-1", "connection_id": "c1"}'
     with pytest.raises(ValidationError):
         parse_connections_message(raw)
+
+
+def test_the_outbox_encoding_is_the_envelope_of_new_event() -> None:
+    """`encode_event` (outbox rows) and `new_event` (the model) give the same event."""
+    from datetime import UTC, datetime
+
+    from shared.contracts import MessageCreated, new_event
+    from shared.contracts.envelope import CloudEvent, encode_event
+
+    now = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    data = MessageCreated(message_id=1, room_id=2, seq=3, user_id=4, username="ana",
+                          content="hola ✓", client_msg_id=None, mentions=["bo"], created_at=now)
+    subject, event_id, raw = encode_event(data, source="tertulia/chat", time=now)
+    expected_subject, expected = new_event(data, source="tertulia/chat", time=now,
+                                           event_id=event_id)
+    assert subject == expected_subject
+    assert CloudEvent.from_bytes(raw) == expected

@@ -52,6 +52,7 @@ def open_connection(path: str) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA wal_autocheckpoint=0")  # shared.db.WalCheckpointer does it
     return conn
 
 
