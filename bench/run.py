@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -164,13 +167,43 @@ def run_loadgen(config: dict[str, Any], workdir: Path, pinned: bool,
     return result
 
 
+@contextlib.contextmanager
+def profiled(out_dir: Path | None, pids: list[int], label: str) -> Iterator[None]:
+    """With --profile: py-spy samples each chat process (only while it holds the GIL, so
+    waiting is not counted) while the load runs: one file of collapsed stacks per process
+    (`py-spy record --format raw`, the input of flame-graph tools)."""
+    if out_dir is None:
+        yield
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    spies = []
+    for pid in pids:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if b"services.cli" not in cmdline:
+            continue  # nats-server, a naive peer...
+        out = out_dir / f"{label}-{pid}.txt"
+        spies.append(subprocess.Popen(
+            [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
+             "--rate", "250",
+             "--gil", "--nonblocking", "--format", "raw", "--output", str(out)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    try:
+        yield
+    finally:
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)
+        for spy in spies:
+            spy.wait(30)
+
+
 def run_one(ws: Workspace, scenario: Scenario, name: str, pass_no: int) -> dict[str, Any]:
     workdir = ws.tmp / f"{scenario.name}-{name}-{pass_no}"
     server = ws.make(name, workdir)
     started_at = time.monotonic()
     with started(server, scenario.layout) as target:
         config = loadgen_config(scenario, target, os.sysconf("SC_CLK_TCK"))
-        result = run_loadgen(config, workdir, server.pinned, scenario.timeout_s)
+        with profiled(ws.args.profile, target.pids, f"{scenario.name}-{name}-{pass_no}"):
+            result = run_loadgen(config, workdir, server.pinned, scenario.timeout_s)
         if scenario.name == "posts" and target.http_url:
             result["history"] = asyncio.run(verify_history(
                 target.http_url, target.tokens[0], target.room_ids, result.pop("acked")))
@@ -236,6 +269,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="C10k against every selected server, not only tertulia and node")
     parser.add_argument("--results", type=Path, default=BENCH / "results")
     parser.add_argument("--keep-tmp", action="store_true", help="keep logs and data dirs")
+    parser.add_argument("--profile", type=Path,
+                        help="a directory: py-spy samples every Tertulia process during the "
+                             "measured runs (collapsed stacks, one file per process)")
     args = parser.parse_args(argv)
     args.only = [s for s in args.only.split(",") if s]
     args.servers = [s for s in args.servers.split(",") if s]
