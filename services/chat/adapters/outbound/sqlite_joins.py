@@ -6,55 +6,33 @@ from __future__ import annotations
 
 import sqlite3
 
-from services.chat.adapters.outbound.sqlite_posts import (
+from services.chat.adapters.outbound.sqlite_thread import (
     MESSAGE_COLUMNS,
+    SqliteThread,
     from_sqlite,
     message_of,
-    open_connection,
 )
-from services.chat.adapters.outbound.worker_thread import WorkerThread
 from services.chat.domain import Member, Room
 from services.chat.ports import JoinView
 
 
 class SqliteJoinReader:
     def __init__(self, path: str) -> None:
-        self._path = path
-        self._thread: WorkerThread | None = None
-        self._conn: sqlite3.Connection | None = None
+        self._sqlite = SqliteThread(path, "chat-joins")
 
     async def start(self) -> None:
-        # One thread, so the connection is only ever used by it.
-        self._thread = WorkerThread("chat-joins")
-        await self._thread.run(self._open)
-
-    @property
-    def _worker(self) -> WorkerThread:
-        assert self._thread is not None, "start() starts the thread"
-        return self._thread
+        await self._sqlite.start()
 
     async def close(self) -> None:
-        if self._thread is not None:
-            await self._thread.run(self._close)
-            await self._thread.stop()
-            self._thread = None
-
-    def _open(self) -> None:
-        self._conn = open_connection(self._path)
-
-    def _close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        await self._sqlite.stop()
 
     async def read(self, room_id: int, user_id: int | None, since_seq: int | None, *,
                    replay_max: int, history: int) -> JoinView:
-        return await self._worker.run(self._read, room_id, user_id, since_seq, replay_max, history)
+        return await self._sqlite.run(self._read, room_id, user_id, since_seq, replay_max,
+                                      history)
 
-    def _read(self, room_id: int, user_id: int | None, since_seq: int | None,
-              replay_max: int, history: int) -> JoinView:
-        conn = self._conn
-        assert conn is not None, "start() opens the connection"
+    def _read(self, conn: sqlite3.Connection, room_id: int, user_id: int | None,
+              since_seq: int | None, replay_max: int, history: int) -> JoinView:
         conn.execute("BEGIN")
         try:
             return self._view(conn, room_id, user_id, since_seq, replay_max, history)

@@ -13,47 +13,21 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
-from services.chat.adapters.outbound.worker_thread import WorkerThread
+from services.chat.adapters.outbound.sqlite_thread import (
+    MESSAGE_COLUMNS,
+    SqliteThread,
+    from_sqlite,
+    message_of,
+    to_sqlite,
+)
 from services.chat.domain import Member, Message, Room
 from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
-from shared.db import SQLITE_BUSY_TIMEOUT_MS, Database
+from shared.db import Database
 from shared.outbox import OutboxRow, outbox_row
 
 Planner = Callable[[Sequence[PostRequest], PostContext], BatchPlan]
-MESSAGE_COLUMNS = ("id, room_id, seq, user_id, username, content, message_type, "
-                    "client_msg_id, created_at, edited_at, is_deleted")
-
-
-def to_sqlite(moment: datetime) -> str:
-    """SQLAlchemy's SQLite DATETIME text for `UtcDateTime`: naive UTC, microseconds."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def from_sqlite(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC) if text is not None else None
-
-
-def message_of(row: tuple[Any, ...]) -> Message:
-    return Message(id=row[0], room_id=row[1], seq=row[2], user_id=row[3], username=row[4],
-                   content=row[5], message_type=row[6], client_msg_id=row[7],
-                   created_at=from_sqlite(row[8]),  # type: ignore[arg-type]
-                   edited_at=from_sqlite(row[9]), is_deleted=bool(row[10]))
-
-
-def open_connection(path: str) -> sqlite3.Connection:
-    """A connection configured as `shared.db` configures SQLAlchemy's; transactions are
-    begun explicitly (`isolation_level=None`)."""
-    conn = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                           check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA wal_autocheckpoint=0")  # shared.db.WalCheckpointer does it
-    return conn
 
 
 def _marks(n: int) -> str:
@@ -63,54 +37,33 @@ def _marks(n: int) -> str:
 class SqlitePostLog:
     def __init__(self, path: str, db: Database, *, source: str,
                  committed: Callable[[list[OutboxRow]], None]) -> None:
-        self._path = path
         self._db = db
         self._source = source
         self._committed = committed
-        self._thread: WorkerThread | None = None
-        self._conn: sqlite3.Connection | None = None
+        self._sqlite = SqliteThread(path, "chat-posts")
 
     async def start(self) -> None:
-        # One thread, so the connection is only ever used by it.
-        self._thread = WorkerThread("chat-posts")
-        await self._thread.run(self._open)
-
-    @property
-    def _worker(self) -> WorkerThread:
-        assert self._thread is not None, "start() starts the thread"
-        return self._thread
+        await self._sqlite.start()
 
     async def close(self) -> None:
-        if self._thread is not None:
-            await self._thread.run(self._close)
-            await self._thread.stop()
-            self._thread = None
-
-    def _open(self) -> None:
-        self._conn = open_connection(self._path)
-
-    def _close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        await self._sqlite.stop()
 
     async def commit(self, requests: Sequence[PostRequest], plan: Planner,
                      now: datetime) -> Sequence[PostOutcome]:
         async with self._db.write_turn():
-            outcomes, rows = await self._worker.run(self._transaction, requests, plan, now)
+            outcomes, rows = await self._sqlite.run(self._transaction, requests, plan, now)
             self._committed(rows)
         return outcomes
 
     async def mark_sent(self, event_ids: list[str], at: datetime) -> None:
         """The relay's "sent" marks, on this connection (no SQLAlchemy round trips)."""
         async with self._db.write_turn():
-            await self._worker.run(self._mark, event_ids, to_sqlite(at))
+            await self._sqlite.run(self._mark, event_ids, to_sqlite(at))
 
     # --- in the thread ----------------------------------------------------------------
 
-    def _mark(self, event_ids: list[str], at: str) -> None:
-        conn = self._conn
-        assert conn is not None
+    @staticmethod
+    def _mark(conn: sqlite3.Connection, event_ids: list[str], at: str) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
             for start in range(0, len(event_ids), 500):  # within SQLite's variable limit
@@ -122,46 +75,24 @@ class SqlitePostLog:
             conn.execute("ROLLBACK")
             raise
 
-    def _begin(self, requests: Sequence[PostRequest], now: datetime) -> PostContext:
-        conn = self._conn
-        assert conn is not None, "start() opens the connection"
+    def _transaction(self, conn: sqlite3.Connection, requests: Sequence[PostRequest],
+                     plan: Planner, now: datetime
+                     ) -> tuple[list[PostOutcome], list[OutboxRow]]:
         if conn.in_transaction:  # a batch abandoned half-way (cancelled at shutdown)
             conn.execute("ROLLBACK")
         conn.execute("BEGIN IMMEDIATE")
         try:
-            return self._context(conn, requests, now)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-
-    def _transaction(self, requests: Sequence[PostRequest], plan: Planner, now: datetime
-                     ) -> tuple[list[PostOutcome], list[OutboxRow]]:
-        ctx = self._begin(requests, now)
-        try:
-            result = plan(requests, ctx)
+            result = plan(requests, self._context(conn, requests, now))
             rows = [outbox_row(event, source=self._source, now=now) for event in result.events]
-        except BaseException:
-            self._rollback()
-            raise
-        self._write_and_commit(result, rows, now)
-        return result.outcomes, rows
-
-    def _rollback(self) -> None:
-        assert self._conn is not None
-        if self._conn.in_transaction:
-            self._conn.execute("ROLLBACK")
-
-    def _write_and_commit(self, plan: BatchPlan, rows: list[OutboxRow], now: datetime) -> None:
-        conn = self._conn
-        assert conn is not None
-        try:
-            self._write(conn, plan, rows, now)
+            self._write(conn, result, rows, now)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        return result.outcomes, rows
 
-    def _context(self, conn: sqlite3.Connection, requests: Sequence[PostRequest],
+    @staticmethod
+    def _context(conn: sqlite3.Connection, requests: Sequence[PostRequest],
                  now: datetime) -> PostContext:
         room_ids = sorted({r.room_id for r in requests})
         rooms = {
@@ -203,7 +134,8 @@ class SqlitePostLog:
         ids = iter(range(last_id + 1, last_id + 1 + len(requests)))
         return PostContext(now, rooms, members, earlier, mentionable, ids.__next__)
 
-    def _write(self, conn: sqlite3.Connection, plan: BatchPlan, rows: list[OutboxRow],
+    @staticmethod
+    def _write(conn: sqlite3.Connection, plan: BatchPlan, rows: list[OutboxRow],
                now: datetime) -> None:
         at = to_sqlite(now)
         if plan.new_members:
