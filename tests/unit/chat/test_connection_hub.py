@@ -10,9 +10,11 @@ import pytest
 
 from services.chat.adapters import frames
 from services.chat.adapters.metrics import ChatMetrics
-from services.chat.adapters.outbound import connection_hub
-from services.chat.adapters.outbound.connection_hub import Connection, ConnectionHub, Routing
+from services.chat.adapters.outbound import room_feed
+from services.chat.adapters.outbound.connection import Connection
+from services.chat.adapters.outbound.connection_hub import ConnectionHub
 from services.chat.adapters.outbound.connections_report import ConnectionsReporter
+from services.chat.adapters.outbound.room_feed import Routing
 from services.chat.domain import Actor
 from shared.bus.memory import InMemoryEventBus
 from shared.contracts.live import FrameHeaders
@@ -125,7 +127,7 @@ async def test_frames_without_seq_keep_their_place_behind_a_waiting_one() -> Non
 
 async def test_a_gap_that_does_not_fill_is_read_from_the_database(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(connection_hub, "GAP_WAIT_SECS", 0.01)
+    monkeypatch.setattr(room_feed, "GAP_WAIT_SECS", 0.01)
     missed = Missed()
     hub = hub_with(missed)
     _, sink = await joined(hub, last_seq=4)

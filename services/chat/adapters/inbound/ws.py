@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from services.chat.adapters.inbound.ws_session import CloseSocket, Session, actor_of
 from services.chat.adapters.inbound.ws_socket import Disconnected, RawWebSocket, Receive, Send
-from services.chat.adapters.outbound.connection_hub import Connection
+from services.chat.adapters.outbound.connection import Connection
 from services.chat.domain import ChatError, NotFound
 from shared.auth import InvalidToken, Principal
 from shared.auth.tokens import SESSION_COOKIE

@@ -25,7 +25,7 @@ from services.chat.adapters.inbound.ws_frames import (
     TypingIn,
 )
 from services.chat.adapters.inbound.ws_socket import RawWebSocket
-from services.chat.adapters.outbound.connection_hub import Connection
+from services.chat.adapters.outbound.connection import Connection
 from services.chat.domain import GUEST, Actor, ChatError, Forbidden, ack_data, message_data
 from shared.auth import InvalidToken, Principal
 

@@ -10,11 +10,10 @@ are unmasked, so the same bytes serve every recipient, and a socket needs no que
 of its own (the transport buffers what the peer has not read yet). A socket whose buffer
 grows past `send_buffer_bytes` is a slow consumer: it is closed with 1013, never waited on.
 
-Per room, `message` frames reach sockets in `seq` order, once: a `RoomFeed` holds a frame
-that arrives ahead of a missing `seq` (another replica's message still on its way through
-NATS) until the gap fills, and after `GAP_WAIT_SECS` reads the missing messages from the
-database. Every `seq` below one that was committed is already committed, so the read
-always finds them.
+Per room, `message` frames reach sockets in `seq` order, once (`room_feed.RoomFeed`; this
+hub reads a gap that does not fill from the database). What stays in this module, the
+subscriptions, the delivery and the broadcast receipts, all work on the same maps of
+sockets by room and by user.
 """
 
 from __future__ import annotations
@@ -23,15 +22,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
 
 import orjson
 
 from services.chat.adapters.frames import text_frame
 from services.chat.adapters.metrics import ChatMetrics
+from services.chat.adapters.outbound.connection import Connection, RoomView
 from services.chat.adapters.outbound.connections_report import ConnectionsReporter
+from services.chat.adapters.outbound.room_feed import MissedFrames, RoomFeed, Routing
 from services.chat.domain import Actor
 from shared.bus import EventBus, LiveMessage, Subscription
 from shared.contracts import (
@@ -47,88 +46,7 @@ log = logging.getLogger(__name__)
 
 CLOSE_GOING_AWAY = 1001
 CLOSE_TRY_AGAIN_LATER = 1013
-# How long a frame waits for an earlier `seq` to arrive over NATS before the gap is read
-# from the database. Replicas publish right after their commit, so a gap normally closes in
-# well under a millisecond; this only bounds the wait when a publish was lost.
-GAP_WAIT_SECS = 0.1
 MembersOf = Callable[[int], Awaitable[set[int]]]
-# (room_id, after_seq, before_seq) -> the `message` frames of that range, oldest first.
-MissedFrames = Callable[[int, int, int], Awaitable[list[tuple[int, bytes]]]]
-
-
-class FrameSink(Protocol):
-    """Where one socket's bytes go (the WebSocket's transport)."""
-
-    def write(self, wire: bytes) -> bool:
-        """Queue an encoded WebSocket frame; False when the connection is closing."""
-        ...
-
-    def buffered(self) -> int:
-        """Bytes written but not yet taken by the peer's TCP stack."""
-        ...
-
-    async def close(self, code: int, reason: str) -> None: ...
-
-
-@dataclass(slots=True)
-class RoomView:
-    """One socket's view of one room. While `recovering`, live frames wait in `held` so the
-    replay from the database and the live stream join without a gap or a duplicate."""
-
-    recovering: bool = True
-    held: list[tuple[int | None, bytes]] = field(default_factory=list)
-    replayed_upto: int = 0
-
-
-@dataclass(eq=False, slots=True)
-class Connection:
-    id: str
-    actor: Actor
-    sink: FrameSink
-    opened_at: datetime
-    last_active_at: datetime
-    default_room: int | None = None
-    current_room: int | None = None
-    rooms: dict[int, RoomView] = field(default_factory=dict)
-    closed: bool = False
-    last_activity_report: float = 0.0
-    reported_room: int | None = None  # the current room as live.connections last heard it
-    # This socket's `live.connections` entry, encoded; None once it changed.
-    info_cache: bytes | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Routing:
-    """What a replica needs to route a frame without parsing it (the NATS headers)."""
-
-    frame_type: str
-    seq: int | None = None
-    skip_connection: str | None = None
-    skip_user: int | None = None
-    about_user: int | None = None
-
-    @classmethod
-    def from_headers(cls, headers: dict[str, str]) -> Routing:
-        seq = headers.get(FrameHeaders.SEQ)
-        skip_user = headers.get(FrameHeaders.EXCLUDE_USER)
-        about = headers.get(FrameHeaders.USER)
-        return cls(headers.get(FrameHeaders.TYPE, ""), int(seq) if seq else None,
-                   headers.get(FrameHeaders.EXCLUDE_CONNECTION),
-                   int(skip_user) if skip_user else None, int(about) if about else None)
-
-
-@dataclass(eq=False, slots=True)
-class RoomFeed:
-    """This replica's sockets in one room, and the room's `seq` as delivered to them."""
-
-    room_id: int
-    sockets: set[Connection] = field(default_factory=set)
-    # The highest `seq` handed to the sockets in order; None until a join has read the room.
-    delivered: int | None = None
-    # Frames waiting behind a missing `seq`, in arrival order.
-    backlog: list[tuple[Routing, bytes]] = field(default_factory=list)
-    gap_timer: asyncio.TimerHandle | None = None
-    filling: bool = False
 
 
 class ConnectionHub:
@@ -145,7 +63,7 @@ class ConnectionHub:
         self.send_buffer_bytes = send_buffer_bytes
         self.reporter = reporter
         self._connections: dict[str, Connection] = {}
-        self._feeds: dict[int, RoomFeed] = {}
+        self._feeds: dict[int, RoomFeed[Connection]] = {}
         self._by_user: dict[int, set[Connection]] = {}
         self._subs: dict[str, Subscription] = {}
         self._sub_lock = asyncio.Lock()
@@ -165,8 +83,7 @@ class ConnectionHub:
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
         for feed in self._feeds.values():
-            if feed.gap_timer is not None:
-                feed.gap_timer.cancel()
+            feed.close()
         for sub in list(self._subs.values()):
             await sub.unsubscribe()
         self._subs.clear()
@@ -237,7 +154,7 @@ class ConnectionHub:
         conn.info_cache = None
         feed = self._feeds.get(room_id)
         if feed is None:
-            feed = self._feeds[room_id] = RoomFeed(room_id)
+            feed = self._feeds[room_id] = RoomFeed(room_id, self._fan_out, self._start_fill)
         first = not feed.sockets
         feed.sockets.add(conn)
         if first:
@@ -250,12 +167,11 @@ class ConnectionHub:
         if view is None:
             return []
         feed = self._feeds.get(room_id)
-        if feed is not None and feed.delivered is None:
+        if feed is not None:
             # The first read of the room on this replica: everything up to here was replayed.
             # What waited for that is released while this socket still holds, so it follows
             # the frames held before it.
-            feed.delivered = replayed_upto
-            self._drain(feed)
+            feed.start_at(replayed_upto)
         view.recovering = False
         view.replayed_upto = replayed_upto
         held, view.held = view.held, []
@@ -271,8 +187,7 @@ class ConnectionHub:
         if feed is not None:
             feed.sockets.discard(conn)
             if not feed.sockets:
-                if feed.gap_timer is not None:
-                    feed.gap_timer.cancel()
+                feed.close()
                 del self._feeds[room_id]
                 await self._release(live_room(room_id))
 
@@ -326,15 +241,7 @@ class ConnectionHub:
         feed = self._feeds.get(room_id)
         if feed is None:
             return
-        if routing.seq is None and not feed.backlog:
-            self._fan_out(feed, payload, routing)
-        elif feed.delivered is not None and routing.seq == feed.delivered + 1 \
-                and not feed.backlog:
-            feed.delivered += 1
-            self._fan_out(feed, payload, routing)
-        else:
-            feed.backlog.append((routing, payload))
-            self._drain(feed)
+        feed.offer(payload, routing)
         if routing.frame_type == "member_left" and routing.about_user is not None:
             # The removed member's sockets stop receiving the room.
             for conn in list(self._by_user.get(routing.about_user, ())):
@@ -348,76 +255,29 @@ class ConnectionHub:
                 if conn.actor.user_id not in members:
                     await self.leave(conn, room_id)
 
-    def _drain(self, feed: RoomFeed) -> None:
-        """Release the backlog's frames that are next in `seq` (or carry none), in order."""
-        while feed.backlog and feed.delivered is not None:
-            index = self._next_index(feed)
-            if index is None:
-                break
-            routing, payload = feed.backlog.pop(index)
-            if routing.seq is not None:
-                if routing.seq <= feed.delivered:
-                    continue  # already delivered (from the database, or a duplicate)
-                feed.delivered = routing.seq
-            self._fan_out(feed, payload, routing)
-        if feed.gap_timer is not None:
-            feed.gap_timer.cancel()
-            feed.gap_timer = None
-        if feed.backlog and feed.delivered is not None and not feed.filling:
-            feed.gap_timer = asyncio.get_running_loop().call_later(
-                GAP_WAIT_SECS, self._start_fill, feed)
-
-    @staticmethod
-    def _next_index(feed: RoomFeed) -> int | None:
-        assert feed.delivered is not None
-        head = feed.backlog[0][0]
-        if head.seq is None or head.seq <= feed.delivered + 1:
-            return 0
-        # The head waits for an earlier seq; that one may have arrived behind it.
-        for i, (routing, _payload) in enumerate(feed.backlog):
-            if routing.seq == feed.delivered + 1:
-                return i
-        return None
-
-    def _start_fill(self, feed: RoomFeed) -> None:
-        feed.gap_timer = None
-        if self._feeds.get(feed.room_id) is not feed or feed.filling:
+    def _start_fill(self, feed: RoomFeed[Connection]) -> None:
+        gap = feed.waiting_for()
+        if self._feeds.get(feed.room_id) is not feed or gap is None:
             return
-        feed.filling = True
-        task = asyncio.create_task(self._fill_gap(feed))
+        feed.filling()
+        task = asyncio.create_task(self._fill_gap(feed, *gap))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _fill_gap(self, feed: RoomFeed) -> None:
+    async def _fill_gap(self, feed: RoomFeed[Connection], after: int, before: int) -> None:
+        missed: list[tuple[int, bytes]] = []
         try:
-            waiting = [r.seq for r, _ in feed.backlog if r.seq is not None]
-            if not waiting or feed.delivered is None:
-                return
-            after, before = feed.delivered, min(waiting)
-            missed: list[tuple[int, bytes]] = []
             if self._missed_frames is not None:
-                try:
-                    missed = await self._missed_frames(feed.room_id, after, before)
-                except Exception:
-                    log.exception("could not read missed messages",
-                                  extra={"fields": {"room_id": feed.room_id}})
-            self._metrics.gaps_filled.inc()
-            for seq, payload in missed:
-                if feed.delivered is not None and seq == feed.delivered + 1:
-                    feed.delivered = seq
-                    self._fan_out(feed, payload, Routing("message", seq))
-            if feed.delivered is not None and feed.delivered < before - 1:
-                # Not in the database either (cannot happen while seqs are gapless): go on.
-                log.warning("seq gap not found in the database",
-                            extra={"fields": {"room_id": feed.room_id, "after": feed.delivered,
-                                              "before": before}})
-                feed.delivered = before - 1
+                missed = await self._missed_frames(feed.room_id, after, before)
+        except Exception:
+            log.exception("could not read missed messages",
+                          extra={"fields": {"room_id": feed.room_id}})
         finally:
-            feed.filling = False
+            self._metrics.gaps_filled.inc()
             if self._feeds.get(feed.room_id) is feed:
-                self._drain(feed)
+                feed.fill(missed, before)
 
-    def _fan_out(self, feed: RoomFeed, payload: bytes, routing: Routing) -> None:
+    def _fan_out(self, feed: RoomFeed[Connection], payload: bytes, routing: Routing) -> None:
         wire: bytes | None = None
         delivered = 0
         seq = routing.seq

@@ -13,15 +13,13 @@ import contextlib
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
+from services.chat.adapters.outbound.connection import Connection
 from shared.bus import EventBus
 from shared.contracts import LIVE_CONNECTIONS
-
-if TYPE_CHECKING:
-    from services.chat.adapters.outbound.connection_hub import Connection
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from services.chat.adapters.frames import encode_frame
-from services.chat.adapters.outbound.connection_hub import ConnectionHub, Routing
+from services.chat.adapters.outbound.connection_hub import ConnectionHub
+from services.chat.adapters.outbound.room_feed import Routing
 from services.chat.domain import Frame
 from shared.bus import EventBus
 from shared.contracts import LIVE_BROADCAST, live_room, live_user
