@@ -54,7 +54,13 @@ def _client_host(host: str) -> str:
 
 
 def _port_free(host: str, port: int) -> bool:
+    """Free as a server would find it: nothing listens (TIME-WAIT leftovers of a stop don't count).
+
+    Servers (uvicorn, Caddy, nats-server) bind with SO_REUSEADDR, so the check does too; on
+    Linux that bind still fails while anything listens on the port.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

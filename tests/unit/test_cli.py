@@ -143,3 +143,39 @@ def test_probe_requests_stay_out_of_the_access_log(path: str, kept: bool) -> Non
                                '%s - "%s %s HTTP/%s" %d', ("127.0.0.1:1", "GET", path, "1.1", 200),
                                None)
     assert QuietProbes().filter(record) is kept
+
+
+def _time_wait_port() -> int:
+    """A port with nothing listening but a connection in TIME-WAIT on it, as after a stop."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = int(listener.getsockname()[1])
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = listener.accept()
+            accepted.close()  # the server closes first: its side ends in TIME-WAIT
+            assert client.recv(1) == b""
+    return port
+
+
+def test_a_port_with_only_time_wait_connections_is_free_and_a_listening_one_is_not(
+    tmp_path: Path,
+) -> None:
+    port = _time_wait_port()
+    with socket.socket() as plain:  # what the check did: a bind without SO_REUSEADDR fails
+        with pytest.raises(OSError):
+            plain.bind(("127.0.0.1", port))
+    plan = _plan_on(tmp_path, port)
+    assert plan.url == f"http://127.0.0.1:{port}/"
+
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(UpError, match="is already in use"):
+            _plan_on(tmp_path, int(taken.getsockname()[1]))
+
+
+def _plan_on(tmp_path: Path, port: int) -> Any:
+    return plan_up(UpOptions(data_dir=tmp_path, port=port), free_port=_ports())
