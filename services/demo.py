@@ -12,7 +12,7 @@ DEMO_USERS = ("bruno", "carmen", "diego")
 # (room, private, members besides its creator ana)
 DEMO_ROOMS = (
     ("general", False, ("bruno", "carmen", "diego")),
-    ("random", False, ("bruno", "diego")),
+    ("random", False, ("bruno", "carmen", "diego")),
     ("equipo", True, ("bruno",)),
 )
 DEMO_CONVERSATION = (
@@ -22,6 +22,7 @@ DEMO_CONVERSATION = (
     ("general", "diego", "I can help with the screenshots."),
     ("random", "bruno", "Café a las cinco, ¿alguien?"),
     ("random", "diego", "Count me in ☕"),
+    ("random", "carmen", "¡Yo también! Me too."),
     ("equipo", "ana", "Private room: only invited people see this."),
     ("equipo", "bruno", "Perfect, let's plan the release here."),
 )

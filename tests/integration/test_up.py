@@ -87,6 +87,22 @@ def test_the_demo_fills_only_an_empty_system(system: RunningSystem) -> None:
     assert me.json()["is_admin"] is True
 
 
+def test_every_demo_user_belongs_to_every_public_room_and_sees_its_conversation(
+    system: RunningSystem,
+) -> None:
+    public = {room["name"]: room["id"]
+              for room in httpx.get(f"{system.url}/api/chat/rooms").json()
+              if not room["is_private"]}
+    assert set(public) == {"general", "random"}
+    for username in ("ana", "bruno", "carmen", "diego"):
+        mine = httpx.get(f"{system.url}/api/chat/unread", headers={
+            "Authorization": f"Bearer {_sign_in(system.url, username)}"}).json()
+        last_seq = {entry["room_id"]: entry["last_seq"] for entry in mine}
+        for name, room_id in public.items():
+            assert room_id in last_seq, f"{username} is not a member of {name}"
+            assert last_seq[room_id] > 0, f"{username} sees no message in {name}"
+
+
 def test_websockets_and_server_sent_events_pass_through_unbuffered(
         system: RunningSystem) -> None:
     token = _sign_in(system.url, "ana")
