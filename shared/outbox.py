@@ -10,12 +10,14 @@ rows reach the stream in the order they were handed over. Acknowledged rows are 
 in one statement per `MARK_EVERY_SECS` (or per batch read from the table); a row published
 again after a crash is dropped by `Nats-Msg-Id` (the event id) within the stream's window.
 Every `poll_secs` the relay also publishes unsent rows older than `orphan_grace_secs`, which
-another replica of the service wrote and died before publishing.
+another replica of the service wrote and died before publishing. Acknowledged rows are kept
+for a retention window, then `purge_sent` deletes them in small batches.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -47,6 +49,8 @@ RETRY_MAX_SECS = 5.0
 MARK_EVERY_SECS = 0.2
 MARK_MAX_PENDING = 1024
 PUBLISH_BATCH = 1024
+# Rows one purge batch deletes, in one short write turn.
+PURGE_BATCH = 1000
 # (event ids, when): mark those rows sent, in a write transaction of its own.
 MarkSent = Callable[[list[str], datetime], Awaitable[None]]
 
@@ -255,9 +259,52 @@ class OutboxRelay:
             raise
         self._marked_at = asyncio.get_running_loop().time()
 
-    async def purge_sent(self, before: datetime) -> int:
-        """Rows JetStream acknowledged long ago are history."""
+    async def purge_sent(self, before: datetime, *, batch: int = PURGE_BATCH,
+                         max_batches: int | None = None) -> int:
+        """Delete the rows JetStream acknowledged before `before`; unsent rows stay however
+        old. Returns how many went.
+
+        Batch by batch, oldest ids first: a read (no write lock held) looks at the next
+        `batch` rows by primary key, and one short write turn deletes the acknowledged ones
+        among them, so a writer on the hot path waits for one small delete at most. Ids
+        follow creation time, so the walk stops at the first row created after `before`
+        instead of reading the whole table; rows a little out of order go at the next run.
+        """
         t = self._table
-        async with self._db.write() as s:
-            return (await s.execute(delete(t).where(
-                t.c.sent_at.is_not(None), t.c.sent_at < before))).rowcount
+        after, removed, batches = 0, 0, 0
+        while max_batches is None or batches < max_batches:
+            async with self._db.read() as conn:
+                rows = (await conn.execute(
+                    select(t.c.id, t.c.created_at).where(t.c.id > after)
+                    .order_by(t.c.id).limit(batch))).all()
+            old = [row.id for row in itertools.takewhile(lambda r: r.created_at < before, rows)]
+            if not old:
+                break
+            async with self._db.write() as conn:
+                removed += (await conn.execute(delete(t).where(
+                    t.c.id > after, t.c.id <= old[-1],
+                    t.c.sent_at.is_not(None), t.c.sent_at < before))).rowcount
+            batches += 1
+            if len(old) < len(rows) or len(rows) < batch:
+                break
+            after = old[-1]
+            await asyncio.sleep(0)  # writers queued meanwhile go first
+        return removed
+
+    async def run_purge(self, *, retention_secs: float, interval_secs: float) -> None:
+        """At start, then every `interval_secs`: rows acknowledged more than
+        `retention_secs` ago go (`purge_sent`). Replicas may overlap: what is already gone
+        is not deleted twice."""
+        while True:
+            try:
+                before = datetime.now(UTC) - timedelta(seconds=retention_secs)
+                if removed := await self.purge_sent(before):
+                    log.info("outbox: removed %d rows acknowledged before %s", removed,
+                             before.isoformat(), extra={"fields": {
+                                 "removed_outbox_rows": removed,
+                                 "cutoff": before.isoformat()}})
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox purge failed; trying again at the next interval")
+            await asyncio.sleep(interval_secs)

@@ -184,6 +184,9 @@ async def start(chat: Chat) -> None:
                                                     chat.presence)]
     chat._tasks = [
         asyncio.create_task(chat.relay.run(), name="outbox-relay"),
+        asyncio.create_task(chat.relay.run_purge(
+            retention_secs=settings.outbox_retention_secs,
+            interval_secs=settings.outbox_purge_interval_secs), name="outbox-purge"),
         asyncio.create_task(publish_heartbeats(
             chat.bus, service="chat", instance_id=settings.replica_id, version=VERSION,
             started_at=chat.started_at, interval_secs=settings.service_heartbeat_secs,

@@ -55,6 +55,9 @@ class ChatSettings(BaseSettings):
     service_heartbeat_secs: float = 5.0
     outbox_poll_secs: float = 1.0
     outbox_batch: int = 256
+    # Rows JetStream acknowledged are deleted this long after (in batches, every interval).
+    outbox_retention_secs: float = 86_400.0
+    outbox_purge_interval_secs: float = 600.0
 
     # After start-up: freeze the objects that live as long as the process out of the
     # garbage collector's sight, and collect generation 0 every this many new objects
