@@ -1,4 +1,5 @@
-# `make up` runs Tertulia on this machine; `make test` runs every test tier.
+# `make up` runs Tertulia on this machine (installing only what it needs); `make test` runs
+# every test tier (adding the test toolchain).
 PY ?= python3
 VENV := .venv
 PORT ?= 8080
@@ -11,13 +12,19 @@ PYTEST := $(BIN)/pytest -q -ra
 
 .PHONY: up test test-unit test-integration test-slow test-e2e lint asyncapi bench clean
 
-# Re-install when the project's dependencies change.
+# Re-install when the project's dependencies change. `make up` needs only what runs the
+# system ([project.dependencies]); tests and lint add the dev extra (which includes it).
+$(VENV)/.installed-run: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -e .
+	touch $@
+
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -e '.[dev]'
-	touch $@
+	touch $@ $(VENV)/.installed-run
 
-up: $(VENV)/.installed
+up: $(VENV)/.installed-run
 	$(BIN)/tertulia up --port $(PORT) --data-dir $(DATA_DIR) --chat-replicas $(CHAT_REPLICAS) \
 		$(if $(DEMO),--demo)
 

@@ -32,8 +32,9 @@ class RunningSystem:
     """`tertulia up` in a subprocess on free ports; its output is kept (and written to a log)."""
 
     def __init__(self, data_dir: Path, *, args: Sequence[str] = (),
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, python: str = sys.executable) -> None:
         self.data_dir = data_dir
+        self.python = python  # the interpreter (and so the venv) that runs `tertulia up`
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir.parent / f"{data_dir.name}-up.log"
@@ -49,7 +50,7 @@ class RunningSystem:
 
     def start(self) -> RunningSystem:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "up", "--port", str(self.port),
+            [self.python, "-m", "services.cli", "up", "--port", str(self.port),
              "--data-dir", str(self.data_dir), *self._args],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env={**os.environ, **self._env,
