@@ -174,6 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="once up, fill an empty system with demo users, rooms and "
                              "messages, and print the logins")
 
+    up_cmd.add_argument("--log-format", choices=("text", "json"), default="text",
+                        help="text: readable lines (time, process, level, message; access "
+                             "lines left out); json: every line as the process wrote it "
+                             "(default: %(default)s)")
+
     demo_cmd = commands.add_parser(
         "demo", help="fill a running, empty system with demo users, rooms and a conversation")
     demo_cmd.add_argument("--url", default=f"http://{DEFAULT_HOST}:{DEFAULT_GATEWAY_PORT}/",
@@ -200,7 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             chat_replicas=args.chat_replicas, chat_port=args.chat_port,
             presence_port=args.presence_port, notifications_port=args.notifications_port,
             dashboard_port=args.dashboard_port, nats_port=args.nats_port,
-            gateway_config=args.gateway_config, demo=args.demo))
+            gateway_config=args.gateway_config, demo=args.demo,
+            log_format=args.log_format))
     if args.command == "demo":
         return demo(args.url, args.data_dir)
     return create_admin(args.username, args.password)

@@ -11,9 +11,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TextIO
 
 import httpx
+
+from services.console import Entry, ReadableLog, render
 
 READY_TIMEOUT_SECS = 30.0
 READY_POLL_SECS = 0.2
@@ -55,18 +58,49 @@ def _parent_death_signal() -> Callable[[], object] | None:
 
 
 class Output:
-    """Writes our own lines and every child's lines, each prefixed with its source."""
+    """Writes our own lines and every child's lines, each prefixed with its source.
 
-    def __init__(self, names: Sequence[str], stream: TextIO | None = None) -> None:
+    `readable`: `time process LEVEL message` (services/console.py), with access lines and
+    start-up chatter left out; otherwise every line exactly as the process wrote it.
+    """
+
+    def __init__(self, names: Sequence[str], stream: TextIO | None = None, *,
+                 readable: bool = False) -> None:
         self._stream = stream or sys.stdout
         self._width = max((len(n) for n in (*names, "tertulia")), default=8)
+        self._readable = readable
+        self._logs: dict[str, ReadableLog] = {}
 
-    def line(self, source: str, text: str) -> None:
-        self._stream.write(f"{source:<{self._width}} | {text}\n")
+    def line(self, source: str, text: str, *, everything: bool = False) -> None:
+        """A child's line; `everything`: even one the readable console leaves out."""
+        if not self._readable:
+            self._write([f"{source:<{self._width}} | {text}"])
+            return
+        now = datetime.now(UTC)
+        entry = self._logs.setdefault(source, ReadableLog()).entry(text, now)
+        if entry is None and everything:
+            entry = Entry(now, "", text)
+        if entry is not None:
+            self._write(render(entry, source, self._width))
+
+    def say(self, text: str, level: str = "INFO") -> None:
+        if self._readable:
+            self._write(render(Entry(datetime.now(UTC), level, text), "tertulia", self._width))
+        else:
+            self._write([f"{'tertulia':<{self._width}} | {text}"])
+
+    def block(self, rows: Sequence[tuple[str, str]]) -> None:
+        """A few `label  text` rows set apart from the log (readable), or our own lines."""
+        if not self._readable:
+            for label, text in rows:
+                self.say(f"{label}: {text}")
+            return
+        width = max(len(label) for label, _ in rows)
+        self._write(["", *(f"  {label:<{width}}  {text}" for label, text in rows), ""])
+
+    def _write(self, lines: Sequence[str]) -> None:
+        self._stream.write("".join(f"{line}\n" for line in lines))
         self._stream.flush()
-
-    def say(self, text: str) -> None:
-        self.line("tertulia", text)
 
 
 @dataclass(slots=True)
@@ -120,7 +154,7 @@ class Supervised:
             if time.monotonic() - self._started_at > RESTART_BACKOFF_RESET_SECS:
                 delay = RESTART_BACKOFF_FIRST_SECS
             self.output.say(f"{self.spec.name} pid={self.process.pid} {describe_exit(code)}; "
-                            f"restarting in {delay:g} s")
+                            f"restarting in {delay:g} s", "WARN")
             await asyncio.sleep(delay)
             if self._stopping:
                 return
@@ -129,7 +163,7 @@ class Supervised:
             try:
                 await self.start()
             except OSError as exc:
-                self.output.say(f"{self.spec.name} could not be restarted: {exc}")
+                self.output.say(f"{self.spec.name} could not be restarted: {exc}", "ERROR")
 
     async def _copy_output(self, process: asyncio.subprocess.Process) -> None:
         assert process.stdout is not None
@@ -161,7 +195,7 @@ class Supervised:
                 await asyncio.wait_for(process.wait(), STOP_TIMEOUT_SECS)
             except TimeoutError:
                 self.output.say(f"{self.spec.name} pid={process.pid} did not stop in "
-                                f"{STOP_TIMEOUT_SECS:.0f} s; killing it")
+                                f"{STOP_TIMEOUT_SECS:.0f} s; killing it", "WARN")
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()
                 await process.wait()

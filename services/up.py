@@ -35,6 +35,8 @@ class UpOptions:
     nats_port: int | None = None
     gateway_config: Path = GATEWAY_CONFIG
     demo: bool = False
+    # "text": readable console lines (services/console.py); "json": every line as written.
+    log_format: str = "text"
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,8 +193,6 @@ async def _run_up(plan: UpPlan, options: UpOptions, output: Output) -> int:
             status = 0
         else:
             output.say(f"Tertulia is up: {plan.url}")
-            output.say(f"Data lives in {options.data_dir} (SQLite databases, signing key, "
-                       f"NATS JetStream store). Press Ctrl-C to stop.")
             if options.demo:
                 from services.demo import fill_demo
 
@@ -200,15 +200,16 @@ async def _run_up(plan: UpPlan, options: UpOptions, output: Output) -> int:
                     for line in await fill_demo(plan.url, options.data_dir):
                         output.say(line)
                 except Exception as exc:  # the system stays up; the demo is a convenience
-                    output.say(f"demo data could not be created: {exc}")
+                    output.say(f"demo data could not be created: {exc}", "WARN")
+            output.block(await _summary(plan, options))
             await supervisor.stop_requested.wait()
             status = 0
     except StartupFailed as exc:
-        output.say(f"Tertulia did not start: {exc}")
+        output.say(f"Tertulia did not start: {exc}", "ERROR")
         for child in supervisor.children:
             if not child.running or child.spec.name in str(exc):
                 for line in child.tail:
-                    output.line(child.spec.name, line)
+                    output.line(child.spec.name, line, everything=True)
     finally:
         output.say("Stopping...")
         await supervisor.stop_all()
@@ -216,6 +217,34 @@ async def _run_up(plan: UpPlan, options: UpOptions, output: Output) -> int:
             loop.remove_signal_handler(sig)
     output.say("Stopped.")
     return status
+
+
+async def _summary(plan: UpPlan, options: UpOptions) -> list[tuple[str, str]]:
+    """What a newcomer needs once the system is up: where to go, who is admin, what is where."""
+    from services.chat.bootstrap import has_accounts
+    from services.chat.settings import ChatSettings
+
+    try:
+        accounts = await has_accounts(ChatSettings(data_dir=options.data_dir))
+    except Exception:  # a hint, not a check: say what holds either way
+        accounts = None
+    admin = {
+        False: "the first account you create becomes the administrator",
+        True: "accounts exist already; an administrator's account opens the dashboard",
+        None: "the first account created on an empty system becomes the administrator",
+    }[accounts]
+    logs = ("on this console, one line per event (--log-format json: each line as the "
+            "process wrote it)" if options.log_format == "text" else
+            "on this console, each line as the process wrote it")
+    return [
+        ("Open", plan.url),
+        ("Dashboard", f"{plan.url}dashboard (administrators)"),
+        ("Admin", admin),
+        ("Data", f"{options.data_dir} (SQLite databases, signing key, NATS JetStream "
+                 "store, gateway state)"),
+        ("Logs", logs),
+        ("Stop", "Ctrl-C"),
+    ]
 
 
 def up(options: UpOptions) -> int:
@@ -230,4 +259,5 @@ def up(options: UpOptions) -> int:
         return 2
     options.data_dir.mkdir(parents=True, exist_ok=True)
     names = [spec.name for stage in plan.stages for spec in stage]
-    return asyncio.run(_run_up(plan, options, Output(names)))
+    output = Output(names, readable=options.log_format == "text")
+    return asyncio.run(_run_up(plan, options, output))

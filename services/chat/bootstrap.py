@@ -232,3 +232,17 @@ async def create_admin(settings: ChatSettings, username: str, password: str) -> 
         return await use_cases.ensure_admin(chat.deps, username, password)
     finally:
         await chat.db.dispose()
+
+
+async def has_accounts(settings: ChatSettings) -> bool:
+    """Whether anyone has an account yet (`tertulia up` says what the first one becomes)."""
+    from sqlalchemy import select
+
+    from services.chat.adapters.outbound.sqla_tables import users
+
+    db = Database(settings.resolved_database_url())
+    try:
+        async with db.read() as conn:
+            return (await conn.execute(select(users.c.id).limit(1))).first() is not None
+    finally:
+        await db.dispose()

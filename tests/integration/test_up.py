@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -22,8 +23,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    # JSON logs here (every line as each process wrote it); the default readable console
+    # is what the other tests and the browser tests see.
     running = RunningSystem(tmp_path_factory.mktemp("up") / "data",
-                            args=["--chat-replicas", "2", "--demo"])
+                            args=["--chat-replicas", "2", "--demo", "--log-format", "json"])
     with running:
         running.wait_for_line("Demo data added", 30)
         yield running
@@ -103,6 +106,14 @@ def test_every_demo_user_belongs_to_every_public_room_and_sees_its_conversation(
             assert last_seq[room_id] > 0, f"{username} sees no message in {name}"
 
 
+def test_log_format_json_passes_every_line_as_the_process_wrote_it(
+        system: RunningSystem) -> None:
+    output = system.output()
+    assert '"logger":"services.chat.bootstrap","msg":"chat service started"' in output
+    assert "[INF] Starting nats-server" in output
+    assert "tertulia      | Admin: accounts exist already" in output
+
+
 def test_websockets_and_server_sent_events_pass_through_unbuffered(
         system: RunningSystem) -> None:
     token = _sign_in(system.url, "ana")
@@ -159,6 +170,27 @@ def test_sigterm_stops_every_process_and_exits_zero(tmp_path: Path) -> None:
         time.sleep(0.1)
     assert [name for name, pid in pids.items() if pid_alive(pid)] == []
     assert running.output().rstrip().endswith("Stopped.")
+
+
+def test_the_console_is_readable_and_start_up_ends_with_a_summary(tmp_path: Path) -> None:
+    with RunningSystem(tmp_path / "data") as running:
+        httpx.get(f"{running.url}/api/chat/rooms").raise_for_status()  # an access line
+        running.wait_for_line("Ctrl-C", 10)
+        lines = running.lines[:]
+    url = f"{running.url}/"
+    up_at = next(n for n, line in enumerate(lines) if f"Tertulia is up: {url}" in line)
+    summary = [line.split(maxsplit=1) for line in lines[up_at + 1:] if line.startswith("  ")]
+    assert dict(row for row in summary if len(row) == 2).items() >= {
+        "Open": url, "Admin": "the first account you create becomes the administrator",
+        "Stop": "Ctrl-C"}.items()
+    assert any(label == "Data" and str(tmp_path / "data") in text for label, text in summary)
+    # Readable lines: time, process, level, message; no JSON, no banner, no access lines.
+    assert not [line for line in lines if "{" in line]
+    assert not [line for line in lines if "JETSTREAM" in line or '"GET /' in line]
+    started = next(line for line in lines if "chat service started" in line).split()
+    assert started[1:5] == ["chat-1", "INFO", "chat", "service"]
+    assert re.fullmatch(r"\d\d:\d\d:\d\d", started[0])
+    assert any(line.split()[1:4] == ["nats", "INFO", "Server"] for line in lines)
 
 
 def test_a_taken_port_is_a_one_line_error(tmp_path: Path) -> None:

@@ -17,7 +17,9 @@ from services.launcher import free_port
 ROOT = Path(__file__).resolve().parents[2]
 UP_TIMEOUT_SECS = 90.0
 STOP_TIMEOUT_SECS = 30.0
-_STARTED = re.compile(r"^tertulia\s+\| (\S+) pid=(\d+) url=")
+# `up`'s own line for each process it starts: readable (`01:02:03 tertulia INFO  chat-1
+# pid=...`) or, with --log-format json, as `tertulia | chat-1 pid=...`.
+_STARTED = re.compile(r"^(?:\d\d:\d\d:\d\d )?tertulia\s+(?:\| |INFO\s+)(\S+) pid=(\d+) url=")
 
 
 def pid_alive(pid: int) -> bool:
