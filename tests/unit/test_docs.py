@@ -25,7 +25,7 @@ NOT_REPOSITORY_FILES = {"ARCHITECTURE.md", "chat.html", "js/chat.js"}
 def _looks_like_a_path(token: str) -> bool:
     token = token.rstrip(".,:;")
     if (token in NOT_REPOSITORY_FILES or token.startswith(("/", "$", "-", ".venv", "./data"))
-            or token.startswith(".") and "/" not in token
+            or (token.startswith(".") and "/" not in token)
             or any(c in token for c in "<>*{}=?:@'\"()[]") or token.endswith((".db", ".pem"))):
         return False
     return bool(re.search(r"\.(py|md|js|css|html|yaml|toml|json|txt)$", token)) or (
