@@ -49,8 +49,10 @@ RETRY_MAX_SECS = 5.0
 MARK_EVERY_SECS = 0.2
 MARK_MAX_PENDING = 1024
 PUBLISH_BATCH = 1024
-# Rows one purge batch deletes, in one short write turn.
+# Rows one purge batch deletes, in one short write turn; the pause between batches keeps a
+# first purge of a long backlog from taking the writers' turns and a core for itself.
 PURGE_BATCH = 1000
+PURGE_PAUSE_SECS = 0.05
 # (event ids, when): mark those rows sent, in a write transaction of its own.
 MarkSent = Callable[[list[str], datetime], Awaitable[None]]
 
@@ -288,7 +290,7 @@ class OutboxRelay:
             if len(old) < len(rows) or len(rows) < batch:
                 break
             after = old[-1]
-            await asyncio.sleep(0)  # writers queued meanwhile go first
+            await asyncio.sleep(PURGE_PAUSE_SECS)
         return removed
 
     async def run_purge(self, *, retention_secs: float, interval_secs: float) -> None:
