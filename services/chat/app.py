@@ -51,7 +51,10 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
             chat.gc_pauses.uninstall()
             await bootstrap.stop(chat)
 
+    # No HTML docs (FastAPI's load Swagger UI and ReDoc from a CDN): the schema stays at
+    # /openapi.json on this service's own port (docs/operations.md, API documentation).
     app = ChatApp(title="Tertulia chat", version=bootstrap.VERSION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
                   description="Accounts, rooms, messages and every WebSocket of Tertulia.")
     app.state.chat = chat
     install_problem_handlers(app)

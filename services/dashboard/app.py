@@ -41,7 +41,10 @@ def create_app(settings: DashboardSettings | None = None, **overrides: Any) -> F
             restore_signals()
             await bootstrap.stop(dashboard)
 
+    # No HTML docs (FastAPI's load Swagger UI and ReDoc from a CDN): the schema stays at
+    # /openapi.json on this service's own port (docs/operations.md, API documentation).
     app = FastAPI(title="Tertulia dashboard", version=bootstrap.VERSION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
                   description="Live aggregates for operators over Server-Sent Events, and "
                               "operator broadcasts.")
     app.state.dashboard = dashboard

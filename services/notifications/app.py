@@ -31,7 +31,10 @@ def create_app(settings: NotificationsSettings | None = None, **overrides: Any) 
         finally:
             await bootstrap.stop(svc)
 
+    # No HTML docs (FastAPI's load Swagger UI and ReDoc from a CDN): the schema stays at
+    # /openapi.json on this service's own port (docs/operations.md, API documentation).
     app = FastAPI(title="Tertulia notifications", version=bootstrap.VERSION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
                   description="Who must be told about what: inboxes, read state, "
                               "preferences, and why a notification was or was not sent.")
     app.state.notifications = svc

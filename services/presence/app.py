@@ -31,7 +31,10 @@ def create_app(settings: PresenceSettings | None = None, **overrides: Any) -> Fa
         finally:
             await bootstrap.stop(presence)
 
+    # No HTML docs (FastAPI's load Swagger UI and ReDoc from a CDN): the schema stays at
+    # /openapi.json on this service's own port (docs/operations.md, API documentation).
     app = FastAPI(title="Tertulia presence", version=bootstrap.VERSION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
                   description="Who is online, away, busy or offline, where, and on how many "
                               "devices.")
     app.state.presence = presence
