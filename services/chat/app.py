@@ -16,6 +16,7 @@ from services.chat.adapters.inbound.ws import ChatWebSockets
 from services.chat.domain import ChatError
 from services.chat.settings import ChatSettings
 from shared import gc_policy
+from shared.body_limit import BodyLimit
 from shared.observability import configure_logging, health_router
 from shared.problems import Problem, install_problem_handlers, problem_response
 
@@ -58,6 +59,7 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
                   description="Accounts, rooms, messages and every WebSocket of Tertulia.")
     app.state.chat = chat
     install_problem_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     async def on_chat_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ChatError)
