@@ -169,7 +169,9 @@ def plan_up(options: UpOptions, *, free_port: Callable[[], int]) -> UpPlan:
              "DASHBOARD_UPSTREAMS": upstreams(others[2:3]),
              # Caddy keeps its state (none needed with auto_https off) under data_dir.
              "XDG_DATA_HOME": caddy_home, "XDG_CONFIG_HOME": caddy_home},
-        ready_url=f"{url}readyz", url=url)
+        # The chat page through the gateway: it answers once Caddy reaches a chat replica
+        # (the services' /readyz is not public there).
+        ready_url=url, url=url)
     # The first chat replica alone first: it creates the schema and the signing key that the
     # other replicas share.
     return UpPlan(stages=[[nats], chats[:1], [*chats[1:], *others], [gateway]], url=url)

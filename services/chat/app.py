@@ -16,6 +16,7 @@ from services.chat.adapters.inbound.ws import ChatWebSockets
 from services.chat.domain import ChatError
 from services.chat.settings import ChatSettings
 from shared import gc_policy
+from shared.body_limit import BodyLimit
 from shared.observability import configure_logging, health_router
 from shared.problems import Problem, install_problem_handlers, problem_response
 
@@ -51,10 +52,14 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
             chat.gc_pauses.uninstall()
             await bootstrap.stop(chat)
 
+    # No HTML docs (FastAPI's load Swagger UI and ReDoc from a CDN): the schema stays at
+    # /openapi.json on this service's own port (docs/operations.md, API documentation).
     app = ChatApp(title="Tertulia chat", version=bootstrap.VERSION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
                   description="Accounts, rooms, messages and every WebSocket of Tertulia.")
     app.state.chat = chat
     install_problem_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     async def on_chat_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ChatError)

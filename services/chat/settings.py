@@ -36,6 +36,9 @@ class ChatSettings(BaseSettings):
     history_on_join: int = 50
     recovery_max_messages: int = 1000
 
+    # Larger request bodies are refused with 413 before they are read (shared/body_limit.py).
+    max_body_bytes: int = 1024 * 1024
+
     # uvicorn's WebSocket protocol implementation under `tertulia serve` (uvicorn's names,
     # or an import path): by default its sans-I/O one with less kept per idle socket.
     ws_protocol: str = "services.chat.adapters.inbound.uvicorn_ws:LeanWebSocketProtocol"

@@ -19,6 +19,7 @@ from services.dashboard.adapters.inbound.pages import install_pages
 from services.dashboard.adapters.inbound.sse import stream_router
 from services.dashboard.domain import DashboardError
 from services.dashboard.settings import DashboardSettings
+from shared.body_limit import BodyLimit
 from shared.bus import PublishFailed
 from shared.observability import configure_logging, health_router
 from shared.problems import Problem, install_problem_handlers, problem_response
@@ -41,12 +42,16 @@ def create_app(settings: DashboardSettings | None = None, **overrides: Any) -> F
             restore_signals()
             await bootstrap.stop(dashboard)
 
+    # No HTML docs (FastAPI's load Swagger UI and ReDoc from a CDN): the schema stays at
+    # /openapi.json on this service's own port (docs/operations.md, API documentation).
     app = FastAPI(title="Tertulia dashboard", version=bootstrap.VERSION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
                   description="Live aggregates for operators over Server-Sent Events, and "
                               "operator broadcasts.")
     app.state.dashboard = dashboard
     app.state.token_verifier = dashboard.keys
     install_problem_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     async def on_dashboard_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DashboardError)

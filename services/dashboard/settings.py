@@ -32,6 +32,8 @@ class DashboardSettings(BaseSettings):
 
     # Server-Sent Events.
     keepalive_secs: float = 15.0
+    # Larger request bodies are refused with 413 before they are read (shared/body_limit.py).
+    max_body_bytes: int = 1024 * 1024
     # Deltas a client may have waiting; one more and it is dropped (it reconnects).
     client_queue_size: int = 256
     # Deltas kept for `Last-Event-ID` resume; an older id gets a fresh snapshot.

@@ -14,6 +14,7 @@ from services.notifications import bootstrap
 from services.notifications.adapters.inbound.http import inbox_router
 from services.notifications.domain import NotificationsError
 from services.notifications.settings import NotificationsSettings
+from shared.body_limit import BodyLimit
 from shared.observability import configure_logging, health_router
 from shared.problems import Problem, install_problem_handlers, problem_response
 
@@ -31,12 +32,16 @@ def create_app(settings: NotificationsSettings | None = None, **overrides: Any) 
         finally:
             await bootstrap.stop(svc)
 
+    # No HTML docs (FastAPI's load Swagger UI and ReDoc from a CDN): the schema stays at
+    # /openapi.json on this service's own port (docs/operations.md, API documentation).
     app = FastAPI(title="Tertulia notifications", version=bootstrap.VERSION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
                   description="Who must be told about what: inboxes, read state, "
                               "preferences, and why a notification was or was not sent.")
     app.state.notifications = svc
     app.state.token_verifier = svc.keys  # `shared.auth.fastapi` verifies with it
     install_problem_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     async def on_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, NotificationsError)

@@ -37,6 +37,8 @@ class NotificationsSettings(BaseSettings):
     jwks_retry_secs: float = 1.0
 
     preview_chars: int = 100
+    # Larger request bodies are refused with 413 before they are read (shared/body_limit.py).
+    max_body_bytes: int = 1024 * 1024
     broadcast_max_chars: int = 4000
     # Events older than this (a backlog after an outage) fill inboxes without live frames.
     live_max_age_secs: float = 300.0

@@ -14,6 +14,7 @@ from services.presence import bootstrap
 from services.presence.adapters.inbound.http import presence_router
 from services.presence.domain import PresenceError
 from services.presence.settings import PresenceSettings
+from shared.body_limit import BodyLimit
 from shared.observability import configure_logging, health_router
 from shared.problems import Problem, install_problem_handlers, problem_response
 
@@ -31,12 +32,16 @@ def create_app(settings: PresenceSettings | None = None, **overrides: Any) -> Fa
         finally:
             await bootstrap.stop(presence)
 
+    # No HTML docs (FastAPI's load Swagger UI and ReDoc from a CDN): the schema stays at
+    # /openapi.json on this service's own port (docs/operations.md, API documentation).
     app = FastAPI(title="Tertulia presence", version=bootstrap.VERSION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
                   description="Who is online, away, busy or offline, where, and on how many "
                               "devices.")
     app.state.presence = presence
     app.state.token_verifier = presence.keys
     install_problem_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     async def on_presence_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, PresenceError)

@@ -48,6 +48,8 @@ class PresenceSettings(BaseSettings):
 
     service_heartbeat_secs: float = 5.0
     page_max: int = 200
+    # Larger request bodies are refused with 413 before they are read (shared/body_limit.py).
+    max_body_bytes: int = 1024 * 1024
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -62,7 +62,7 @@ def test_every_path_prefix_reaches_its_service(system: RunningSystem) -> None:
         assert dashboard.status_code == 200
         assert "text/html" in dashboard.headers["content-type"]
         assert http.get("/dashboard/").status_code == 308
-        # Unknown paths fall to chat, which answers with its problem details.
+        # Unknown paths reach no service: the gateway answers with problem details.
         missing = http.get("/no/such/page")
         assert missing.status_code == 404
         assert _code(missing) == "not_found"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from pathlib import Path
 
@@ -219,3 +220,78 @@ async def test_http_bad_input_is_problem_details(tmp_path: Path, nats_url: str) 
             assert response.status_code == status, (code, response.text)
             assert response.headers["content-type"] == "application/problem+json"
             assert response.json()["code"] == code
+
+
+TOO_BIG = 2**63  # one past the largest id the database can hold
+
+
+async def test_numbers_past_int64_are_422_over_http(tmp_path: Path, nats_url: str) -> None:
+    async with replicas([chat_settings(tmp_path, nats_url)]) as (replica,):
+        alice = await sign_up(replica)
+        room = await alice.create_room()
+        http = alice.http
+        calls = [
+            http.get(f"/api/chat/rooms/{TOO_BIG}"),
+            http.get(f"/api/chat/rooms/{TOO_BIG}/messages"),
+            http.get(f"/api/chat/rooms/{room['id']}/messages", params={"after_seq": TOO_BIG}),
+            http.get(f"/api/chat/rooms/{room['id']}/messages", params={"before_seq": TOO_BIG}),
+            http.post(f"/api/chat/rooms/{TOO_BIG}/messages", json={"content": "hi"}),
+            http.post(f"/api/chat/rooms/{room['id']}/read", json={"seq": TOO_BIG}),
+            http.patch(f"/api/chat/messages/{TOO_BIG}", json={"content": "hi"}),
+            http.delete(f"/api/chat/rooms/{room['id']}/members/{TOO_BIG}"),
+            http.get("/api/chat/rooms/0"),
+        ]
+        for call in calls:
+            response = await call
+            assert response.status_code == 422, (response.request.url, response.text)
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.json()["code"] == "validation_error"
+        # The largest id is a room that does not exist, not an error.
+        response = await http.get(f"/api/chat/rooms/{TOO_BIG - 1}")
+        assert (response.status_code, response.json()["code"]) == (404, "room_not_found")
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+async def test_numbers_past_int64_are_error_frames_and_the_socket_stays_open(
+        tmp_path: Path, nats_url: str) -> None:
+    async with replicas([chat_settings(tmp_path, nats_url)]) as (replica,):
+        logged = _Records()
+        logging.getLogger("services.chat").addHandler(logged)
+        try:
+            alice = await sign_up(replica)
+            room = await alice.create_room()
+            async with alice.socket("/ws") as ws:
+                await receive(ws, "hello")
+                for frame in ({"type": "join", "room_id": TOO_BIG},
+                              {"type": "join", "room_id": room["id"], "since_seq": TOO_BIG},
+                              {"type": "leave", "room_id": TOO_BIG},
+                              {"type": "chat_message", "room_id": TOO_BIG, "content": "hi"},
+                              {"type": "edit_message", "message_id": TOO_BIG, "content": "x"},
+                              {"type": "delete_message", "message_id": TOO_BIG},
+                              {"type": "typing", "room_id": TOO_BIG},
+                              {"type": "read", "room_id": room["id"], "seq": TOO_BIG},
+                              {"type": "read", "room_id": TOO_BIG, "seq": 1}):
+                    await send(ws, **frame)
+                    error = await receive(ws, "error")
+                    assert error["data"]["code"] == "invalid_frame", frame
+                # The same socket goes on: it joins and posts.
+                await send(ws, type="join", room_id=room["id"])
+                await receive(ws, "joined")
+                await send(ws, type="chat_message", room_id=room["id"], content="still here")
+                assert (await receive(ws, "ack"))["data"]["seq"] == 1
+            # A handshake's since_seq that is no seq is no since_seq: the join replays as usual.
+            for since in (str(TOO_BIG), "²", "9" * 40):
+                async with alice.socket(f"/ws/chat/{room['id']}?since_seq={since}") as ws:
+                    joined = await receive(ws, "joined")
+                    assert joined["data"]["last_seq"] == 1, since
+        finally:
+            logging.getLogger("services.chat").removeHandler(logged)
+        assert [r.getMessage() for r in logged.records] == []

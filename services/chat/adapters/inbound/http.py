@@ -19,6 +19,7 @@ from services.chat.domain import (
 )
 from shared.auth import SESSION_COOKIE, Principal
 from shared.auth.fastapi import current_principal, optional_principal
+from shared.contracts.bounds import Id, Limit, Seq
 
 if TYPE_CHECKING:
     from services.chat.bootstrap import Chat
@@ -95,7 +96,7 @@ class EditBody(_Body):
 
 
 class ReadBody(_Body):
-    seq: int = Field(ge=0)
+    seq: Seq
 
 
 def user_data(user: User) -> dict[str, Any]:
@@ -160,12 +161,12 @@ def chat_router() -> APIRouter:
         return room_data(room)
 
     @router.get("/rooms/{room_id}")
-    async def get_room(room_id: int, who: MaybeActorDep, chat: ChatDep) -> dict[str, Any]:
+    async def get_room(room_id: Id, who: MaybeActorDep, chat: ChatDep) -> dict[str, Any]:
         room, member = await use_cases.get_room(chat.deps, who, room_id)
         return {**room_data(room), "my_role": member.role if member else None}
 
     @router.patch("/rooms/{room_id}")
-    async def update_room(room_id: int, body: RoomPatch, who: ActorDep,
+    async def update_room(room_id: Id, body: RoomPatch, who: ActorDep,
                           chat: ChatDep) -> dict[str, Any]:
         room = await use_cases.update_room(chat.deps, who, room_id, name=body.name,
                                            description=body.description,
@@ -173,40 +174,40 @@ def chat_router() -> APIRouter:
         return room_data(room)
 
     @router.post("/rooms/{room_id}/join")
-    async def join_room(room_id: int, who: ActorDep, chat: ChatDep) -> dict[str, Any]:
+    async def join_room(room_id: Id, who: ActorDep, chat: ChatDep) -> dict[str, Any]:
         return member_data(await use_cases.join_room(chat.deps, who, room_id))
 
     @router.post("/rooms/{room_id}/leave", status_code=status.HTTP_204_NO_CONTENT)
-    async def leave_room(room_id: int, who: ActorDep, chat: ChatDep) -> None:
+    async def leave_room(room_id: Id, who: ActorDep, chat: ChatDep) -> None:
         await use_cases.leave_room(chat.deps, who, room_id)
 
     @router.get("/rooms/{room_id}/members")
-    async def members(room_id: int, who: MaybeActorDep, chat: ChatDep) -> list[dict[str, Any]]:
+    async def members(room_id: Id, who: MaybeActorDep, chat: ChatDep) -> list[dict[str, Any]]:
         return [member_data(m) for m in await use_cases.list_members(chat.deps, who, room_id)]
 
     @router.post("/rooms/{room_id}/members", status_code=status.HTTP_201_CREATED)
-    async def invite(room_id: int, body: InviteBody, who: ActorDep,
+    async def invite(room_id: Id, body: InviteBody, who: ActorDep,
                      chat: ChatDep) -> dict[str, Any]:
         member = await use_cases.invite_member(chat.deps, who, room_id, body.username,
                                                body.role)  # type: ignore[arg-type]
         return member_data(member)
 
     @router.patch("/rooms/{room_id}/members/{user_id}")
-    async def change_role(room_id: int, user_id: int, body: RoleBody, who: ActorDep,
+    async def change_role(room_id: Id, user_id: Id, body: RoleBody, who: ActorDep,
                           chat: ChatDep) -> dict[str, Any]:
         member = await use_cases.change_role(chat.deps, who, room_id, user_id, body.role)
         return member_data(member)
 
     @router.delete("/rooms/{room_id}/members/{user_id}",
                    status_code=status.HTTP_204_NO_CONTENT)
-    async def kick(room_id: int, user_id: int, who: ActorDep, chat: ChatDep) -> None:
+    async def kick(room_id: Id, user_id: Id, who: ActorDep, chat: ChatDep) -> None:
         await use_cases.kick_member(chat.deps, who, room_id, user_id)
 
     @router.get("/rooms/{room_id}/messages")
-    async def history(room_id: int, who: MaybeActorDep, chat: ChatDep,
-                      before_seq: Annotated[int | None, Query(ge=0)] = None,
-                      after_seq: Annotated[int | None, Query(ge=0)] = None,
-                      limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
+    async def history(room_id: Id, who: MaybeActorDep, chat: ChatDep,
+                      before_seq: Annotated[Seq | None, Query()] = None,
+                      after_seq: Annotated[Seq | None, Query()] = None,
+                      limit: Annotated[Limit, Query()] = 50) -> dict[str, Any]:
         """A page of history, oldest first, with `has_more` in the paging direction."""
         page = await use_cases.history(chat.deps, who, room_id, before_seq=before_seq,
                                        after_seq=after_seq, limit=limit)
@@ -214,7 +215,7 @@ def chat_router() -> APIRouter:
                 "has_more": page.has_more}
 
     @router.post("/rooms/{room_id}/messages", status_code=status.HTTP_201_CREATED)
-    async def post(room_id: int, body: MessageBody, who: ActorDep, response: Response,
+    async def post(room_id: Id, body: MessageBody, who: ActorDep, response: Response,
                    chat: ChatDep) -> dict[str, Any]:
         """Post without a socket; a retried `client_msg_id` answers 200 with the first one."""
         posted = await use_cases.post_message(chat.deps, who, room_id, body.content,
@@ -226,17 +227,17 @@ def chat_router() -> APIRouter:
         return message_data(posted.message)
 
     @router.patch("/messages/{message_id}")
-    async def edit(message_id: int, body: EditBody, who: ActorDep,
+    async def edit(message_id: Id, body: EditBody, who: ActorDep,
                    chat: ChatDep) -> dict[str, Any]:
         return message_data(await use_cases.edit_message(chat.deps, who, message_id,
                                                          body.content))
 
     @router.delete("/messages/{message_id}")
-    async def delete(message_id: int, who: ActorDep, chat: ChatDep) -> dict[str, Any]:
+    async def delete(message_id: Id, who: ActorDep, chat: ChatDep) -> dict[str, Any]:
         return message_data(await use_cases.delete_message(chat.deps, who, message_id))
 
     @router.post("/rooms/{room_id}/read")
-    async def read(room_id: int, body: ReadBody, who: ActorDep,
+    async def read(room_id: Id, body: ReadBody, who: ActorDep,
                    chat: ChatDep) -> dict[str, Any]:
         return unread_data(await use_cases.mark_read(chat.deps, who, room_id, body.seq))
 

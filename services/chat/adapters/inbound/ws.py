@@ -21,6 +21,7 @@ from services.chat.adapters.outbound.connection import Connection
 from services.chat.domain import ChatError, NotFound
 from shared.auth import InvalidToken, Principal
 from shared.auth.tokens import SESSION_COOKIE
+from shared.contracts.bounds import fits_seq
 
 if TYPE_CHECKING:
     from services.chat.bootstrap import Chat
@@ -75,8 +76,12 @@ class ChatWebSockets:
 
 
 def _since(websocket: RawWebSocket) -> int | None:
+    """`?since_seq=` of the handshake; anything but a seq (`²`, 2^63) is no since_seq at all."""
     raw = websocket.query("since_seq")
-    return int(raw) if raw and raw.isdigit() else None
+    if not raw or not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        return None
+    value = int(raw)
+    return value if fits_seq(value) else None
 
 
 def _close_code_for(exc: ChatError) -> int:

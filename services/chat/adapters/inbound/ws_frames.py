@@ -1,10 +1,13 @@
-"""Client → server frames (PROTOCOL.md), validated strictly: `"1"` is not a room id."""
+"""Client → server frames (PROTOCOL.md), validated strictly: `"1"` is not a room id, and ids
+and seqs are bounded like the database's integers (`shared.contracts.bounds`)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from shared.contracts.bounds import Id, Seq
 
 
 class _In(BaseModel):
@@ -18,43 +21,43 @@ class AuthIn(_In):
 
 class JoinIn(_In):
     type: Literal["join"]
-    room_id: int
-    since_seq: int | None = Field(default=None, ge=0)
+    room_id: Id
+    since_seq: Seq | None = None
 
 
 class LeaveIn(_In):
     type: Literal["leave"]
-    room_id: int
+    room_id: Id
 
 
 class ChatMessageIn(_In):
     type: Literal["chat_message"]
-    room_id: int | None = None
+    room_id: Id | None = None
     content: str
     client_msg_id: str | None = None
 
 
 class EditMessageIn(_In):
     type: Literal["edit_message"]
-    message_id: int
+    message_id: Id
     content: str
 
 
 class DeleteMessageIn(_In):
     type: Literal["delete_message"]
-    message_id: int
+    message_id: Id
 
 
 class TypingIn(_In):
     type: Literal["typing"]
-    room_id: int | None = None
+    room_id: Id | None = None
     is_typing: bool = True
 
 
 class ReadIn(_In):
     type: Literal["read"]
-    room_id: int
-    seq: int = Field(ge=0)
+    room_id: Id
+    seq: Seq
 
 
 class SetStatusIn(_In):

@@ -11,6 +11,7 @@ from services.notifications import use_cases
 from services.notifications.domain import Level, decision_data, notification_data
 from shared.auth import Principal
 from shared.auth.fastapi import current_principal
+from shared.contracts.bounds import Id
 
 if TYPE_CHECKING:
     from services.notifications.bootstrap import Notifications
@@ -29,7 +30,7 @@ class _Body(BaseModel):
 
 
 class RoomLevel(_Body):
-    room_id: int = Field(gt=0)
+    room_id: Id
     level: Level
 
 
@@ -92,7 +93,7 @@ def inbox_router() -> APIRouter:
 
     @router.get("/decisions")
     async def decisions(who: PrincipalDep, svc: ServiceDep,
-                        message_id: Annotated[int | None, Query(gt=0)] = None,
+                        message_id: Annotated[Id | None, Query()] = None,
                         ) -> dict[str, Any]:
         """Why the caller was or was not notified about a message (`outcome`, `reason`,
         `explanation`); without `message_id`, the latest decisions."""

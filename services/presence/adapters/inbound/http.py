@@ -12,6 +12,7 @@ from services.presence import use_cases
 from services.presence.domain import Caller, PresenceView
 from shared.auth import Principal
 from shared.auth.fastapi import current_principal
+from shared.contracts.bounds import Id, Limit, Seq
 
 if TYPE_CHECKING:
     from services.presence.bootstrap import Presence
@@ -78,9 +79,9 @@ def presence_router() -> APIRouter:
     @router.get("")
     async def present(
         presence: PresenceDep, who: CallerDep,
-        after: Annotated[int | None, Query(description="last user_id of the previous page")]
+        after: Annotated[Seq | None, Query(description="last user_id of the previous page")]
         = None,
-        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        limit: Annotated[Limit, Query()] = 50,
         status: Literal["online", "away", "busy"] | None = None,
     ) -> PresencePage:
         """Users who are not offline, by user id, a page at a time."""
@@ -107,12 +108,12 @@ def presence_router() -> APIRouter:
         return UserPresenceOut.of(view)
 
     @router.get("/users/{user_id}")
-    async def user(user_id: int, presence: PresenceDep, who: CallerDep) -> UserPresenceOut:
+    async def user(user_id: Id, presence: PresenceDep, who: CallerDep) -> UserPresenceOut:
         """Status and last seen of one user; a user never seen is offline."""
         return UserPresenceOut.of(await use_cases.user_presence(presence.deps, who, user_id))
 
     @router.get("/rooms/{room_id}")
-    async def room(room_id: int, presence: PresenceDep, who: CallerDep) -> RoomPresenceOut:
+    async def room(room_id: Id, presence: PresenceDep, who: CallerDep) -> RoomPresenceOut:
         """Who has a socket in the room now. Admins, and people in the room, may ask
         (403 `not_in_room` otherwise)."""
         views = await use_cases.room_presence(presence.deps, who, room_id)
