@@ -21,6 +21,7 @@ from services.chat.adapters.metrics import ChatMetrics
 from services.chat.adapters.outbound.asyncpg_joins import AsyncpgJoinReader
 from services.chat.adapters.outbound.asyncpg_posts import AsyncpgPostLog
 from services.chat.adapters.outbound.bus_presence import BusPresenceDirectory
+from services.chat.adapters.outbound.common_passwords import load_password_policy
 from services.chat.adapters.outbound.connection_hub import ConnectionHub
 from services.chat.adapters.outbound.connections_report import ConnectionsReporter
 from services.chat.adapters.outbound.nats_live_feed import BusLiveFeed
@@ -167,6 +168,7 @@ async def start(chat: Chat) -> None:
     if chat.issuer is None:
         chat.issuer = await load_issuer(settings)
     chat.token_verifier = chat.issuer.verifier()
+    chat.deps.passwords = await load_password_policy()
     await chat.db.prepare()
     await create_schema(chat.db)
     await chat.post_log.start()
@@ -221,6 +223,7 @@ async def create_admin(settings: ChatSettings, username: str, password: str) -> 
     from shared.bus.memory import InMemoryEventBus
 
     chat = wire(settings, bus=InMemoryEventBus())
+    chat.deps.passwords = await load_password_policy()
     await chat.db.prepare()
     await create_schema(chat.db)
     await chat.post_log.start()

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from pydantic import BaseModel
 
-from services.chat.domain import Frame, Member, Message, Presence, Role, Room, Unread, User
+from services.chat.domain import (
+    Frame,
+    Member,
+    Message,
+    PasswordPolicy,
+    Presence,
+    Role,
+    Room,
+    Unread,
+    User,
+)
 from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
 
 
@@ -154,4 +164,6 @@ class ChatDeps:
     recovery_max_messages: int = 1000
     source: str = "tertulia/chat"
     presence: PresenceDirectory | None = None
+    # The bundled common-password list is loaded at start (`bootstrap.start`).
+    passwords: PasswordPolicy = field(default_factory=PasswordPolicy)
 

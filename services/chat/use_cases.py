@@ -77,9 +77,10 @@ def _require_user(actor: Actor) -> int:
 
 async def register(deps: ChatDeps, username: str, password: str,
                    display_name: str | None = None, *, is_admin: bool = False) -> User:
-    """Usernames are unique (case-insensitively); passwords are stored only as argon2id hashes."""
+    """Usernames are unique (case-insensitively); passwords follow `PasswordPolicy` and are
+    stored only as argon2id hashes."""
     validate_username(username)
-    validate_password(password)
+    validate_password(password, username, deps.passwords)
     password_hash = await deps.hasher.hash(password)
     async with deps.uow.write() as tx:
         if await tx.users.by_username(username) is not None:

@@ -12,7 +12,17 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel
 
-from services.chat.domain import Conflict, Frame, Member, Message, Role, Room, Unread, User
+from services.chat.domain import (
+    Conflict,
+    Frame,
+    Member,
+    Message,
+    PasswordPolicy,
+    Role,
+    Room,
+    Unread,
+    User,
+)
 from services.chat.ports import ChatDeps, JoinView
 from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
 from services.chat.posting import PostQueue
@@ -432,6 +442,10 @@ class InMemoryJoinReader:
         return JoinView(room, member, messages, recovered, members)
 
 
+# A few entries of the bundled list: enough for the rule to bite in use-case tests.
+FAKE_PASSWORD_POLICY = PasswordPolicy(common=frozenset({"password", "password123", "12345678"}))
+
+
 def make_deps(**overrides: Any) -> ChatDeps:
     uow = overrides.pop("uow", None) or InMemoryChatUnitOfWork()
     live = overrides.pop("live", None) or RecordingLiveFeed()
@@ -439,5 +453,6 @@ def make_deps(**overrides: Any) -> ChatDeps:
     post = overrides.pop("post", None) or PostQueue(InMemoryPostLog(uow), live, clock).submit
     defaults: dict[str, Any] = {"uow": uow, "live": live, "clock": clock, "post": post,
                                 "joins": InMemoryJoinReader(uow),
-                                "hasher": FakePasswordHasher()}
+                                "hasher": FakePasswordHasher(),
+                                "passwords": FAKE_PASSWORD_POLICY}
     return ChatDeps(**{**defaults, **overrides})

@@ -48,7 +48,7 @@ from tests.unit.chat.fakes import (
     make_deps,
 )
 
-PASSWORD = "password123"
+PASSWORD = "correct horse battery"
 
 
 async def sign_up(deps: ChatDeps, username: str, *, is_admin: bool = False) -> Actor:
@@ -155,8 +155,13 @@ async def test_usernames_are_unique_whatever_the_case(deps: ChatDeps, alice: Act
     ("al", PASSWORD, "invalid_username"),
     ("al ice", PASSWORD, "invalid_username"),
     ("x" * 33, PASSWORD, "invalid_username"),
-    ("alice", "short", "invalid_password"),
-    ("alice", "", "invalid_password"),
+    ("alice", "short", "password_too_short"),
+    ("alice", "", "password_too_short"),
+    ("alice", " " * 8, "password_blank"),
+    ("alice", "ALICE", "password_too_short"),
+    ("alice.b", "Alice.B", "password_too_short"),
+    ("alice.bb", "ALICE.BB", "password_is_username"),
+    ("alice", "Password123", "password_too_common"),
 ])
 async def test_register_refuses_bad_input(deps: ChatDeps, uow: InMemoryChatUnitOfWork,
                                           username: str, password: str, code: str) -> None:
