@@ -74,6 +74,10 @@ def serve(name: str, host: str, port: int | None) -> int:
 
     entry = SERVICES[name]
     settings = _load(entry.settings)()
+    # Chat reads X-Forwarded-* itself, from CHAT_TRUSTED_PROXIES (the same uvicorn
+    # middleware, `services/chat/adapters/inbound/edge.py`); uvicorn doing it first with its
+    # own list (FORWARDED_ALLOW_IPS) could trust a peer that the setting does not.
+    trusted_proxies = getattr(settings, "trusted_proxies", None)
     uvicorn.run(
         entry.factory,
         factory=True,
@@ -85,7 +89,7 @@ def serve(name: str, host: str, port: int | None) -> int:
         # Protocol-level pings every 20 s; a peer that does not answer in 20 s is dropped.
         ws_ping_interval=getattr(settings, "ws_ping_interval_secs", 20.0),
         ws_ping_timeout=getattr(settings, "ws_ping_interval_secs", 20.0),
-        proxy_headers=True,
+        proxy_headers=trusted_proxies is None,
         log_config=_log_config(),
         log_level=str(getattr(settings, "log_level", "info")).lower(),
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECS,

@@ -24,7 +24,13 @@ class ChatSettings(BaseSettings):
     signing_key_pem: str | None = None
     signing_key_file: Path | None = None
     access_token_ttl_secs: int = 3600
+    # The session cookie is Secure whenever the request came over HTTPS; true: always.
     cookie_secure: bool = False
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks,
+    # "*" for any): uvicorn's forwarded_allow_ips default. The gateway runs on 127.0.0.1.
+    trusted_proxies: list[str] = ["127.0.0.1", "::1"]
+    # Strict-Transport-Security max-age on HTTPS responses; 0 sends none.
+    hsts_max_age_secs: int = 31_536_000
     admin_username: str | None = None
     admin_password: str | None = None
 

@@ -143,3 +143,17 @@ def test_probe_requests_stay_out_of_the_access_log(path: str, kept: bool) -> Non
                                '%s - "%s %s HTTP/%s" %d', ("127.0.0.1:1", "GET", path, "1.1", 200),
                                None)
     assert QuietProbes().filter(record) is kept
+
+
+@pytest.mark.parametrize(("service", "uvicorn_reads_proxy_headers"), [
+    ("chat", False), ("presence", True)])
+def test_serve_leaves_proxy_headers_to_chat_itself(
+        monkeypatch: pytest.MonkeyPatch, service: str, uvicorn_reads_proxy_headers: bool) -> None:
+    """Chat trusts X-Forwarded-* from CHAT_TRUSTED_PROXIES only, in the app; uvicorn's own
+    list (FORWARDED_ALLOW_IPS) must not decide before it."""
+    import uvicorn
+
+    runs: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: runs.append(kwargs))
+    assert main(["serve", service, "--port", "1"]) == 0
+    assert runs[0]["proxy_headers"] is uvicorn_reads_proxy_headers

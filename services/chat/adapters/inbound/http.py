@@ -103,6 +103,12 @@ def user_data(user: User) -> dict[str, Any]:
             "is_admin": user.is_admin, "created_at": user.created_at.isoformat()}
 
 
+def cookie_secure(request: Request, chat: Chat) -> bool:
+    """Secure over HTTPS (the scheme the browser used, from a trusted proxy's
+    X-Forwarded-Proto), or always with CHAT_COOKIE_SECURE."""
+    return chat.settings.cookie_secure or request.url.scheme == "https"
+
+
 def auth_router() -> APIRouter:
     router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -122,13 +128,14 @@ def auth_router() -> APIRouter:
                         expires_in=chat.settings.access_token_ttl_secs)
 
     @router.post("/login")
-    async def login(body: LoginBody, response: Response, chat: ChatDep) -> TokenOut:
+    async def login(body: LoginBody, request: Request, response: Response,
+                    chat: ChatDep) -> TokenOut:
         """JSON login: the token in the body and an HttpOnly session cookie for browsers."""
         user = await use_cases.authenticate(chat.deps, body.username, body.password)
         access_token = chat.issue_token(user)
         response.set_cookie(SESSION_COOKIE, access_token,
                             max_age=chat.settings.access_token_ttl_secs, httponly=True,
-                            samesite="lax", secure=chat.settings.cookie_secure, path="/")
+                            samesite="lax", secure=cookie_secure(request, chat), path="/")
         return TokenOut(access_token=access_token,
                         expires_in=chat.settings.access_token_ttl_secs)
 
