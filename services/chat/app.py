@@ -14,7 +14,7 @@ from services.chat.adapters.inbound.edge import behind_proxies
 from services.chat.adapters.inbound.http import auth_router, chat_router, jwks_router
 from services.chat.adapters.inbound.pages import install_pages
 from services.chat.adapters.inbound.ws import ChatWebSockets
-from services.chat.domain import ChatError
+from services.chat.domain import ChatError, Throttled
 from services.chat.settings import ChatSettings
 from shared import gc_policy
 from shared.observability import configure_logging, health_router
@@ -67,6 +67,12 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
 
     async def on_chat_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ChatError)
+        if isinstance(exc, Throttled):
+            response = problem_response(Problem(exc.status, exc.code, exc.message,
+                                                retry_after=exc.retry_after_secs),
+                                        request.url.path)
+            response.headers["Retry-After"] = str(exc.retry_after_secs)
+            return response
         return problem_response(Problem(exc.status, exc.code, exc.message), request.url.path)
 
     app.add_exception_handler(ChatError, on_chat_error)

@@ -52,6 +52,16 @@ class Unauthenticated(ChatError):
     status = 401
 
 
+class Throttled(ChatError):
+    """Too many requests: try again after `retry_after_secs` (HTTP `Retry-After`)."""
+
+    status = 429
+
+    def __init__(self, code: str, message: str, retry_after_secs: int) -> None:
+        super().__init__(code, message)
+        self.retry_after_secs = retry_after_secs
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     """Who is acting: a user (from a verified token) or a guest (user_id None)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import math
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response, status
@@ -11,6 +13,7 @@ from services.chat import use_cases
 from services.chat.adapters.inbound.ws_session import actor_of
 from services.chat.domain import (
     Actor,
+    Throttled,
     User,
     member_data,
     message_data,
@@ -107,6 +110,17 @@ def cookie_secure(request: Request, chat: Chat) -> bool:
     """Secure over HTTPS (the scheme the browser used, from a trusted proxy's
     X-Forwarded-Proto), or always with CHAT_COOKIE_SECURE."""
     return chat.settings.cookie_secure or request.url.scheme == "https"
+
+
+def charge_post(chat: Chat, who: Actor) -> None:
+    """One token of the user's budget on this replica: the one its WebSocket frames spend."""
+    if who.user_id is None:
+        return  # the use case refuses guests
+    now = asyncio.get_running_loop().time()
+    bucket = chat.limiter.bucket(who.user_id, now)
+    if not bucket.take(now):
+        raise Throttled("rate_limited", "Slow down: too many messages.",
+                        retry_after_secs=max(1, math.ceil(bucket.wait_secs())))
 
 
 def auth_router() -> APIRouter:
@@ -223,7 +237,9 @@ def chat_router() -> APIRouter:
     @router.post("/rooms/{room_id}/messages", status_code=status.HTTP_201_CREATED)
     async def post(room_id: int, body: MessageBody, who: ActorDep, response: Response,
                    chat: ChatDep) -> dict[str, Any]:
-        """Post without a socket; a retried `client_msg_id` answers 200 with the first one."""
+        """Post without a socket; a retried `client_msg_id` answers 200 with the first one.
+        Charged to the sender's frame budget, as a post over the WebSocket is (429)."""
+        charge_post(chat, who)
         posted = await use_cases.post_message(chat.deps, who, room_id, body.content,
                                               body.client_msg_id)
         if not posted.created:
