@@ -34,6 +34,15 @@ class ChatSettings(BaseSettings):
     admin_username: str | None = None
     admin_password: str | None = None
 
+    # Sign-in and sign-up budgets (the `limits` notation: "10/minute", "5/minute;50/hour";
+    # "" for none), shared by every replica through the NATS KV bucket `throttle_kv_bucket`.
+    # The address is the client's, through CHAT_TRUSTED_PROXIES.
+    signin_limit_per_account: str = "10/minute"
+    signin_limit_per_address: str = "60/minute"
+    signup_limit_per_account: str = "5/minute"
+    signup_limit_per_address: str = "50/hour"
+    throttle_kv_bucket: str = "CHAT_THROTTLE"
+
     # Browser origins allowed to open a WebSocket; empty means same-origin only. Clients
     # that send no Origin (scripts, bots) are not browsers and are let through.
     allowed_origins: list[str] = []

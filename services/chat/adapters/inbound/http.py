@@ -123,20 +123,38 @@ def charge_post(chat: Chat, who: Actor) -> None:
                         retry_after_secs=max(1, math.ceil(bucket.wait_secs())))
 
 
+def client_address(request: Request) -> str:
+    """The browser's address: a trusted proxy's X-Forwarded-For, else the peer's."""
+    return request.client.host if request.client else "unknown"
+
+
+async def throttle_sign_in(chat: Chat, request: Request, username: str) -> None:
+    if chat.throttle is not None:
+        await chat.throttle.sign_in(username, client_address(request))
+
+
+async def throttle_sign_up(chat: Chat, request: Request, username: str) -> None:
+    if chat.throttle is not None:
+        await chat.throttle.sign_up(username, client_address(request))
+
+
 def auth_router() -> APIRouter:
     router = APIRouter(prefix="/api/auth", tags=["auth"])
 
     @router.post("/register", status_code=status.HTTP_201_CREATED)
-    async def register(body: RegisterBody, chat: ChatDep) -> dict[str, Any]:
-        """Create an account. 409 when the username is taken, 422 when it is not valid."""
+    async def register(body: RegisterBody, request: Request, chat: ChatDep) -> dict[str, Any]:
+        """Create an account. 409 when the username is taken, 422 when it is not valid,
+        429 past the sign-up budget of the username or the client address."""
+        await throttle_sign_up(chat, request, body.username)
         user = await use_cases.register(chat.deps, body.username, body.password,
                                         body.display_name)
         return user_data(user)
 
     @router.post("/token")
     async def token(username: Annotated[str, Form()], password: Annotated[str, Form()],
-                    chat: ChatDep) -> TokenOut:
+                    request: Request, chat: ChatDep) -> TokenOut:
         """OAuth2 password flow (form fields `username` and `password`)."""
+        await throttle_sign_in(chat, request, username)
         user = await use_cases.authenticate(chat.deps, username, password)
         return TokenOut(access_token=chat.issue_token(user),
                         expires_in=chat.settings.access_token_ttl_secs)
@@ -144,7 +162,9 @@ def auth_router() -> APIRouter:
     @router.post("/login")
     async def login(body: LoginBody, request: Request, response: Response,
                     chat: ChatDep) -> TokenOut:
-        """JSON login: the token in the body and an HttpOnly session cookie for browsers."""
+        """JSON login: the token in the body and an HttpOnly session cookie for browsers.
+        429 past the sign-in budget of the account or the client address."""
+        await throttle_sign_in(chat, request, body.username)
         user = await use_cases.authenticate(chat.deps, body.username, body.password)
         access_token = chat.issue_token(user)
         response.set_cookie(SESSION_COOKIE, access_token,
