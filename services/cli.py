@@ -110,14 +110,20 @@ def _admin_password(given: str | None) -> str:
     return password
 
 
-def create_admin(username: str, password: str | None) -> int:
+def create_admin(username: str, password: str | None, data_dir: Path | None = None) -> int:
     from services.chat.bootstrap import create_admin as create
+    from services.chat.domain import ChatError
     from services.chat.settings import ChatSettings
 
     secret = _admin_password(password)
     if not secret:
         raise SystemExit("error: an empty password is not allowed")
-    outcome = asyncio.run(create(ChatSettings(), username, secret))
+    # --data-dir means what it means for `tertulia up`: the chat database (and key) there.
+    settings = ChatSettings(data_dir=data_dir.resolve()) if data_dir else ChatSettings()
+    try:
+        outcome = asyncio.run(create(settings, username, secret))
+    except ChatError as exc:
+        raise SystemExit(f"error: {exc.message}") from exc
     messages = {
         "created": f"Created admin user {username!r}.",
         "promoted": f"User {username!r} existed; it is now an admin (password unchanged).",
@@ -191,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     admin_cmd.add_argument("--username", required=True)
     admin_cmd.add_argument("--password", default=None,
                            help="default: $TERTULIA_ADMIN_PASSWORD, else prompt")
+    admin_cmd.add_argument("--data-dir", type=Path, default=None,
+                           help="the data directory `tertulia up --data-dir` was given "
+                                "(default: $CHAT_DATA_DIR or $DATA_DIR, else ./data)")
     return parser
 
 
@@ -207,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             gateway_config=args.gateway_config, demo=args.demo))
     if args.command == "demo":
         return demo(args.url, args.data_dir)
-    return create_admin(args.username, args.password)
+    return create_admin(args.username, args.password, args.data_dir)
 
 
 if __name__ == "__main__":

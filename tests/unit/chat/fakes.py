@@ -92,6 +92,10 @@ class InMemoryUserStore(_Store):
                 return replace(user), self._state.password_hashes[user.id]
         return None
 
+    async def none_yet(self) -> bool:
+        self._writing()  # the real stores answer (and hold) this in a write transaction
+        return not self._state.users
+
     async def set_admin(self, user_id: int, password_hash: str | None) -> None:
         self._writing()
         if user_id in self._state.users:
