@@ -52,7 +52,9 @@ class ChatReplica:
         self.app = create_app(settings, **overrides)
         self._server = InProcessServer(self.app, port=self.port, ws=settings.ws_protocol,
                                        ws_max_size=settings.ws_max_frame_bytes,
-                                       ws_per_message_deflate=False)
+                                       ws_per_message_deflate=False,
+                                       # as `tertulia serve chat`: the app reads X-Forwarded-*
+                                       proxy_headers=False)
 
     @property
     def chat(self) -> Any:
