@@ -74,6 +74,10 @@ def serve(name: str, host: str, port: int | None) -> int:
 
     entry = SERVICES[name]
     settings = _load(entry.settings)()
+    # Chat reads X-Forwarded-* itself, from CHAT_TRUSTED_PROXIES (the same uvicorn
+    # middleware, `services/chat/adapters/inbound/edge.py`); uvicorn doing it first with its
+    # own list (FORWARDED_ALLOW_IPS) could trust a peer that the setting does not.
+    trusted_proxies = getattr(settings, "trusted_proxies", None)
     uvicorn.run(
         entry.factory,
         factory=True,
@@ -85,7 +89,7 @@ def serve(name: str, host: str, port: int | None) -> int:
         # Protocol-level pings every 20 s; a peer that does not answer in 20 s is dropped.
         ws_ping_interval=getattr(settings, "ws_ping_interval_secs", 20.0),
         ws_ping_timeout=getattr(settings, "ws_ping_interval_secs", 20.0),
-        proxy_headers=True,
+        proxy_headers=trusted_proxies is None,
         log_config=_log_config(),
         log_level=str(getattr(settings, "log_level", "info")).lower(),
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECS,
@@ -106,14 +110,20 @@ def _admin_password(given: str | None) -> str:
     return password
 
 
-def create_admin(username: str, password: str | None) -> int:
+def create_admin(username: str, password: str | None, data_dir: Path | None = None) -> int:
     from services.chat.bootstrap import create_admin as create
+    from services.chat.domain import ChatError
     from services.chat.settings import ChatSettings
 
     secret = _admin_password(password)
     if not secret:
         raise SystemExit("error: an empty password is not allowed")
-    outcome = asyncio.run(create(ChatSettings(), username, secret))
+    # --data-dir means what it means for `tertulia up`: the chat database (and key) there.
+    settings = ChatSettings(data_dir=data_dir.resolve()) if data_dir else ChatSettings()
+    try:
+        outcome = asyncio.run(create(settings, username, secret))
+    except ChatError as exc:
+        raise SystemExit(f"error: {exc.message}") from exc
     messages = {
         "created": f"Created admin user {username!r}.",
         "promoted": f"User {username!r} existed; it is now an admin (password unchanged).",
@@ -192,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     admin_cmd.add_argument("--username", required=True)
     admin_cmd.add_argument("--password", default=None,
                            help="default: $TERTULIA_ADMIN_PASSWORD, else prompt")
+    admin_cmd.add_argument("--data-dir", type=Path, default=None,
+                           help="the data directory `tertulia up --data-dir` was given "
+                                "(default: $CHAT_DATA_DIR or $DATA_DIR, else ./data)")
     return parser
 
 
@@ -209,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             log_format=args.log_format))
     if args.command == "demo":
         return demo(args.url, args.data_dir)
-    return create_admin(args.username, args.password)
+    return create_admin(args.username, args.password, args.data_dir)
 
 
 if __name__ == "__main__":

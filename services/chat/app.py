@@ -10,10 +10,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from services.chat import bootstrap
+from services.chat.adapters.inbound.edge import behind_proxies
 from services.chat.adapters.inbound.http import auth_router, chat_router, jwks_router
 from services.chat.adapters.inbound.pages import install_pages
 from services.chat.adapters.inbound.ws import ChatWebSockets
-from services.chat.domain import ChatError
+from services.chat.domain import ChatError, Throttled
 from services.chat.settings import ChatSettings
 from shared import gc_policy
 from shared.body_limit import BodyLimit
@@ -23,11 +24,19 @@ from shared.problems import Problem, install_problem_handlers, problem_response
 
 class ChatApp(FastAPI):
     """FastAPI for HTTP; WebSocket scopes go straight to `ChatWebSockets`, without the
-    router's and middleware's per-connection coroutines (see `adapters/inbound/ws.py`)."""
+    router's and middleware's per-connection coroutines (see `adapters/inbound/ws.py`).
+    Both first pass the proxy check (`adapters/inbound/edge.py`)."""
 
     websockets: ChatWebSockets | None = None
+    edge: Any = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.edge is not None and scope["type"] != "lifespan":
+            await self.edge(scope, receive, send)
+            return
+        await self.dispatch(scope, receive, send)
+
+    async def dispatch(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "websocket" and self.websockets is not None:
             await self.websockets(scope, receive, send)
             return
@@ -63,6 +72,12 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
 
     async def on_chat_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ChatError)
+        if isinstance(exc, Throttled):
+            response = problem_response(Problem(exc.status, exc.code, exc.message,
+                                                retry_after=exc.retry_after_secs),
+                                        request.url.path)
+            response.headers["Retry-After"] = str(exc.retry_after_secs)
+            return response
         return problem_response(Problem(exc.status, exc.code, exc.message), request.url.path)
 
     app.add_exception_handler(ChatError, on_chat_error)
@@ -70,6 +85,8 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     app.include_router(chat_router())
     app.include_router(jwks_router())
     app.websockets = ChatWebSockets(chat)
+    app.edge = behind_proxies(app.dispatch, settings.trusted_proxies,
+                              settings.hsts_max_age_secs)
     app.include_router(health_router(chat.metrics.registry, chat.readiness))
     install_pages(app)
     return app

@@ -11,18 +11,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from limits.aio.storage import MemoryStorage, Storage
 from sqlalchemy.engine import make_url
 
 from services.chat import use_cases
 from services.chat.adapters import frames
 from services.chat.adapters.inbound.rate_limit import RateLimiter
 from services.chat.adapters.inbound.subscriptions import subscribe_presence
+from services.chat.adapters.inbound.throttle import AuthLimits, AuthThrottle
 from services.chat.adapters.metrics import ChatMetrics
 from services.chat.adapters.outbound.asyncpg_joins import AsyncpgJoinReader
 from services.chat.adapters.outbound.asyncpg_posts import AsyncpgPostLog
 from services.chat.adapters.outbound.bus_presence import BusPresenceDirectory
+from services.chat.adapters.outbound.common_passwords import load_password_policy
 from services.chat.adapters.outbound.connection_hub import ConnectionHub
 from services.chat.adapters.outbound.connections_report import ConnectionsReporter
+from services.chat.adapters.outbound.nats_kv_limits import NatsKvLimitsStorage
 from services.chat.adapters.outbound.nats_live_feed import BusLiveFeed
 from services.chat.adapters.outbound.security import Argon2PasswordHasher, SystemClock
 from services.chat.adapters.outbound.sqla_store import SqlaChatUnitOfWork, create_schema
@@ -63,6 +67,7 @@ class Chat:
     presence: BusPresenceDirectory
     issuer: TokenIssuer | None = None
     token_verifier: TokenVerifier | None = None  # from the signing key, in start()
+    throttle: AuthThrottle | None = None
     accepting: bool = False
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -80,7 +85,8 @@ class Chat:
 
 def wire(settings: ChatSettings, *, bus: EventBus | None = None,
          hasher: PasswordHasher | None = None, clock: Clock | None = None,
-         issuer: TokenIssuer | None = None) -> Chat:
+         issuer: TokenIssuer | None = None,
+         throttle_storage: Storage | None = None) -> Chat:
     db = Database(settings.resolved_database_url())
     # No echo: the replica hands its own frames to its own sockets (BusLiveFeed).
     bus = bus or NatsEventBus(settings.nats_url, name=settings.replica_id, echo=False)
@@ -119,7 +125,23 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
     limiter = RateLimiter(settings.rate_limit_per_sec, settings.rate_limit_burst)
     gc_pauses = GcPauses(metrics.registry)
     return Chat(settings, db, bus, deps, hub, relay, post_log, joins, posts, metrics, limiter,
-                gc_pauses, presence, issuer)
+                gc_pauses, presence, issuer,
+                throttle=_auth_throttle(settings, bus, throttle_storage))
+
+
+def _auth_throttle(settings: ChatSettings, bus: EventBus, storage: Storage | None
+                   ) -> AuthThrottle:
+    """Sign-in and sign-up budgets in the NATS KV bucket every replica shares; in memory
+    without NATS (unit tests)."""
+    limits = AuthLimits.parse(settings.signin_limit_per_account,
+                              settings.signin_limit_per_address,
+                              settings.signup_limit_per_account,
+                              settings.signup_limit_per_address)
+    if storage is None:
+        storage = (NatsKvLimitsStorage(bus, settings.throttle_kv_bucket,
+                                       limits.longest_window_secs())
+                   if isinstance(bus, NatsEventBus) else MemoryStorage())
+    return AuthThrottle(storage, limits)
 
 
 def _hot_path(settings: ChatSettings, db: Database, relay: OutboxRelay
@@ -167,6 +189,7 @@ async def start(chat: Chat) -> None:
     if chat.issuer is None:
         chat.issuer = await load_issuer(settings)
     chat.token_verifier = chat.issuer.verifier()
+    chat.deps.passwords = await load_password_policy()
     await chat.db.prepare()
     await create_schema(chat.db)
     await chat.post_log.start()
@@ -174,6 +197,11 @@ async def start(chat: Chat) -> None:
     connect = getattr(chat.bus, "connect", None)
     if connect is not None:
         await connect()
+    if chat.throttle is not None and isinstance(chat.throttle.storage, NatsKvLimitsStorage):
+        try:
+            await chat.throttle.storage.ensure_bucket()
+        except Exception as exc:  # made on first use instead
+            log.warning("throttle KV bucket not ready", extra={"fields": {"error": repr(exc)}})
     if settings.admin_username and settings.admin_password:
         outcome = await use_cases.ensure_admin(chat.deps, settings.admin_username,
                                                settings.admin_password)
@@ -224,6 +252,7 @@ async def create_admin(settings: ChatSettings, username: str, password: str) -> 
     from shared.bus.memory import InMemoryEventBus
 
     chat = wire(settings, bus=InMemoryEventBus())
+    chat.deps.passwords = await load_password_policy()
     await chat.db.prepare()
     await create_schema(chat.db)
     await chat.post_log.start()

@@ -52,6 +52,16 @@ class Unauthenticated(ChatError):
     status = 401
 
 
+class Throttled(ChatError):
+    """Too many requests: try again after `retry_after_secs` (HTTP `Retry-After`)."""
+
+    status = 429
+
+    def __init__(self, code: str, message: str, retry_after_secs: int) -> None:
+        super().__init__(code, message)
+        self.retry_after_secs = retry_after_secs
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     """Who is acting: a user (from a verified token) or a guest (user_id None)."""
@@ -151,11 +161,35 @@ def validate_username(username: str) -> str:
     return username
 
 
-def validate_password(password: str) -> str:
-    if not PASSWORD_MIN_CHARS <= len(password) <= PASSWORD_MAX_CHARS:
-        raise Invalid("invalid_password",
-                      f"Password must be {PASSWORD_MIN_CHARS}-{PASSWORD_MAX_CHARS} characters.")
-    return password
+@dataclass(frozen=True, slots=True)
+class PasswordPolicy:
+    """NIST SP 800-63B: long enough, not a known common password, not the username; no
+    composition rules. `common` holds lower-cased passwords (the bundled list)."""
+
+    common: frozenset[str] = frozenset()
+
+    def check(self, password: str, username: str | None = None) -> str:
+        # len() counts code points, as the guideline asks ("ñ" is one character).
+        if len(password) < PASSWORD_MIN_CHARS:
+            raise Invalid("password_too_short",
+                          f"Passwords need at least {PASSWORD_MIN_CHARS} characters.")
+        if len(password) > PASSWORD_MAX_CHARS:
+            raise Invalid("password_too_long",
+                          f"Passwords have at most {PASSWORD_MAX_CHARS} characters.")
+        if not password.strip():
+            raise Invalid("password_blank", "A password cannot be only spaces.")
+        folded = password.casefold()
+        if username is not None and folded == username.casefold():
+            raise Invalid("password_is_username", "The password cannot be the username.")
+        if folded in self.common:
+            raise Invalid("password_too_common",
+                          "That password is one of the most common ones; choose another.")
+        return password
+
+
+def validate_password(password: str, username: str | None = None,
+                      policy: PasswordPolicy = PasswordPolicy()) -> str:
+    return policy.check(password, username)
 
 
 def validate_role(role: str) -> Role:

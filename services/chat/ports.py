@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from pydantic import BaseModel
 
-from services.chat.domain import Frame, Member, Message, Presence, Role, Room, Unread, User
+from services.chat.domain import (
+    Frame,
+    Member,
+    Message,
+    PasswordPolicy,
+    Presence,
+    Role,
+    Room,
+    Unread,
+    User,
+)
 from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
 
 
@@ -20,6 +30,11 @@ class UserStore(Protocol):
     async def get(self, user_id: int) -> User | None: ...
     async def by_username(self, username: str) -> tuple[User, str] | None: ...
     async def set_admin(self, user_id: int, password_hash: str | None) -> None: ...
+    async def none_yet(self) -> bool:
+        """No account exists. Until this write transaction ends, another one asking waits
+        (SQLite: the write lock; PostgreSQL: an advisory lock), so of two first sign-ups
+        only one hears True."""
+        ...
 
 
 class RoomStore(Protocol):
@@ -154,4 +169,6 @@ class ChatDeps:
     recovery_max_messages: int = 1000
     source: str = "tertulia/chat"
     presence: PresenceDirectory | None = None
+    # The bundled common-password list is loaded at start (`bootstrap.start`).
+    passwords: PasswordPolicy = field(default_factory=PasswordPolicy)
 

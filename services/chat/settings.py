@@ -24,9 +24,24 @@ class ChatSettings(BaseSettings):
     signing_key_pem: str | None = None
     signing_key_file: Path | None = None
     access_token_ttl_secs: int = 3600
+    # The session cookie is Secure whenever the request came over HTTPS; true: always.
     cookie_secure: bool = False
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks,
+    # "*" for any): uvicorn's forwarded_allow_ips default. The gateway runs on 127.0.0.1.
+    trusted_proxies: list[str] = ["127.0.0.1", "::1"]
+    # Strict-Transport-Security max-age on HTTPS responses; 0 sends none.
+    hsts_max_age_secs: int = 31_536_000
     admin_username: str | None = None
     admin_password: str | None = None
+
+    # Sign-in and sign-up budgets (the `limits` notation: "10/minute", "5/minute;50/hour";
+    # "" for none), shared by every replica through the NATS KV bucket `throttle_kv_bucket`.
+    # The address is the client's, through CHAT_TRUSTED_PROXIES.
+    signin_limit_per_account: str = "10/minute"
+    signin_limit_per_address: str = "60/minute"
+    signup_limit_per_account: str = "5/minute"
+    signup_limit_per_address: str = "50/hour"
+    throttle_kv_bucket: str = "CHAT_THROTTLE"
 
     # Browser origins allowed to open a WebSocket; empty means same-origin only. Clients
     # that send no Origin (scripts, bots) are not browsers and are let through.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from services.chat.domain import (
@@ -53,6 +54,8 @@ from shared.contracts import (
 
 HISTORY_MAX_PAGE = 200
 
+log = logging.getLogger(__name__)
+
 
 def _room_not_found(room_id: int) -> ChatError:
     # Private rooms the caller may not see get the same answer as rooms that don't exist.
@@ -77,18 +80,25 @@ def _require_user(actor: Actor) -> int:
 
 async def register(deps: ChatDeps, username: str, password: str,
                    display_name: str | None = None, *, is_admin: bool = False) -> User:
-    """Usernames are unique (case-insensitively); passwords are stored only as argon2id hashes."""
+    """Usernames are unique (case-insensitively); passwords follow `PasswordPolicy` and are
+    stored only as argon2id hashes. The first account of an empty system is its
+    administrator (decided inside the write transaction: of two at once, one)."""
     validate_username(username)
-    validate_password(password)
+    validate_password(password, username, deps.passwords)
     password_hash = await deps.hasher.hash(password)
+    first = False
     async with deps.uow.write() as tx:
         if await tx.users.by_username(username) is not None:
             raise Conflict("username_taken", f"Username {username!r} is taken.")
+        if not is_admin:
+            first = is_admin = await tx.users.none_yet()
         now = deps.clock.now()
         user = await tx.users.add(username, display_name, password_hash, is_admin, now)
         await tx.outbox.add(UserRegistered(user_id=user.id, username=user.username,
                                            display_name=display_name, is_admin=is_admin,
                                            registered_at=now), now)
+    if first:
+        log.info("%s is the first account: administrator", user.username)
     return user
 
 

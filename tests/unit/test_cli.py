@@ -179,3 +179,17 @@ def test_a_port_with_only_time_wait_connections_is_free_and_a_listening_one_is_n
 
 def _plan_on(tmp_path: Path, port: int) -> Any:
     return plan_up(UpOptions(data_dir=tmp_path, port=port), free_port=_ports())
+
+
+@pytest.mark.parametrize(("service", "uvicorn_reads_proxy_headers"), [
+    ("chat", False), ("presence", True)])
+def test_serve_leaves_proxy_headers_to_chat_itself(
+        monkeypatch: pytest.MonkeyPatch, service: str, uvicorn_reads_proxy_headers: bool) -> None:
+    """Chat trusts X-Forwarded-* from CHAT_TRUSTED_PROXIES only, in the app; uvicorn's own
+    list (FORWARDED_ALLOW_IPS) must not decide before it."""
+    import uvicorn
+
+    runs: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: runs.append(kwargs))
+    assert main(["serve", service, "--port", "1"]) == 0
+    assert runs[0]["proxy_headers"] is uvicorn_reads_proxy_headers

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -34,6 +35,9 @@ def chat_settings(data_dir: Path, nats_url: str, **overrides: Any) -> ChatSettin
         "service_heartbeat_secs": 1.0,
         "connections_heartbeat_secs": 1.0,
         "outbox_poll_secs": 0.2,
+        # The session's NATS outlives each test: a bucket per data directory keeps one
+        # test's sign-ins (every test has an "alice") out of another's budget.
+        "throttle_kv_bucket": "THROTTLE_" + hashlib.sha1(str(data_dir).encode()).hexdigest()[:16],
     }
     values.update(overrides)
     return ChatSettings(**values)
@@ -42,13 +46,15 @@ def chat_settings(data_dir: Path, nats_url: str, **overrides: Any) -> ChatSettin
 class ChatReplica:
     """One chat process-equivalent: its own app, event loop task, NATS client and port."""
 
-    def __init__(self, settings: ChatSettings) -> None:
+    def __init__(self, settings: ChatSettings, **overrides: Any) -> None:
         self.settings = settings
         self.port = free_port()
-        self.app = create_app(settings)
+        self.app = create_app(settings, **overrides)
         self._server = InProcessServer(self.app, port=self.port, ws=settings.ws_protocol,
                                        ws_max_size=settings.ws_max_frame_bytes,
-                                       ws_per_message_deflate=False)
+                                       ws_per_message_deflate=False,
+                                       # as `tertulia serve chat`: the app reads X-Forwarded-*
+                                       proxy_headers=False)
 
     @property
     def chat(self) -> Any:

@@ -54,7 +54,10 @@ async def test_rejoin_with_since_seq_gets_exactly_the_missed_messages(
 
 async def test_messages_posted_during_the_replay_arrive_once_and_in_order(
         tmp_path: Path, nats_url: str) -> None:
-    async with replicas([chat_settings(tmp_path, nats_url)]) as (replica,):
+    # 210 posts by one user as fast as HTTP goes: past the default per-user budget.
+    settings = chat_settings(tmp_path, nats_url, rate_limit_per_sec=10_000,
+                             rate_limit_burst=10_000)
+    async with replicas([settings]) as (replica,):
         alice = await sign_up(replica)
         bob = await sign_up(replica)
         room = await alice.create_room()

@@ -12,7 +12,17 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel
 
-from services.chat.domain import Conflict, Frame, Member, Message, Role, Room, Unread, User
+from services.chat.domain import (
+    Conflict,
+    Frame,
+    Member,
+    Message,
+    PasswordPolicy,
+    Role,
+    Room,
+    Unread,
+    User,
+)
 from services.chat.ports import ChatDeps, JoinView
 from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
 from services.chat.posting import PostQueue
@@ -81,6 +91,10 @@ class InMemoryUserStore(_Store):
             if user.username.lower() == username.lower():
                 return replace(user), self._state.password_hashes[user.id]
         return None
+
+    async def none_yet(self) -> bool:
+        self._writing()  # the real stores answer (and hold) this in a write transaction
+        return not self._state.users
 
     async def set_admin(self, user_id: int, password_hash: str | None) -> None:
         self._writing()
@@ -432,6 +446,10 @@ class InMemoryJoinReader:
         return JoinView(room, member, messages, recovered, members)
 
 
+# A few entries of the bundled list: enough for the rule to bite in use-case tests.
+FAKE_PASSWORD_POLICY = PasswordPolicy(common=frozenset({"password", "password123", "12345678"}))
+
+
 def make_deps(**overrides: Any) -> ChatDeps:
     uow = overrides.pop("uow", None) or InMemoryChatUnitOfWork()
     live = overrides.pop("live", None) or RecordingLiveFeed()
@@ -439,5 +457,6 @@ def make_deps(**overrides: Any) -> ChatDeps:
     post = overrides.pop("post", None) or PostQueue(InMemoryPostLog(uow), live, clock).submit
     defaults: dict[str, Any] = {"uow": uow, "live": live, "clock": clock, "post": post,
                                 "joins": InMemoryJoinReader(uow),
-                                "hasher": FakePasswordHasher()}
+                                "hasher": FakePasswordHasher(),
+                                "passwords": FAKE_PASSWORD_POLICY}
     return ChatDeps(**{**defaults, **overrides})

@@ -8,12 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services.chat.adapters.outbound.common_passwords import read_common_passwords
 from services.chat.domain import (
     GUEST,
     Actor,
     Invalid,
     Member,
     Message,
+    PasswordPolicy,
     Room,
     can_delete,
     can_edit,
@@ -79,22 +81,49 @@ def test_username_refused(username: str) -> None:
     assert refused.value.code == "invalid_username"
 
 
-@pytest.mark.parametrize(("password", "ok"), [
-    ("a" * 7, False),
-    ("a" * 8, True),
-    ("correct horse battery staple", True),
-    ("ñ" * 8, True),
-    ("a" * 256, True),
-    ("a" * 257, False),
-    ("", False),
+COMMON = PasswordPolicy(common=frozenset({"password", "12345678", "qwertyuiop"}))
+
+
+@pytest.mark.parametrize(("password", "code"), [
+    ("a" * 7, "password_too_short"),
+    ("", "password_too_short"),
+    ("ñ" * 7, "password_too_short"),  # code points, not bytes: 14 bytes, 7 characters
+    ("a" * 257, "password_too_long"),
+    (" " * 8, "password_blank"),
+    ("\t \u3000  \n  ", "password_blank"),
+    ("password", "password_too_common"),
+    ("PassWord", "password_too_common"),
+    ("12345678", "password_too_common"),
+    ("QWERTYUIOP", "password_too_common"),
+    ("Carmen.Ruiz", "password_is_username"),
 ])
-def test_password_length(password: str, ok: bool) -> None:
-    if ok:
-        assert validate_password(password) == password
-    else:
+def test_password_refused(password: str, code: str) -> None:
+    with pytest.raises(Invalid) as refused:
+        validate_password(password, "carmen.ruiz", COMMON)
+    assert refused.value.code == code
+
+
+@pytest.mark.parametrize("password", [
+    "a" * 8,
+    "ñ" * 8,
+    "correct horse battery staple",  # spaces are allowed
+    "  padded  ",
+    "a" * 256,
+    "alllowercase",  # no composition rules
+    "carmen.ruiz!",  # contains the username, is not it
+])
+def test_password_accepted(password: str) -> None:
+    assert validate_password(password, "carmen.ruiz", COMMON) == password
+
+
+def test_the_bundled_list_refuses_the_best_known_passwords() -> None:
+    policy = PasswordPolicy(common=read_common_passwords())
+    assert len(policy.common) > 8000
+    for weak in ("password", "12345678", "qwertyuiop", "iloveyou", "Password1", "tertulia"):
         with pytest.raises(Invalid) as refused:
-            validate_password(password)
-        assert refused.value.code == "invalid_password"
+            policy.check(weak)
+        assert refused.value.code == "password_too_common"
+    assert policy.check("tertulia-demo") == "tertulia-demo"
 
 
 @pytest.mark.parametrize(("name", "stored"), [

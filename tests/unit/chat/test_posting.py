@@ -19,7 +19,7 @@ from tests.unit.chat.fakes import (
     make_deps,
 )
 
-PASSWORD = "password123"
+PASSWORD = "correct horse battery"
 
 
 class Setup:

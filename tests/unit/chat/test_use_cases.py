@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -48,7 +49,7 @@ from tests.unit.chat.fakes import (
     make_deps,
 )
 
-PASSWORD = "password123"
+PASSWORD = "correct horse battery"
 
 
 async def sign_up(deps: ChatDeps, username: str, *, is_admin: bool = False) -> Actor:
@@ -138,6 +139,18 @@ async def test_register_then_sign_in(deps: ChatDeps, uow: InMemoryChatUnitOfWork
     assert (event.user_id, event.username, event.display_name) == (user.id, "Alice", "Alice A.")
 
 
+async def test_the_first_account_is_the_administrator(
+        deps: ChatDeps, uow: InMemoryChatUnitOfWork, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="services.chat.use_cases"):
+        first = await use_cases.register(deps, "ana", PASSWORD)
+        second = await use_cases.register(deps, "bruno", PASSWORD)
+
+    assert (first.is_admin, second.is_admin) == (True, False)
+    assert [e.is_admin for e in uow.events_of(UserRegistered)] == [True, False]
+    assert [r.getMessage() for r in caplog.records] == [
+        "ana is the first account: administrator"]
+
+
 @pytest.mark.parametrize("taken", ["alice", "ALICE", "Alice"])
 async def test_usernames_are_unique_whatever_the_case(deps: ChatDeps, alice: Actor,
                                                       uow: InMemoryChatUnitOfWork,
@@ -155,8 +168,13 @@ async def test_usernames_are_unique_whatever_the_case(deps: ChatDeps, alice: Act
     ("al", PASSWORD, "invalid_username"),
     ("al ice", PASSWORD, "invalid_username"),
     ("x" * 33, PASSWORD, "invalid_username"),
-    ("alice", "short", "invalid_password"),
-    ("alice", "", "invalid_password"),
+    ("alice", "short", "password_too_short"),
+    ("alice", "", "password_too_short"),
+    ("alice", " " * 8, "password_blank"),
+    ("alice", "ALICE", "password_too_short"),
+    ("alice.b", "Alice.B", "password_too_short"),
+    ("alice.bb", "ALICE.BB", "password_is_username"),
+    ("alice", "Password123", "password_too_common"),
 ])
 async def test_register_refuses_bad_input(deps: ChatDeps, uow: InMemoryChatUnitOfWork,
                                           username: str, password: str, code: str) -> None:
@@ -210,14 +228,15 @@ async def test_ensure_admin_creates_the_first_admin(deps: ChatDeps,
     assert len(uow.events) == 1
 
 
-async def test_ensure_admin_promotes_without_resetting_the_password(deps: ChatDeps,
-                                                                    alice: Actor) -> None:
-    assert await use_cases.ensure_admin(deps, "alice", "a-new-password") == "promoted"
+async def test_ensure_admin_promotes_without_resetting_the_password(
+        deps: ChatDeps, alice: Actor, bob: Actor) -> None:
+    assert not (await use_cases.current_user(deps, bob)).is_admin  # alice was first
+    assert await use_cases.ensure_admin(deps, "bob", "a-new-password") == "promoted"
 
-    assert (await use_cases.current_user(deps, alice)).is_admin
-    assert await use_cases.authenticate(deps, "alice", PASSWORD)
+    assert (await use_cases.current_user(deps, bob)).is_admin
+    assert await use_cases.authenticate(deps, "bob", PASSWORD)
     with pytest.raises(Unauthenticated):
-        await use_cases.authenticate(deps, "alice", "a-new-password")
+        await use_cases.authenticate(deps, "bob", "a-new-password")
 
 
 # --- rooms -------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import math
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response, status
@@ -11,6 +13,7 @@ from services.chat import use_cases
 from services.chat.adapters.inbound.ws_session import actor_of
 from services.chat.domain import (
     Actor,
+    Throttled,
     User,
     member_data,
     message_data,
@@ -104,32 +107,70 @@ def user_data(user: User) -> dict[str, Any]:
             "is_admin": user.is_admin, "created_at": user.created_at.isoformat()}
 
 
+def cookie_secure(request: Request, chat: Chat) -> bool:
+    """Secure over HTTPS (the scheme the browser used, from a trusted proxy's
+    X-Forwarded-Proto), or always with CHAT_COOKIE_SECURE."""
+    return chat.settings.cookie_secure or request.url.scheme == "https"
+
+
+def charge_post(chat: Chat, who: Actor) -> None:
+    """One token of the user's budget on this replica: the one its WebSocket frames spend."""
+    if who.user_id is None:
+        return  # the use case refuses guests
+    now = asyncio.get_running_loop().time()
+    bucket = chat.limiter.bucket(who.user_id, now)
+    if not bucket.take(now):
+        raise Throttled("rate_limited", "Slow down: too many messages.",
+                        retry_after_secs=max(1, math.ceil(bucket.wait_secs())))
+
+
+def client_address(request: Request) -> str:
+    """The browser's address: a trusted proxy's X-Forwarded-For, else the peer's."""
+    return request.client.host if request.client else "unknown"
+
+
+async def throttle_sign_in(chat: Chat, request: Request, username: str) -> None:
+    if chat.throttle is not None:
+        await chat.throttle.sign_in(username, client_address(request))
+
+
+async def throttle_sign_up(chat: Chat, request: Request, username: str) -> None:
+    if chat.throttle is not None:
+        await chat.throttle.sign_up(username, client_address(request))
+
+
 def auth_router() -> APIRouter:
     router = APIRouter(prefix="/api/auth", tags=["auth"])
 
     @router.post("/register", status_code=status.HTTP_201_CREATED)
-    async def register(body: RegisterBody, chat: ChatDep) -> dict[str, Any]:
-        """Create an account. 409 when the username is taken, 422 when it is not valid."""
+    async def register(body: RegisterBody, request: Request, chat: ChatDep) -> dict[str, Any]:
+        """Create an account. 409 when the username is taken, 422 when it is not valid,
+        429 past the sign-up budget of the username or the client address."""
+        await throttle_sign_up(chat, request, body.username)
         user = await use_cases.register(chat.deps, body.username, body.password,
                                         body.display_name)
         return user_data(user)
 
     @router.post("/token")
     async def token(username: Annotated[str, Form()], password: Annotated[str, Form()],
-                    chat: ChatDep) -> TokenOut:
+                    request: Request, chat: ChatDep) -> TokenOut:
         """OAuth2 password flow (form fields `username` and `password`)."""
+        await throttle_sign_in(chat, request, username)
         user = await use_cases.authenticate(chat.deps, username, password)
         return TokenOut(access_token=chat.issue_token(user),
                         expires_in=chat.settings.access_token_ttl_secs)
 
     @router.post("/login")
-    async def login(body: LoginBody, response: Response, chat: ChatDep) -> TokenOut:
-        """JSON login: the token in the body and an HttpOnly session cookie for browsers."""
+    async def login(body: LoginBody, request: Request, response: Response,
+                    chat: ChatDep) -> TokenOut:
+        """JSON login: the token in the body and an HttpOnly session cookie for browsers.
+        429 past the sign-in budget of the account or the client address."""
+        await throttle_sign_in(chat, request, body.username)
         user = await use_cases.authenticate(chat.deps, body.username, body.password)
         access_token = chat.issue_token(user)
         response.set_cookie(SESSION_COOKIE, access_token,
                             max_age=chat.settings.access_token_ttl_secs, httponly=True,
-                            samesite="lax", secure=chat.settings.cookie_secure, path="/")
+                            samesite="lax", secure=cookie_secure(request, chat), path="/")
         return TokenOut(access_token=access_token,
                         expires_in=chat.settings.access_token_ttl_secs)
 
@@ -217,7 +258,9 @@ def chat_router() -> APIRouter:
     @router.post("/rooms/{room_id}/messages", status_code=status.HTTP_201_CREATED)
     async def post(room_id: Id, body: MessageBody, who: ActorDep, response: Response,
                    chat: ChatDep) -> dict[str, Any]:
-        """Post without a socket; a retried `client_msg_id` answers 200 with the first one."""
+        """Post without a socket; a retried `client_msg_id` answers 200 with the first one.
+        Charged to the sender's frame budget, as a post over the WebSocket is (429)."""
+        charge_post(chat, who)
         posted = await use_cases.post_message(chat.deps, who, room_id, body.content,
                                               body.client_msg_id)
         if not posted.created:

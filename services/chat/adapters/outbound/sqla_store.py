@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,6 +28,9 @@ from shared.outbox import OutboxRow, add_to_outbox
 # Statements of frequent paths are built once, with bind parameters: building a statement
 # object costs about as much CPU as executing it (measured with pyinstrument). These are
 # immutable SQL expressions, not shared state.
+# pg_advisory_xact_lock key of "who is the first account" (any constant of our own).
+FIRST_ACCOUNT_LOCK = 0x7465727475  # "tertu"
+
 _ROOM_WITH_MEMBER = (
     select(chat_rooms, room_members.c.user_id.label("m_user_id"), room_members.c.role,
            room_members.c.joined_at, room_members.c.read_seq,
@@ -82,6 +85,20 @@ class SqlaUserStore:
         row = (await self._s.execute(
             select(users).where(users.c.username_key == username.lower()))).first()
         return (_user(row), row.password_hash) if row else None
+
+    async def none_yet(self) -> bool:
+        if await self._any():
+            return False  # the common case: no lock needed, an account never un-exists here
+        if self._s.dialect.name == "postgresql":
+            # READ COMMITTED: two transactions would both see no rows; the lock makes the
+            # second wait for the first to commit, and its next statement sees that row.
+            await self._s.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                  {"key": FIRST_ACCOUNT_LOCK})
+            return not await self._any()
+        return True  # SQLite: this transaction began with the write lock (BEGIN IMMEDIATE)
+
+    async def _any(self) -> bool:
+        return (await self._s.execute(select(users.c.id).limit(1))).first() is not None
 
     async def set_admin(self, user_id: int, password_hash: str | None) -> None:
         values: dict[str, Any] = {"is_admin": True}
