@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.notifications.domain import (
+    DEFAULT_LEVEL,
     LEVELS,
     Decision,
     Invalid,
@@ -307,28 +308,36 @@ class RoomPreference:
 
 
 async def preferences(deps: NotificationsDeps, user_id: int) -> list[RoomPreference]:
-    """Rooms without an entry use the default, `all`."""
+    """Every room the user is a member of, with its level (rooms without an entry use the
+    default); no other room is ever named."""
     async with deps.uow.read() as tx:
         return await _preferences(tx, user_id)
 
 
 async def _preferences(tx: NotificationsTx, user_id: int) -> list[RoomPreference]:
+    rooms = await tx.members.rooms_of(user_id)
     levels = await tx.preferences.of_user(user_id)
-    names = await tx.rooms.names(list(levels))
-    return [RoomPreference(room_id, names.get(room_id), level)
-            for room_id, level in sorted(levels.items())]
+    names = await tx.rooms.names(rooms)
+    return [RoomPreference(room_id, names.get(room_id), levels.get(room_id, DEFAULT_LEVEL))
+            for room_id in rooms]
 
 
 async def set_preferences(deps: NotificationsDeps, user_id: int,
                           changes: list[tuple[int, str]]) -> list[RoomPreference]:
     """Per room: `all` (the default), `mentions` (`@username` and `@room` only) or `none`
-    (muted: only `@username` gets through). Rooms not listed keep their setting."""
+    (muted: only `@username` gets through). Rooms not listed keep their setting. Only the
+    user's own rooms: any other id, private or public, existing or not, is
+    `room_not_found`, and the whole request changes nothing."""
     for room_id, level in changes:
         if level not in LEVELS:
             raise Invalid("invalid_level", f"level must be one of {', '.join(LEVELS)}.")
         if room_id <= 0:
             raise Invalid("invalid_room_id", "room_id must be a positive integer.")
     async with deps.uow.write() as tx:
+        mine = set(await tx.members.rooms_of(user_id))
+        for room_id, _level in changes:
+            if room_id not in mine:
+                raise NotFound("room_not_found", f"Room {room_id} not found.")
         now = deps.clock.now()
         for room_id, level in changes:
             await tx.preferences.put(user_id, room_id, level, now)  # type: ignore[arg-type]

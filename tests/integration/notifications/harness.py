@@ -35,6 +35,7 @@ from shared.contracts import (
     BroadcastSent,
     CloudEvent,
     MemberJoined,
+    MemberLeft,
     MemberRead,
     MessageCreated,
     MessageDeleted,
@@ -214,6 +215,11 @@ class Feed:
                                             joined_at=now))
         return room_id
 
+    async def leave(self, room_id: int, user: User) -> CloudEvent:
+        return await self.publish(MemberLeft(room_id=room_id, user_id=user.id,
+                                             username=user.username, reason="left",
+                                             left_at=datetime.now(UTC)))
+
     async def post(self, room_id: int, sender: User, content: str,
                    at: datetime | None = None) -> CloudEvent:
         seq = self.seqs[room_id] = self.seqs.get(room_id, 0) + 1
@@ -348,9 +354,18 @@ class Inbox:
                                    params={"message_id": message_id})
 
     async def set_level(self, room_id: int, level: str) -> dict[str, Any]:
-        response = await self.http.put("/api/notifications/preferences",
-                                        json={"rooms": [{"room_id": room_id, "level": level}]})
-        assert response.status_code == 200, response.text
+        """Once the service has the membership from the stream (a room that is not yet the
+        user's is `room_not_found`, like any other)."""
+        async def put() -> httpx.Response | None:
+            response = await self.http.put(
+                "/api/notifications/preferences",
+                json={"rooms": [{"room_id": room_id, "level": level}]})
+            if response.status_code == 404:
+                return None
+            assert response.status_code == 200, response.text
+            return response
+
+        response = await eventually(put, what=f"a level set on room {room_id}")
         return response.json()
 
     async def close(self) -> None:

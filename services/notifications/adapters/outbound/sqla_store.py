@@ -102,6 +102,11 @@ class SqlaMemberDirectory(_Store):
                                       .order_by(t.members.c.user_id))).all()
         return [Member(r.room_id, r.user_id, r.username, r.role, r.read_seq) for r in rows]
 
+    async def rooms_of(self, user_id: int) -> list[int]:
+        return list((await self._c.execute(
+            select(t.members.c.room_id).where(t.members.c.user_id == user_id)
+            .order_by(t.members.c.room_id))).scalars().all())
+
     async def advance_read(self, room_id: int, user_id: int, read_seq: int) -> None:
         await self._c.execute(update(t.members).where(
             t.members.c.room_id == room_id, t.members.c.user_id == user_id,

@@ -53,6 +53,8 @@ members = Table(
     Column("username", String(64), nullable=False),
     Column("role", String(20), nullable=False),
     Column("read_seq", BigInteger, nullable=False, default=0),
+    # A user's rooms: what their preferences may name.
+    Index("ix_ntf_members_user", "user_id"),
 )
 
 presence = Table(
