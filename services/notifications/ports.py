@@ -18,7 +18,6 @@ from services.notifications.domain import (
     Member,
     NewNotification,
     Notification,
-    Presence,
 )
 
 
@@ -49,11 +48,14 @@ class MemberDirectory(Protocol):
         ...
 
 
-class PresenceBoard(Protocol):
-    async def put(self, presence: Presence, at: datetime) -> None:
-        """Keep the newest report per user; an older one arriving late changes nothing."""
-        ...
-    async def of_users(self, user_ids: list[int]) -> dict[int, Presence]: ...
+class ViewingBoard(Protocol):
+    """What the chat replicas say each user has on screen now (`live.viewing`). In memory:
+    a fact of the moment, rebuilt from the replicas' heartbeats after a restart."""
+
+    def user(self, replica_id: str, user_id: int, rooms: list[int]) -> None: ...
+    def heartbeat(self, replica_id: str, viewers: dict[int, list[int]],
+                  interval_secs: float) -> None: ...
+    def rooms_of(self, user_ids: list[int]) -> dict[int, frozenset[int]]: ...
 
 
 class PreferenceStore(Protocol):
@@ -124,7 +126,6 @@ class NotificationsTx(Protocol):
     users: UserDirectory
     rooms: RoomDirectory
     members: MemberDirectory
-    presence: PresenceBoard
     preferences: PreferenceStore
     inbox: Inbox
     changes: InboxChanges
@@ -159,6 +160,7 @@ class NotificationsDeps:
     uow: NotificationsUnitOfWork
     live: LiveNotifier
     clock: Clock
+    viewing: ViewingBoard
     # Wakes the outbox relay after a commit so events leave without waiting for its poll.
     outbox_written: Callable[[], None]
     preview_chars: int = 100

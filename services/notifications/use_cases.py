@@ -21,7 +21,6 @@ from services.notifications.domain import (
     NotFound,
     Notification,
     PostedMessage,
-    Presence,
     Purged,
     broadcast_notification,
     decide,
@@ -45,10 +44,11 @@ from shared.contracts import (
     NotificationCreated,
     NotificationRead,
     NotificationSuppressed,
-    PresenceChanged,
     RoomCreated,
     RoomUpdated,
     UserRegistered,
+    UserViewing,
+    ViewingHeartbeat,
 )
 
 PAGE_MAX = 200
@@ -158,11 +158,6 @@ async def _member_read(deps: NotificationsDeps, tx: NotificationsTx, ev: MemberR
                                                         now))
 
 
-async def _presence_changed(deps: NotificationsDeps, tx: NotificationsTx, ev: PresenceChanged,
-                            at: datetime, now: datetime) -> None:
-    await tx.presence.put(Presence(ev.user_id, ev.status, ev.current_room), at)
-
-
 async def _message_created(deps: NotificationsDeps, tx: NotificationsTx, ev: MessageCreated,
                            at: datetime, now: datetime) -> Effects:
     """A notification for each member but the sender, unless a rule suppresses it; every
@@ -175,7 +170,7 @@ async def _message_created(deps: NotificationsDeps, tx: NotificationsTx, ev: Mes
     members = await tx.members.of_room(ev.room_id)
     others = [m.user_id for m in recipients(members, ev.user_id)]
     sender = await tx.users.get(ev.user_id) if ev.user_id is not None else None
-    decisions = decide(message, members, await tx.presence.of_users(others),
+    decisions = decide(message, members, deps.viewing.rooms_of(others),
                        await tx.preferences.in_room(ev.room_id),
                        sender is not None and sender.is_admin, now)
     for decision in decisions:
@@ -223,12 +218,21 @@ _HANDLERS: dict[type[BaseModel], Handler] = {
     MemberRoleChanged: _member_changed,
     MemberLeft: _member_left,
     MemberRead: _member_read,
-    PresenceChanged: _presence_changed,
     MessageCreated: _message_created,
     MessageEdited: _message_edited,
     MessageDeleted: _message_deleted,
     BroadcastSent: _broadcast_sent,
 }
+
+
+def record_viewing(deps: NotificationsDeps, report: UserViewing | ViewingHeartbeat) -> None:
+    """What a chat replica says its sockets show now; the only source of `viewing_room`."""
+    if isinstance(report, UserViewing):
+        deps.viewing.user(report.replica_id, report.user_id, report.rooms)
+    else:
+        deps.viewing.heartbeat(report.replica_id,
+                               {v.user_id: v.rooms for v in report.viewers},
+                               report.interval_secs)
 
 
 async def record_dead_letter(deps: NotificationsDeps, event_id: str, event_type: str,

@@ -32,6 +32,7 @@ from shared.auth import Principal, TokenIssuer, generate_private_key_pem
 from shared.bus.nats import ACK_WAIT_SECS, NatsEventBus
 from shared.contracts import (
     EVENTS_STREAM,
+    LIVE_VIEWING,
     BroadcastSent,
     CloudEvent,
     MemberJoined,
@@ -43,6 +44,7 @@ from shared.contracts import (
     PresenceChanged,
     RoomCreated,
     UserRegistered,
+    UserViewing,
     new_event,
     spec_for_type,
 )
@@ -252,6 +254,16 @@ class Feed:
             user_id=user.id, username=user.username, status=status,  # type: ignore[arg-type]
             previous="offline", current_room=room_id, last_active_at=datetime.now(UTC),
             connections=1, reason="test"))
+
+    async def viewing(self, service: NotificationsService, user: User, rooms: set[int],
+                      replica_id: str = "chat-test") -> None:
+        """What a chat replica reports on `live.viewing`, once the service has heard it."""
+        await self.bus.publish(LIVE_VIEWING, orjson.dumps(UserViewing(
+            replica_id=replica_id, user_id=user.id, rooms=sorted(rooms),
+            at=datetime.now(UTC)).model_dump(mode="json")))
+        board = service.svc.deps.viewing
+        await eventually(lambda: board.rooms_of([user.id]).get(user.id, frozenset()) >= rooms,
+                         what=f"user {user.id} viewing {sorted(rooms)}")
 
     async def broadcast(self, content: str, sender: User) -> CloudEvent:
         return await self.publish(BroadcastSent(

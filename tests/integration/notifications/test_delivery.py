@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 from sqlalchemy import select
 
@@ -141,8 +142,8 @@ async def test_a_member_viewing_the_room_gets_nothing_and_the_decision_says_why(
     alice, bob, carol = await events.users("alice", "bob", "carol")
     room = await events.room([(alice, "member"), (bob, "member"), (carol, "member")])
     elsewhere = await events.room([(carol, "member")])
-    await events.presence(bob, "online", room)
-    await events.presence(carol, "online", elsewhere)  # online, but looking at another room
+    await events.viewing(service, bob, {room})
+    await events.viewing(service, carol, {elsewhere})  # online, but looking at another room
 
     async with watch_live(nats_url, [bob, carol]) as live, \
             inboxes(service, keys, bob, carol) as (b_inbox, c_inbox):
@@ -167,10 +168,14 @@ async def test_a_member_viewing_the_room_gets_nothing_and_the_decision_says_why(
             "user_id": bob.id, "room_id": room, "message_id": message_id(posted),
             "reason": "viewing_room"}
 
-        # Once bob goes offline the same room notifies him again.
-        await events.presence(bob, "offline", room)
+        # Once bob's tab shows the room no more, the same room notifies him again.
+        await events.bus.publish("live.viewing", orjson.dumps({
+            "kind": "user", "replica_id": "chat-test", "user_id": bob.id, "rooms": [],
+            "at": datetime.now(UTC).isoformat()}))
+        await eventually(lambda: bob.id not in service.svc.deps.viewing.rooms_of([bob.id]),
+                         what="bob's view withdrawn")
         later = await events.post(room, alice, "gone?")
-        [entry] = await eventually(b_inbox.list, what="bob notified after going offline")
+        [entry] = await eventually(b_inbox.list, what="bob notified after looking away")
         assert entry["data"]["message_id"] == message_id(later)
 
 

@@ -15,7 +15,6 @@ from services.notifications.domain import (
     NotFound,
     Notification,
     PostedMessage,
-    Presence,
     Suppression,
     broadcast_notification,
     decide,
@@ -109,28 +108,23 @@ def test_kind_of_notification(username: str, mentions: tuple[str, ...], room_all
 ])
 def test_already_read_past_the_seq(read_seq: int, kind: Kind,
                                    suppressed: Suppression | None) -> None:
-    assert suppression_for(kind, member(2, read_seq=read_seq), SEQ, None, "all") == suppressed
+    assert suppression_for(kind, member(2, read_seq=read_seq), SEQ, frozenset(),
+                           "all") == suppressed
 
 
 # --- rule: looking at the room right now ------------------------------------------------------
 
 
-@pytest.mark.parametrize(("status", "current_room", "kind", "suppressed"), [
-    ("online", ROOM, "message", "viewing_room"),
-    ("busy", ROOM, "mention", "viewing_room"),  # they see the mention as it arrives
-    ("away", ROOM, "message", "viewing_room"),  # idle with the room open still counts
-    ("offline", ROOM, "message", None),  # the last room of someone gone
-    ("online", ROOM + 1, "message", None),  # online, elsewhere
-    ("online", None, "message", None),
+@pytest.mark.parametrize(("viewed", "kind", "suppressed"), [
+    ({ROOM}, "message", "viewing_room"),
+    ({ROOM}, "mention", "viewing_room"),  # they see the mention as it arrives
+    ({ROOM + 1, ROOM}, "message", "viewing_room"),  # two tabs, two rooms
+    ({ROOM + 1}, "mention", None),  # on screen: another room; the one before does not count
+    (set(), "message", None),  # no tab shows a room (hidden, closed, offline)
 ])
-def test_viewing_the_room(status: str, current_room: int | None, kind: Kind,
+def test_viewing_the_room(viewed: set[int], kind: Kind,
                           suppressed: Suppression | None) -> None:
-    presence = Presence(2, status, current_room)
-    assert suppression_for(kind, member(2), SEQ, presence, "all") == suppressed
-
-
-def test_unknown_presence_is_not_viewing() -> None:
-    assert suppression_for("message", member(2), SEQ, None, "all") is None
+    assert suppression_for(kind, member(2), SEQ, frozenset(viewed), "all") == suppressed
 
 
 # --- rule: the member's preference for the room -----------------------------------------------
@@ -149,7 +143,7 @@ def test_unknown_presence_is_not_viewing() -> None:
 ])
 def test_preference_for_the_room(level: Level, kind: Kind,
                                  suppressed: Suppression | None) -> None:
-    assert suppression_for(kind, member(2), SEQ, None, level) == suppressed
+    assert suppression_for(kind, member(2), SEQ, frozenset(), level) == suppressed
 
 
 # --- how the rules combine --------------------------------------------------------------------
@@ -164,8 +158,8 @@ def test_preference_for_the_room(level: Level, kind: Kind,
 ])
 def test_suppression_precedence(read_seq: int, viewing: bool, level: Level, kind: Kind,
                                 suppressed: Suppression) -> None:
-    presence = Presence(2, "online", ROOM if viewing else None)
-    assert suppression_for(kind, member(2, read_seq=read_seq), SEQ, presence,
+    viewed = frozenset({ROOM} if viewing else ())
+    assert suppression_for(kind, member(2, read_seq=read_seq), SEQ, viewed,
                            level) == suppressed
 
 
@@ -173,7 +167,7 @@ def test_decide_gives_every_other_member_one_decision() -> None:
     members = [member(1, "alice", "moderator"), member(2, "bob"), member(3, "carol"),
                member(4, "dave", read_seq=SEQ), member(5, "erin")]
     decisions = decide(message("@bob @room hi", ("bob", "room")), members,
-                       presence={3: Presence(3, "online", ROOM)}, levels={5: "none"},
+                       viewing={3: frozenset({ROOM})}, levels={5: "none"},
                        sender_is_admin=False, now=NOW)
     assert [(d.user_id, d.kind, d.suppressed_by) for d in decisions] == [
         (2, "mention", None),

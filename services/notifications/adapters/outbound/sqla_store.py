@@ -21,7 +21,6 @@ from services.notifications.domain import (
     Member,
     NewNotification,
     Notification,
-    Presence,
 )
 from shared.db import Database
 from shared.outbox import add_to_outbox
@@ -111,25 +110,6 @@ class SqlaMemberDirectory(_Store):
         await self._c.execute(update(t.members).where(
             t.members.c.room_id == room_id, t.members.c.user_id == user_id,
             t.members.c.read_seq < read_seq).values(read_seq=read_seq))
-
-
-class SqlaPresenceBoard(_Store):
-    async def put(self, presence: Presence, at: datetime) -> None:
-        stmt = _upsert(self._c, t.presence).values(
-            user_id=presence.user_id, status=presence.status,
-            current_room=presence.current_room, changed_at=at)
-        await self._c.execute(stmt.on_conflict_do_update(
-            index_elements=[t.presence.c.user_id],
-            set_={"status": stmt.excluded.status, "current_room": stmt.excluded.current_room,
-                  "changed_at": stmt.excluded.changed_at},
-            where=t.presence.c.changed_at <= stmt.excluded.changed_at))
-
-    async def of_users(self, user_ids: list[int]) -> dict[int, Presence]:
-        if not user_ids:
-            return {}
-        rows = (await self._c.execute(select(t.presence)
-                                      .where(t.presence.c.user_id.in_(user_ids)))).all()
-        return {r.user_id: Presence(r.user_id, r.status, r.current_room) for r in rows}
 
 
 class SqlaPreferenceStore(_Store):
@@ -294,7 +274,6 @@ class SqlaNotificationsTx:
         self.users = SqlaUserDirectory(conn)
         self.rooms = SqlaRoomDirectory(conn)
         self.members = SqlaMemberDirectory(conn)
-        self.presence = SqlaPresenceBoard(conn)
         self.preferences = SqlaPreferenceStore(conn)
         self.inbox = SqlaInbox(conn)
         self.changes = SqlaInboxChanges(conn)
