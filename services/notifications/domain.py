@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-Level = Literal["all", "mentions", "none"]
-LEVELS: tuple[Level, ...] = ("all", "mentions", "none")
-DEFAULT_LEVEL: Level = "all"
+Level = Literal["mentions", "all", "nothing"]
+LEVELS: tuple[Level, ...] = ("mentions", "all", "nothing")
+# As in the chat products people use: a room tells you about `@you` and `@room`.
+DEFAULT_LEVEL: Level = "mentions"
+# Levels stored before issue 11: `none` (muted) is today's quietest level.
+_STORED_LEVELS: dict[str, Level] = {"none": "nothing"}
 Kind = Literal["message", "mention", "room_mention", "broadcast"]
 Suppression = Literal["already_read", "viewing_room", "muted", "mentions_only"]
 Role = Literal["admin", "moderator", "member"]
@@ -222,17 +225,24 @@ def kind_for(username: str, mentions: tuple[str, ...], room_mention_allowed: boo
     return "message"
 
 
+def stored_level(value: str) -> Level:
+    """A level as stored, in today's terms (an unknown value: the default)."""
+    if value in LEVELS:
+        return value  # type: ignore[return-value]
+    return _STORED_LEVELS.get(value, DEFAULT_LEVEL)
+
+
 def suppression_for(kind: Kind, member: Member, seq: int, viewing: frozenset[int],
                     level: Level) -> Suppression | None:
     """Why `member` is not told, or None. First what they have already seen (read past it,
     looking at the room now: any notification would be noise, mention or not), then what
-    they chose: a muted room lets only personal mentions through, "mentions only" lets
-    `@username` and `@room` through."""
+    they chose: `nothing` lets nothing through, `mentions` (the default) `@username` and
+    `@room`, `all` every message."""
     if member.read_seq >= seq:
         return "already_read"
     if member.room_id in viewing:
         return "viewing_room"
-    if level == "none" and kind != "mention":
+    if level == "nothing":
         return "muted"
     if level == "mentions" and kind == "message":
         return "mentions_only"
@@ -266,11 +276,10 @@ def explain(decision: Decision) -> str:
     if decision.suppressed_by == "viewing_room":
         return f"You were looking at room {decision.room_id} when the message arrived."
     if decision.suppressed_by == "muted":
-        return (f"Room {decision.room_id} is muted; only messages that mention you "
-                f"by name get through.")
+        return f"Room {decision.room_id} is set to notify you of nothing."
     if decision.suppressed_by == "mentions_only":
-        return (f"Room {decision.room_id} is set to mentions only, and this message "
-                f"did not mention you.")
+        return (f"Room {decision.room_id} notifies you of mentions only (@you, @room), "
+                f"and this message mentioned neither.")
     return {
         "mention": "The message mentions you.",
         "room_mention": "The message mentions @room.",

@@ -328,8 +328,8 @@ async def _preferences(tx: NotificationsTx, user_id: int) -> list[RoomPreference
 
 async def set_preferences(deps: NotificationsDeps, user_id: int,
                           changes: list[tuple[int, str]]) -> list[RoomPreference]:
-    """Per room: `all` (the default), `mentions` (`@username` and `@room` only) or `none`
-    (muted: only `@username` gets through). Rooms not listed keep their setting. Only the
+    """Per room: `mentions` (the default: `@username` and `@room`), `all` (every message)
+    or `nothing`. Rooms not listed keep their setting. Only the
     user's own rooms: any other id, private or public, existing or not, is
     `room_not_found`, and the whole request changes nothing."""
     for room_id, level in changes:

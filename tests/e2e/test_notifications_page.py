@@ -78,3 +78,49 @@ def test_a_mention_in_the_room_left_for_another_still_reaches_the_page(
     in_b = _post(system, bruno_token, id_b, f"@{carmen.username} and one about B")
     assert _decision(system, carmen_token, in_b, carmen.page) == "viewing_room"
     assert carmen.console_errors == []
+
+
+def test_toasts_are_few_one_per_room_and_leave_when_the_room_is_read(
+        people: Callable[..., Person], system: RunningSystem) -> None:
+    """Mentions by default, at most three toasts, a room's newer toast replacing its older
+    one; plain messages make none; reading the room takes its toast and entry away."""
+    bruno, carmen = people(unique("bruno")), people(unique("carmen"))
+    sign_up(bruno)
+    sign_up(carmen)
+    bruno_token = api_token(system, bruno.username)
+    carmen_token = api_token(system, carmen.username)
+    names = [unique(f"room-{letter}") for letter in "abcd"]
+    ids = [create_room(bruno, name) for name in names]
+    for room_id in ids:
+        response = httpx.post(f"{system.url}/api/chat/rooms/{room_id}/join",
+                              headers={"Authorization": f"Bearer {carmen_token}"}, timeout=10)
+        assert response.status_code == 200, response.text
+    carmen.page.reload()
+    wait_connected(carmen)
+    for name in names:
+        carmen.page.locator(f'[data-testid="room-item"][data-room-name="{name}"]').wait_for()
+
+    def toast(text: str) -> Any:
+        return carmen.page.locator('[data-testid="toast"][data-kind="notification"]',
+                                   has_text=text)
+
+    mention = f"@{carmen.username}"
+    _post(system, bruno_token, ids[0], f"{mention} first in a")
+    toast("first in a").wait_for()
+    _post(system, bruno_token, ids[0], f"{mention} second in a")
+    toast("second in a").wait_for()
+    assert toast("first in a").count() == 0  # replaced: one toast per room
+    plain = _post(system, bruno_token, ids[1], "lunch, anyone?")
+    assert _decision(system, carmen_token, plain, carmen.page) == "mentions_only"
+    for letter, room_id in zip("bcd", ids[1:], strict=True):
+        _post(system, bruno_token, room_id, f"{mention} in {letter}")
+    toast("in d").wait_for()
+    assert carmen.page.locator('[data-testid="toast"]').count() <= 3
+    assert toast("lunch, anyone?").count() == 0
+    carmen.page.locator('[data-testid="inbox-count"]').filter(has_text="5").wait_for()
+
+    open_room(carmen, names[3])  # reading d: its toast goes, its entry is read
+    toast("in d").wait_for(state="detached")
+    carmen.page.locator('[data-testid="inbox-count"]').filter(has_text="4").wait_for(
+        timeout=20_000)
+    assert carmen.console_errors == []

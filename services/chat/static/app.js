@@ -7,7 +7,7 @@ import {
 import { clear, el, hueOf, icon, initials } from './js/dom.js';
 import { applyI18n, detectLang, lang, onLangChange, setLang, t, typingText } from './js/i18n.js';
 import { MessageView } from './js/messages.js';
-import { Inbox, bindDesktopButton, desktop, toast } from './js/notify.js';
+import { Inbox, bindDesktopButton, desktop, dismissToasts, toast } from './js/notify.js';
 import {
   advanceContig, maxSeq, minSeq, newRoom, sortedMessages, storeMessage, unreadOf,
 } from './js/rooms.js';
@@ -624,7 +624,11 @@ function onUnread(data) {
   const moved = data.read_seq > room.unreadBase.read_seq;
   room.unreadBase = data;
   renderBadge(room);
-  if (moved) inbox.refreshSoon();
+  if (moved) {
+    // Read past: what the toasts of this room said is on screen now, or was.
+    dismissToasts(roomToast(room.id));
+    inbox.refreshSoon();
+  }
 }
 
 // --- members and presence ---------------------------------------------------------------
@@ -855,8 +859,14 @@ function onNotification(n) {
     return;
   }
   inbox.add(n);
-  toast('notification', n.title, n.content, { onClick: open });
+  toast('notification', n.title, n.content,
+    { onClick: open, key: roomId ? roomToast(roomId) : undefined });
   desktop(n.title, n.content, open);
+}
+
+/** One toast per room: a second notification of the same room replaces the first. */
+function roomToast(roomId) {
+  return `room-${roomId}`;
 }
 
 function onBroadcast(data) {

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notifications.adapters.outbound import sqla_tables as t
 from services.notifications.domain import (
+    DEFAULT_LEVEL,
     Decision,
     KnownRoom,
     KnownUser,
@@ -21,6 +22,7 @@ from services.notifications.domain import (
     Member,
     NewNotification,
     Notification,
+    stored_level,
 )
 from shared.db import Database
 from shared.outbox import add_to_outbox
@@ -116,15 +118,15 @@ class SqlaPreferenceStore(_Store):
     async def of_user(self, user_id: int) -> dict[int, Level]:
         rows = (await self._c.execute(select(t.preferences.c.room_id, t.preferences.c.level)
                                       .where(t.preferences.c.user_id == user_id))).all()
-        return {r.room_id: r.level for r in rows}
+        return {r.room_id: stored_level(r.level) for r in rows}
 
     async def in_room(self, room_id: int) -> dict[int, Level]:
         rows = (await self._c.execute(select(t.preferences.c.user_id, t.preferences.c.level)
                                       .where(t.preferences.c.room_id == room_id))).all()
-        return {r.user_id: r.level for r in rows}
+        return {r.user_id: stored_level(r.level) for r in rows}
 
     async def put(self, user_id: int, room_id: int, level: Level, now: datetime) -> None:
-        if level == "all":  # the default needs no row
+        if level == DEFAULT_LEVEL:  # the default needs no row
             await self._c.execute(delete(t.preferences).where(
                 t.preferences.c.user_id == user_id, t.preferences.c.room_id == room_id))
             return
