@@ -28,11 +28,13 @@ from shared.contracts import (  # noqa: E402
     LIVE_BROADCAST_RECEIPTS,
     LIVE_CONNECTIONS,
     LIVE_SERVICE_HEARTBEAT,
+    LIVE_VIEWING,
     PRESENCE_USERS_RPC,
     BroadcastReceipt,
     CloudEvent,
     EventSpec,
     LiveConnectionsMessage,
+    LiveViewingMessage,
     PresenceQuery,
     PresenceSnapshot,
     ServiceHeartbeat,
@@ -204,6 +206,14 @@ def build() -> dict[str, Any]:
         "contentType": "application/json",
         "payload": _payload(_schema(TypeAdapter(LiveConnectionsMessage), defs)),
     }
+    messages["LiveViewingMessage"] = {
+        "name": "LiveViewingMessage",
+        "title": "Viewing report",
+        "summary": "The rooms a user has on screen on one replica, when they change; or a "
+                   "replica's full list of viewers (discriminated by `kind`).",
+        "contentType": "application/json",
+        "payload": _payload(_schema(TypeAdapter(LiveViewingMessage), defs)),
+    }
     messages["BroadcastReceipt"] = {
         "name": "BroadcastReceipt",
         "title": "Broadcast receipt",
@@ -250,6 +260,16 @@ def build() -> dict[str, Any]:
         "messages": {"LiveConnectionsMessage":
                      {"$ref": "#/components/messages/LiveConnectionsMessage"}},
     }
+    channels["liveViewing"] = {
+        "address": LIVE_VIEWING,
+        "title": LIVE_VIEWING,
+        "description": "Chat replicas report, per user, the rooms a socket of theirs shows in "
+                       "a visible tab (the `view` client frame), when that changes and in a "
+                       "periodic heartbeat; notifications suppresses `viewing_room` from it "
+                       "alone. Best effort (core NATS).",
+        "messages": {"LiveViewingMessage":
+                     {"$ref": "#/components/messages/LiveViewingMessage"}},
+    }
     channels["liveBroadcastReceipts"] = {
         "address": LIVE_BROADCAST_RECEIPTS,
         "title": LIVE_BROADCAST_RECEIPTS,
@@ -282,7 +302,7 @@ def build() -> dict[str, Any]:
         "messages": {"ServiceHeartbeat": {"$ref": "#/components/messages/ServiceHeartbeat"}},
     }
     for channel in ("liveRoom", "liveUser", "liveBroadcast", "liveConnections",
-                    "liveBroadcastReceipts", "liveServiceHeartbeat"):
+                    "liveViewing", "liveBroadcastReceipts", "liveServiceHeartbeat"):
         (message,) = channels[channel]["messages"]
         operations[f"publish{channel[0].upper()}{channel[1:]}"] = {
             "action": "send",

@@ -33,6 +33,7 @@ from services.chat.adapters.outbound.sqla_store import SqlaChatUnitOfWork, creat
 from services.chat.adapters.outbound.sqla_tables import outbox
 from services.chat.adapters.outbound.sqlite_joins import SqliteJoinReader
 from services.chat.adapters.outbound.sqlite_posts import SqlitePostLog
+from services.chat.adapters.outbound.viewing_report import ViewingReporter
 from services.chat.domain import User, message_data
 from services.chat.ports import ChatDeps, Clock, PasswordHasher
 from services.chat.posting import PostQueue
@@ -101,6 +102,8 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
         reporter=ConnectionsReporter(bus, replica_id=settings.replica_id,
                                      heartbeat_secs=settings.connections_heartbeat_secs,
                                      activity_secs=settings.activity_report_secs),
+        viewing=ViewingReporter(bus, replica_id=settings.replica_id,
+                                heartbeat_secs=settings.connections_heartbeat_secs),
         members_of=lambda room_id: use_cases.member_ids(deps, room_id),
         missed_frames=lambda room_id, after, before: _missed_frames(deps, room_id, after,
                                                                     before))

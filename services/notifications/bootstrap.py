@@ -10,10 +10,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from services.notifications.adapters.inbound.retention import run_retention
-from services.notifications.adapters.inbound.subscriptions import consume_events
+from services.notifications.adapters.inbound.subscriptions import (
+    consume_events,
+    subscribe_viewing,
+)
 from services.notifications.adapters.metrics import NotificationsMetrics
 from services.notifications.adapters.outbound.bus_live_notifier import BusLiveNotifier
 from services.notifications.adapters.outbound.clock import SystemClock
+from services.notifications.adapters.outbound.memory_viewing import MemoryViewingBoard
 from services.notifications.adapters.outbound.sqla_store import (
     SqlaNotificationsUnitOfWork,
     create_schema,
@@ -45,6 +49,7 @@ class Notifications:
     accepting: bool = False
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     consumer: Subscription | None = None
+    viewing: Subscription | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def readiness(self) -> dict[str, bool]:
@@ -68,6 +73,8 @@ def wire(settings: NotificationsSettings, *, bus: EventBus | None = None,
         uow=SqlaNotificationsUnitOfWork(db),
         live=BusLiveNotifier(bus),
         clock=clock or SystemClock(),
+        viewing=MemoryViewingBoard(default_interval_secs=settings.viewing_heartbeat_secs,
+                                   expiry_factor=settings.viewing_expiry_factor),
         outbox_written=relay.kick,
         preview_chars=settings.preview_chars,
         broadcast_max_chars=settings.broadcast_max_chars,
@@ -83,6 +90,8 @@ async def start(svc: Notifications) -> None:
     connect = getattr(svc.bus, "connect", None)
     if connect is not None:
         await connect()
+    # Before the consumer: a message decided now should know who is looking already.
+    svc.viewing = await subscribe_viewing(svc.bus, svc.deps)
     svc.consumer = await consume_events(svc.bus, svc.deps, svc.metrics,
                                         durable=settings.durable_name,
                                         max_deliver=settings.max_deliver)
@@ -110,10 +119,11 @@ async def stop(svc: Notifications) -> None:
     """Readiness off, stop consuming (what is unacked goes back to the server), tasks
     cancelled, NATS drained. The outbox keeps whatever was not relayed yet."""
     svc.accepting = False
-    consumer, svc.consumer = svc.consumer, None
-    if consumer is not None:
-        with contextlib.suppress(Exception):
-            await consumer.unsubscribe()
+    for sub in (svc.consumer, svc.viewing):
+        if sub is not None:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+    svc.consumer = svc.viewing = None
     for task in svc._tasks:
         task.cancel()
     for task in svc._tasks:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-Level = Literal["all", "mentions", "none"]
-LEVELS: tuple[Level, ...] = ("all", "mentions", "none")
-DEFAULT_LEVEL: Level = "all"
+Level = Literal["mentions", "all", "nothing"]
+LEVELS: tuple[Level, ...] = ("mentions", "all", "nothing")
+# As in the chat products people use: a room tells you about `@you` and `@room`.
+DEFAULT_LEVEL: Level = "mentions"
+# Levels stored before issue 11: `none` (muted) is today's quietest level.
+_STORED_LEVELS: dict[str, Level] = {"none": "nothing"}
 Kind = Literal["message", "mention", "room_mention", "broadcast"]
 Suppression = Literal["already_read", "viewing_room", "muted", "mentions_only"]
 Role = Literal["admin", "moderator", "member"]
@@ -64,14 +68,63 @@ class Member:
     read_seq: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Presence:
-    user_id: int
-    status: str
-    current_room: int | None = None
+@dataclass(slots=True)
+class _ReplicaViewers:
+    rooms: dict[int, frozenset[int]]
+    heard_at: float
+    interval_secs: float
 
-    def is_viewing(self, room_id: int) -> bool:
-        return self.status != "offline" and self.current_room == room_id
+
+class Viewing:
+    """Which rooms each user has on screen now, as the chat replicas report it: a socket
+    showing the room in a visible tab (the page's `view` frame). A user views the union of
+    what every replica says. A replica's reports hold until it has been silent for
+    `expiry_factor` of its heartbeat intervals, so one that died without withdrawing them
+    stops suppressing notifications soon after. Times are monotonic seconds."""
+
+    def __init__(self, *, default_interval_secs: float, expiry_factor: float) -> None:
+        self._default_interval = default_interval_secs
+        self._factor = expiry_factor
+        self._replicas: dict[str, _ReplicaViewers] = {}
+
+    def _replica(self, replica_id: str, now: float) -> _ReplicaViewers:
+        found = self._replicas.get(replica_id)
+        if found is None or self._expired(found, now):
+            found = self._replicas[replica_id] = _ReplicaViewers({}, now,
+                                                                 self._default_interval)
+        found.heard_at = now
+        return found
+
+    def _expired(self, replica: _ReplicaViewers, now: float) -> bool:
+        return now - replica.heard_at > self._factor * replica.interval_secs
+
+    def user(self, replica_id: str, user_id: int, rooms: Iterable[int], now: float) -> None:
+        """What one replica says a user views now (nothing: withdrawn)."""
+        viewers = self._replica(replica_id, now)
+        viewed = frozenset(rooms)
+        if viewed:
+            viewers.rooms[user_id] = viewed
+        else:
+            viewers.rooms.pop(user_id, None)
+
+    def heartbeat(self, replica_id: str, viewers: dict[int, Iterable[int]],
+                  interval_secs: float, now: float) -> None:
+        """A replica's whole list: it replaces what that replica said before."""
+        replica = self._replica(replica_id, now)
+        replica.interval_secs = interval_secs
+        replica.rooms = {uid: frozenset(r) for uid, r in viewers.items() if r}
+
+    def rooms_of(self, user_ids: Iterable[int], now: float) -> dict[int, frozenset[int]]:
+        """The rooms each of these users views now; users viewing nothing are left out."""
+        for replica_id in [r for r, v in self._replicas.items() if self._expired(v, now)]:
+            del self._replicas[replica_id]
+        found: dict[int, frozenset[int]] = {}
+        for user_id in user_ids:
+            rooms = frozenset().union(*(v.rooms.get(user_id, frozenset())
+                                        for v in self._replicas.values()))
+            if rooms:
+                found[user_id] = rooms
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,26 +225,35 @@ def kind_for(username: str, mentions: tuple[str, ...], room_mention_allowed: boo
     return "message"
 
 
-def suppression_for(kind: Kind, member: Member, seq: int, presence: Presence | None,
+def stored_level(value: str) -> Level:
+    """A level as stored, in today's terms (an unknown value: the default)."""
+    if value in LEVELS:
+        return value  # type: ignore[return-value]
+    return _STORED_LEVELS.get(value, DEFAULT_LEVEL)
+
+
+def suppression_for(kind: Kind, member: Member, seq: int, viewing: frozenset[int],
                     level: Level) -> Suppression | None:
     """Why `member` is not told, or None. First what they have already seen (read past it,
     looking at the room now: any notification would be noise, mention or not), then what
-    they chose: a muted room lets only personal mentions through, "mentions only" lets
-    `@username` and `@room` through."""
+    they chose: `nothing` lets nothing through, `mentions` (the default) `@username` and
+    `@room`, `all` every message."""
     if member.read_seq >= seq:
         return "already_read"
-    if presence is not None and presence.is_viewing(member.room_id):
+    if member.room_id in viewing:
         return "viewing_room"
-    if level == "none" and kind != "mention":
+    if level == "nothing":
         return "muted"
     if level == "mentions" and kind == "message":
         return "mentions_only"
     return None
 
 
-def decide(message: PostedMessage, members: list[Member], presence: dict[int, Presence],
-           levels: dict[int, Level], sender_is_admin: bool, now: datetime) -> list[Decision]:
-    """One decision per member other than the sender; system messages notify nobody."""
+def decide(message: PostedMessage, members: list[Member],
+           viewing: dict[int, frozenset[int]], levels: dict[int, Level],
+           sender_is_admin: bool, now: datetime) -> list[Decision]:
+    """One decision per member other than the sender; system messages notify nobody.
+    `viewing`: the rooms each member has on screen now (`Viewing.rooms_of`)."""
     if message.message_type in SILENT_MESSAGE_TYPES:
         return []
     sender = next((m for m in members if m.user_id == message.sender_id), None)
@@ -199,7 +261,8 @@ def decide(message: PostedMessage, members: list[Member], presence: dict[int, Pr
     decisions = []
     for member in recipients(members, message.sender_id):
         kind = kind_for(member.username, message.mentions, room_allowed)
-        why = suppression_for(kind, member, message.seq, presence.get(member.user_id),
+        why = suppression_for(kind, member, message.seq,
+                              viewing.get(member.user_id, frozenset()),
                               levels.get(member.user_id, DEFAULT_LEVEL))
         decisions.append(Decision(member.user_id, message.message_id, message.room_id,
                                   message.seq, kind, why, now))
@@ -213,11 +276,10 @@ def explain(decision: Decision) -> str:
     if decision.suppressed_by == "viewing_room":
         return f"You were looking at room {decision.room_id} when the message arrived."
     if decision.suppressed_by == "muted":
-        return (f"Room {decision.room_id} is muted; only messages that mention you "
-                f"by name get through.")
+        return f"Room {decision.room_id} is set to notify you of nothing."
     if decision.suppressed_by == "mentions_only":
-        return (f"Room {decision.room_id} is set to mentions only, and this message "
-                f"did not mention you.")
+        return (f"Room {decision.room_id} notifies you of mentions only (@you, @room), "
+                f"and this message mentioned neither.")
     return {
         "mention": "The message mentions you.",
         "room_mention": "The message mentions @room.",

@@ -18,7 +18,6 @@ from services.notifications.domain import (
     Member,
     NewNotification,
     Notification,
-    Presence,
 )
 
 
@@ -41,16 +40,22 @@ class MemberDirectory(Protocol):
         ...
     async def remove(self, room_id: int, user_id: int) -> None: ...
     async def of_room(self, room_id: int) -> list[Member]: ...
+    async def rooms_of(self, user_id: int) -> list[int]:
+        """The rooms the user is a member of, by id."""
+        ...
     async def advance_read(self, room_id: int, user_id: int, read_seq: int) -> None:
         """Read markers only move forward."""
         ...
 
 
-class PresenceBoard(Protocol):
-    async def put(self, presence: Presence, at: datetime) -> None:
-        """Keep the newest report per user; an older one arriving late changes nothing."""
-        ...
-    async def of_users(self, user_ids: list[int]) -> dict[int, Presence]: ...
+class ViewingBoard(Protocol):
+    """What the chat replicas say each user has on screen now (`live.viewing`). In memory:
+    a fact of the moment, rebuilt from the replicas' heartbeats after a restart."""
+
+    def user(self, replica_id: str, user_id: int, rooms: list[int]) -> None: ...
+    def heartbeat(self, replica_id: str, viewers: dict[int, list[int]],
+                  interval_secs: float) -> None: ...
+    def rooms_of(self, user_ids: list[int]) -> dict[int, frozenset[int]]: ...
 
 
 class PreferenceStore(Protocol):
@@ -121,7 +126,6 @@ class NotificationsTx(Protocol):
     users: UserDirectory
     rooms: RoomDirectory
     members: MemberDirectory
-    presence: PresenceBoard
     preferences: PreferenceStore
     inbox: Inbox
     changes: InboxChanges
@@ -156,6 +160,7 @@ class NotificationsDeps:
     uow: NotificationsUnitOfWork
     live: LiveNotifier
     clock: Clock
+    viewing: ViewingBoard
     # Wakes the outbox relay after a commit so events leave without waiting for its poll.
     outbox_written: Callable[[], None]
     preview_chars: int = 100

@@ -43,6 +43,13 @@ class NotificationsSettings(BaseSettings):
     # Events older than this (a backlog after an outage) fill inboxes without live frames.
     live_max_age_secs: float = 300.0
 
+    # "Looking at the room" comes from the chat replicas' `live.viewing` reports. What a
+    # replica said holds until it has been silent for `viewing_expiry_factor` of its
+    # heartbeat intervals (the interval it reports; this one until it has): a replica that
+    # died stops suppressing notifications 30 s after its last heartbeat.
+    viewing_heartbeat_secs: float = 10.0
+    viewing_expiry_factor: float = 3.0
+
     retention_days: int = 30
     retention_interval_secs: float = 3600.0
 

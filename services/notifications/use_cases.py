@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.notifications.domain import (
+    DEFAULT_LEVEL,
     LEVELS,
     Decision,
     Invalid,
@@ -20,7 +21,6 @@ from services.notifications.domain import (
     NotFound,
     Notification,
     PostedMessage,
-    Presence,
     Purged,
     broadcast_notification,
     decide,
@@ -44,10 +44,11 @@ from shared.contracts import (
     NotificationCreated,
     NotificationRead,
     NotificationSuppressed,
-    PresenceChanged,
     RoomCreated,
     RoomUpdated,
     UserRegistered,
+    UserViewing,
+    ViewingHeartbeat,
 )
 
 PAGE_MAX = 200
@@ -157,11 +158,6 @@ async def _member_read(deps: NotificationsDeps, tx: NotificationsTx, ev: MemberR
                                                         now))
 
 
-async def _presence_changed(deps: NotificationsDeps, tx: NotificationsTx, ev: PresenceChanged,
-                            at: datetime, now: datetime) -> None:
-    await tx.presence.put(Presence(ev.user_id, ev.status, ev.current_room), at)
-
-
 async def _message_created(deps: NotificationsDeps, tx: NotificationsTx, ev: MessageCreated,
                            at: datetime, now: datetime) -> Effects:
     """A notification for each member but the sender, unless a rule suppresses it; every
@@ -174,7 +170,7 @@ async def _message_created(deps: NotificationsDeps, tx: NotificationsTx, ev: Mes
     members = await tx.members.of_room(ev.room_id)
     others = [m.user_id for m in recipients(members, ev.user_id)]
     sender = await tx.users.get(ev.user_id) if ev.user_id is not None else None
-    decisions = decide(message, members, await tx.presence.of_users(others),
+    decisions = decide(message, members, deps.viewing.rooms_of(others),
                        await tx.preferences.in_room(ev.room_id),
                        sender is not None and sender.is_admin, now)
     for decision in decisions:
@@ -222,12 +218,21 @@ _HANDLERS: dict[type[BaseModel], Handler] = {
     MemberRoleChanged: _member_changed,
     MemberLeft: _member_left,
     MemberRead: _member_read,
-    PresenceChanged: _presence_changed,
     MessageCreated: _message_created,
     MessageEdited: _message_edited,
     MessageDeleted: _message_deleted,
     BroadcastSent: _broadcast_sent,
 }
+
+
+def record_viewing(deps: NotificationsDeps, report: UserViewing | ViewingHeartbeat) -> None:
+    """What a chat replica says its sockets show now; the only source of `viewing_room`."""
+    if isinstance(report, UserViewing):
+        deps.viewing.user(report.replica_id, report.user_id, report.rooms)
+    else:
+        deps.viewing.heartbeat(report.replica_id,
+                               {v.user_id: v.rooms for v in report.viewers},
+                               report.interval_secs)
 
 
 async def record_dead_letter(deps: NotificationsDeps, event_id: str, event_type: str,
@@ -307,28 +312,36 @@ class RoomPreference:
 
 
 async def preferences(deps: NotificationsDeps, user_id: int) -> list[RoomPreference]:
-    """Rooms without an entry use the default, `all`."""
+    """Every room the user is a member of, with its level (rooms without an entry use the
+    default); no other room is ever named."""
     async with deps.uow.read() as tx:
         return await _preferences(tx, user_id)
 
 
 async def _preferences(tx: NotificationsTx, user_id: int) -> list[RoomPreference]:
+    rooms = await tx.members.rooms_of(user_id)
     levels = await tx.preferences.of_user(user_id)
-    names = await tx.rooms.names(list(levels))
-    return [RoomPreference(room_id, names.get(room_id), level)
-            for room_id, level in sorted(levels.items())]
+    names = await tx.rooms.names(rooms)
+    return [RoomPreference(room_id, names.get(room_id), levels.get(room_id, DEFAULT_LEVEL))
+            for room_id in rooms]
 
 
 async def set_preferences(deps: NotificationsDeps, user_id: int,
                           changes: list[tuple[int, str]]) -> list[RoomPreference]:
-    """Per room: `all` (the default), `mentions` (`@username` and `@room` only) or `none`
-    (muted: only `@username` gets through). Rooms not listed keep their setting."""
+    """Per room: `mentions` (the default: `@username` and `@room`), `all` (every message)
+    or `nothing`. Rooms not listed keep their setting. Only the
+    user's own rooms: any other id, private or public, existing or not, is
+    `room_not_found`, and the whole request changes nothing."""
     for room_id, level in changes:
         if level not in LEVELS:
             raise Invalid("invalid_level", f"level must be one of {', '.join(LEVELS)}.")
         if room_id <= 0:
             raise Invalid("invalid_room_id", "room_id must be a positive integer.")
     async with deps.uow.write() as tx:
+        mine = set(await tx.members.rooms_of(user_id))
+        for room_id, _level in changes:
+            if room_id not in mine:
+                raise NotFound("room_not_found", f"Room {room_id} not found.")
         now = deps.clock.now()
         for room_id, level in changes:
             await tx.preferences.put(user_id, room_id, level, now)  # type: ignore[arg-type]

@@ -18,6 +18,8 @@ LIVE_CONNECTIONS = "live.connections"
 LIVE_SERVICE_HEARTBEAT = "live.service.heartbeat"
 # Each chat replica answers a `live.broadcast` frame carrying a broadcast id with a receipt.
 LIVE_BROADCAST_RECEIPTS = "live.broadcast.receipts"
+# Which rooms each user has on screen, per chat replica (`LiveViewingMessage`).
+LIVE_VIEWING = "live.viewing"
 
 
 def live_room(room_id: int) -> str:
@@ -119,6 +121,43 @@ _CONNECTIONS_ADAPTER: TypeAdapter[Any] = TypeAdapter(LiveConnectionsMessage)
 
 def parse_connections_message(raw: bytes) -> LiveConnectionsMessage:
     return _CONNECTIONS_ADAPTER.validate_python(orjson.loads(raw))
+
+
+class UserViewing(_Live):
+    """The rooms one user has on screen in a visible tab on this replica: the union over
+    their sockets here, sent when it changes; `rooms` empty withdraws it (the last such
+    socket closed, left the room, or its tab was hidden)."""
+
+    kind: Literal["user"] = "user"
+    replica_id: str
+    user_id: int
+    rooms: list[int] = []
+    at: datetime
+
+
+class Viewer(_Live):
+    user_id: int
+    rooms: list[int]
+
+
+class ViewingHeartbeat(_Live):
+    """A replica's full list of users viewing rooms, every `interval_secs`: it replaces
+    whatever was heard from that replica before, and its absence lets what a dead replica
+    said expire."""
+
+    kind: Literal["heartbeat"] = "heartbeat"
+    replica_id: str
+    interval_secs: float
+    viewers: list[Viewer] = []
+    at: datetime
+
+
+LiveViewingMessage = Annotated[UserViewing | ViewingHeartbeat, Field(discriminator="kind")]
+_VIEWING_ADAPTER: TypeAdapter[Any] = TypeAdapter(LiveViewingMessage)
+
+
+def parse_viewing_message(raw: bytes) -> LiveViewingMessage:
+    return _VIEWING_ADAPTER.validate_python(orjson.loads(raw))
 
 
 class ServiceHeartbeat(_Live):

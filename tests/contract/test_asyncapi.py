@@ -15,7 +15,9 @@ from shared.contracts import (
     LIVE_BROADCAST,
     LIVE_CONNECTIONS,
     LIVE_SERVICE_HEARTBEAT,
+    LIVE_VIEWING,
     LiveConnectionsMessage,
+    LiveViewingMessage,
     ServiceHeartbeat,
 )
 from shared.contracts.live import FrameHeaders
@@ -26,7 +28,7 @@ REGENERATE = "docs/asyncapi.yaml is stale: run `python docs/gen_asyncapi.py > do
 REF_TEMPLATE = "#/components/schemas/{model}"
 LIVE_ADDRESSES = {"live.room.{room_id}", "live.user.{user_id}", LIVE_BROADCAST,
                   LIVE_CONNECTIONS, LIVE_SERVICE_HEARTBEAT, "live.broadcast.receipts",
-                  "rpc.presence.users"}
+                  LIVE_VIEWING, "rpc.presence.users"}
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +94,13 @@ def test_live_connections_schema_is_the_union(doc: dict[str, Any]) -> None:
     _assert_schema_matches(doc, payload, current, LIVE_CONNECTIONS)
     assert set(payload["discriminator"]["mapping"]) == {
         "opened", "closed", "activity", "status", "heartbeat"}
+
+
+def test_live_viewing_schema_is_the_union(doc: dict[str, Any]) -> None:
+    payload = _message(doc, _channel(doc, LIVE_VIEWING))["payload"]["schema"]
+    current = TypeAdapter(LiveViewingMessage).json_schema(ref_template=REF_TEMPLATE)
+    _assert_schema_matches(doc, payload, current, LIVE_VIEWING)
+    assert set(payload["discriminator"]["mapping"]) == {"user", "heartbeat"}
 
 
 def test_service_heartbeat_schema(doc: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ import {
 import { clear, el, hueOf, icon, initials } from './js/dom.js';
 import { applyI18n, detectLang, lang, onLangChange, setLang, t, typingText } from './js/i18n.js';
 import { MessageView } from './js/messages.js';
-import { Inbox, bindDesktopButton, desktop, toast } from './js/notify.js';
+import { Inbox, bindDesktopButton, desktop, dismissToasts, toast } from './js/notify.js';
 import {
   advanceContig, maxSeq, minSeq, newRoom, sortedMessages, storeMessage, unreadOf,
 } from './js/rooms.js';
@@ -56,6 +56,7 @@ const state = {
   typingIdle: null,
   readTimer: null,
   roomsTimer: null,
+  viewSent: null, // the last `view` frame this socket sent, as "room:visible"
 };
 
 const view = new MessageView($('messages'), {
@@ -172,6 +173,7 @@ function onJoined(data) {
     room.hasMore = false;
   }
   renderBadge(room);
+  if (room.id === state.currentId) sendView();
   if (room.id === state.currentId) {
     showRoom(room, { keepScroll: true });
     if (!room.historyLoaded) loadLatest(room);
@@ -329,6 +331,7 @@ function selectRoom(id) {
   if (!room.membersLoaded) loadMembers(room);
   renderRooms();
   scheduleRead();
+  sendView();
   if (room.member) $('composer').focus({ preventScroll: true });
 }
 
@@ -344,6 +347,7 @@ function showRoom(room, opts) {
 
 function closeRoomView() {
   state.currentId = null;
+  sendView();
   view.hide();
   history.replaceState(null, '', location.pathname);
   renderRoomChrome();
@@ -568,6 +572,17 @@ function viewing(room) {
   return room.id === state.currentId && document.visibilityState === 'visible';
 }
 
+/** Tell the server which joined room this tab shows and whether the tab is visible: nobody
+ * is notified of what is on their screen, and everybody of what is not. */
+function sendView() {
+  const room = current();
+  const roomId = room && room.joinState === 'joined' ? room.id : null;
+  const visible = document.visibilityState === 'visible';
+  const said = `${roomId}:${visible}`;
+  if (said === state.viewSent) return;
+  if (socket.send({ type: 'view', room_id: roomId, visible })) state.viewSent = said;
+}
+
 function renderBadge(room) {
   const item = document.querySelector(`.room-item[data-room-id="${room.id}"]`);
   if (!item) return;
@@ -609,7 +624,11 @@ function onUnread(data) {
   const moved = data.read_seq > room.unreadBase.read_seq;
   room.unreadBase = data;
   renderBadge(room);
-  if (moved) inbox.refreshSoon();
+  if (moved) {
+    // Read past: what the toasts of this room said is on screen now, or was.
+    dismissToasts(roomToast(room.id));
+    inbox.refreshSoon();
+  }
 }
 
 // --- members and presence ---------------------------------------------------------------
@@ -784,6 +803,7 @@ function onHello(data) {
   socket.connected();
   state.policyWarned = false;
   state.joinQueue = [];
+  state.viewSent = null; // a new socket shows nothing until told
   for (const room of state.rooms.values()) {
     room.joinState = 'none';
     room.replay = null;
@@ -839,8 +859,14 @@ function onNotification(n) {
     return;
   }
   inbox.add(n);
-  toast('notification', n.title, n.content, { onClick: open });
+  toast('notification', n.title, n.content,
+    { onClick: open, key: roomId ? roomToast(roomId) : undefined });
   desktop(n.title, n.content, open);
+}
+
+/** One toast per room: a second notification of the same room replaces the first. */
+function roomToast(roomId) {
+  return `room-${roomId}`;
 }
 
 function onBroadcast(data) {
@@ -1222,6 +1248,7 @@ function bind() {
     const room = current();
     if (room) renderBadge(room);
     scheduleRead();
+    sendView();
     if (document.visibilityState === 'visible' && state.me) {
       socket.reconnectNow();
       refreshRooms().catch(() => {});

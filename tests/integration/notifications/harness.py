@@ -32,9 +32,11 @@ from shared.auth import Principal, TokenIssuer, generate_private_key_pem
 from shared.bus.nats import ACK_WAIT_SECS, NatsEventBus
 from shared.contracts import (
     EVENTS_STREAM,
+    LIVE_VIEWING,
     BroadcastSent,
     CloudEvent,
     MemberJoined,
+    MemberLeft,
     MemberRead,
     MessageCreated,
     MessageDeleted,
@@ -42,6 +44,7 @@ from shared.contracts import (
     PresenceChanged,
     RoomCreated,
     UserRegistered,
+    UserViewing,
     new_event,
     spec_for_type,
 )
@@ -214,6 +217,11 @@ class Feed:
                                             joined_at=now))
         return room_id
 
+    async def leave(self, room_id: int, user: User) -> CloudEvent:
+        return await self.publish(MemberLeft(room_id=room_id, user_id=user.id,
+                                             username=user.username, reason="left",
+                                             left_at=datetime.now(UTC)))
+
     async def post(self, room_id: int, sender: User, content: str,
                    at: datetime | None = None) -> CloudEvent:
         seq = self.seqs[room_id] = self.seqs.get(room_id, 0) + 1
@@ -246,6 +254,16 @@ class Feed:
             user_id=user.id, username=user.username, status=status,  # type: ignore[arg-type]
             previous="offline", current_room=room_id, last_active_at=datetime.now(UTC),
             connections=1, reason="test"))
+
+    async def viewing(self, service: NotificationsService, user: User, rooms: set[int],
+                      replica_id: str = "chat-test") -> None:
+        """What a chat replica reports on `live.viewing`, once the service has heard it."""
+        await self.bus.publish(LIVE_VIEWING, orjson.dumps(UserViewing(
+            replica_id=replica_id, user_id=user.id, rooms=sorted(rooms),
+            at=datetime.now(UTC)).model_dump(mode="json")))
+        board = service.svc.deps.viewing
+        await eventually(lambda: board.rooms_of([user.id]).get(user.id, frozenset()) >= rooms,
+                         what=f"user {user.id} viewing {sorted(rooms)}")
 
     async def broadcast(self, content: str, sender: User) -> CloudEvent:
         return await self.publish(BroadcastSent(
@@ -348,9 +366,18 @@ class Inbox:
                                    params={"message_id": message_id})
 
     async def set_level(self, room_id: int, level: str) -> dict[str, Any]:
-        response = await self.http.put("/api/notifications/preferences",
-                                        json={"rooms": [{"room_id": room_id, "level": level}]})
-        assert response.status_code == 200, response.text
+        """Once the service has the membership from the stream (a room that is not yet the
+        user's is `room_not_found`, like any other)."""
+        async def put() -> httpx.Response | None:
+            response = await self.http.put(
+                "/api/notifications/preferences",
+                json={"rooms": [{"room_id": room_id, "level": level}]})
+            if response.status_code == 404:
+                return None
+            assert response.status_code == 200, response.text
+            return response
+
+        response = await eventually(put, what=f"a level set on room {room_id}")
         return response.json()
 
     async def close(self) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 from sqlalchemy import select
 
@@ -38,6 +39,8 @@ async def test_a_message_notifies_the_two_others_once_each_even_when_delivered_t
 
     async with watch_live(nats_url, [alice, bob, carol]) as live, \
             inboxes(service, keys, alice, bob, carol) as (a_inbox, b_inbox, c_inbox):
+        for inbox in (b_inbox, c_inbox):
+            await inbox.set_level(room, "all")  # every message, not only mentions
         posted = await events.post(room, alice, content)
         await events.bus.publish_event("events.chat.message.created", posted)  # stream dedup
         await events.publish_again(posted)  # stored twice: the consumer sees it again
@@ -82,12 +85,12 @@ async def _created(nats_url: str, users: set[int], count: int) -> object:
     return found if len(found) >= count else None
 
 
-async def test_a_mention_beats_a_mute_and_mentions_only_keeps_out_the_rest(
+async def test_nothing_keeps_out_even_a_mention_and_mentions_only_keeps_out_the_rest(
         service: NotificationsService, events: Feed, keys: Keys) -> None:
     alice, bob, carol = await events.users("alice", "Bob", "carol")
     room = await events.room([(alice, "member"), (bob, "member"), (carol, "member")])
     async with inboxes(service, keys, bob, carol) as (b_inbox, c_inbox):
-        await b_inbox.set_level(room, "none")
+        await b_inbox.set_level(room, "nothing")
         prefs = await c_inbox.set_level(room, "mentions")
         assert [(p["room_id"], p["level"]) for p in prefs["rooms"]] == [(room, "mentions")]
 
@@ -95,20 +98,16 @@ async def test_a_mention_beats_a_mute_and_mentions_only_keeps_out_the_rest(
         mention = await events.post(room, alice, "@bob can you review this?")
         room_call = await events.post(room, alice, "@room deploy at 5")  # not a moderator
 
-        [entry] = await eventually(b_inbox.list, what="bob's mention")
-        assert entry["reason"] == "mention" and entry["title"] == "alice mentioned you"
-        assert entry["data"]["message_id"] == message_id(mention)
         await eventually(lambda: _decided(c_inbox, room_call), what="carol's last decision")
-        assert len(await b_inbox.list()) == 1  # decided in order: nothing more comes for bob
-
+        assert await b_inbox.list() == []
         assert await c_inbox.list() == []
         why = (await c_inbox.decisions(message_id(plain))).json()["decisions"]
         assert [(d["outcome"], d["reason"]) for d in why] == [("suppressed", "mentions_only")]
         why = (await b_inbox.decisions(message_id(plain))).json()["decisions"]
         assert [(d["outcome"], d["reason"]) for d in why] == [("suppressed", "muted")]
         why = (await b_inbox.decisions(message_id(mention))).json()["decisions"]
-        assert [(d["outcome"], d["reason"], d["notification_id"]) for d in why] == [
-            ("notified", "mention", entry["id"])]
+        assert [(d["outcome"], d["kind"], d["reason"]) for d in why] == [
+            ("suppressed", "mention", "muted")]
         # `@room` from a plain member is an ordinary message, which carol's setting keeps out.
         why = (await c_inbox.decisions(message_id(room_call))).json()["decisions"]
         assert [(d["kind"], d["reason"]) for d in why] == [("message", "mentions_only")]
@@ -126,7 +125,7 @@ async def test_room_mention_from_a_moderator_reaches_everyone_who_did_not_mute(
                               (dave, "member")])
     async with inboxes(service, keys, bob, carol, dave) as (b_inbox, c_inbox, d_inbox):
         await c_inbox.set_level(room, "mentions")
-        await d_inbox.set_level(room, "none")
+        await d_inbox.set_level(room, "nothing")
         posted = await events.post(room, mod, "@room standup in 5")
         await eventually(lambda: _decided(d_inbox, posted), what="dave's decision")
         assert [e["reason"] for e in await b_inbox.list()] == ["room_mention"]
@@ -141,11 +140,13 @@ async def test_a_member_viewing_the_room_gets_nothing_and_the_decision_says_why(
     alice, bob, carol = await events.users("alice", "bob", "carol")
     room = await events.room([(alice, "member"), (bob, "member"), (carol, "member")])
     elsewhere = await events.room([(carol, "member")])
-    await events.presence(bob, "online", room)
-    await events.presence(carol, "online", elsewhere)  # online, but looking at another room
+    await events.viewing(service, bob, {room})
+    await events.viewing(service, carol, {elsewhere})  # online, but looking at another room
 
     async with watch_live(nats_url, [bob, carol]) as live, \
             inboxes(service, keys, bob, carol) as (b_inbox, c_inbox):
+        for inbox in (b_inbox, c_inbox):
+            await inbox.set_level(room, "all")
         posted = await events.post(room, alice, "anyone here?")
         await events.publish_again(posted)  # handled once: one suppressed event, not two
         await eventually(c_inbox.list, what="carol notified")
@@ -167,10 +168,14 @@ async def test_a_member_viewing_the_room_gets_nothing_and_the_decision_says_why(
             "user_id": bob.id, "room_id": room, "message_id": message_id(posted),
             "reason": "viewing_room"}
 
-        # Once bob goes offline the same room notifies him again.
-        await events.presence(bob, "offline", room)
+        # Once bob's tab shows the room no more, the same room notifies him again.
+        await events.bus.publish("live.viewing", orjson.dumps({
+            "kind": "user", "replica_id": "chat-test", "user_id": bob.id, "rooms": [],
+            "at": datetime.now(UTC).isoformat()}))
+        await eventually(lambda: bob.id not in service.svc.deps.viewing.rooms_of([bob.id]),
+                         what="bob's view withdrawn")
         later = await events.post(room, alice, "gone?")
-        [entry] = await eventually(b_inbox.list, what="bob notified after going offline")
+        [entry] = await eventually(b_inbox.list, what="bob notified after looking away")
         assert entry["data"]["message_id"] == message_id(later)
 
 
@@ -198,7 +203,7 @@ async def test_an_event_that_cannot_be_read_is_kept_as_a_dead_letter_and_blocks_
     broken = CloudEvent(id=str(uuid.uuid4()), source="tests", time=datetime.now(UTC),
                         type="tertulia.chat.message.created.v1", data={"message_id": "x"})
     await events.bus.publish_event("events.chat.message.created", broken)
-    posted = await events.post(room, alice, "still flowing")
+    posted = await events.post(room, alice, "@bob still flowing")
     async with inboxes(service, keys, bob) as (inbox,):
         [entry] = await eventually(inbox.list, what="the next event handled")
         assert entry["data"]["message_id"] == message_id(posted)
@@ -214,6 +219,7 @@ async def test_a_backlog_of_old_events_fills_the_inbox_without_popping_up_on_soc
     alice, bob = await events.users("alice", "bob")
     room = await events.room([(alice, "member"), (bob, "member")])
     async with watch_live(nats_url, [bob]) as live, inboxes(service, keys, bob) as (inbox,):
+        await inbox.set_level(room, "all")
         stale = await events.post(room, alice, "an hour ago",
                                   at=datetime.now(UTC) - timedelta(hours=1))
         fresh = await events.post(room, alice, "just now")

@@ -26,6 +26,7 @@ async def test_an_edit_changes_the_pending_text_and_a_delete_removes_it(
     alice, bob = await events.users("alice", "bob")
     room = await events.room([(alice, "member"), (bob, "member")])
     async with inboxes(service, keys, bob) as (inbox,):
+        await inbox.set_level(room, "all")
         first = await events.post(room, alice, "meet at 5")
         second = await events.post(room, alice, "bring snacks")
         await eventually(lambda: _count_is(inbox, 2), what="two notifications")
@@ -62,6 +63,7 @@ async def test_read_all_clears_the_count_and_one_read_marks_one(
     alice, bob = await events.users("alice", "bob")
     room = await events.room([(alice, "member"), (bob, "member")])
     async with inboxes(service, keys, bob) as (inbox,):
+        await inbox.set_level(room, "all")
         for n in range(4):
             await events.post(room, alice, f"ping {n}")
         await eventually(lambda: _unread_is(inbox, 4), what="four unread")
@@ -113,6 +115,8 @@ async def test_reading_the_room_in_chat_marks_its_notifications_and_suppresses_o
     room = await events.room([(alice, "member"), (bob, "member")])
     other = await events.room([(alice, "member"), (bob, "member")])
     async with inboxes(service, keys, bob) as (inbox,):
+        await inbox.set_level(room, "all")
+        await inbox.set_level(other, "all")
         await events.post(room, alice, "one")  # seq 1
         await events.post(room, alice, "two")  # seq 2
         await events.post(other, alice, "elsewhere")
@@ -151,6 +155,7 @@ async def test_paging_with_a_cursor_goes_from_newest_to_oldest(
     alice, bob = await events.users("alice", "bob")
     room = await events.room([(alice, "member"), (bob, "member")])
     async with inboxes(service, keys, bob) as (inbox,):
+        await inbox.set_level(room, "all")
         posted = [await events.post(room, alice, f"m{n}") for n in range(5)]
         await eventually(lambda: _unread_is(inbox, 5), what="five unread")
         seen, before = [], None
@@ -170,7 +175,7 @@ async def test_bad_requests_get_problem_details(
     alice, bob = await events.users("alice", "bob")
     room = await events.room([(alice, "member"), (bob, "member")])
     async with inboxes(service, keys, alice, bob) as (a_inbox, b_inbox):
-        await events.post(room, alice, "for bob only")
+        await events.post(room, alice, "@bob for bob only")
         [entry] = await eventually(b_inbox.list, what="bob's notification")
 
         async with httpx.AsyncClient(base_url=service.url) as anonymous:

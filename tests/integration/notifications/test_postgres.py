@@ -27,10 +27,9 @@ async def test_notifications_on_postgresql(tmp_path: Path, nats_url: str, keys: 
     async with running(settings) as service:
         alice, bob, carol = await events.users("alice", "bob", "carol")
         room = await events.room([(alice, "moderator"), (bob, "member"), (carol, "member")])
-        await events.presence(carol, "online", room)
-        await events.presence(carol, "offline", room)  # newer report wins
+        await events.presence(carol, "online", room)  # presence's word: not "viewing"
         async with inboxes(service, keys, bob, carol) as (b_inbox, c_inbox):
-            await b_inbox.set_level(room, "mentions")
+            await c_inbox.set_level(room, "all")  # bob keeps the default, mentions
             plain = await events.post(room, alice, "plain")
             called = await events.post(room, alice, "@room heads up")
             await events.publish_again(called)

@@ -33,7 +33,10 @@ async def test_a_restart_resumes_from_the_durable_consumer_without_losing_or_rep
         room = await events.room([(alice, "admin"), (bob, "member"), (carol, "member")])
         posted = []
         async with watch_live(url, [bob, carol]) as live:
-            async with running(settings) as first, inboxes(first, keys, bob) as (inbox,):
+            async with running(settings) as first, \
+                    inboxes(first, keys, bob, carol) as (inbox, c_first):
+                for each in (inbox, c_first):
+                    await each.set_level(room, "all")  # every message, kept across restarts
                 posted.append(await events.post(room, alice, "before the restart"))
                 await eventually(lambda: _messages_in(inbox, 1), what="first notification")
 

@@ -64,6 +64,7 @@ async def test_the_retention_job_removes_old_read_entries_and_keeps_unread_ones(
         alice, bob = await events.users("alice", "bob")
         room = await events.room([(alice, "member"), (bob, "member")])
         async with inboxes(service, keys, bob) as (inbox,):
+            await inbox.set_level(room, "all")
             old = [await events.post(room, alice, f"old {n}") for n in range(3)]
             entries = await eventually(lambda: _all_of(inbox, 3), what="three old entries")
             by_message = {e["data"]["message_id"]: e for e in entries}

@@ -57,9 +57,9 @@ async def test_events_flow_before_the_keys_arrive_and_http_waits_for_them(
 
         alice, bob = await events.users("alice", "bob")
         room = await events.room([(alice, "member"), (bob, "member")])
-        await events.post(room, alice, "queued for bob")
+        await events.post(room, alice, "@bob queued for bob")
         await eventually(lambda: service.metric("tertulia_notifications_created_total",
-                                                reason="message") == 1, what="consumed")
+                                                reason="mention") == 1, what="consumed")
         async with inboxes(service, keys, bob) as (inbox,):
             response = await inbox.http.get("/api/notifications")
             assert (response.status_code, response.json()["code"]) == (503, "not_ready")
@@ -67,10 +67,10 @@ async def test_events_flow_before_the_keys_arrive_and_http_waits_for_them(
             async with jwks_server(jwks_port, keys):
                 await eventually(lambda: _ready(http), what="ready once the keys load")
             [entry] = await inbox.list()
-            assert entry["content"] == "queued for bob"
+            assert entry["content"] == "@bob queued for bob"
 
         metrics = (await http.get("/metrics")).text
-        assert 'tertulia_notifications_created_total{reason="message"} 1.0' in metrics
+        assert 'tertulia_notifications_created_total{reason="mention"} 1.0' in metrics
         paths = (await http.get("/openapi.json")).json()["paths"]
         assert {"/api/notifications", "/api/notifications/unread-count",
                 "/api/notifications/read-all", "/api/notifications/{notification_id}/read",

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.notifications.domain import (
+    DEFAULT_LEVEL,
+    LEVELS,
     Decision,
     Invalid,
     Kind,
@@ -15,7 +17,6 @@ from services.notifications.domain import (
     NotFound,
     Notification,
     PostedMessage,
-    Presence,
     Suppression,
     broadcast_notification,
     decide,
@@ -29,6 +30,7 @@ from services.notifications.domain import (
     parse_notification_id,
     recipients,
     retention_cutoff,
+    stored_level,
     suppression_for,
 )
 
@@ -109,28 +111,23 @@ def test_kind_of_notification(username: str, mentions: tuple[str, ...], room_all
 ])
 def test_already_read_past_the_seq(read_seq: int, kind: Kind,
                                    suppressed: Suppression | None) -> None:
-    assert suppression_for(kind, member(2, read_seq=read_seq), SEQ, None, "all") == suppressed
+    assert suppression_for(kind, member(2, read_seq=read_seq), SEQ, frozenset(),
+                           "all") == suppressed
 
 
 # --- rule: looking at the room right now ------------------------------------------------------
 
 
-@pytest.mark.parametrize(("status", "current_room", "kind", "suppressed"), [
-    ("online", ROOM, "message", "viewing_room"),
-    ("busy", ROOM, "mention", "viewing_room"),  # they see the mention as it arrives
-    ("away", ROOM, "message", "viewing_room"),  # idle with the room open still counts
-    ("offline", ROOM, "message", None),  # the last room of someone gone
-    ("online", ROOM + 1, "message", None),  # online, elsewhere
-    ("online", None, "message", None),
+@pytest.mark.parametrize(("viewed", "kind", "suppressed"), [
+    ({ROOM}, "message", "viewing_room"),
+    ({ROOM}, "mention", "viewing_room"),  # they see the mention as it arrives
+    ({ROOM + 1, ROOM}, "message", "viewing_room"),  # two tabs, two rooms
+    ({ROOM + 1}, "mention", None),  # on screen: another room; the one before does not count
+    (set(), "message", None),  # no tab shows a room (hidden, closed, offline)
 ])
-def test_viewing_the_room(status: str, current_room: int | None, kind: Kind,
+def test_viewing_the_room(viewed: set[int], kind: Kind,
                           suppressed: Suppression | None) -> None:
-    presence = Presence(2, status, current_room)
-    assert suppression_for(kind, member(2), SEQ, presence, "all") == suppressed
-
-
-def test_unknown_presence_is_not_viewing() -> None:
-    assert suppression_for("message", member(2), SEQ, None, "all") is None
+    assert suppression_for(kind, member(2), SEQ, frozenset(viewed), "all") == suppressed
 
 
 # --- rule: the member's preference for the room -----------------------------------------------
@@ -143,29 +140,48 @@ def test_unknown_presence_is_not_viewing() -> None:
     ("mentions", "message", "mentions_only"),
     ("mentions", "mention", None),
     ("mentions", "room_mention", None),
-    ("none", "message", "muted"),
-    ("none", "room_mention", "muted"),
-    ("none", "mention", None),  # a personal mention beats a mute
+    ("nothing", "message", "muted"),
+    ("nothing", "room_mention", "muted"),
+    ("nothing", "mention", "muted"),  # nothing means nothing
 ])
 def test_preference_for_the_room(level: Level, kind: Kind,
                                  suppressed: Suppression | None) -> None:
-    assert suppression_for(kind, member(2), SEQ, None, level) == suppressed
+    assert suppression_for(kind, member(2), SEQ, frozenset(), level) == suppressed
+
+
+def test_rooms_notify_on_mentions_unless_set_otherwise() -> None:
+    """As in the chat products people use: @you and @room by default, plain messages not."""
+    assert DEFAULT_LEVEL == "mentions"
+    assert set(LEVELS) == {"mentions", "all", "nothing"}
+    members = [member(1, "alice", "moderator"), member(2, "bob")]
+    plain = decide(message("lunch?"), members, {}, {}, sender_is_admin=False, now=NOW)
+    assert [(d.kind, d.suppressed_by) for d in plain] == [("message", "mentions_only")]
+    called = decide(message("@room lunch?", ("room",)), members, {}, {}, False, NOW)
+    assert [(d.kind, d.suppressed_by) for d in called] == [("room_mention", None)]
+
+
+@pytest.mark.parametrize(("stored", "level"), [
+    ("all", "all"), ("mentions", "mentions"), ("nothing", "nothing"),
+    ("none", "nothing"),  # the muted rooms of before: the quietest level there is now
+])
+def test_stored_levels_map_onto_the_levels_of_today(stored: str, level: Level) -> None:
+    assert stored_level(stored) == level
 
 
 # --- how the rules combine --------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("read_seq", "viewing", "level", "kind", "suppressed"), [
-    (SEQ, True, "none", "message", "already_read"),  # seen beats looking beats choosing
-    (0, True, "none", "message", "viewing_room"),
+    (SEQ, True, "nothing", "message", "already_read"),  # seen beats looking beats choosing
+    (0, True, "nothing", "message", "viewing_room"),
     (0, True, "mentions", "mention", "viewing_room"),
-    (0, False, "none", "message", "muted"),
-    (SEQ, False, "none", "mention", "already_read"),
+    (0, False, "nothing", "message", "muted"),
+    (SEQ, False, "nothing", "mention", "already_read"),
 ])
 def test_suppression_precedence(read_seq: int, viewing: bool, level: Level, kind: Kind,
                                 suppressed: Suppression) -> None:
-    presence = Presence(2, "online", ROOM if viewing else None)
-    assert suppression_for(kind, member(2, read_seq=read_seq), SEQ, presence,
+    viewed = frozenset({ROOM} if viewing else ())
+    assert suppression_for(kind, member(2, read_seq=read_seq), SEQ, viewed,
                            level) == suppressed
 
 
@@ -173,7 +189,7 @@ def test_decide_gives_every_other_member_one_decision() -> None:
     members = [member(1, "alice", "moderator"), member(2, "bob"), member(3, "carol"),
                member(4, "dave", read_seq=SEQ), member(5, "erin")]
     decisions = decide(message("@bob @room hi", ("bob", "room")), members,
-                       presence={3: Presence(3, "online", ROOM)}, levels={5: "none"},
+                       viewing={3: frozenset({ROOM})}, levels={5: "nothing"},
                        sender_is_admin=False, now=NOW)
     assert [(d.user_id, d.kind, d.suppressed_by) for d in decisions] == [
         (2, "mention", None),
@@ -186,7 +202,7 @@ def test_decide_gives_every_other_member_one_decision() -> None:
 
 def test_room_mention_from_a_plain_member_is_an_ordinary_message() -> None:
     members = [member(1, "alice"), member(2, "bob"), member(3, "carol")]
-    decisions = decide(message("@room look", ("room",)), members, {}, {3: "mentions"},
+    decisions = decide(message("@room look", ("room",)), members, {}, {2: "all"},
                        sender_is_admin=False, now=NOW)
     assert [(d.user_id, d.kind, d.suppressed_by) for d in decisions] == [
         (2, "message", None), (3, "message", "mentions_only")]

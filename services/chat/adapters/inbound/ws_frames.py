@@ -65,6 +65,14 @@ class SetStatusIn(_In):
     status: Literal["online", "away", "busy"]
 
 
+class ViewIn(_In):
+    """The joined room this tab shows (None: no room) and whether the tab is visible."""
+
+    type: Literal["view"]
+    room_id: int | None = Field(ge=1, le=2**63 - 1)
+    visible: bool
+
+
 class PingIn(_In):
     type: Literal["ping"]
 
@@ -79,5 +87,6 @@ CLIENT_FRAMES: dict[str, type[_In]] = {
     "typing": TypingIn,
     "read": ReadIn,
     "set_status": SetStatusIn,
+    "view": ViewIn,
     "ping": PingIn,
 }

@@ -23,6 +23,7 @@ from services.chat.adapters.inbound.ws_frames import (
     ReadIn,
     SetStatusIn,
     TypingIn,
+    ViewIn,
 )
 from services.chat.adapters.inbound.ws_socket import RawWebSocket
 from services.chat.adapters.outbound.connection import Connection
@@ -195,6 +196,17 @@ class Session:
         if self.actor.is_guest:
             raise ChatError("not_authenticated", "Guests have no presence.")
         await self.chat.hub.reporter.status(self.conn, frame.status, datetime.now(UTC))
+
+    async def on_view(self, frame: ViewIn) -> None:
+        """What this tab has on screen, so nobody is notified of what they are reading and
+        everybody is of what they are not."""
+        if self.actor.is_guest:
+            raise ChatError("not_authenticated", "Guests get no notifications.")
+        if frame.room_id is not None and frame.room_id not in self.conn.rooms:
+            raise Forbidden("not_joined", "Join the room before viewing it.")
+        await self.chat.hub.view(self.conn, frame.room_id if frame.visible else None)
+        if frame.visible:
+            await self._activity()
 
     async def on_ping(self, _frame: Any) -> None:
         now = datetime.now(UTC).isoformat()

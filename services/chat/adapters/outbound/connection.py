@@ -46,5 +46,7 @@ class Connection:
     closed: bool = False
     last_activity_report: float = 0.0
     reported_room: int | None = None  # the current room as live.connections last heard it
+    # The joined room this socket shows in a visible tab (the `view` frame), if any.
+    viewing: int | None = None
     # This socket's `live.connections` entry, encoded; None once it changed.
     info_cache: bytes | None = None

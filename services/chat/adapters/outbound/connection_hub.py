@@ -31,6 +31,7 @@ from services.chat.adapters.metrics import ChatMetrics
 from services.chat.adapters.outbound.connection import Connection, RoomView
 from services.chat.adapters.outbound.connections_report import ConnectionsReporter
 from services.chat.adapters.outbound.room_feed import MissedFrames, RoomFeed, Routing
+from services.chat.adapters.outbound.viewing_report import ViewingReporter
 from services.chat.domain import Actor
 from shared.bus import EventBus, LiveMessage, Subscription
 from shared.contracts import (
@@ -53,7 +54,8 @@ class ConnectionHub:
     def __init__(self, bus: EventBus, metrics: ChatMetrics, *, replica_id: str,
                  queue_frames: int, send_buffer_bytes: int, reporter: ConnectionsReporter,
                  members_of: MembersOf | None = None,
-                 missed_frames: MissedFrames | None = None) -> None:
+                 missed_frames: MissedFrames | None = None,
+                 viewing: ViewingReporter | None = None) -> None:
         self._bus = bus
         self._members_of = members_of
         self._missed_frames = missed_frames
@@ -62,6 +64,8 @@ class ConnectionHub:
         self.queue_frames = queue_frames
         self.send_buffer_bytes = send_buffer_bytes
         self.reporter = reporter
+        self.viewing = viewing or ViewingReporter(bus, replica_id=replica_id,
+                                                  heartbeat_secs=10.0)
         self._connections: dict[str, Connection] = {}
         self._feeds: dict[int, RoomFeed[Connection]] = {}
         self._by_user: dict[int, set[Connection]] = {}
@@ -74,10 +78,12 @@ class ConnectionHub:
     async def start(self) -> None:
         self._subs[LIVE_BROADCAST] = await self._bus.subscribe(LIVE_BROADCAST, self._on_broadcast)
         self.reporter.start(self._connections)
+        self.viewing.start()
 
     async def stop(self) -> None:
         """Close every socket with 1001 so clients reconnect to another replica."""
         await self.reporter.stop()
+        await self.viewing.stop()
         for conn in list(self._connections.values()):
             self.drop(conn, CLOSE_GOING_AWAY, "server shutting down")
         if self._tasks:
@@ -128,6 +134,7 @@ class ConnectionHub:
                 if not peers:
                     del self._by_user[uid]
                     await self._release(live_user(uid))
+            await self._viewing_changed(uid)
         await self.reporter.closed(conn, code)
 
     async def _track_user(self, conn: Connection) -> None:
@@ -183,6 +190,10 @@ class ConnectionHub:
         conn.info_cache = None
         if conn.current_room == room_id:
             conn.current_room = next(iter(conn.rooms), None)
+        if conn.viewing == room_id:
+            conn.viewing = None  # a room left is not on screen any more
+            if conn.actor.user_id is not None:
+                await self._viewing_changed(conn.actor.user_id)
         feed = self._feeds.get(room_id)
         if feed is not None:
             feed.sockets.discard(conn)
@@ -190,6 +201,18 @@ class ConnectionHub:
                 feed.close()
                 del self._feeds[room_id]
                 await self._release(live_room(room_id))
+
+    async def view(self, conn: Connection, room_id: int | None) -> None:
+        """The joined room this socket shows in a visible tab now (None: none)."""
+        conn.viewing = room_id if room_id in conn.rooms else None
+        if conn.actor.user_id is not None:
+            await self._viewing_changed(conn.actor.user_id)
+
+    async def _viewing_changed(self, user_id: int) -> None:
+        """Each tab counts: the user views every room one of their sockets here shows."""
+        rooms = frozenset(c.viewing for c in self._by_user.get(user_id, ())
+                          if c.viewing is not None and not c.closed)
+        await self.viewing.update(user_id, rooms)
 
     async def _acquire(self, subject: str, handler: Callable[[LiveMessage], Awaitable[None]],
                        *, flush: bool) -> None:

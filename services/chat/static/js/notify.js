@@ -5,15 +5,18 @@ import { clear, el, icon } from './dom.js';
 import { formatFull, formatTime, t } from './i18n.js';
 
 const TOAST_MS = { notification: 7000, broadcast: 12000, error: 8000 };
-const MAX_TOASTS = 4;
+// Toasts must not cover the conversation: a few at most, the newest replacing the oldest.
+const MAX_TOASTS = 3;
 
-export function toast(kind, title, body, { onClick } = {}) {
+/** `key` (e.g. one room's notifications): a new toast with the same key replaces the old. */
+export function toast(kind, title, body, { onClick, key } = {}) {
   const box = document.getElementById('toasts');
+  if (key) dismissToasts(key);
   while (box.children.length >= MAX_TOASTS) box.firstElementChild.remove();
   const close = el('button', { type: 'button', class: 'toast-close', 'aria-label': t('common.close') },
     icon('close'));
   const node = el('div', { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status',
-    dataset: { testid: 'toast', kind } },
+    dataset: key ? { testid: 'toast', kind, key } : { testid: 'toast', kind } },
   el('div', { class: 'toast-text' },
     title ? el('strong', { class: 'toast-title', text: title }) : null,
     body ? el('p', { class: 'toast-body', text: body }) : null),
@@ -27,6 +30,13 @@ export function toast(kind, title, body, { onClick } = {}) {
   box.append(node);
   setTimeout(remove, TOAST_MS[kind] || 7000);
   return node;
+}
+
+/** Take down the toasts of one key (a room that has just been read). */
+export function dismissToasts(key) {
+  for (const node of [...document.getElementById('toasts').children]) {
+    if (node.dataset.key === key) node.remove();
+  }
 }
 
 // --- desktop notifications ----------------------------------------------------------------

@@ -8,7 +8,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.notifications import use_cases
-from services.notifications.domain import Level, decision_data, notification_data
+from services.notifications.domain import (
+    DEFAULT_LEVEL,
+    Level,
+    decision_data,
+    notification_data,
+)
 from shared.auth import Principal
 from shared.auth.fastapi import current_principal
 from shared.contracts.bounds import Id
@@ -39,7 +44,7 @@ class PreferencesBody(_Body):
 
 
 def _preferences_data(prefs: list[use_cases.RoomPreference]) -> dict[str, Any]:
-    return {"default": "all",
+    return {"default": DEFAULT_LEVEL,
             "rooms": [{"room_id": p.room_id, "room_name": p.room_name, "level": p.level}
                       for p in prefs]}
 
@@ -79,8 +84,8 @@ def inbox_router() -> APIRouter:
 
     @router.get("/preferences")
     async def get_preferences(who: PrincipalDep, svc: ServiceDep) -> dict[str, Any]:
-        """Per room: `all` (default), `mentions` (`@you` and `@room`), `none` (muted: only
-        `@you` gets through)."""
+        """Every room of the caller with its level: `mentions` (the default: `@you` and
+        `@room`), `all` (every message) or `nothing`."""
         return _preferences_data(await use_cases.preferences(svc.deps, who.user_id))
 
     @router.put("/preferences")

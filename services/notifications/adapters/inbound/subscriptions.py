@@ -1,4 +1,5 @@
-"""The durable JetStream consumer: chat, presence and dashboard events into the use cases."""
+"""The durable JetStream consumer (chat and dashboard events) and the `live.viewing`
+subscription, into the use cases."""
 
 from __future__ import annotations
 
@@ -9,14 +10,19 @@ from pydantic import ValidationError
 from services.notifications import use_cases
 from services.notifications.adapters.metrics import NotificationsMetrics
 from services.notifications.ports import NotificationsDeps
-from shared.bus import EventBus, Subscription
-from shared.contracts import BroadcastSent, CloudEvent, PresenceChanged, spec_for
+from shared.bus import EventBus, LiveMessage, Subscription
+from shared.contracts import (
+    LIVE_VIEWING,
+    BroadcastSent,
+    CloudEvent,
+    parse_viewing_message,
+    spec_for,
+)
 
 log = logging.getLogger(__name__)
 
 FILTER_SUBJECTS: tuple[str, ...] = (
     "events.chat.>",
-    spec_for(PresenceChanged).subject,
     spec_for(BroadcastSent).subject,
 )
 
@@ -59,3 +65,18 @@ async def consume_events(bus: EventBus, deps: NotificationsDeps, metrics: Notifi
 
     return await bus.consume(durable, FILTER_SUBJECTS, on_event, max_deliver=max_deliver,
                              on_dead_letter=on_dead_letter)
+
+
+async def subscribe_viewing(bus: EventBus, deps: NotificationsDeps) -> Subscription:
+    """Every chat replica's reports of the rooms on screen (core NATS, best effort: what is
+    missed is repaired by the replica's next heartbeat)."""
+
+    async def on_report(msg: LiveMessage) -> None:
+        try:
+            report = parse_viewing_message(msg.data)
+        except ValueError:
+            log.warning("unreadable viewing report on %s", msg.subject)
+            return
+        use_cases.record_viewing(deps, report)
+
+    return await bus.subscribe(LIVE_VIEWING, on_report)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notifications.adapters.outbound import sqla_tables as t
 from services.notifications.domain import (
+    DEFAULT_LEVEL,
     Decision,
     KnownRoom,
     KnownUser,
@@ -21,7 +22,7 @@ from services.notifications.domain import (
     Member,
     NewNotification,
     Notification,
-    Presence,
+    stored_level,
 )
 from shared.db import Database
 from shared.outbox import add_to_outbox
@@ -102,44 +103,30 @@ class SqlaMemberDirectory(_Store):
                                       .order_by(t.members.c.user_id))).all()
         return [Member(r.room_id, r.user_id, r.username, r.role, r.read_seq) for r in rows]
 
+    async def rooms_of(self, user_id: int) -> list[int]:
+        return list((await self._c.execute(
+            select(t.members.c.room_id).where(t.members.c.user_id == user_id)
+            .order_by(t.members.c.room_id))).scalars().all())
+
     async def advance_read(self, room_id: int, user_id: int, read_seq: int) -> None:
         await self._c.execute(update(t.members).where(
             t.members.c.room_id == room_id, t.members.c.user_id == user_id,
             t.members.c.read_seq < read_seq).values(read_seq=read_seq))
 
 
-class SqlaPresenceBoard(_Store):
-    async def put(self, presence: Presence, at: datetime) -> None:
-        stmt = _upsert(self._c, t.presence).values(
-            user_id=presence.user_id, status=presence.status,
-            current_room=presence.current_room, changed_at=at)
-        await self._c.execute(stmt.on_conflict_do_update(
-            index_elements=[t.presence.c.user_id],
-            set_={"status": stmt.excluded.status, "current_room": stmt.excluded.current_room,
-                  "changed_at": stmt.excluded.changed_at},
-            where=t.presence.c.changed_at <= stmt.excluded.changed_at))
-
-    async def of_users(self, user_ids: list[int]) -> dict[int, Presence]:
-        if not user_ids:
-            return {}
-        rows = (await self._c.execute(select(t.presence)
-                                      .where(t.presence.c.user_id.in_(user_ids)))).all()
-        return {r.user_id: Presence(r.user_id, r.status, r.current_room) for r in rows}
-
-
 class SqlaPreferenceStore(_Store):
     async def of_user(self, user_id: int) -> dict[int, Level]:
         rows = (await self._c.execute(select(t.preferences.c.room_id, t.preferences.c.level)
                                       .where(t.preferences.c.user_id == user_id))).all()
-        return {r.room_id: r.level for r in rows}
+        return {r.room_id: stored_level(r.level) for r in rows}
 
     async def in_room(self, room_id: int) -> dict[int, Level]:
         rows = (await self._c.execute(select(t.preferences.c.user_id, t.preferences.c.level)
                                       .where(t.preferences.c.room_id == room_id))).all()
-        return {r.user_id: r.level for r in rows}
+        return {r.user_id: stored_level(r.level) for r in rows}
 
     async def put(self, user_id: int, room_id: int, level: Level, now: datetime) -> None:
-        if level == "all":  # the default needs no row
+        if level == DEFAULT_LEVEL:  # the default needs no row
             await self._c.execute(delete(t.preferences).where(
                 t.preferences.c.user_id == user_id, t.preferences.c.room_id == room_id))
             return
@@ -289,7 +276,6 @@ class SqlaNotificationsTx:
         self.users = SqlaUserDirectory(conn)
         self.rooms = SqlaRoomDirectory(conn)
         self.members = SqlaMemberDirectory(conn)
-        self.presence = SqlaPresenceBoard(conn)
         self.preferences = SqlaPreferenceStore(conn)
         self.inbox = SqlaInbox(conn)
         self.changes = SqlaInboxChanges(conn)

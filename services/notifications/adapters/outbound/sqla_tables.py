@@ -27,10 +27,7 @@ from shared.outbox import outbox_table
 metadata = MetaData()
 
 
-
-
-
-# --- the projection of chat (and presence) ----------------------------------------------------
+# --- the projection of chat ------------------------------------------------------------------
 
 users = Table(
     "ntf_users", metadata,
@@ -53,15 +50,8 @@ members = Table(
     Column("username", String(64), nullable=False),
     Column("role", String(20), nullable=False),
     Column("read_seq", BigInteger, nullable=False, default=0),
-)
-
-presence = Table(
-    "ntf_presence", metadata,
-    Column("user_id", Integer, primary_key=True, autoincrement=False),
-    Column("status", String(20), nullable=False),
-    Column("current_room", Integer),
-    # The event's time: a late, older report never overwrites a newer one.
-    Column("changed_at", UtcDateTime, nullable=False),
+    # A user's rooms: what their preferences may name.
+    Index("ix_ntf_members_user", "user_id"),
 )
 
 # --- what users chose, and what they got ------------------------------------------------------
