@@ -10,16 +10,43 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from services.chat.domain import Frame, Member, Message, Presence, Role, Room, Unread, User
+from services.chat.domain import (
+    AuthSession,
+    Frame,
+    Member,
+    Message,
+    Presence,
+    Role,
+    Room,
+    Unread,
+    User,
+)
 from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
 
 
 class UserStore(Protocol):
     async def add(self, username: str, display_name: str | None, password_hash: str,
                   is_admin: bool, now: datetime) -> User: ...
-    async def get(self, user_id: int) -> User | None: ...
+    async def get(self, user_id: int, *, lock: bool = False) -> User | None:
+        """With `lock`, the row is held until the transaction ends (PostgreSQL: FOR SHARE), so
+        a sign-in and a deactivation of the same account take turns."""
+        ...
     async def by_username(self, username: str) -> tuple[User, str] | None: ...
     async def set_admin(self, user_id: int, password_hash: str | None) -> None: ...
+    async def update_account(self, user: User, password_hash: str | None = None) -> None:
+        """Write `display_name`, `is_admin`, `deactivated_at`, `deleted_at` (and the
+        password hash, when given)."""
+        ...
+
+
+class SessionStore(Protocol):
+    async def add(self, session: AuthSession) -> None: ...
+    async def revoke(self, session_id: str, now: datetime, reason: str) -> AuthSession | None:
+        """Revoke one session; None if unknown, already revoked or expired."""
+        ...
+    async def revoke_all(self, user_id: int, now: datetime, reason: str) -> list[AuthSession]:
+        """Revoke every live session of the user; the ones revoked now."""
+        ...
 
 
 class RoomStore(Protocol):
@@ -66,6 +93,7 @@ class ChatTx(Protocol):
     rooms: RoomStore
     members: MemberStore
     messages: MessageStore
+    sessions: SessionStore
     outbox: Outbox
 
 
@@ -129,6 +157,15 @@ class PresenceDirectory(Protocol):
     async def lookup(self, user_ids: list[int]) -> list[Presence]: ...
 
 
+class SessionRevocations(Protocol):
+    """What this replica does at once when it revokes sessions (the other replicas and
+    services hear `events.chat.session.revoked`)."""
+
+    async def revoked(self, sessions: Sequence[AuthSession]) -> None:
+        """Refuse their tokens from now on and close their sockets with 4001."""
+        ...
+
+
 class PasswordHasher(Protocol):
     async def hash(self, password: str) -> str: ...
     async def verify(self, password_hash: str, password: str) -> bool: ...
@@ -154,4 +191,6 @@ class ChatDeps:
     recovery_max_messages: int = 1000
     source: str = "tertulia/chat"
     presence: PresenceDirectory | None = None
+    revocations: SessionRevocations | None = None
+    session_ttl_secs: int = 3600
 

@@ -21,7 +21,7 @@ from services.notifications.adapters.outbound.sqla_store import (
 from services.notifications.adapters.outbound.sqla_tables import outbox
 from services.notifications.ports import Clock, NotificationsDeps
 from services.notifications.settings import NotificationsSettings
-from shared.auth import TokenKeys, TokenVerifier
+from shared.auth import TokenKeys, TokenVerifier, follow_revocations
 from shared.bus import EventBus, Subscription
 from shared.bus.nats import NatsEventBus
 from shared.db import Database
@@ -45,6 +45,7 @@ class Notifications:
     accepting: bool = False
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     consumer: Subscription | None = None
+    revocations: Subscription | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def readiness(self) -> dict[str, bool]:
@@ -83,6 +84,8 @@ async def start(svc: Notifications) -> None:
     connect = getattr(svc.bus, "connect", None)
     if connect is not None:
         await connect()
+    # Revoked sessions are in the set before the first request is answered.
+    svc.revocations = await follow_revocations(svc.bus, svc.keys.revoked)
     svc.consumer = await consume_events(svc.bus, svc.deps, svc.metrics,
                                         durable=settings.durable_name,
                                         max_deliver=settings.max_deliver)
@@ -111,9 +114,11 @@ async def stop(svc: Notifications) -> None:
     cancelled, NATS drained. The outbox keeps whatever was not relayed yet."""
     svc.accepting = False
     consumer, svc.consumer = svc.consumer, None
-    if consumer is not None:
-        with contextlib.suppress(Exception):
-            await consumer.unsubscribe()
+    for sub in (consumer, svc.revocations):
+        if sub is not None:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+    svc.revocations = None
     for task in svc._tasks:
         task.cancel()
     for task in svc._tasks:
