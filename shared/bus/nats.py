@@ -92,6 +92,7 @@ class NatsEventBus:
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._consumers: set[_NatsConsumer] = set()
+        self._followers: set[_NatsFollower] = set()
 
     @property
     def is_connected(self) -> bool:
@@ -144,6 +145,8 @@ class NatsEventBus:
         """Stop consumers, then drain: queued live messages are handled and publishes flushed."""
         for consumer in list(self._consumers):
             await consumer.unsubscribe()
+        for follower in list(self._followers):
+            await follower.unsubscribe()
         nc = self._nc
         if nc is None or nc.is_closed:
             return
@@ -327,6 +330,7 @@ class NatsEventBus:
     async def follow(self, subject: str, handler: EventHandler, *,
                      since: datetime) -> _NatsFollower:
         follower = _NatsFollower(self, subject, handler, since)
+        self._followers.add(follower)
         await follower.start()
         return follower
 
@@ -586,6 +590,7 @@ class _NatsFollower:
                            FOLLOW_CATCH_UP_SECS)
 
     async def unsubscribe(self) -> None:
+        self._bus._followers.discard(self)
         task, self._task = self._task, None
         if task is None:
             return
