@@ -27,6 +27,7 @@ from services.dashboard.settings import DashboardSettings
 from shared.auth import TokenKeys, TokenVerifier, follow_revocations
 from shared.bus import EventBus, Subscription
 from shared.bus.nats import NatsEventBus
+from shared.contracts import SessionRevoked
 from shared.db import Database
 from shared.observability import publish_heartbeats
 
@@ -108,8 +109,13 @@ async def start(dashboard: Dashboard) -> None:
     dashboard._subscriptions = await subscribe_live(dashboard.bus, dashboard.deps,
                                                     dashboard.metrics)
     # Revoked sessions are in the set before the first request is answered.
-    dashboard._subscriptions.append(await follow_revocations(dashboard.bus,
-                                                             dashboard.keys.revoked))
+    hub = dashboard.hub
+
+    async def end_streams(event: SessionRevoked) -> None:
+        hub.end_session(event.session_id)
+
+    dashboard._subscriptions.append(await follow_revocations(
+        dashboard.bus, dashboard.keys.revoked, on_revoked=end_streams))
     dashboard._subscriptions.append(await consume_events(
         dashboard.bus, dashboard.deps, dashboard.metrics,
         durable=settings.durable_name, max_deliver=settings.max_deliver))

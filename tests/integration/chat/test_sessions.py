@@ -86,6 +86,19 @@ async def statuses(urls: dict[str, str], token: str) -> dict[str, int]:
     return answers
 
 
+async def stream_until_it_ends(dashboard_url: str, token: str, started: asyncio.Event) -> str:
+    """Read the dashboard's event stream until the server ends it; what it sent."""
+    received = []
+    async with httpx.AsyncClient(timeout=30) as http, http.stream(
+            "GET", f"{dashboard_url}/api/dashboard/stream",
+            headers={"Authorization": f"Bearer {token}"}) as response:
+        assert response.status_code == 200
+        async for chunk in response.aiter_text():
+            received.append(chunk)
+            started.set()
+    return "".join(received)
+
+
 async def login(replica: ChatReplica, username: str, password: str) -> str:
     async with httpx.AsyncClient(base_url=replica.http_url, timeout=10) as http:
         response = await http.post("/api/auth/login",
@@ -131,10 +144,16 @@ async def test_a_logout_is_refused_everywhere_and_closes_that_sessions_sockets(
         assert await ws_close_code(alice, two, alice.token) == 4001
 
         # The admin logs out on replica one: the dashboard, presence and notifications stop
-        # answering that token within a few seconds; the admin's other session still works.
+        # answering that token within a few seconds, and the dashboard's event stream of
+        # that session ends; the admin's other session still works.
+        streaming = asyncio.Event()
+        stream = asyncio.create_task(stream_until_it_ends(running["dash"], admin_token,
+                                                          streaming))
+        await asyncio.wait_for(streaming.wait(), 10)
         async with httpx.AsyncClient(base_url=one.http_url, timeout=10,
                                      headers={"Authorization": f"Bearer {admin_token}"}) as h:
             assert (await h.post("/api/auth/logout")).status_code == 204
+        assert "initial_data" in await asyncio.wait_for(stream, 10)
 
         async def refused_everywhere() -> bool:
             return set((await statuses(urls, admin_token)).values()) == {401}
