@@ -11,7 +11,12 @@ from fastapi.responses import JSONResponse
 
 from services.chat import bootstrap
 from services.chat.adapters.inbound.edge import behind_proxies
-from services.chat.adapters.inbound.http import auth_router, chat_router, jwks_router
+from services.chat.adapters.inbound.http import (
+    admin_router,
+    auth_router,
+    chat_router,
+    jwks_router,
+)
 from services.chat.adapters.inbound.pages import install_pages
 from services.chat.adapters.inbound.ws import ChatWebSockets
 from services.chat.domain import ChatError, Throttled
@@ -83,6 +88,7 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     app.add_exception_handler(ChatError, on_chat_error)
     app.include_router(auth_router())
     app.include_router(chat_router())
+    app.include_router(admin_router())
     app.include_router(jwks_router())
     app.websockets = ChatWebSockets(chat)
     app.edge = behind_proxies(app.dispatch, settings.trusted_proxies,

@@ -29,16 +29,25 @@ from services.chat.adapters.outbound.connections_report import ConnectionsReport
 from services.chat.adapters.outbound.nats_kv_limits import NatsKvLimitsStorage
 from services.chat.adapters.outbound.nats_live_feed import BusLiveFeed
 from services.chat.adapters.outbound.security import Argon2PasswordHasher, SystemClock
+from services.chat.adapters.outbound.session_revocations import HubSessionRevocations
 from services.chat.adapters.outbound.sqla_store import SqlaChatUnitOfWork, create_schema
 from services.chat.adapters.outbound.sqla_tables import outbox
 from services.chat.adapters.outbound.sqlite_joins import SqliteJoinReader
 from services.chat.adapters.outbound.sqlite_posts import SqlitePostLog
 from services.chat.adapters.outbound.viewing_report import ViewingReporter
-from services.chat.domain import User, message_data
+from services.chat.domain import AuthSession, User, message_data
 from services.chat.ports import ChatDeps, Clock, PasswordHasher
 from services.chat.posting import PostQueue
 from services.chat.settings import ChatSettings
-from shared.auth import Principal, TokenIssuer, TokenVerifier, generate_private_key_pem
+from shared.auth import (
+    SESSION_REPLAY_SECS,
+    Principal,
+    RevokedSessions,
+    TokenIssuer,
+    TokenVerifier,
+    follow_revocations,
+    generate_private_key_pem,
+)
 from shared.bus import EventBus, Subscription
 from shared.bus.nats import NatsEventBus
 from shared.db import Database
@@ -66,6 +75,8 @@ class Chat:
     limiter: RateLimiter
     gc_pauses: GcPauses
     presence: BusPresenceDirectory
+    revoked: RevokedSessions
+    revocations: HubSessionRevocations
     issuer: TokenIssuer | None = None
     token_verifier: TokenVerifier | None = None  # from the signing key, in start()
     throttle: AuthThrottle | None = None
@@ -74,9 +85,16 @@ class Chat:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _subscriptions: list[Subscription] = field(default_factory=list)
 
-    def issue_token(self, user: User) -> str:
+    async def issue_token(self, user: User) -> str:
+        """Sign in: open a session for `user` and sign a token that carries its id."""
         assert self.issuer is not None
-        return self.issuer.issue(Principal(user.id, user.username, user.is_admin))
+        user, session = await use_cases.open_session(self.deps, user.id)
+        return self.session_token(user, session)
+
+    def session_token(self, user: User, session: AuthSession) -> str:
+        assert self.issuer is not None
+        return self.issuer.issue(Principal(user.id, user.username, user.is_admin, session.id),
+                                 expires_at=session.expires_at.timestamp())
 
     async def readiness(self) -> dict[str, bool]:
         connected = getattr(self.bus, "is_connected", True)
@@ -113,6 +131,8 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
     post_log, joins = _hot_path(settings, db, relay)
     relay.set_mark(post_log.mark_sent)
     posts = PostQueue(post_log, live, clock, on_batch=metrics.post_batch.observe)
+    revoked = RevokedSessions()
+    revocations = HubSessionRevocations(revoked, hub)
     deps = ChatDeps(
         uow=SqlaChatUnitOfWork(db, committed=relay.committed),
         live=live,
@@ -124,11 +144,13 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
         history_on_join=settings.history_on_join,
         recovery_max_messages=settings.recovery_max_messages,
         presence=presence,
+        revocations=revocations,
+        session_ttl_secs=settings.access_token_ttl_secs,
     )
     limiter = RateLimiter(settings.rate_limit_per_sec, settings.rate_limit_burst)
     gc_pauses = GcPauses(metrics.registry)
     return Chat(settings, db, bus, deps, hub, relay, post_log, joins, posts, metrics, limiter,
-                gc_pauses, presence, issuer,
+                gc_pauses, presence, revoked, revocations, issuer,
                 throttle=_auth_throttle(settings, bus, throttle_storage))
 
 
@@ -189,9 +211,12 @@ async def load_issuer(settings: ChatSettings) -> TokenIssuer:
 
 async def start(chat: Chat) -> None:
     settings = chat.settings
+    if settings.access_token_ttl_secs > SESSION_REPLAY_SECS:
+        # Services read back revocations this far only: a longer token could outlive them.
+        raise ValueError(f"CHAT_ACCESS_TOKEN_TTL_SECS must be at most {SESSION_REPLAY_SECS}")
     if chat.issuer is None:
         chat.issuer = await load_issuer(settings)
-    chat.token_verifier = chat.issuer.verifier()
+    chat.token_verifier = chat.issuer.verifier(revoked=chat.revoked)
     chat.deps.passwords = await load_password_policy()
     await chat.db.prepare()
     await create_schema(chat.db)
@@ -211,8 +236,12 @@ async def start(chat: Chat) -> None:
         log.info("admin account", extra={"fields": {"username": settings.admin_username,
                                                     "outcome": outcome}})
     await chat.hub.start()
-    chat._subscriptions = [await subscribe_presence(chat.bus, chat.deps, chat.hub,
-                                                    chat.presence)]
+    chat._subscriptions = [
+        # Before accepting: a token revoked while this replica was down is refused at once.
+        await follow_revocations(chat.bus, chat.revoked,
+                                 on_revoked=chat.revocations.on_event),
+        await subscribe_presence(chat.bus, chat.deps, chat.hub, chat.presence),
+    ]
     chat._tasks = [
         asyncio.create_task(chat.relay.run(), name="outbox-relay"),
         asyncio.create_task(chat.relay.run_purge(

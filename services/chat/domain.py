@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -85,6 +86,35 @@ class User:
     display_name: str | None
     is_admin: bool
     created_at: datetime
+    # An administrator deactivated the account: it cannot sign in until reactivated.
+    deactivated_at: datetime | None = None
+    # The user deleted it: the row stays (messages keep the name, and the name stays taken),
+    # with no password, no display name and no memberships.
+    deleted_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.deactivated_at is None and self.deleted_at is None
+
+
+# What a deleted account's password hash becomes: no password verifies against it.
+NO_PASSWORD = "!"
+
+
+@dataclass(slots=True)
+class AuthSession:
+    """One sign-in. Its tokens carry its id (`sid`); revoking it makes every service refuse
+    them until `expires_at`, when they would have expired anyway."""
+
+    id: str
+    user_id: int
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(16)
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from services.chat.domain import (
+    AuthSession,
     Frame,
     Member,
     Message,
@@ -27,13 +28,30 @@ from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostReq
 class UserStore(Protocol):
     async def add(self, username: str, display_name: str | None, password_hash: str,
                   is_admin: bool, now: datetime) -> User: ...
-    async def get(self, user_id: int) -> User | None: ...
+    async def get(self, user_id: int, *, lock: bool = False) -> User | None:
+        """With `lock`, the row is held until the transaction ends (PostgreSQL: FOR SHARE), so
+        a sign-in and a deactivation of the same account take turns."""
+        ...
     async def by_username(self, username: str) -> tuple[User, str] | None: ...
     async def set_admin(self, user_id: int, password_hash: str | None) -> None: ...
     async def none_yet(self) -> bool:
         """No account exists. Until this write transaction ends, another one asking waits
         (SQLite: the write lock; PostgreSQL: an advisory lock), so of two first sign-ups
         only one hears True."""
+        ...
+    async def update_account(self, user: User, password_hash: str | None = None) -> None:
+        """Write `display_name`, `is_admin`, `deactivated_at`, `deleted_at` (and the
+        password hash, when given)."""
+        ...
+
+
+class SessionStore(Protocol):
+    async def add(self, session: AuthSession) -> None: ...
+    async def revoke(self, session_id: str, now: datetime, reason: str) -> AuthSession | None:
+        """Revoke one session; None if unknown, already revoked or expired."""
+        ...
+    async def revoke_all(self, user_id: int, now: datetime, reason: str) -> list[AuthSession]:
+        """Revoke every live session of the user; the ones revoked now."""
         ...
 
 
@@ -81,6 +99,7 @@ class ChatTx(Protocol):
     rooms: RoomStore
     members: MemberStore
     messages: MessageStore
+    sessions: SessionStore
     outbox: Outbox
 
 
@@ -144,6 +163,15 @@ class PresenceDirectory(Protocol):
     async def lookup(self, user_ids: list[int]) -> list[Presence]: ...
 
 
+class SessionRevocations(Protocol):
+    """What this replica does at once when it revokes sessions (the other replicas and
+    services hear `events.chat.session.revoked`)."""
+
+    async def revoked(self, sessions: Sequence[AuthSession]) -> None:
+        """Refuse their tokens from now on and close their sockets with 4001."""
+        ...
+
+
 class PasswordHasher(Protocol):
     async def hash(self, password: str) -> str: ...
     async def verify(self, password_hash: str, password: str) -> bool: ...
@@ -171,4 +199,6 @@ class ChatDeps:
     presence: PresenceDirectory | None = None
     # The bundled common-password list is loaded at start (`bootstrap.start`).
     passwords: PasswordPolicy = field(default_factory=PasswordPolicy)
+    revocations: SessionRevocations | None = None
+    session_ttl_secs: int = 3600
 

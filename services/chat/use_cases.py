@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from services.chat.domain import (
+    NO_PASSWORD,
     Actor,
+    AuthSession,
     ChatError,
     Conflict,
     Forbidden,
@@ -26,6 +30,7 @@ from services.chat.domain import (
     member_data,
     mentions_in,
     message_data,
+    new_session_id,
     next_read_seq,
     room_data,
     unread_data,
@@ -49,8 +54,13 @@ from shared.contracts import (
     MessageEdited,
     RoomCreated,
     RoomUpdated,
+    SessionRevoked,
+    UserDeactivated,
+    UserDeleted,
+    UserReactivated,
     UserRegistered,
 )
+from shared.contracts.events import SessionRevokedReason
 
 HISTORY_MAX_PAGE = 200
 
@@ -103,25 +113,208 @@ async def register(deps: ChatDeps, username: str, password: str,
 
 
 async def authenticate(deps: ChatDeps, username: str, password: str) -> User:
-    """A wrong username and a wrong password get the same answer."""
+    """A wrong username and a wrong password get the same answer, and so does a deleted
+    account; a deactivated one is told so, but only after its right password."""
     async with deps.uow.read() as tx:
         found = await tx.users.by_username(username)
-    if found is None:
+    if found is None or found[0].deleted_at is not None:
         # Spend the same time as a real check, so timing does not reveal which names exist.
         await deps.hasher.hash(password)
         raise Unauthenticated("invalid_credentials", "Wrong username or password.")
     if not await deps.hasher.verify(found[1], password):
         raise Unauthenticated("invalid_credentials", "Wrong username or password.")
+    _require_not_deactivated(found[0])
     return found[0]
+
+
+def _require_not_deactivated(user: User) -> None:
+    if user.deactivated_at is not None:
+        raise Forbidden("account_deactivated",
+                        "This account has been deactivated by an administrator.")
+
+
+async def _active_user(tx: ChatTx, user_id: int, *, lock: bool = False) -> User:
+    """The acting user's row, which must exist and be active: a token that outlived its
+    account gets 401, not whatever constraint its writes would trip."""
+    user = await tx.users.get(user_id, lock=lock)
+    if user is None or user.deleted_at is not None:
+        raise Unauthenticated("unknown_user", "The account behind this token no longer exists.")
+    if user.deactivated_at is not None:
+        raise Unauthenticated("account_deactivated", "This account has been deactivated.")
+    return user
 
 
 async def current_user(deps: ChatDeps, actor: Actor) -> User:
     user_id = _require_user(actor)
     async with deps.uow.read() as tx:
-        user = await tx.users.get(user_id)
-    if user is None:
-        raise Unauthenticated("unknown_user", "The account behind this token no longer exists.")
+        return await _active_user(tx, user_id)
+
+
+# --- sessions ----------------------------------------------------------------------------
+
+
+async def open_session(deps: ChatDeps, user_id: int) -> tuple[User, AuthSession]:
+    """A sign-in opens a session of `session_ttl_secs`; its tokens carry the session's id.
+    The account is read again under a lock, so a sign-in racing a deactivation either
+    loses or has its session revoked by it."""
+    async with deps.uow.write() as tx:
+        user = await tx.users.get(user_id, lock=True)
+        if user is None or user.deleted_at is not None:
+            raise Unauthenticated("invalid_credentials", "Wrong username or password.")
+        _require_not_deactivated(user)
+        session = await _add_session(deps, tx, user_id)
+    return user, session
+
+
+async def _add_session(deps: ChatDeps, tx: ChatTx, user_id: int) -> AuthSession:
+    now = deps.clock.now()
+    session = AuthSession(new_session_id(), user_id, now,
+                          now + timedelta(seconds=deps.session_ttl_secs))
+    await tx.sessions.add(session)
+    return session
+
+
+async def _revocation_events(deps: ChatDeps, tx: ChatTx, sessions: Sequence[AuthSession],
+                             reason: SessionRevokedReason) -> None:
+    now = deps.clock.now()
+    for session in sessions:
+        await tx.outbox.add(SessionRevoked(session_id=session.id, user_id=session.user_id,
+                                           reason=reason, revoked_at=now,
+                                           expires_at=session.expires_at), now)
+
+
+async def _revoked_here(deps: ChatDeps, sessions: Sequence[AuthSession]) -> None:
+    if sessions and deps.revocations is not None:
+        await deps.revocations.revoked(sessions)
+
+
+async def end_session(deps: ChatDeps, session_id: str | None) -> bool:
+    """Logout: the session is revoked, and every service refuses its tokens within seconds
+    (`events.chat.session.revoked`, through the outbox); its sockets are closed with 4001.
+    The user's other sessions go on. False when there was nothing left to end."""
+    if session_id is None:
+        return False
+    async with deps.uow.write() as tx:
+        session = await tx.sessions.revoke(session_id, deps.clock.now(), "logout")
+        if session is not None:
+            await _revocation_events(deps, tx, [session], "logout")
+    if session is None:
+        return False
+    await _revoked_here(deps, [session])
+    return True
+
+
+async def _check_password(deps: ChatDeps, actor: Actor, password: str) -> User:
+    user_id = _require_user(actor)
+    async with deps.uow.read() as tx:
+        user = await _active_user(tx, user_id)
+        found = await tx.users.by_username(user.username)
+    if found is None or not await deps.hasher.verify(found[1], password):
+        raise Forbidden("wrong_password", "The current password is not right.")
     return user
+
+
+async def change_password(deps: ChatDeps, actor: Actor, current_password: str,
+                          new_password: str) -> tuple[User, AuthSession]:
+    """Needs the current password. Every session of the user is revoked, the caller's
+    included (on every device the old password may have been given to), and the caller
+    gets a new session: this device stays signed in, the others sign in again."""
+    user = await _check_password(deps, actor, current_password)
+    validate_password(new_password, user.username, deps.passwords)
+    password_hash = await deps.hasher.hash(new_password)
+    async with deps.uow.write() as tx:
+        user = await _active_user(tx, user.id, lock=True)
+        await tx.users.update_account(user, password_hash)
+        revoked = await tx.sessions.revoke_all(user.id, deps.clock.now(), "password_changed")
+        await _revocation_events(deps, tx, revoked, "password_changed")
+        session = await _add_session(deps, tx, user.id)
+    await _revoked_here(deps, revoked)
+    return user, session
+
+
+def _require_admin(actor: Actor) -> int:
+    user_id = _require_user(actor)
+    if not actor.is_admin:
+        raise Forbidden("forbidden", "Administrators only.")
+    return user_id
+
+
+async def _account(tx: ChatTx, user_id: int) -> User:
+    user = await tx.users.get(user_id, lock=True)
+    if user is None or user.deleted_at is not None:
+        raise _NotFound("user_not_found", f"No user with id {user_id}.")
+    return user
+
+
+async def deactivate_user(deps: ChatDeps, actor: Actor, user_id: int) -> User:
+    """Administrators deactivate an account: it can no longer sign in, and every session it
+    has is revoked (refused everywhere, sockets closed). Its messages and memberships stay;
+    reactivating gives the account back. Administrators cannot deactivate themselves."""
+    admin_id = _require_admin(actor)
+    if user_id == admin_id:
+        raise Invalid("cannot_deactivate_self", "Ask another administrator to do that.")
+    async with deps.uow.write() as tx:
+        user = await _account(tx, user_id)
+        if user.deactivated_at is not None:
+            return user
+        now = deps.clock.now()
+        user.deactivated_at = now
+        await tx.users.update_account(user)
+        await tx.outbox.add(UserDeactivated(user_id=user.id, username=user.username,
+                                            deactivated_by=admin_id, deactivated_at=now), now)
+        revoked = await tx.sessions.revoke_all(user.id, now, "deactivated")
+        await _revocation_events(deps, tx, revoked, "deactivated")
+    await _revoked_here(deps, revoked)
+    return user
+
+
+async def reactivate_user(deps: ChatDeps, actor: Actor, user_id: int) -> User:
+    """The account can sign in again; sessions revoked by the deactivation stay revoked."""
+    admin_id = _require_admin(actor)
+    async with deps.uow.write() as tx:
+        user = await _account(tx, user_id)
+        if user.deactivated_at is None:
+            return user
+        now = deps.clock.now()
+        user.deactivated_at = None
+        await tx.users.update_account(user)
+        await tx.outbox.add(UserReactivated(user_id=user.id, username=user.username,
+                                            reactivated_by=admin_id, reactivated_at=now), now)
+    return user
+
+
+async def delete_account(deps: ChatDeps, actor: Actor, password: str) -> None:
+    """A user deletes their own account, confirming with their password. It is marked
+    deleted, not removed: its messages keep the author's name, and the name stays taken so
+    nobody can speak under it later. The password, display name, admin flag and every
+    membership go (`member.left` per room), every session is revoked, and it can no longer
+    sign in (`invalid_credentials`, as for a name that never existed)."""
+    user = await _check_password(deps, actor, password)
+    left: list[Member] = []
+    async with deps.uow.write() as tx:
+        user = await _active_user(tx, user.id, lock=True)
+        now = deps.clock.now()
+        for room_id in await tx.members.rooms_of(user.id):
+            member = await tx.members.get(room_id, user.id)
+            if member is None:
+                continue
+            await tx.members.remove(room_id, user.id)
+            left.append(member)
+            await tx.outbox.add(MemberLeft(room_id=room_id, user_id=user.id,
+                                           username=member.username, reason="left",
+                                           removed_by=None, left_at=now), now)
+        deleted = replace(user, display_name=None, is_admin=False, deleted_at=now)
+        await tx.users.update_account(deleted, NO_PASSWORD)
+        await tx.outbox.add(UserDeleted(user_id=user.id, username=user.username,
+                                        deleted_at=now), now)
+        revoked = await tx.sessions.revoke_all(user.id, now, "deleted")
+        await _revocation_events(deps, tx, revoked, "deleted")
+    await _revoked_here(deps, revoked)
+    for member in left:
+        await deps.live.to_room(member.room_id, Frame(
+            "member_left", {"room_id": member.room_id, "user_id": member.user_id,
+                            "username": member.username, "reason": "left"},
+            about_user=member.user_id))
 
 
 async def ensure_admin(deps: ChatDeps, username: str, password: str) -> str:
@@ -152,6 +345,7 @@ async def create_room(deps: ChatDeps, actor: Actor, name: str, description: str 
     name = validate_room_name(name)
     validate_description(description)
     async with deps.uow.write() as tx:
+        await _active_user(tx, user_id)
         if await tx.rooms.by_name(name) is not None:
             raise Conflict("room_name_taken", f"A room named {name!r} exists.")
         now = deps.clock.now()
@@ -214,6 +408,7 @@ async def join_room(deps: ChatDeps, actor: Actor, room_id: int) -> Member:
     """Anyone signed in joins a public room; a private room needs an invitation."""
     user_id = _require_user(actor)
     async with deps.uow.write() as tx:
+        await _active_user(tx, user_id)
         room = await tx.rooms.get(room_id)
         member = await tx.members.get(room_id, user_id) if room else None
         if room is None or (room.is_private and member is None):
@@ -303,7 +498,7 @@ async def invite_member(deps: ChatDeps, actor: Actor, room_id: int, username: st
         if role != "member" and not is_room_admin(actor, actor_member):
             raise Forbidden("forbidden", "Only room admins can grant that role.")
         found = await tx.users.by_username(username)
-        if found is None:
+        if found is None or found[0].deleted_at is not None:
             raise _NotFound("user_not_found", f"No user named {username!r}.")
         user = found[0]
         existing = await tx.members.get(room_id, user.id)

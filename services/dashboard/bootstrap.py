@@ -24,9 +24,10 @@ from services.dashboard.adapters.outbound.system import SystemClock
 from services.dashboard.domain import DashboardState
 from services.dashboard.ports import Clock, DashboardDeps
 from services.dashboard.settings import DashboardSettings
-from shared.auth import TokenKeys, TokenVerifier
+from shared.auth import TokenKeys, TokenVerifier, follow_revocations
 from shared.bus import EventBus, Subscription
 from shared.bus.nats import NatsEventBus
+from shared.contracts import SessionRevoked
 from shared.db import Database
 from shared.observability import publish_heartbeats
 
@@ -107,6 +108,14 @@ async def start(dashboard: Dashboard) -> None:
     # Live subjects first: socket reports and heartbeats are what a restart knows least.
     dashboard._subscriptions = await subscribe_live(dashboard.bus, dashboard.deps,
                                                     dashboard.metrics)
+    # Revoked sessions are in the set before the first request is answered.
+    hub = dashboard.hub
+
+    async def end_streams(event: SessionRevoked) -> None:
+        hub.end_session(event.session_id)
+
+    dashboard._subscriptions.append(await follow_revocations(
+        dashboard.bus, dashboard.keys.revoked, on_revoked=end_streams))
     dashboard._subscriptions.append(await consume_events(
         dashboard.bus, dashboard.deps, dashboard.metrics,
         durable=settings.durable_name, max_deliver=settings.max_deliver))

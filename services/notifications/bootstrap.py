@@ -25,7 +25,7 @@ from services.notifications.adapters.outbound.sqla_store import (
 from services.notifications.adapters.outbound.sqla_tables import outbox
 from services.notifications.ports import Clock, NotificationsDeps
 from services.notifications.settings import NotificationsSettings
-from shared.auth import TokenKeys, TokenVerifier
+from shared.auth import TokenKeys, TokenVerifier, follow_revocations
 from shared.bus import EventBus, Subscription
 from shared.bus.nats import NatsEventBus
 from shared.db import Database
@@ -50,6 +50,7 @@ class Notifications:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     consumer: Subscription | None = None
     viewing: Subscription | None = None
+    revocations: Subscription | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def readiness(self) -> dict[str, bool]:
@@ -90,6 +91,8 @@ async def start(svc: Notifications) -> None:
     connect = getattr(svc.bus, "connect", None)
     if connect is not None:
         await connect()
+    # Revoked sessions are in the set before the first request is answered.
+    svc.revocations = await follow_revocations(svc.bus, svc.keys.revoked)
     # Before the consumer: a message decided now should know who is looking already.
     svc.viewing = await subscribe_viewing(svc.bus, svc.deps)
     svc.consumer = await consume_events(svc.bus, svc.deps, svc.metrics,
@@ -119,11 +122,12 @@ async def stop(svc: Notifications) -> None:
     """Readiness off, stop consuming (what is unacked goes back to the server), tasks
     cancelled, NATS drained. The outbox keeps whatever was not relayed yet."""
     svc.accepting = False
-    for sub in (svc.consumer, svc.viewing):
+    consumer, svc.consumer = svc.consumer, None
+    for sub in (consumer, svc.viewing, svc.revocations):
         if sub is not None:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
-    svc.consumer = svc.viewing = None
+    svc.viewing = svc.revocations = None
     for task in svc._tasks:
         task.cancel()
     for task in svc._tasks:

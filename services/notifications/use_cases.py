@@ -46,6 +46,7 @@ from shared.contracts import (
     NotificationSuppressed,
     RoomCreated,
     RoomUpdated,
+    UserDeleted,
     UserRegistered,
     UserViewing,
     ViewingHeartbeat,
@@ -134,6 +135,14 @@ async def _user_registered(deps: NotificationsDeps, tx: NotificationsTx, ev: Use
     await tx.users.put(KnownUser(ev.user_id, ev.username, ev.is_admin))
 
 
+async def _user_deleted(deps: NotificationsDeps, tx: NotificationsTx, ev: UserDeleted,
+                        at: datetime, now: datetime) -> None:
+    """A deleted account is told nothing more (chat's `member.left` events, before this
+    one, took it out of its rooms; no broadcast reaches it) and its inbox goes."""
+    await tx.users.remove(ev.user_id)
+    await tx.changes.remove_user(ev.user_id)
+
+
 async def _room_changed(deps: NotificationsDeps, tx: NotificationsTx,
                         ev: RoomCreated | RoomUpdated, at: datetime, now: datetime) -> None:
     await tx.rooms.put(KnownRoom(ev.room_id, ev.name, ev.is_private))
@@ -212,6 +221,7 @@ async def _broadcast_sent(deps: NotificationsDeps, tx: NotificationsTx, ev: Broa
 
 _HANDLERS: dict[type[BaseModel], Handler] = {
     UserRegistered: _user_registered,
+    UserDeleted: _user_deleted,
     RoomCreated: _room_changed,
     RoomUpdated: _room_changed,
     MemberJoined: _member_changed,

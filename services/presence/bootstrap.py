@@ -24,7 +24,7 @@ from services.presence.adapters.outbound.sqla_records import SqlaPresenceRecords
 from services.presence.domain import Board, Timing
 from services.presence.ports import Clock, ConnectionStore, PresenceDeps
 from services.presence.settings import PresenceSettings
-from shared.auth import TokenKeys, TokenVerifier
+from shared.auth import TokenKeys, TokenVerifier, follow_revocations
 from shared.bus import EventBus, Subscription
 from shared.bus.nats import NatsEventBus
 from shared.db import Database
@@ -118,6 +118,8 @@ async def start(presence: Presence) -> None:
     # Subscribe first and hold the messages until the board is restored: nothing said in
     # between is lost, and nothing is applied to a board that does not know its past yet.
     presence._subscriptions = [
+        # Revoked sessions are in the set before the first request is answered.
+        await follow_revocations(presence.bus, presence.keys.revoked),
         await subscribe_connections(presence.bus, deps, presence.metrics, ready=presence.ready,
                                     ttl_secs=settings.resolved_kv_ttl_secs()),
     ]

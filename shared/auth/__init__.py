@@ -1,6 +1,7 @@
 """Access tokens: EdDSA issuing (chat) and verification with a pinned algorithm (everyone)."""
 
 from shared.auth.keys import KeysNotLoaded, TokenKeys
+from shared.auth.revocation import SESSION_REPLAY_SECS, RevokedSessions, follow_revocations
 from shared.auth.tokens import (
     SESSION_COOKIE,
     InvalidToken,
@@ -12,11 +13,14 @@ from shared.auth.tokens import (
 
 __all__ = [
     "SESSION_COOKIE",
+    "SESSION_REPLAY_SECS",
     "InvalidToken",
     "KeysNotLoaded",
     "Principal",
+    "RevokedSessions",
     "TokenIssuer",
     "TokenKeys",
     "TokenVerifier",
+    "follow_revocations",
     "generate_private_key_pem",
 ]

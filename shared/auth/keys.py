@@ -8,7 +8,8 @@ import logging
 
 import httpx
 
-from shared.auth.tokens import Principal, TokenVerifier
+from shared.auth.revocation import RevokedSessions
+from shared.auth.tokens import InvalidToken, Principal, TokenVerifier
 
 log = logging.getLogger(__name__)
 JWKS_TIMEOUT_SECS = 5.0
@@ -21,10 +22,13 @@ class KeysNotLoaded(Exception):
 
 class TokenKeys:
     """What `app.state.token_verifier` holds: verifies once a key is known, refuses before
-    (`shared.auth.fastapi` answers that with 503 `not_ready`)."""
+    (`shared.auth.fastapi` answers that with 503 `not_ready`). Tokens of a session in
+    `revoked` are refused (`follow_revocations` keeps it up to date)."""
 
-    def __init__(self, verifier: TokenVerifier | None = None) -> None:
+    def __init__(self, verifier: TokenVerifier | None = None,
+                 revoked: RevokedSessions | None = None) -> None:
         self._verifier = verifier
+        self.revoked = revoked if revoked is not None else RevokedSessions()
 
     @classmethod
     def from_settings(cls, public_key_pem: str | None, jwks_url: str | None, *,
@@ -44,7 +48,10 @@ class TokenKeys:
     def verify(self, token: str) -> Principal:
         if self._verifier is None:
             raise KeysNotLoaded("token verification keys are not loaded yet")
-        return self._verifier.verify(token)
+        principal = self._verifier.verify(token)
+        if principal.session_id is not None and principal.session_id in self.revoked:
+            raise InvalidToken("session revoked")
+        return principal
 
     async def fetch(self, url: str, retry_secs: float) -> None:
         """Fetch the JWKS, retrying until it answers with a usable key."""

@@ -7,11 +7,14 @@ import hashlib
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+if TYPE_CHECKING:
+    from shared.auth.revocation import RevokedSessions
 
 SESSION_COOKIE = "tertulia_session"
 ALGORITHM = "EdDSA"  # pinned: a token naming any other algorithm (or `none`) is rejected
@@ -29,6 +32,9 @@ class Principal:
     user_id: int
     username: str
     is_admin: bool = False
+    # The `sid` claim: the chat service's session this token belongs to (revocable). Tokens
+    # signed without one cannot be revoked, only expire.
+    session_id: str | None = None
 
 
 def generate_private_key_pem() -> str:
@@ -74,24 +80,29 @@ class TokenIssuer:
         self.kid = key_id(self.public_key)
         self.ttl_secs = ttl_secs
 
-    def issue(self, principal: Principal, *, now: float | None = None) -> str:
+    def issue(self, principal: Principal, *, now: float | None = None,
+              expires_at: float | None = None) -> str:
+        """A token for `principal` (with its `sid` when it has a session id), valid for
+        `ttl_secs` or until `expires_at` (its session's end)."""
         issued = int(now if now is not None else time.time())
-        claims = {
+        claims: dict[str, Any] = {
             "sub": str(principal.user_id),
             "name": principal.username,
             "adm": principal.is_admin,
             "iss": ISSUER,
             "aud": AUDIENCE,
             "iat": issued,
-            "exp": issued + self.ttl_secs,
+            "exp": int(expires_at) if expires_at is not None else issued + self.ttl_secs,
         }
+        if principal.session_id is not None:
+            claims["sid"] = principal.session_id
         return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         return {"keys": [public_jwk(self.public_key)]}
 
-    def verifier(self) -> TokenVerifier:
-        return TokenVerifier([self.public_key])
+    def verifier(self, revoked: RevokedSessions | None = None) -> TokenVerifier:
+        return TokenVerifier([self.public_key], revoked=revoked)
 
 
 class TokenVerifier:
@@ -101,44 +112,55 @@ class TokenVerifier:
     `VERIFIED_CACHE_SIZE` distinct tokens: the Ed25519 signature and PyJWT's checks cost
     ~115 µs, and the same token comes back on every request and reconnect of a session.
     A remembered token still expires on time; any other text, a forged signature included,
-    is verified in full."""
+    is verified in full.
 
-    def __init__(self, public_keys: list[Ed25519PublicKey], leeway_secs: int = 5) -> None:
+    With `revoked`, a token whose session was revoked is refused, remembered or not (one
+    set look-up: no database call per request)."""
+
+    def __init__(self, public_keys: list[Ed25519PublicKey], leeway_secs: int = 5, *,
+                 revoked: RevokedSessions | None = None) -> None:
         if not public_keys:
             raise ValueError("at least one public key is needed")
         self._keys = {key_id(k): k for k in public_keys}
         self._leeway = leeway_secs
         self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self.revoked = revoked
 
     @classmethod
-    def from_pem(cls, public_key_pem: str) -> TokenVerifier:
+    def from_pem(cls, public_key_pem: str, *,
+                 revoked: RevokedSessions | None = None) -> TokenVerifier:
         key = serialization.load_pem_public_key(public_key_pem.encode())
         if not isinstance(key, Ed25519PublicKey):
             raise ValueError("the verification key must be an Ed25519 public key")
-        return cls([key])
+        return cls([key], revoked=revoked)
 
     @classmethod
-    def from_jwks(cls, jwks: dict[str, Any]) -> TokenVerifier:
+    def from_jwks(cls, jwks: dict[str, Any], *,
+                  revoked: RevokedSessions | None = None) -> TokenVerifier:
         keys = []
         for jwk in jwks.get("keys", []):
             if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519":
                 raw = base64.urlsafe_b64decode(jwk["x"] + "=" * (-len(jwk["x"]) % 4))
                 keys.append(Ed25519PublicKey.from_public_bytes(raw))
-        return cls(keys)
+        return cls(keys, revoked=revoked)
 
     def verify(self, token: str) -> Principal:
         known = self._verified.get(token)
         if known is not None:
             principal, expires = known
-            if time.time() <= expires + self._leeway:
-                self._verified.move_to_end(token)
-                return principal
-            del self._verified[token]
-            raise InvalidToken("token expired")
-        principal, expires = self._verify(token)
-        self._verified[token] = (principal, expires)
-        if len(self._verified) > VERIFIED_CACHE_SIZE:
-            self._verified.popitem(last=False)
+            if time.time() > expires + self._leeway:
+                del self._verified[token]
+                raise InvalidToken("token expired")
+            self._verified.move_to_end(token)
+        else:
+            principal, expires = self._verify(token)
+            self._verified[token] = (principal, expires)
+            if len(self._verified) > VERIFIED_CACHE_SIZE:
+                self._verified.popitem(last=False)
+        revoked = self.revoked
+        if revoked is not None and principal.session_id is not None and \
+                principal.session_id in revoked:
+            raise InvalidToken("session revoked")
         return principal
 
     def _verify(self, token: str) -> tuple[Principal, float]:
@@ -160,10 +182,12 @@ class TokenVerifier:
                     leeway=self._leeway,
                     options={"require": ["sub", "exp", "iat", "iss", "aud"]},
                 )
+                sid = claims.get("sid")
                 return Principal(
                     user_id=int(claims["sub"]),
                     username=str(claims.get("name", "")),
                     is_admin=bool(claims.get("adm", False)),
+                    session_id=str(sid) if sid is not None else None,
                 ), float(claims["exp"])
             except jwt.ExpiredSignatureError as exc:
                 raise InvalidToken("token expired") from exc

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from shared.bus.port import (
     DeadLetterHandler,
@@ -62,6 +63,8 @@ class InMemoryEventBus:
         self._closed = False
         # What the stream holds (after de-duplication), in order, for tests to assert on.
         self.published_events: list[tuple[str, CloudEvent]] = []
+        # When each was stored (JetStream's start-time positions use this, not `event.time`).
+        self._stored_at: list[datetime] = []
         # Simulates NATS being down for durable publishes (the outbox relay must cope).
         self.fail_publishes = False
 
@@ -126,6 +129,7 @@ class InMemoryEventBus:
         self._seen_ids[event.id] = now
         # A round trip through bytes, as on the wire: handlers get what JSON can carry.
         self.published_events.append((subject, CloudEvent.from_bytes(event.to_bytes())))
+        self._stored_at.append(datetime.now(UTC))
         self._notify()
 
     async def publish_events(self, events: Sequence[RawEvent]) -> list[bool]:
@@ -152,6 +156,17 @@ class InMemoryEventBus:
         # Like updating a JetStream consumer: new filters, same position.
         state.filter_subjects = tuple(filter_subjects)
         consumer = _Consumer(self, durable, state, handler, max_deliver, on_dead_letter)
+        self._consumers.add(consumer)
+        return consumer
+
+    async def follow(self, subject: str, handler: EventHandler, *,
+                     since: datetime) -> _Consumer:
+        # A durable of its own that nobody else shares, from the first event at `since`;
+        # one delivery each (a failure is logged, as there is no redelivery).
+        first = next((i for i, at in enumerate(self._stored_at) if at >= since),
+                     len(self._stored_at))
+        state = _Durable(filter_subjects=(subject,), next_seq=first)
+        consumer = _Consumer(self, f"follow:{subject}", state, handler, 1, None)
         self._consumers.add(consumer)
         return consumer
 

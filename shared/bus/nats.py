@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Mapping, Sequence
+from datetime import datetime
 
 import nats.errors
 import nats.js.errors
@@ -38,6 +39,11 @@ FETCH_BATCH = 64
 FETCH_WAIT_SECS = 1.0
 ACK_WAIT_SECS = 30.0
 CONSUMER_RETRY_SECS = 0.5
+# A follower's ephemeral consumer outlives a disconnect this long; after that it is gone and
+# the follower makes another one from the last event it handled.
+FOLLOW_INACTIVE_SECS = 60.0
+# How long `follow` waits for the events stored before it to be handled.
+FOLLOW_CATCH_UP_SECS = 10.0
 # nats-py's outgoing buffer; past it a publish waits for the server to take data.
 PENDING_BYTES = 8 * 1024 * 1024
 # Live (best-effort) publishes are dropped once this much waits, so they never wait.
@@ -86,6 +92,7 @@ class NatsEventBus:
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._consumers: set[_NatsConsumer] = set()
+        self._followers: set[_NatsFollower] = set()
 
     @property
     def is_connected(self) -> bool:
@@ -138,6 +145,8 @@ class NatsEventBus:
         """Stop consumers, then drain: queued live messages are handled and publishes flushed."""
         for consumer in list(self._consumers):
             await consumer.unsubscribe()
+        for follower in list(self._followers):
+            await follower.unsubscribe()
         nc = self._nc
         if nc is None or nc.is_closed:
             return
@@ -317,6 +326,13 @@ class NatsEventBus:
         await consumer.start()
         self._consumers.add(consumer)
         return consumer
+
+    async def follow(self, subject: str, handler: EventHandler, *,
+                     since: datetime) -> _NatsFollower:
+        follower = _NatsFollower(self, subject, handler, since)
+        self._followers.add(follower)
+        await follower.start()
+        return follower
 
     async def _publish_durable(self, subject: str, event: CloudEvent) -> None:
         if not self.client.is_connected:
@@ -547,6 +563,113 @@ class _NatsConsumer:
             except Exception:
                 logger.exception("dead-letter handler of %s failed for %s", self._durable, event.id)
         await _reply(msg.term())
+
+
+class _NatsFollower:
+    """An ephemeral pull consumer on EVENTS that this process alone reads (`follow`), made
+    again after a failure from the stream sequence after the last event handled."""
+
+    def __init__(self, bus: NatsEventBus, subject: str, handler: EventHandler,
+                 since: datetime) -> None:
+        self._bus = bus
+        self._subject = subject
+        self._handler = handler
+        self._since = since
+        self._last_seq = 0
+        self._consumer: str | None = None
+        self._psub: JetStreamContext.PullSubscription | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._caught_up = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"follow:{self._subject}")
+        try:
+            await asyncio.wait_for(self._caught_up.wait(), FOLLOW_CATCH_UP_SECS)
+        except TimeoutError:
+            logger.warning("following %s: not caught up within %.0fs; going on", self._subject,
+                           FOLLOW_CATCH_UP_SECS)
+
+    async def unsubscribe(self) -> None:
+        self._bus._followers.discard(self)
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        if task is not asyncio.current_task():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _config(self) -> ConsumerConfig:
+        start: dict[str, object] = (
+            {"deliver_policy": DeliverPolicy.BY_START_SEQUENCE,
+             "opt_start_seq": self._last_seq + 1}
+            if self._last_seq else
+            {"deliver_policy": DeliverPolicy.BY_START_TIME,
+             "opt_start_time": self._since.isoformat()})
+        return ConsumerConfig(
+            ack_policy=AckPolicy.NONE, filter_subject=self._subject,
+            inactive_threshold=FOLLOW_INACTIVE_SECS, mem_storage=True, num_replicas=1,
+            **start)  # type: ignore[arg-type]
+
+    async def _bind(self) -> JetStreamContext.PullSubscription:
+        js = self._bus.jetstream
+        if self._last_seq:
+            try:
+                state = (await js.stream_info(EVENTS_STREAM)).state
+            except nats.js.errors.NotFoundError:
+                await self._bus.ensure_stream()
+                state = (await js.stream_info(EVENTS_STREAM)).state
+            if state.last_seq < self._last_seq:
+                self._last_seq = 0  # a new, empty stream (NATS lost its store): from `since`
+        info = await js.add_consumer(EVENTS_STREAM, self._config())
+        self._consumer = info.name
+        if not info.num_pending:
+            self._caught_up.set()
+        return await js.pull_subscribe_bind(consumer=info.name, stream=EVENTS_STREAM)
+
+    async def _unbind(self) -> None:
+        psub, self._psub = self._psub, None
+        consumer, self._consumer = self._consumer, None
+        if psub is not None:
+            with contextlib.suppress(nats.errors.Error):
+                await psub.unsubscribe()
+        if consumer is not None and self._bus.is_connected:
+            with contextlib.suppress(*_NATS_FAILURES):
+                await self._bus.jetstream.delete_consumer(EVENTS_STREAM, consumer)
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                if not self._bus.is_connected:
+                    await asyncio.sleep(CONSUMER_RETRY_SECS)
+                    continue
+                try:
+                    if self._psub is None:
+                        self._psub = await self._bind()
+                    msgs = await self._psub.fetch(FETCH_BATCH, timeout=FETCH_WAIT_SECS)
+                except TimeoutError:
+                    continue
+                except Exception as exc:
+                    logger.warning("following %s: fetch failed (%r); again from seq %d",
+                                   self._subject, exc, self._last_seq + 1)
+                    await self._unbind()
+                    await asyncio.sleep(CONSUMER_RETRY_SECS)
+                    continue
+                for msg in msgs:
+                    await self._handle(msg)
+        finally:
+            await self._unbind()
+
+    async def _handle(self, msg: Msg) -> None:
+        meta = msg.metadata
+        self._last_seq = meta.sequence.stream
+        try:
+            await self._handler(CloudEvent.from_bytes(msg.data))
+        except Exception:
+            logger.exception("following %s: handler failed on stream seq %d", self._subject,
+                             self._last_seq)
+        if not meta.num_pending:
+            self._caught_up.set()
 
 
 async def _reply(ack: Awaitable[None]) -> None:

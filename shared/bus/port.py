@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from shared.contracts.envelope import CloudEvent
@@ -85,6 +86,15 @@ class EventBus(Protocol):
     ) -> Subscription:
         """Run `handler` for each event of a durable pull consumer (explicit ack, bounded
         redelivery with back-off). The consumer's position survives restarts."""
+        ...
+
+    async def follow(self, subject: str, handler: EventHandler, *,
+                     since: datetime) -> Subscription:
+        """Run `handler` for every event stored on `subject` (no wildcards) from `since` on,
+        then for each new one, in stream order: this subscriber gets them all (an ordered
+        ephemeral consumer: no acknowledgements, no redelivery, no position kept on the
+        server; a reconnect resumes after the last event handled). Returns once the events
+        stored before the call were handled (or after a bounded wait, logged)."""
         ...
 
     async def request(self, subject: str, data: bytes, timeout_secs: float = 1.0) -> bytes:

@@ -28,6 +28,44 @@ class UserRegistered(_Event):
     registered_at: datetime
 
 
+class UserDeactivated(_Event):
+    """An administrator deactivated an account: it cannot sign in until reactivated."""
+
+    user_id: int
+    username: str
+    deactivated_by: int
+    deactivated_at: datetime
+
+
+class UserReactivated(_Event):
+    user_id: int
+    username: str
+    reactivated_by: int
+    reactivated_at: datetime
+
+
+class UserDeleted(_Event):
+    """A user deleted their account. Their messages keep `username`; the name stays taken."""
+
+    user_id: int
+    username: str
+    deleted_at: datetime
+
+
+SessionRevokedReason = Literal["logout", "password_changed", "deactivated", "deleted"]
+
+
+class SessionRevoked(_Event):
+    """A signed-in session ended before its token expired: every service refuses tokens
+    carrying `session_id` (their `sid` claim) from now until `expires_at`."""
+
+    session_id: str
+    user_id: int
+    reason: SessionRevokedReason
+    revoked_at: datetime
+    expires_at: datetime
+
+
 class RoomCreated(_Event):
     room_id: int
     name: str
@@ -179,6 +217,18 @@ class EventSpec:
 EVENT_MODELS: tuple[EventSpec, ...] = (
     EventSpec(UserRegistered, "events.chat.user.registered",
               "tertulia.chat.user.registered.v1", "A user account was created."),
+    EventSpec(UserDeactivated, "events.chat.user.deactivated",
+              "tertulia.chat.user.deactivated.v1",
+              "An administrator deactivated an account (it cannot sign in)."),
+    EventSpec(UserReactivated, "events.chat.user.reactivated",
+              "tertulia.chat.user.reactivated.v1",
+              "An administrator reactivated a deactivated account."),
+    EventSpec(UserDeleted, "events.chat.user.deleted",
+              "tertulia.chat.user.deleted.v1", "A user deleted their own account."),
+    EventSpec(SessionRevoked, "events.chat.session.revoked",
+              "tertulia.chat.session.revoked.v1",
+              "A session ended before its token expired (logout, password change, "
+              "deactivation, deletion): every service refuses its tokens."),
     EventSpec(RoomCreated, "events.chat.room.created",
               "tertulia.chat.room.created.v1", "A room was created."),
     EventSpec(RoomUpdated, "events.chat.room.updated",

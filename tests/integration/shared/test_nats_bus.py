@@ -407,3 +407,70 @@ async def test_request_reply_on_real_nats(nats_url: str) -> None:
             await bus.request("rpc.test.upper", b"hola", timeout_secs=0.3)
     finally:
         await bus.close()
+
+
+async def test_follow_replays_from_a_time_then_follows_each_instance_all(bus: NatsEventBus):
+    subject = unique("events.test.follow.")
+    await bus.publish_event(subject, make_event("old"))
+    await asyncio.sleep(0.05)
+    since = datetime.now(UTC)
+    await bus.publish_event(subject, make_event(1))
+    first: list[object] = []
+    second: list[object] = []
+
+    async def to(seen: list[object]) -> Callable[[CloudEvent], Awaitable[None]]:
+        async def handle(event: CloudEvent) -> None:
+            seen.append(event.data["n"])
+        return handle
+
+    one = await bus.follow(subject, await to(first), since=since)
+    assert first == [1]  # what was stored before `follow` returned is handled by then
+    two = await bus.follow(subject, await to(second), since=since)
+    await bus.publish_event(subject, make_event(2))
+    await eventually(lambda: first == [1, 2] and second == [1, 2])
+    await one.unsubscribe()
+    await two.unsubscribe()
+
+
+async def test_follow_resumes_after_a_nats_restart_without_repeats(
+        nats_server: NatsServerProcess):
+    seen: list[object] = []
+
+    async def handle(event: CloudEvent) -> None:
+        seen.append(event.data["n"])
+
+    bus = make_bus(nats_server.url)
+    await bus.connect()
+    try:
+        await bus.publish_event("events.test.follow", make_event(1))
+        await bus.follow("events.test.follow", handle, since=datetime(2000, 1, 1, tzinfo=UTC))
+        assert seen == [1]
+        await nats_server.arestart()  # the ephemeral consumer (in memory) is gone
+        await eventually(lambda: bus.is_connected)
+        await bus.publish_event("events.test.follow", make_event(2))
+        await eventually(lambda: seen == [1, 2], within_secs=10)
+    finally:
+        await bus.close()
+
+
+async def test_follow_starts_over_when_nats_lost_its_store(
+        nats_server: NatsServerProcess, tmp_path):
+    seen: list[object] = []
+
+    async def handle(event: CloudEvent) -> None:
+        seen.append(event.data["n"])
+
+    bus = make_bus(nats_server.url)
+    await bus.connect()
+    try:
+        for n in (1, 2, 3):
+            await bus.publish_event("events.test.follow", make_event(n))
+        await bus.follow("events.test.follow", handle, since=datetime(2000, 1, 1, tzinfo=UTC))
+        await nats_server.astop()
+        # Same port, empty store: stream sequences start at 1 again, below the last one seen.
+        async with NatsServerProcess(tmp_path / "fresh", port=nats_server.port):
+            await eventually(lambda: bus.is_connected)
+            await bus.publish_event("events.test.follow", make_event(4))
+            await eventually(lambda: seen == [1, 2, 3, 4], within_secs=10)
+    finally:
+        await bus.close()

@@ -13,6 +13,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel
 
 from services.chat.domain import (
+    AuthSession,
     Conflict,
     Frame,
     Member,
@@ -47,6 +48,7 @@ class ChatState:
     messages: dict[int, Message] = field(default_factory=dict)
     # (message_id, user_id) -> (room_id, seq): rows only for mentioned members, never the author.
     mentions: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+    sessions: dict[str, AuthSession] = field(default_factory=dict)
     events: list[BaseModel] = field(default_factory=list)
     last_ids: dict[str, int] = field(default_factory=dict)
 
@@ -82,9 +84,19 @@ class InMemoryUserStore(_Store):
         self._state.password_hashes[user.id] = password_hash
         return replace(user)
 
-    async def get(self, user_id: int) -> User | None:
+    async def get(self, user_id: int, *, lock: bool = False) -> User | None:
         user = self._state.users.get(user_id)
         return replace(user) if user else None
+
+    async def update_account(self, user: User, password_hash: str | None = None) -> None:
+        self._writing()
+        stored = self._state.users.get(user.id)
+        if stored is None:
+            return
+        stored.display_name, stored.is_admin = user.display_name, user.is_admin
+        stored.deactivated_at, stored.deleted_at = user.deactivated_at, user.deleted_at
+        if password_hash is not None:
+            self._state.password_hashes[user.id] = password_hash
 
     async def by_username(self, username: str) -> tuple[User, str] | None:
         for user in self._state.users.values():
@@ -235,6 +247,31 @@ class InMemoryMessageStore(_Store):
         return counts
 
 
+class InMemorySessionStore(_Store):
+    async def add(self, session: AuthSession) -> None:
+        self._writing()
+        if session.user_id not in self._state.users:
+            raise IntegrityViolation(f"no user {session.user_id} for a session")
+        self._state.sessions[session.id] = replace(session)
+
+    def _revoke(self, session: AuthSession, now: datetime) -> AuthSession | None:
+        if session.revoked_at is not None or session.expires_at <= now:
+            return None
+        session.revoked_at = now
+        return replace(session)
+
+    async def revoke(self, session_id: str, now: datetime, reason: str) -> AuthSession | None:
+        self._writing()
+        session = self._state.sessions.get(session_id)
+        return self._revoke(session, now) if session is not None else None
+
+    async def revoke_all(self, user_id: int, now: datetime, reason: str) -> list[AuthSession]:
+        self._writing()
+        revoked = [self._revoke(s, now) for s in self._state.sessions.values()
+                   if s.user_id == user_id]
+        return [s for s in revoked if s is not None]
+
+
 class RecordingOutbox(_Store):
     def __init__(self, state: ChatState, read_only: bool, source: str) -> None:
         super().__init__(state, read_only)
@@ -252,6 +289,7 @@ class InMemoryChatTx:
         self.rooms = InMemoryRoomStore(state, read_only)
         self.members = InMemoryMemberStore(state, read_only)
         self.messages = InMemoryMessageStore(state, read_only)
+        self.sessions = InMemorySessionStore(state, read_only)
         self.outbox = RecordingOutbox(state, read_only, source)
 
 
@@ -291,6 +329,20 @@ class InMemoryChatUnitOfWork:
 
     def events_of(self, kind: type[BaseModel]) -> list[Any]:
         return [e for e in self.state.events if isinstance(e, kind)]
+
+
+class RecordingRevocations:
+    """`SessionRevocations` that remembers what this replica was told to refuse."""
+
+    def __init__(self) -> None:
+        self.sessions: list[AuthSession] = []
+
+    async def revoked(self, sessions: Sequence[AuthSession]) -> None:
+        self.sessions.extend(sessions)
+
+    @property
+    def ids(self) -> set[str]:
+        return {s.id for s in self.sessions}
 
 
 class FakePasswordHasher:
@@ -458,5 +510,6 @@ def make_deps(**overrides: Any) -> ChatDeps:
     defaults: dict[str, Any] = {"uow": uow, "live": live, "clock": clock, "post": post,
                                 "joins": InMemoryJoinReader(uow),
                                 "hasher": FakePasswordHasher(),
-                                "passwords": FAKE_PASSWORD_POLICY}
+                                "passwords": FAKE_PASSWORD_POLICY,
+                                "revocations": RecordingRevocations()}
     return ChatDeps(**{**defaults, **overrides})

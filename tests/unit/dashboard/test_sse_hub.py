@@ -100,3 +100,14 @@ async def test_closing_every_stream_ends_them() -> None:
     h.close_all()
     results = await asyncio.gather(*(c.next(1.0) for c in clients))
     assert results == [None, None, None]
+
+
+async def test_ending_a_session_ends_its_streams_only() -> None:
+    h = hub()
+    revoked = h.open(None, lambda: {}, session_id="s1")
+    other = h.open(None, lambda: {}, session_id="s2")
+    h.end_session("s1")
+    assert await revoked.next(1.0) is None  # the stream ends
+    assert h.clients == 1
+    h.publish(deltas(1))
+    assert data(await other.next(1.0)) == {"type": "connections", "data": {"total": 0}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,8 +21,8 @@ from services.chat.domain import (
     room_data,
     unread_data,
 )
-from shared.auth import SESSION_COOKIE, Principal
-from shared.auth.fastapi import current_principal, optional_principal
+from shared.auth import SESSION_COOKIE, InvalidToken, Principal
+from shared.auth.fastapi import current_principal, optional_principal, request_token
 from shared.contracts.bounds import Id, Limit, Seq
 
 if TYPE_CHECKING:
@@ -59,6 +60,15 @@ class RegisterBody(_Body):
 
 class LoginBody(_Body):
     username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class PasswordBody(_Body):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+class DeleteAccountBody(_Body):
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -157,7 +167,7 @@ def auth_router() -> APIRouter:
         """OAuth2 password flow (form fields `username` and `password`)."""
         await throttle_sign_in(chat, request, username)
         user = await use_cases.authenticate(chat.deps, username, password)
-        return TokenOut(access_token=chat.issue_token(user),
+        return TokenOut(access_token=await chat.issue_token(user),
                         expires_in=chat.settings.access_token_ttl_secs)
 
     @router.post("/login")
@@ -167,7 +177,7 @@ def auth_router() -> APIRouter:
         429 past the sign-in budget of the account or the client address."""
         await throttle_sign_in(chat, request, body.username)
         user = await use_cases.authenticate(chat.deps, body.username, body.password)
-        access_token = chat.issue_token(user)
+        access_token = await chat.issue_token(user)
         response.set_cookie(SESSION_COOKIE, access_token,
                             max_age=chat.settings.access_token_ttl_secs, httponly=True,
                             samesite="lax", secure=cookie_secure(request, chat), path="/")
@@ -175,14 +185,52 @@ def auth_router() -> APIRouter:
                         expires_in=chat.settings.access_token_ttl_secs)
 
     @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-    async def logout(response: Response) -> Response:
+    async def logout(request: Request, response: Response, chat: ChatDep) -> Response:
+        """End this session: its token (bearer or cookie) is refused by every service within
+        seconds and its open WebSockets are closed with 4001; the user's other sessions go
+        on. Clears the cookie. An invalid or expired token only clears the cookie."""
+        token = request_token(request)
+        if token:
+            with contextlib.suppress(InvalidToken):
+                principal = chat.token_verifier.verify(token)
+                await use_cases.end_session(chat.deps, principal.session_id)
         response.delete_cookie(SESSION_COOKIE, path="/")
         response.status_code = status.HTTP_204_NO_CONTENT
         return response
 
+    @router.post("/password")
+    async def change_password(body: PasswordBody, who: ActorDep, request: Request,
+                              response: Response, chat: ChatDep) -> TokenOut:
+        """Change the password (403 `wrong_password` if `current_password` is not right).
+        Every session of the account is revoked, this one included; the answer carries a
+        new token (and cookie) for this device, the others sign in again. Guessing the
+        current password spends the account's sign-in budget (429)."""
+        await throttle_sign_in(chat, request, who.username or "")
+        user, session = await use_cases.change_password(chat.deps, who, body.current_password,
+                                                        body.new_password)
+        access_token = chat.session_token(user, session)
+        response.set_cookie(SESSION_COOKIE, access_token,
+                            max_age=chat.settings.access_token_ttl_secs, httponly=True,
+                            samesite="lax", secure=cookie_secure(request, chat), path="/")
+        return TokenOut(access_token=access_token,
+                        expires_in=chat.settings.access_token_ttl_secs)
+
     @router.get("/me")
     async def me(who: ActorDep, chat: ChatDep) -> dict[str, Any]:
         return user_data(await use_cases.current_user(chat.deps, who))
+
+    @router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
+    async def delete_me(body: DeleteAccountBody, who: ActorDep, request: Request,
+                        response: Response, chat: ChatDep) -> Response:
+        """Delete your account, confirming with `password` (403 `wrong_password`; guesses
+        spend the account's sign-in budget, 429). Your messages stay under your name, which
+        nobody can take; you leave every room, every session ends, and the account can no
+        longer sign in."""
+        await throttle_sign_in(chat, request, who.username or "")
+        await use_cases.delete_account(chat.deps, who, body.password)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        response.status_code = status.HTTP_204_NO_CONTENT
+        return response
 
     return router
 
@@ -288,6 +336,29 @@ def chat_router() -> APIRouter:
     async def unread(who: ActorDep, chat: ChatDep) -> list[dict[str, Any]]:
         """Per room: `count`, `mentions`, `last_seq`, `read_seq` — derived from read markers."""
         return [unread_data(u) for u in await use_cases.unread_counts(chat.deps, who)]
+
+    return router
+
+
+def account_data(user: User) -> dict[str, Any]:
+    deactivated = user.deactivated_at
+    return {**user_data(user), "deactivated_at": deactivated.isoformat() if deactivated else None}
+
+
+def admin_router() -> APIRouter:
+    router = APIRouter(prefix="/api/admin", tags=["admin"])
+
+    @router.post("/users/{user_id}/deactivate")
+    async def deactivate(user_id: Id, who: ActorDep, chat: ChatDep) -> dict[str, Any]:
+        """Administrators only. The account can no longer sign in (403
+        `account_deactivated`), every session of it is revoked (refused by every service,
+        sockets closed with 4001); messages and memberships stay. Idempotent."""
+        return account_data(await use_cases.deactivate_user(chat.deps, who, user_id))
+
+    @router.post("/users/{user_id}/reactivate")
+    async def reactivate(user_id: Id, who: ActorDep, chat: ChatDep) -> dict[str, Any]:
+        """Administrators only. The account can sign in again. Idempotent."""
+        return account_data(await use_cases.reactivate_user(chat.deps, who, user_id))
 
     return router
 

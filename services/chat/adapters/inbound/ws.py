@@ -123,11 +123,15 @@ async def serve_socket(chat: Chat, websocket: RawWebSocket, room_id: int | None)
                       # Known before the join: the `opened` report already says which room
                       # this socket shows, so presence (and notifications' "looking at this
                       # room") know it from the first event.
-                      current_room=room_id)
+                      current_room=room_id,
+                      session_id=principal.session_id if principal else None)
     session = Session(chat, websocket, conn)
     close_code: int | None = 1000
     await chat.hub.register(conn)
     try:
+        if conn.session_id is not None and conn.session_id in chat.revoked:
+            # Revoked between the check above and `register`, which would have closed it.
+            raise CloseSocket(CLOSE_BAD_TOKEN, "session revoked")
         await session.hello()
         if room_id is not None:
             try:

@@ -144,7 +144,9 @@ class Session:
                 await self.send_error("already_authenticated",
                                       "This socket belongs to another user.", "auth")
             return
-        await self.chat.hub.authenticated(self.conn, actor_of(principal))
+        await self.chat.hub.authenticated(self.conn, actor_of(principal), principal.session_id)
+        if principal.session_id is not None and principal.session_id in self.chat.revoked:
+            raise CloseSocket(CLOSE_BAD_TOKEN, "session revoked")
         await self.hello()
 
     async def on_join(self, frame: JoinIn) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from services.chat.domain import Member, Message, Room
+from services.chat.domain import Member, Message, Room, Unauthenticated
 from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
 from shared.outbox import OutboxRow, outbox_row
 
@@ -68,10 +68,17 @@ class AsyncpgPostLog:
     async def commit(self, requests: Sequence[PostRequest], plan: Planner,
                      now: datetime) -> Sequence[PostOutcome]:
         assert self._pool is not None, "start() opens the pool"
-        async with self._pool.acquire() as conn, conn.transaction():
-            result = plan(requests, await self._context(conn, requests, now))
-            rows = [outbox_row(event, source=self._source, now=now) for event in result.events]
-            await self._write(conn, result, rows, now)
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                result = plan(requests, await self._context(conn, requests, now))
+                rows = [outbox_row(event, source=self._source, now=now)
+                        for event in result.events]
+                await self._write(conn, result, rows, now)
+        except asyncpg.ForeignKeyViolationError as exc:
+            # Rooms and mentioned members were read in this transaction: only a poster's
+            # user row can be missing (a token that outlived its account).
+            raise Unauthenticated("unknown_user",
+                                  "The account behind this token no longer exists.") from exc
         self._committed(rows)
         return result.outcomes
 

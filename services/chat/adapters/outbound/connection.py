@@ -41,6 +41,7 @@ class Connection:
     opened_at: datetime
     last_active_at: datetime
     default_room: int | None = None
+    session_id: str | None = None  # the token's `sid`: a revoked session closes with 4001
     current_room: int | None = None
     rooms: dict[int, RoomView] = field(default_factory=dict)
     closed: bool = False

@@ -46,6 +46,7 @@ from shared.contracts.live import FrameHeaders
 log = logging.getLogger(__name__)
 
 CLOSE_GOING_AWAY = 1001
+CLOSE_SESSION_REVOKED = 4001
 CLOSE_TRY_AGAIN_LATER = 1013
 MembersOf = Callable[[int], Awaitable[set[int]]]
 
@@ -111,9 +112,11 @@ class ConnectionHub:
         await self._track_user(conn)
         await self.reporter.opened(conn)
 
-    async def authenticated(self, conn: Connection, actor: Actor) -> None:
+    async def authenticated(self, conn: Connection, actor: Actor,
+                            session_id: str | None = None) -> None:
         """A guest socket sent a valid `auth` frame."""
         conn.actor = actor
+        conn.session_id = session_id
         conn.info_cache = None
         await self._track_user(conn)
         await self.reporter.opened(conn)
@@ -241,6 +244,12 @@ class ConnectionHub:
             self.drop(conn, CLOSE_TRY_AGAIN_LATER, "send buffer full; reconnect and recover")
             return
         conn.sink.write(wire)
+
+    def close_session(self, user_id: int, session_id: str) -> None:
+        """Close this replica's sockets of a revoked session (the user's others stay)."""
+        for conn in list(self._by_user.get(user_id, ())):
+            if conn.session_id == session_id:
+                self.drop(conn, CLOSE_SESSION_REVOKED, "session revoked")
 
     def drop(self, conn: Connection, code: int, reason: str) -> None:
         """Close a socket from outside its own task, without waiting on it."""

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, insert, inspect, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -19,9 +19,19 @@ from services.chat.adapters.outbound.sqla_tables import (
     metadata,
     outbox,
     room_members,
+    user_sessions,
     users,
 )
-from services.chat.domain import Conflict, Member, Message, Role, Room, Unread, User
+from services.chat.domain import (
+    AuthSession,
+    Conflict,
+    Member,
+    Message,
+    Role,
+    Room,
+    Unread,
+    User,
+)
 from shared.db import Database
 from shared.outbox import OutboxRow, add_to_outbox
 
@@ -47,7 +57,12 @@ _ADVANCE_READ = (update(room_members).where(
 
 
 def _user(row: Any) -> User:
-    return User(row.id, row.username, row.display_name, row.is_admin, row.created_at)
+    return User(row.id, row.username, row.display_name, row.is_admin, row.created_at,
+                row.deactivated_at, row.deleted_at)
+
+
+def _session(row: Any) -> AuthSession:
+    return AuthSession(row.id, row.user_id, row.created_at, row.expires_at, row.revoked_at)
 
 
 def _room(row: Any) -> Room:
@@ -77,8 +92,11 @@ class SqlaUserStore:
             raise Conflict("username_taken", f"Username {username!r} is taken.") from exc
         return User(result.scalar_one(), username, display_name, is_admin, now)
 
-    async def get(self, user_id: int) -> User | None:
-        row = (await self._s.execute(select(users).where(users.c.id == user_id))).first()
+    async def get(self, user_id: int, *, lock: bool = False) -> User | None:
+        query = select(users).where(users.c.id == user_id)
+        if lock:
+            query = query.with_for_update(read=True)  # SQLite: the write lock already is
+        row = (await self._s.execute(query)).first()
         return _user(row) if row else None
 
     async def by_username(self, username: str) -> tuple[User, str] | None:
@@ -105,6 +123,40 @@ class SqlaUserStore:
         if password_hash is not None:
             values["password_hash"] = password_hash
         await self._s.execute(update(users).where(users.c.id == user_id).values(**values))
+
+    async def update_account(self, user: User, password_hash: str | None = None) -> None:
+        values: dict[str, Any] = {"display_name": user.display_name, "is_admin": user.is_admin,
+                                  "deactivated_at": user.deactivated_at,
+                                  "deleted_at": user.deleted_at}
+        if password_hash is not None:
+            values["password_hash"] = password_hash
+        await self._s.execute(update(users).where(users.c.id == user.id).values(**values))
+
+
+class SqlaSessionStore:
+    def __init__(self, session: AsyncConnection) -> None:
+        self._s = session
+
+    async def add(self, session: AuthSession) -> None:
+        await self._s.execute(insert(user_sessions).values(
+            id=session.id, user_id=session.user_id, created_at=session.created_at,
+            expires_at=session.expires_at))
+
+    async def revoke(self, session_id: str, now: datetime, reason: str) -> AuthSession | None:
+        rows = (await self._s.execute(
+            update(user_sessions).where(user_sessions.c.id == session_id,
+                                        user_sessions.c.revoked_at.is_(None),
+                                        user_sessions.c.expires_at > now)
+            .values(revoked_at=now, revoked_reason=reason).returning(*user_sessions.c))).all()
+        return _session(rows[0]) if rows else None
+
+    async def revoke_all(self, user_id: int, now: datetime, reason: str) -> list[AuthSession]:
+        rows = (await self._s.execute(
+            update(user_sessions).where(user_sessions.c.user_id == user_id,
+                                        user_sessions.c.revoked_at.is_(None),
+                                        user_sessions.c.expires_at > now)
+            .values(revoked_at=now, revoked_reason=reason).returning(*user_sessions.c))).all()
+        return sorted((_session(r) for r in rows), key=lambda s: (s.created_at, s.id))
 
 
 class SqlaRoomStore:
@@ -295,6 +347,7 @@ class SqlaChatTx:
         self.rooms = SqlaRoomStore(session)
         self.members = SqlaMemberStore(session)
         self.messages = SqlaMessageStore(session)
+        self.sessions = SqlaSessionStore(session)
         self.outbox = SqlaOutbox(session, source)
 
 
@@ -326,14 +379,37 @@ class SqlaChatUnitOfWork:
             yield SqlaChatTx(session, self._source)
 
 
+# Columns added to existing tables after their first release, added at start-up to a
+# database made before them (there is no migrations tool yet).
+ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"users": ("deactivated_at", "deleted_at")}
+
+
+def _missing_columns(sync_conn: Any) -> list[tuple[str, str]]:
+    inspector = inspect(sync_conn)
+    missing = []
+    for table, names in ADDED_COLUMNS.items():
+        present = {c["name"] for c in inspector.get_columns(table)}
+        missing += [(table, name) for name in names if name not in present]
+    return missing
+
+
+async def _add_missing_columns(conn: AsyncConnection) -> None:
+    for table, name in await conn.run_sync(_missing_columns):
+        column = metadata.tables[table].c[name]
+        kind = column.type.compile(dialect=conn.dialect)
+        await conn.execute(text(f'ALTER TABLE {table} ADD COLUMN "{name}" {kind}'))
+
+
 async def create_schema(db: Database) -> None:
-    """Create missing tables; safe when several replicas start at once."""
+    """Create missing tables and add missing columns; safe when several replicas start at
+    once."""
     for attempt in range(3):
         try:
             async with db.engine.begin() as conn:
                 await conn.run_sync(metadata.create_all)
+                await _add_missing_columns(conn)
             return
         except Exception:
-            # Another replica created a table between our check and our CREATE.
+            # Another replica created a table (or column) between our check and our CREATE.
             if attempt == 2:
                 raise

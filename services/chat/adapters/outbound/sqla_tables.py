@@ -35,6 +35,21 @@ users = Table(
     Column("password_hash", String(255), nullable=False),
     Column("is_admin", Boolean, nullable=False, default=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # Added after the first release: `create_schema` adds them to an older table.
+    Column("deactivated_at", UtcDateTime),
+    Column("deleted_at", UtcDateTime),
+)
+
+# One row per sign-in; a token's `sid` is its id. Revoked rows stay until they expire.
+user_sessions = Table(
+    "user_sessions", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    Column("revoked_reason", String(20)),
+    Index("ix_user_sessions_user", "user_id"),
 )
 
 chat_rooms = Table(

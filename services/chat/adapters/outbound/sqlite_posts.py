@@ -22,7 +22,7 @@ from services.chat.adapters.outbound.sqlite_thread import (
     message_of,
     to_sqlite,
 )
-from services.chat.domain import Member, Message, Room
+from services.chat.domain import Member, Message, Room, Unauthenticated
 from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
 from shared.db import Database
 from shared.outbox import OutboxRow, outbox_row
@@ -51,7 +51,15 @@ class SqlitePostLog:
     async def commit(self, requests: Sequence[PostRequest], plan: Planner,
                      now: datetime) -> Sequence[PostOutcome]:
         async with self._db.write_turn():
-            outcomes, rows = await self._sqlite.run(self._transaction, requests, plan, now)
+            try:
+                outcomes, rows = await self._sqlite.run(self._transaction, requests, plan, now)
+            except sqlite3.IntegrityError as exc:
+                if "FOREIGN KEY" not in str(exc):
+                    raise
+                # Rooms and mentioned members were read in this transaction: only a poster's
+                # user row can be missing (a token that outlived its account).
+                raise Unauthenticated(
+                    "unknown_user", "The account behind this token no longer exists.") from exc
             self._committed(rows)
         return outcomes
 

@@ -16,7 +16,7 @@ def stream_router() -> APIRouter:
     router = APIRouter(tags=["dashboard"])
 
     async def stream(
-        dashboard: DashboardDep, _: AdminDep,
+        dashboard: DashboardDep, admin: AdminDep,
         last_event_id: Annotated[str | None, Header()] = None,
     ) -> AsyncIterable[ServerSentEvent]:
         """First an `initial_data` snapshot (or, with `Last-Event-ID`, exactly the deltas
@@ -24,11 +24,13 @@ def stream_router() -> APIRouter:
         `connections`, `message_stats`, `user_presence`, `user_stats`,
         `notification_stats`, `service_health`, `broadcast`. Each event's `data` is
         `{"type", "data"}`; each has an `id:`. A `: keep-alive` comment comes after
-        `DASHBOARD_KEEPALIVE_SECS` of silence. A client that cannot keep up is dropped."""
+        `DASHBOARD_KEEPALIVE_SECS` of silence. A client that cannot keep up is dropped, and
+        the stream ends when the session of its token is revoked (logout)."""
         hub = dashboard.hub
         # The snapshot then matches the newest delta id exactly.
         use_cases.flush(dashboard.deps)
-        client = hub.open(last_event_id, lambda: use_cases.snapshot(dashboard.deps))
+        client = hub.open(last_event_id, lambda: use_cases.snapshot(dashboard.deps),
+                          admin.session_id)
         try:
             for event in client.backlog:
                 yield event

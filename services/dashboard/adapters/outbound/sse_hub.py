@@ -32,6 +32,7 @@ class SseClient:
     backlog: list[ServerSentEvent]
     resumed: bool
     dropped: bool = False
+    session_id: str | None = None  # the token's session: its revocation ends the stream
 
     async def next(self, keepalive_secs: float) -> ServerSentEvent | None:
         """The next delta; a keep-alive comment after `keepalive_secs` of silence; None
@@ -80,8 +81,8 @@ class SseHub:
                 except asyncio.QueueFull:
                     self._drop(client)
 
-    def open(self, last_event_id: str | None,
-             snapshot: Callable[[], dict[str, Any]]) -> SseClient:
+    def open(self, last_event_id: str | None, snapshot: Callable[[], dict[str, Any]],
+             session_id: str | None = None) -> SseClient:
         """Register a client: it gets the deltas after `last_event_id` if they are all still
         kept, else a snapshot. No await between reading and registering: nothing is lost
         or repeated between the backlog and the queue."""
@@ -92,13 +93,21 @@ class SseHub:
                                        id=str(self._last_id), retry=self._retry_ms)]
         else:
             self._metrics.sse_resumed.inc()
-        client = SseClient(asyncio.Queue(self._queue_size), backlog, resumed)
+        client = SseClient(asyncio.Queue(self._queue_size), backlog, resumed,
+                           session_id=session_id)
         self._clients.add(client)
         self._metrics.sse_clients.set(len(self._clients))
         return client
 
     def close(self, client: SseClient) -> None:
         self._clients.discard(client)
+        self._metrics.sse_clients.set(len(self._clients))
+
+    def end_session(self, session_id: str) -> None:
+        """End the streams of a revoked session (a reconnect is refused with 401)."""
+        for client in list(self._clients):
+            if client.session_id == session_id:
+                self._end(client)
         self._metrics.sse_clients.set(len(self._clients))
 
     def close_all(self) -> None:

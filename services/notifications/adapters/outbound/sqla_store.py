@@ -68,6 +68,9 @@ class SqlaUserDirectory(_Store):
         return list((await self._c.execute(
             select(t.users.c.user_id).order_by(t.users.c.user_id))).scalars().all())
 
+    async def remove(self, user_id: int) -> None:
+        await self._c.execute(delete(t.users).where(t.users.c.user_id == user_id))
+
 
 class SqlaRoomDirectory(_Store):
     async def put(self, room: KnownRoom) -> None:
@@ -202,6 +205,10 @@ class SqlaInboxChanges(_Store):
     async def remove_message(self, message_id: int) -> int:
         n = t.notifications
         return (await self._c.execute(delete(n).where(n.c.message_id == message_id))).rowcount
+
+    async def remove_user(self, user_id: int) -> int:
+        n = t.notifications
+        return (await self._c.execute(delete(n).where(n.c.user_id == user_id))).rowcount
 
     async def purge_read(self, before: datetime) -> tuple[int, int]:
         n = t.notifications
