@@ -50,12 +50,16 @@ async def test_the_page_shows_the_live_numbers_and_sends_broadcasts(
     async with running(settings) as server, feeder(nats_server.url) as bus:
         await publish(bus, ev.room(1, "general"), ev.user(1), ev.user(2),
                       *(ev.message(1) for _ in range(3)), ev.presence(1, "online", "offline"))
-        await live(bus, LIVE_CONNECTIONS, ev.opened("chat-x", "c1", 1, [1]))
+        slow = ev.closed("chat-x", "c2", 2).model_copy(update={"code": 1013,
+                                                              "slow_consumer": True})
+        await live(bus, LIVE_CONNECTIONS, ev.opened("chat-x", "c1", 1, [1]),
+                   ev.opened("chat-x", "c2", 2, [1]), slow)
 
         async def counted() -> bool:
             async with server.client(keys.headers()) as client:
                 stats = (await client.get("/api/dashboard/stats")).json()
-            return stats["messages_24h"] == 3 and stats["connections"]["total"] == 1
+            return stats["messages_24h"] == 3 and stats["connections"]["total"] == 1 \
+                and stats["connections"]["slow_consumers_1h"]["total"] == 1
 
         await eventually(counted)
 
@@ -72,7 +76,7 @@ async def test_the_page_shows_the_live_numbers_and_sends_broadcasts(
         assert (page["k-users"], page["k-rooms"], page["k-new-users"]) == ("1", "1", "2")
         assert page["top-rooms"].split() == ["general", "3"]
         assert page["rooms-people"].split() == ["general", "1", "1", "3"]
-        assert page["replicas"].split() == ["chat-x", "1"]
+        assert page["replicas"].split() == ["chat-x", "1", "1"]  # sockets, slow closes
         assert "online 1" in page["presence-legend"]
         assert "dashboard" in page["services"] and "up" in page["services"]
         # No chat replica answers in this test: nobody confirmed, said plainly.

@@ -128,7 +128,7 @@ class ConnectionHub:
                 if not peers:
                     del self._by_user[uid]
                     await self._release(live_user(uid))
-        await self.reporter.closed(conn, code)
+        await self.reporter.closed(conn, code, slow_consumer=code == CLOSE_TRY_AGAIN_LATER)
 
     async def _track_user(self, conn: Connection) -> None:
         uid = conn.actor.user_id
@@ -224,6 +224,7 @@ class ConnectionHub:
         if conn.closed:
             return
         conn.closed = True
+        conn.close_code = code
         for room_id in list(conn.rooms):
             feed = self._feeds.get(room_id)
             if feed is not None:

@@ -66,10 +66,12 @@ class ConnectionsReporter:
         await self._publish(b'{"kind":"opened","replica_id":%s,"connection":%s}'
                             % (orjson.dumps(self.replica_id), info_json(conn)))
 
-    async def closed(self, conn: Connection, code: int | None) -> None:
+    async def closed(self, conn: Connection, code: int | None, *,
+                     slow_consumer: bool = False) -> None:
         await self._send({"kind": "closed", "replica_id": self.replica_id,
                           "connection_id": conn.id, "user_id": conn.actor.user_id,
-                          "closed_at": _iso(datetime.now(UTC)), "code": code})
+                          "closed_at": _iso(datetime.now(UTC)), "code": code,
+                          "slow_consumer": slow_consumer})
 
     async def activity(self, conn: Connection, now: datetime, loop_time: float) -> None:
         """Report what a person did, at most once per `activity_secs` per socket, and at once

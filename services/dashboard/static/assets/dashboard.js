@@ -228,11 +228,18 @@
 
     const tbody = $('replicas');
     tbody.replaceChildren();
-    if (!replicas.length) emptyRow(tbody, 2, 'No chat replica has reported yet');
-    for (const [replica, n] of replicas) {
+    // A replica that closed slow sockets and has since gone still shows for the hour.
+    const slow = (c.slow_consumers_1h && c.slow_consumers_1h.by_replica) || {};
+    const names = [...new Set([...Object.keys(c.by_replica), ...Object.keys(slow)])].sort();
+    if (!names.length) emptyRow(tbody, 3, 'No chat replica has reported yet');
+    for (const replica of names) {
       const row = tbody.insertRow();
+      row.setAttribute('data-replica', replica);
       row.insertCell().append(make('code', '', replica));
-      text(row.insertCell(), fmt(n)).className = 'num';
+      text(row.insertCell(), fmt(c.by_replica[replica] || 0)).className = 'num';
+      const closes = text(row.insertCell(), fmt(slow[replica] || 0));
+      closes.className = slow[replica] ? 'num slow' : 'num';
+      closes.setAttribute('data-testid', 'slow-closes');
     }
 
     const rooms = $('rooms-people');
