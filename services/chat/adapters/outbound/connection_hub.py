@@ -128,7 +128,7 @@ class ConnectionHub:
                 if not peers:
                     del self._by_user[uid]
                     await self._release(live_user(uid))
-        await self.reporter.closed(conn, code, slow_consumer=code == CLOSE_TRY_AGAIN_LATER)
+        await self.reporter.closed(conn, code)
 
     async def _track_user(self, conn: Connection) -> None:
         uid = conn.actor.user_id
