@@ -139,7 +139,8 @@ def record_connections(deps: DashboardDeps, message: LiveConnectionsMessage) -> 
         rooms = [*c.rooms, *([c.current_room] if c.current_room is not None else [])]
         state.connection_opened(message.replica_id, c.connection_id, c.user_id, rooms, now)
     elif isinstance(message, ConnectionClosed):
-        state.connection_closed(message.replica_id, message.connection_id, now)
+        state.connection_closed(message.replica_id, message.connection_id, now,
+                                slow_consumer=message.slow_consumer)
     elif isinstance(message, ConnectionActivity):
         state.connection_active(message.replica_id, message.connection_id,
                                 message.current_room, now)

@@ -71,12 +71,16 @@ class ConnectionOpened(_Live):
 
 
 class ConnectionClosed(_Live):
+    """A socket ended. `code` is the close code the server sent, else the peer's (1006 for a
+    dropped connection); `slow_consumer` when the server closed it for not reading (1013)."""
+
     kind: Literal["closed"] = "closed"
     replica_id: str
     connection_id: str
     user_id: int | None
     closed_at: datetime
     code: int | None = None
+    slow_consumer: bool = False
 
 
 class ConnectionActivity(_Live):

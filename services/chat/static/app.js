@@ -45,7 +45,9 @@ const state = {
   rooms: new Map(),
   currentId: null,
   pending: new Map(), // client_msg_id -> {client_msg_id, room_id, content, state, created_at}
-  presence: new Map(), // user_id -> {username, status}
+  // user_id -> {username, status}: one map for the page, whichever room a frame came through;
+  // a room's bar is its members looked up here.
+  presence: new Map(),
   limits: { message_max_chars: 4000, max_frame_bytes: 65536 },
   joinQueue: [], // room ids whose `join` awaits `joined` or an error, in the order sent
   authSent: false,
@@ -633,26 +635,25 @@ function onUnread(data) {
 
 // --- members and presence ---------------------------------------------------------------
 
+/** A join's snapshot: the room's members who are not offline; the others it knows are. */
 function onRoomPresence(data) {
   const room = state.rooms.get(data.room_id);
   if (!room) return;
-  room.online = new Map();
+  const here = new Set();
   for (const u of data.users) {
     room.members.add(u.user_id);
+    here.add(u.user_id);
     state.presence.set(u.user_id, { username: u.username, status: u.status });
-    room.online.set(u.user_id, { username: u.username, status: u.status });
+  }
+  for (const id of room.members) {
+    const known = state.presence.get(id);
+    if (!here.has(id) && known) state.presence.set(id, { ...known, status: 'offline' });
   }
   if (room.id === state.currentId) renderOnline();
 }
 
 function onUserPresence(data) {
   state.presence.set(data.user_id, { username: data.username, status: data.status });
-  for (const room of state.rooms.values()) {
-    if (data.status === 'offline') room.online.delete(data.user_id);
-    else if (room.members.has(data.user_id) || room.online.has(data.user_id)) {
-      room.online.set(data.user_id, { username: data.username, status: data.status });
-    }
-  }
   if (data.user_id === state.me?.id && data.reason === 'manual'
       && ['online', 'away', 'busy'].includes(data.status)) {
     $('status-menu').value = data.status;
@@ -665,7 +666,9 @@ function renderOnline() {
   clear(box);
   const room = current();
   if (!room) return;
-  const users = [...room.online.entries()]
+  const users = [...room.members]
+    .map((id) => [id, state.presence.get(id)])
+    .filter(([, u]) => u && u.status !== 'offline')
     .sort((a, b) => a[1].username.localeCompare(b[1].username));
   for (const [id, u] of users) {
     const avatar = el('span', { class: 'avatar small', 'aria-hidden': 'true', text: initials(u.username) });
@@ -686,7 +689,11 @@ function onMemberJoined(data) {
     return;
   }
   room.members.add(data.user_id);
-  if (data.user_id !== state.me.id && !room.online.has(data.user_id)) lookUpPresence(room, data.user_id, data.username);
+  if (data.user_id !== state.me.id && !state.presence.has(data.user_id)) {
+    lookUpPresence(data.user_id, data.username);
+  } else if (room.id === state.currentId) {
+    renderOnline();
+  }
   if (data.user_id === state.me.id) {
     room.member = true;
     room.role = data.role;
@@ -699,12 +706,12 @@ function onMemberJoined(data) {
 }
 
 /** A new member's status: user_presence only announces changes, and theirs came earlier. */
-async function lookUpPresence(room, userId, username) {
+async function lookUpPresence(userId, username) {
   try {
     const user = await api(`/api/presence/users/${userId}`);
-    if (user.status === 'offline' || !state.rooms.has(room.id)) return;
-    room.online.set(userId, { username, status: user.status });
-    if (room.id === state.currentId) renderOnline();
+    if (state.presence.has(userId)) return; // a frame said it meanwhile
+    state.presence.set(userId, { username, status: user.status });
+    renderOnline();
   } catch { /* no presence service: the next room_presence or user_presence tells */ }
 }
 
@@ -712,7 +719,6 @@ function onMemberLeft(data) {
   const room = state.rooms.get(data.room_id);
   if (!room) return;
   room.members.delete(data.user_id);
-  room.online.delete(data.user_id);
   if (data.user_id !== state.me.id) {
     if (room.id === state.currentId) renderOnline();
     return;
@@ -1001,7 +1007,7 @@ async function joinCurrent() {
     room.role = room.role || 'member';
     room.unreadBase = { count: 0, mentions: 0, last_seq: room.last_seq, read_seq: 0 };
     room.members.add(state.me.id);
-    room.online.set(state.me.id, { username: state.me.username, status: state.myStatus });
+    state.presence.set(state.me.id, { username: state.me.username, status: state.myStatus });
     renderOnline();
     renderRooms();
     renderRoomChrome();

@@ -38,6 +38,7 @@ from services.dashboard.domain.facts import (
     counted,
 )
 from services.dashboard.domain.health import Health, Instance
+from services.dashboard.domain.slow_consumers import SlowConsumerCloses
 from services.dashboard.domain.sockets import LiveSockets, Socket
 
 RECENT_BROADCASTS = 20
@@ -75,6 +76,7 @@ class DashboardState:
         self.counters = MinuteCounters()
         self.sockets = LiveSockets(default_interval_secs=chat_heartbeat_secs,
                                    stale_factor=stale_factor)
+        self.slow_closes = SlowConsumerCloses()
         self.health = Health(stale_factor)
         self.users: dict[int, UserRecord] = {}
         self.rooms: dict[int, RoomRecord] = {}
@@ -151,8 +153,11 @@ class DashboardState:
         self.sockets.opened(replica_id, connection_id, user_id, rooms, now)
         self._dirty.connections = True
 
-    def connection_closed(self, replica_id: str, connection_id: str, now: datetime) -> None:
+    def connection_closed(self, replica_id: str, connection_id: str, now: datetime, *,
+                          slow_consumer: bool = False) -> None:
         self.sockets.closed(replica_id, connection_id, now)
+        if slow_consumer:
+            self.slow_closes.add(replica_id, now)
         self._dirty.connections = True
 
     def connection_active(self, replica_id: str, connection_id: str, room_id: int | None,
@@ -206,7 +211,8 @@ class DashboardState:
 
     def tick(self, now: datetime) -> None:
         """Time-driven changes: silent replicas expire, windows slide each minute."""
-        if self.sockets.expire(now):
+        expired = self.sockets.expire(now)
+        if self.slow_closes.prune(now) or expired:
             self._dirty.connections = True
         minute = minute_of(now)
         if minute != self._minute:
@@ -221,7 +227,7 @@ class DashboardState:
         dirty, self._dirty = self._dirty, _Dirty()
         deltas = []
         if dirty.connections:
-            deltas.append(Delta("connections", views.connections(self)))
+            deltas.append(Delta("connections", views.connections(self, now)))
         if dirty.messages:
             deltas.append(Delta("message_stats", self._message_stats(dirty, now)))
         if dirty.presence:

@@ -43,8 +43,9 @@ def top_rooms(state: DashboardState, now: datetime) -> list[dict[str, Any]]:
             for key, n in ranked]
 
 
-def connections(state: DashboardState) -> dict[str, Any]:
+def connections(state: DashboardState, now: datetime) -> dict[str, Any]:
     totals = state.sockets.totals()
+    slow = state.slow_closes.last_hour(now)
     return {
         "total": totals.total,
         "users": totals.users,
@@ -53,6 +54,8 @@ def connections(state: DashboardState) -> dict[str, Any]:
         "rooms": [{"room_id": r.room_id, "name": room_name(state, r.room_id),
                    "sockets": r.sockets, "users": r.users}
                   for r in totals.rooms[:ROOMS_WITH_PEOPLE_SHOWN]],
+        # Sockets closed with 1013 for not reading, per replica, in the last 60 minutes.
+        "slow_consumers_1h": {"total": sum(slow.values()), "by_replica": slow},
     }
 
 
@@ -129,7 +132,7 @@ def messages(state: DashboardState, now: datetime) -> dict[str, Any]:
 
 
 def snapshot(state: DashboardState, now: datetime) -> dict[str, Any]:
-    conns = connections(state)
+    conns = connections(state, now)
     return {
         "server_time": now.isoformat(),
         # The exercise's `initial_data` fields.
@@ -152,7 +155,7 @@ def stats(state: DashboardState, now: datetime) -> dict[str, Any]:
     """The exercise's `/dashboard/stats` keys first, with real numbers; then the rest."""
     minutes = chart_minutes(now, CHART_MINUTES)
     return {
-        "connections": connections(state),
+        "connections": connections(state, now),
         "presence": presence_counts(state),
         "messages_24h": state.counters.window(MESSAGES, None, day_start(now)),
         "active_rooms": top_rooms(state, now),

@@ -99,7 +99,8 @@ async def test_sockets_per_replica_and_rooms_with_people(lines: list[Line]) -> N
     conns = use_cases.snapshot(deps)["connections"]
     assert conns | {"rooms": None} == {
         "total": 3, "users": 3, "by_replica": {"chat-a": 2, "chat-b": 1},
-        "rooms_with_people": 2, "rooms": None}
+        "rooms_with_people": 2, "rooms": None,
+        "slow_consumers_1h": {"total": 0, "by_replica": {}}}
     assert conns["rooms"] == [
         {"room_id": GENERAL, "name": "general", "sockets": 2, "users": 2},
         {"room_id": RANDOM, "name": "random", "sockets": 1, "users": 1}]

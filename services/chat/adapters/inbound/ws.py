@@ -152,7 +152,9 @@ async def serve_socket(chat: Chat, websocket: RawWebSocket, room_id: int | None)
         with contextlib.suppress(Exception):
             await websocket.close(1011, "internal error")
     finally:
-        await chat.hub.unregister(conn, close_code)
+        # A socket the hub closed (slow consumer, shutdown) ends here as a disconnect; the
+        # code the server chose is the one to report.
+        await chat.hub.unregister(conn, conn.close_code or close_code)
         uid = conn.actor.user_id
         if uid is None:
             chat.limiter.forget(conn.id)

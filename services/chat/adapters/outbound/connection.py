@@ -45,6 +45,9 @@ class Connection:
     current_room: int | None = None
     rooms: dict[int, RoomView] = field(default_factory=dict)
     closed: bool = False
+    # The code the server closed this socket with (first one wins): what `live.connections`
+    # reports, whatever the peer answers or fails to.
+    close_code: int | None = None
     last_activity_report: float = 0.0
     reported_room: int | None = None  # the current room as live.connections last heard it
     # The joined room this socket shows in a visible tab (the `view` frame), if any.

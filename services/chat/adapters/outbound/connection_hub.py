@@ -256,6 +256,7 @@ class ConnectionHub:
         if conn.closed:
             return
         conn.closed = True
+        conn.close_code = code
         for room_id in list(conn.rooms):
             feed = self._feeds.get(room_id)
             if feed is not None:

@@ -22,6 +22,9 @@ from shared.bus import EventBus
 from shared.contracts import LIVE_CONNECTIONS
 
 log = logging.getLogger(__name__)
+# Every slow-consumer close uses it (a full send buffer, too far behind while recovering, a
+# reply that waited too long for the buffer): docs/protocol.md, close codes.
+CLOSE_SLOW_CONSUMER = 1013
 
 
 def _iso(moment: datetime) -> str:
@@ -69,7 +72,8 @@ class ConnectionsReporter:
     async def closed(self, conn: Connection, code: int | None) -> None:
         await self._send({"kind": "closed", "replica_id": self.replica_id,
                           "connection_id": conn.id, "user_id": conn.actor.user_id,
-                          "closed_at": _iso(datetime.now(UTC)), "code": code})
+                          "closed_at": _iso(datetime.now(UTC)), "code": code,
+                          "slow_consumer": code == CLOSE_SLOW_CONSUMER})
 
     async def activity(self, conn: Connection, now: datetime, loop_time: float) -> None:
         """Report what a person did, at most once per `activity_secs` per socket, and at once

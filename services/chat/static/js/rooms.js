@@ -16,8 +16,7 @@ export function newRoom(data) {
     unreadBase: { count: 0, mentions: 0, last_seq: 0, read_seq: 0 },
     readSent: 0,
     typing: new Map(),
-    members: new Set(), membersLoaded: false,
-    online: new Map(),
+    members: new Set(), membersLoaded: false, // who is online: the page's presence map
     gapTimer: null, gapFetching: false,
   };
 }

@@ -1,13 +1,20 @@
 // Tertulia operations page. Reads /api/dashboard/stream (Server-Sent Events) with fetch, so
-// it can send a bearer token when there is no session cookie, see 401/403, and resume with
-// Last-Event-ID. Every event's data is {"type", "data"}: a snapshot (initial_data) replaces
-// what the page shows; deltas carry absolute numbers for what changed.
-'use strict';
+// it can see 401/403 and resume with Last-Event-ID. It signs in the way the chat page does:
+// the chat service's `POST /api/auth/login` (same origin, through the gateway) sets the
+// session cookie, which every dashboard request carries. Every event's data is
+// {"type", "data"}: a snapshot (initial_data) replaces what the page shows; deltas carry
+// absolute numbers for what changed.
+import { applyI18n, has, lang, onLangChange, plural, setLang, t } from './i18n.js';
 
-(() => {
+{
   const STREAM_URL = '/api/dashboard/stream';
   const BROADCAST_URL = '/api/dashboard/broadcast';
-  const TOKEN_KEY = 'tertulia.dashboard.token';
+  const LOGIN_URL = '/api/auth/login';
+  const LOGOUT_URL = '/api/auth/logout';
+  const ME_URL = '/api/auth/me';
+  // The chat page's "this browser signed in" mark (not a secret; the session is the HttpOnly
+  // cookie): set here too, so the chat page opens signed in after signing in here.
+  const SIGNED_IN_KEY = 'tertulia.signedIn';
   const STATUSES = ['online', 'away', 'busy', 'offline'];
   const SERIES_WINDOW_MS = 30 * 60 * 1000;
   const SAMPLE_EVERY_MS = 5000;
@@ -15,27 +22,6 @@
   const MAX_ACTIVITY = 60;
 
   const $ = (id) => document.getElementById(id);
-
-  // --- the token -------------------------------------------------------------------------
-
-  const tokens = {
-    adoptFromUrl() {
-      const url = new URL(window.location.href);
-      const token = url.searchParams.get('token');
-      if (token) {
-        sessionStorage.setItem(TOKEN_KEY, token);
-        url.searchParams.delete('token');
-        history.replaceState(null, '', url.pathname + url.search + url.hash);
-      }
-    },
-    get() { return sessionStorage.getItem(TOKEN_KEY); },
-    set(token) { sessionStorage.setItem(TOKEN_KEY, token); },
-    forget() { sessionStorage.removeItem(TOKEN_KEY); },
-    headers() {
-      const token = this.get();
-      return token ? { Authorization: 'Bearer ' + token } : {};
-    },
-  };
 
   // --- what the page shows ---------------------------------------------------------------
 
@@ -50,6 +36,9 @@
     presence: Object.fromEntries(STATUSES.map((s) => [s, 0])),
     services: new Map(), // "service/instance" -> instance
     broadcasts: new Map(), // id -> broadcast (newest first when listed)
+    // Broadcasts already in the Activity list (or sent before this page opened): the POST's
+    // answer and the stream's delta arrive in either order, and each logs it once.
+    broadcastsLogged: new Set(),
     socketSeries: [], // [time ms, sockets]
     presenceSeries: [], // [time ms, {online, away, busy}]
     messages24h: 0,
@@ -97,6 +86,8 @@
     view.presence = s.presence;
     view.services = new Map(s.services.map((i) => [i.service + '/' + i.instance_id, i]));
     view.broadcasts = new Map(s.broadcasts.map((b) => [b.broadcast_id, b]));
+    for (const id of view.broadcasts.keys()) view.broadcastsLogged.add(id);
+    view.serverStart = s.server_start;
     $('server-start').textContent = formatTime(s.server_start, true);
     setUsers(s.users);
     setNotifications(s.notifications);
@@ -113,11 +104,11 @@
         break;
       case 'message_stats':
         view.minute = d.minute;
-        for (const t of d.total) view.totals.set(t.minute, t.count);
+        for (const m of d.total) view.totals.set(m.minute, m.count);
         for (const room of d.rooms) {
           view.roomNames.set(room.room_id, room.name);
           const minutes = view.roomMinutes.get(room.room_id) || new Map();
-          for (const t of room.minutes) minutes.set(t.minute, t.count);
+          for (const m of room.minutes) minutes.set(m.minute, m.count);
           view.roomMinutes.set(room.room_id, minutes);
         }
         view.messages24h = d.messages_24h;
@@ -129,8 +120,10 @@
       case 'user_presence':
         view.presence = d.counts;
         for (const u of d.users) {
-          log(`${u.username} is ${u.status}` + (u.previous ? ` (was ${u.previous})` : ''),
-            u.at);
+          const status = t(`status.${u.status}`);
+          log(u.previous
+            ? t('activity.presenceWas', { name: u.username, status, previous: t(`status.${u.previous}`) })
+            : t('activity.presence', { name: u.username, status }), u.at);
         }
         sample();
         renderPresence();
@@ -145,10 +138,12 @@
         for (const i of d.instances) {
           const key = i.service + '/' + i.instance_id;
           const before = view.services.get(key);
+          const status = t(`health.${i.status}`);
           if (before && before.status !== i.status) {
-            log(`${i.service} ${i.instance_id} is ${i.status.replace('_', ' ')}`);
+            log(t('activity.service', { service: i.service, instance: i.instance_id, status }));
           } else if (!before) {
-            log(`${i.service} ${i.instance_id} ${i.version} appeared (${i.status})`);
+            log(t('activity.appeared', { service: i.service, instance: i.instance_id,
+              version: i.version, status }));
           }
           view.services.set(key, i);
         }
@@ -156,13 +151,21 @@
         renderServices();
         break;
       case 'broadcast':
-        if (!view.broadcasts.has(d.broadcast_id)) log(`Broadcast sent: “${d.content}”`);
-        view.broadcasts.set(d.broadcast_id, d);
-        renderBroadcasts();
+        noteBroadcast(d);
         break;
       default:
         break; // a newer server's delta: ignore what this page does not know
     }
+  }
+
+  /** A broadcast from the stream or from the page's own POST: listed, and logged once. */
+  function noteBroadcast(b) {
+    if (!view.broadcastsLogged.has(b.broadcast_id)) {
+      view.broadcastsLogged.add(b.broadcast_id);
+      log(t('activity.broadcast', { content: b.content }), b.sent_at);
+    }
+    view.broadcasts.set(b.broadcast_id, b);
+    renderBroadcasts();
   }
 
   // --- rendering ---------------------------------------------------------------------------
@@ -176,20 +179,20 @@
     return el;
   }
 
-  function fmt(n) { return n === null || n === undefined ? '–' : Number(n).toLocaleString(); }
+  function fmt(n) { return n === null || n === undefined ? '–' : Number(n).toLocaleString(lang()); }
 
   function formatTime(iso, withDate) {
     if (!iso) return '–';
     const d = new Date(iso);
-    return withDate ? d.toLocaleString() : d.toLocaleTimeString();
+    return withDate ? d.toLocaleString(lang()) : d.toLocaleTimeString(lang());
   }
 
   function ago(iso) {
     const secs = Math.max(0, Math.round((serverNow() - Date.parse(iso)) / 1000));
-    if (secs < 60) return `${secs} s ago`;
-    if (secs < 3600) return `${Math.round(secs / 60)} min ago`;
-    if (secs < 86400) return `${Math.round(secs / 3600)} h ago`;
-    return `${Math.round(secs / 86400)} d ago`;
+    if (secs < 60) return t('ago.secs', { n: secs });
+    if (secs < 3600) return t('ago.mins', { n: Math.round(secs / 60) });
+    if (secs < 86400) return t('ago.hours', { n: Math.round(secs / 3600) });
+    return t('ago.days', { n: Math.round(secs / 86400) });
   }
 
   function flash(id) {
@@ -220,24 +223,31 @@
     if (!c) return;
     text($('k-sockets'), fmt(c.total));
     const replicas = Object.entries(c.by_replica);
-    text($('k-sockets-sub'), `${replicas.length} chat replica${replicas.length === 1 ? '' : 's'}`);
+    text($('k-sockets-sub'), plural('kpi.replicas', replicas.length));
     text($('k-users'), fmt(c.users));
-    text($('k-users-sub'), `${fmt(c.total - c.users)} extra sockets or guests`);
+    text($('k-users-sub'), t('kpi.extraSockets', { n: fmt(c.total - c.users) }));
     text($('k-rooms'), fmt(c.rooms_with_people));
     flash('k-sockets');
 
     const tbody = $('replicas');
     tbody.replaceChildren();
-    if (!replicas.length) emptyRow(tbody, 2, 'No chat replica has reported yet');
-    for (const [replica, n] of replicas) {
+    // A replica that closed slow sockets and has since gone still shows for the hour.
+    const slow = (c.slow_consumers_1h && c.slow_consumers_1h.by_replica) || {};
+    const names = [...new Set([...Object.keys(c.by_replica), ...Object.keys(slow)])].sort();
+    if (!names.length) emptyRow(tbody, 3, t('empty.replicas'));
+    for (const replica of names) {
       const row = tbody.insertRow();
+      row.setAttribute('data-replica', replica);
       row.insertCell().append(make('code', '', replica));
-      text(row.insertCell(), fmt(n)).className = 'num';
+      text(row.insertCell(), fmt(c.by_replica[replica] || 0)).className = 'num';
+      const closes = text(row.insertCell(), fmt(slow[replica] || 0));
+      closes.className = slow[replica] ? 'num slow' : 'num';
+      closes.setAttribute('data-testid', 'slow-closes');
     }
 
     const rooms = $('rooms-people');
     rooms.replaceChildren();
-    if (!c.rooms.length) emptyRow(rooms, 4, 'Nobody is in a room right now');
+    if (!c.rooms.length) emptyRow(rooms, 4, t('empty.roomsPeople'));
     const hour = lastMinutes(60);
     for (const r of c.rooms) {
       const row = rooms.insertRow();
@@ -266,14 +276,14 @@
     drawBars($('chart-messages'), minutes, counts);
     if (!view.loaded) return;
     text($('k-minute'), fmt(counts[counts.length - 1]));
-    text($('k-hour'), `${fmt(counts.reduce((a, b) => a + b, 0))} in the last hour`);
+    text($('k-hour'), t('kpi.lastHour', { n: fmt(counts.reduce((a, b) => a + b, 0)) }));
     text($('k-day'), fmt(view.messages24h));
-    text($('k-last'), view.lastActivity ? `last ${ago(view.lastActivity)}` : '\u00a0');
+    text($('k-last'), view.lastActivity ? t('kpi.last', { ago: ago(view.lastActivity) }) : '\u00a0');
     flash('k-minute');
 
     const tbody = $('top-rooms');
     tbody.replaceChildren();
-    if (!view.topRooms.length) emptyRow(tbody, 3, 'No messages in the last 24 hours');
+    if (!view.topRooms.length) emptyRow(tbody, 3, t('empty.topRooms'));
     const most = Math.max(1, ...view.topRooms.map((r) => r.message_count));
     for (const r of view.topRooms) {
       const row = tbody.insertRow();
@@ -293,7 +303,8 @@
       const item = make('li');
       const swatch = make('span', 'swatch');
       swatch.style.background = color(status);
-      item.append(swatch, make('span', '', status), make('span', 'count', fmt(view.presence[status])));
+      item.append(swatch, make('span', '', t(`status.${status}`)),
+        make('span', 'count', fmt(view.presence[status])));
       legend.append(item);
     }
     drawPresence();
@@ -306,16 +317,16 @@
     const up = instances.filter((i) => i.status === 'up').length;
     const down = instances.filter((i) => i.status === 'down').length;
     text($('k-services'), `${up}/${instances.length}`);
-    text($('k-services-sub'), down ? `${down} down` : 'all heard from');
+    text($('k-services-sub'), down ? t('kpi.down', { n: down }) : t('kpi.allHeard'));
     const tbody = $('services');
     tbody.replaceChildren();
-    if (!instances.length) emptyRow(tbody, 6, 'No heartbeat yet');
+    if (!instances.length) emptyRow(tbody, 6, t('empty.services'));
     for (const i of instances) {
       const row = tbody.insertRow();
       text(row.insertCell(), i.service);
       row.insertCell().append(make('code', '', i.instance_id));
       text(row.insertCell(), i.version);
-      row.insertCell().append(make('span', `badge badge-${i.status}`, i.status.replace('_', ' ')));
+      row.insertCell().append(make('span', `badge badge-${i.status}`, t(`health.${i.status}`)));
       const since = row.insertCell();
       since.textContent = ago(i.started_at);
       since.title = formatTime(i.started_at, true);
@@ -328,7 +339,7 @@
       });
       if (i.status === 'down') {
         if (entries.length) checks.append(' · ');
-        checks.append(make('span', 'failed', `silent since ${ago(i.last_seen)}`));
+        checks.append(make('span', 'failed', t('health.silent', { ago: ago(i.last_seen) })));
       }
     }
   }
@@ -340,23 +351,26 @@
     for (const b of items) {
       const li = make('li');
       li.append(make('div', 'content', b.content));
-      const read = b.read === null ? 'reads not reported' : `${fmt(b.read)} read`;
-      li.append(make('div', 'meta',
-        `${formatTime(b.sent_at)} · ${fmt(b.sent_to)} sockets · ${fmt(b.users_reached)} users · ` +
-        `${fmt(b.replicas)}/${fmt(b.expected_replicas)} replicas · ${fmt(b.inboxes)} inboxes · ${read}`));
+      const read = b.read === null ? t('broadcast.readUnknown') : t('broadcast.read', { n: fmt(b.read) });
+      li.append(make('div', 'meta', t('broadcast.meta', {
+        time: formatTime(b.sent_at), sent: fmt(b.sent_to), users: fmt(b.users_reached),
+        replicas: fmt(b.replicas), expected: fmt(b.expected_replicas), inboxes: fmt(b.inboxes),
+        read })));
       list.append(li);
     }
   }
 
   function setUsers(u) {
     text($('k-new-users'), fmt(u.new_24h));
-    text($('k-known-users'), `${fmt(u.known)} known`);
+    text($('k-known-users'), t('kpi.known', { n: fmt(u.known) }));
   }
 
   function setNotifications(n) {
     text($('k-notifications'), fmt(n.sent_24h));
-    const reasons = Object.entries(n.by_reason).map(([k, v]) => `${v} ${k}`).join(', ');
-    const suppressed = n.suppressed_24h === null ? 'suppressed: n/a' : `${fmt(n.suppressed_24h)} suppressed`;
+    const reasons = Object.entries(n.by_reason)
+      .map(([k, v]) => `${fmt(v)} ${has(`reason.${k}`) ? t(`reason.${k}`) : k}`).join(', ');
+    const suppressed = n.suppressed_24h === null
+      ? t('kpi.suppressedUnknown') : t('kpi.suppressed', { n: fmt(n.suppressed_24h) });
     text($('k-suppressed'), reasons ? `${reasons}; ${suppressed}` : suppressed);
   }
 
@@ -418,9 +432,10 @@
     ctx.fillStyle = color('muted');
     ctx.textBaseline = 'top';
     ctx.textAlign = 'left';
-    ctx.fillText(new Date(start).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }), pad.left, height - pad.bottom + 5);
+    const hhmm = { hour: '2-digit', minute: '2-digit' };
+    ctx.fillText(new Date(start).toLocaleTimeString(lang(), hhmm), pad.left, height - pad.bottom + 5);
     ctx.textAlign = 'right';
-    ctx.fillText(new Date(end).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }), width - pad.right, height - pad.bottom + 5);
+    ctx.fillText(new Date(end).toLocaleTimeString(lang(), hhmm), width - pad.right, height - pad.bottom + 5);
   }
 
   function drawBars(canvas, minutes, counts) {
@@ -450,7 +465,7 @@
     axes(ctx, width, height, max, pad);
     const plotW = width - pad.left - pad.right;
     const plotH = height - pad.top - pad.bottom;
-    const x = (t) => pad.left + (plotW * (t - start)) / (end - start);
+    const x = (at) => pad.left + (plotW * (at - start)) / (end - start);
     const y = (v) => pad.top + plotH - (plotH * v) / max;
     for (const s of series) {
       const points = s.points.filter((p) => p[0] >= start - SAMPLE_EVERY_MS);
@@ -458,8 +473,8 @@
       ctx.strokeStyle = s.color;
       ctx.lineWidth = 2;
       ctx.beginPath();
-      points.forEach(([t, v], i) => {
-        const px = Math.max(pad.left, x(t));
+      points.forEach(([at, v], i) => {
+        const px = Math.max(pad.left, x(at));
         if (i === 0) {
           ctx.moveTo(px, y(v));
         } else {
@@ -490,7 +505,7 @@
   function drawPresence() {
     drawLines($('chart-presence'), ['online', 'away', 'busy'].map((status) => ({
       color: color(status),
-      points: view.presenceSeries.map(([t, counts]) => [t, counts[status]]),
+      points: view.presenceSeries.map(([at, counts]) => [at, counts[status]]),
     })));
   }
 
@@ -506,8 +521,8 @@
   // --- the stream --------------------------------------------------------------------------
 
   class Unauthorized extends Error {
-    constructor(status, detail) {
-      super(detail);
+    constructor(status) {
+      super(status === 403 ? 'forbidden' : 'signed out');
       this.status = status;
     }
   }
@@ -518,9 +533,10 @@
     controller: null,
     lastByteAt: 0,
     running: false,
+    state: 'connecting',
 
     start() {
-      // One loop at a time; a new token only needs the current connection to start over.
+      // One loop at a time; after signing in, the current connection only needs to start over.
       if (this.running) {
         if (this.controller) this.controller.abort();
         return;
@@ -529,23 +545,27 @@
       this.run().finally(() => { this.running = false; });
     },
 
-    status(kind, label) {
+    status(state) {
+      this.state = state;
       const pill = $('link');
+      const kind = { live: 'live', connecting: 'wait', reconnecting: 'wait' }[state] || 'off';
       pill.className = `pill pill-${kind}`;
-      pill.textContent = label;
+      pill.dataset.state = state;
+      pill.textContent = t({ live: 'link.live', connecting: 'link.connecting',
+        reconnecting: 'link.reconnecting', forbidden: 'link.forbidden' }[state] || 'link.signedOut');
     },
 
     async run() {
       for (;;) {
         try {
           await this.connect();
-          this.status('wait', 'reconnecting…');
+          this.status('reconnecting');
         } catch (err) {
           if (err instanceof Unauthorized) {
-            showAuth(err);
-            return; // the token form starts it again
+            showAuth(err.status);
+            return; // signing in starts it again
           }
-          this.status('wait', 'reconnecting…');
+          this.status('reconnecting');
         }
         await new Promise((resolve) => setTimeout(resolve, this.retryMs));
       }
@@ -553,19 +573,15 @@
 
     async connect() {
       this.controller = new AbortController();
-      const headers = { Accept: 'text/event-stream', ...tokens.headers() };
+      const headers = { Accept: 'text/event-stream' };
       if (this.lastEventId) headers['Last-Event-ID'] = this.lastEventId;
       const response = await fetch(STREAM_URL, {
         headers, credentials: 'same-origin', cache: 'no-store', signal: this.controller.signal,
       });
-      if (response.status === 401 || response.status === 403) {
-        let detail = response.status === 401 ? 'Sign in first.' : 'This account is not an administrator.';
-        try { detail = (await response.json()).title || detail; } catch (e) { /* keep ours */ }
-        throw new Unauthorized(response.status, detail);
-      }
+      if (response.status === 401 || response.status === 403) throw new Unauthorized(response.status);
       if (!response.ok || !response.body) throw new Error(`stream answered ${response.status}`);
       hideAuth();
-      this.status('live', 'live');
+      this.status('live');
       this.lastByteAt = Date.now();
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = '';
@@ -614,43 +630,114 @@
     else applyDelta(message.type, message.data);
   }
 
-  function showAuth(err) {
-    link.status('off', err.status === 403 ? 'not an administrator' : 'signed out');
-    $('auth-reason').textContent = err.status === 403
-      ? 'You are signed in, but this account is not an administrator. Use an administrator\u2019s token.'
-      : 'The operations data is for administrators. Sign in to Tertulia, or paste a token.';
+  // --- signing in: the chat service's session, shared with the chat page --------------------
+
+  const auth = { reason: null, username: null };
+
+  function markedSignedIn() {
+    try { return localStorage.getItem(SIGNED_IN_KEY) !== null; } catch (e) { return true; }
+  }
+
+  function markSignedIn(yes) {
+    try {
+      if (yes) localStorage.setItem(SIGNED_IN_KEY, '1');
+      else localStorage.removeItem(SIGNED_IN_KEY);
+    } catch (e) { /* storage may be unavailable */ }
+  }
+
+  function showAuth(status) {
+    link.status(status === 403 ? 'forbidden' : 'signed-out');
+    auth.reason = status === 403 ? 'auth.forbidden' : 'auth.signedOut';
+    $('auth-reason').textContent = t(auth.reason);
     $('auth').hidden = false;
-    $('token').focus();
+    $('sign-out').hidden = status !== 403; // a non-admin session can be left for another
+    $('signed-in-as').textContent = '';
+    $('sign-in-username').focus();
   }
 
   function hideAuth() {
     $('auth').hidden = true;
-    $('sign-out').hidden = !tokens.get();
+    $('sign-in-error').hidden = true;
+    $('sign-out').hidden = false;
+    showWho();
+  }
+
+  async function showWho() {
+    try {
+      const response = await fetch(ME_URL, { credentials: 'same-origin', cache: 'no-store' });
+      if (response.ok) auth.username = (await response.json()).username;
+    } catch (e) { /* the name is a courtesy */ }
+    $('signed-in-as').textContent = auth.username ? t('auth.as', { name: auth.username }) : '';
+  }
+
+  function signInError(key, params) {
+    const box = $('sign-in-error');
+    box.textContent = t(key, params);
+    box.hidden = false;
+  }
+
+  async function signIn(event) {
+    event.preventDefault();
+    const username = $('sign-in-username').value.trim();
+    const password = $('sign-in-password').value;
+    if (!username || !password) { signInError('auth.missing'); return; }
+    const button = $('sign-in-submit');
+    button.disabled = true;
+    button.textContent = t('auth.working');
+    try {
+      const response = await fetch(LOGIN_URL, {
+        method: 'POST', credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ username, password }),
+      });
+      if (response.ok) {
+        markSignedIn(true);
+        $('sign-in-password').value = '';
+        $('sign-in-error').hidden = true;
+        link.status('connecting');
+        link.start();
+        return;
+      }
+      let body = {};
+      try { body = await response.json(); } catch (e) { /* not problem details */ }
+      if (response.status === 429) {
+        signInError('error.rate_limited', { secs: response.headers.get('Retry-After') || '?' });
+      } else if (response.status === 404 || response.status === 405) {
+        signInError('error.noSignIn');
+      } else if (body.code && has(`error.${body.code}`)) {
+        signInError(`error.${body.code}`);
+      } else {
+        signInError('error.generic', { detail: body.detail || body.title || `HTTP ${response.status}` });
+      }
+    } catch (e) {
+      signInError('error.network');
+    } finally {
+      button.disabled = false;
+      button.textContent = t('auth.signIn');
+    }
+  }
+
+  async function signOut() {
+    try {
+      await fetch(LOGOUT_URL, { method: 'POST', credentials: 'same-origin' });
+    } catch (e) { /* the stream's answer says where we stand */ }
+    auth.username = null;
+    markSignedIn(false);
+    if (link.controller) link.controller.abort();
+    link.start();
   }
 
   // --- forms -------------------------------------------------------------------------------
 
   function wireForms() {
-    $('token-form').addEventListener('submit', (event) => {
-      event.preventDefault();
-      const token = $('token').value.trim();
-      if (!token) return;
-      tokens.set(token);
-      $('token').value = '';
-      link.status('wait', 'connecting…');
-      link.start();
-    });
-
-    $('sign-out').addEventListener('click', () => {
-      tokens.forget();
-      if (link.controller) link.controller.abort();
-      $('sign-out').hidden = true;
-    });
+    $('sign-in-form').addEventListener('submit', signIn);
+    $('sign-out').addEventListener('click', signOut);
 
     const textarea = $('broadcast-text');
-    textarea.addEventListener('input', () => {
-      text($('broadcast-count'), `${textarea.value.length} / ${textarea.maxLength}`);
-    });
+    const count = () => text($('broadcast-count'),
+      t('broadcast.count', { n: textarea.value.length, max: textarea.maxLength }));
+    textarea.addEventListener('input', count);
+    count();
 
     $('broadcast-form').addEventListener('submit', async (event) => {
       event.preventDefault();
@@ -660,34 +747,47 @@
       const button = $('broadcast-send');
       button.disabled = true;
       result.className = 'small';
-      result.textContent = 'Sending…';
+      result.textContent = t('broadcast.sending');
       try {
         const response = await fetch(BROADCAST_URL, {
           method: 'POST',
           credentials: 'same-origin',
-          headers: { 'Content-Type': 'application/json', ...tokens.headers() },
+          headers: { 'Content-Type': 'application/json' },
           body: JSON.stringify({ content }),
         });
         const body = await response.json();
         if (!response.ok) throw new Error(body.detail || body.title || `HTTP ${response.status}`);
         result.className = 'small result-ok';
         result.textContent = body.replicas
-          ? `Delivered to ${fmt(body.sent_to)} of ${fmt(body.total_connections)} sockets ` +
-            `(${fmt(body.users_reached)} users) on ${fmt(body.replicas)} chat ` +
-            `replica${body.replicas === 1 ? '' : 's'}.`
-          : `Sent. No chat replica confirmed delivery yet (${fmt(body.total_connections)} ` +
-            'sockets were open); late confirmations show in the list below.';
-        view.broadcasts.set(body.broadcast_id, body);
-        renderBroadcasts();
+          ? plural('broadcast.delivered', body.replicas, { sent: fmt(body.sent_to),
+            total: fmt(body.total_connections), users: fmt(body.users_reached) })
+          : t('broadcast.unconfirmed', { total: fmt(body.total_connections) });
+        noteBroadcast(body);
         textarea.value = '';
-        text($('broadcast-count'), `0 / ${textarea.maxLength}`);
+        count();
       } catch (err) {
         result.className = 'small result-bad';
-        result.textContent = `Not sent: ${err.message}`;
+        result.textContent = t('broadcast.failed', { detail: err.message });
       } finally {
         button.disabled = false;
       }
     });
+
+    const select = $('lang');
+    select.value = lang();
+    select.addEventListener('change', () => setLang(select.value));
+  }
+
+  /** Everything drawn from data, again in the new language. */
+  function relabel() {
+    $('lang').value = lang();
+    link.status(link.state);
+    if (!$('auth').hidden && auth.reason) $('auth-reason').textContent = t(auth.reason);
+    if (view.serverStart) $('server-start').textContent = formatTime(view.serverStart, true);
+    if (auth.username) $('signed-in-as').textContent = t('auth.as', { name: auth.username });
+    text($('broadcast-count'), t('broadcast.count', {
+      n: $('broadcast-text').value.length, max: $('broadcast-text').maxLength }));
+    if (view.loaded) renderAll();
   }
 
   // --- time passes ----------------------------------------------------------------------
@@ -711,7 +811,8 @@
   }
 
   function start() {
-    tokens.adoptFromUrl();
+    applyI18n(document);
+    onLangChange(relabel);
     wireForms();
     renderAll();
     setInterval(everySecond, 1000);
@@ -721,8 +822,12 @@
       const observer = new ResizeObserver(redraw);
       document.querySelectorAll('canvas.chart').forEach((c) => observer.observe(c));
     }
-    link.start();
+    // Like the chat page: a browser that never signed in gets the form without first
+    // asking (and logging a 401).
+    if (markedSignedIn()) link.start();
+    else showAuth(401);
   }
 
-  document.addEventListener('DOMContentLoaded', start);
-})();
+  // A module runs after the document is parsed.
+  start();
+}
