@@ -235,3 +235,8 @@ export class Inbox {
     }
   }
 }
+
+/** One toast per room: a second notification of the same room replaces the first. */
+export function roomToast(roomId) {
+  return `room-${roomId}`;
+}
