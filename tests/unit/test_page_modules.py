@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # The page's entry module (what its HTML loads) and the folder its modules live in.
 PAGES = {
     "chat": (ROOT / "services/chat/static/app.js", ROOT / "services/chat/static/js"),
+    "dashboard": (ROOT / "services/dashboard/static/assets/dashboard.js",
+                  ROOT / "services/dashboard/static/assets"),
 }
 ROOT_MAX_LINES = 200
 _IMPORT = re.compile(r"^import \{([^}]*)\} from '(\./[\w./-]+\.js)';", re.M)
