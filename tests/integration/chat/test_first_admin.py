@@ -16,7 +16,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from services.chat.adapters.outbound.sqla_store import SqlaUserStore, create_schema
+from services.chat.adapters.outbound.sqla_accounts import SqlaUserStore
+from services.chat.adapters.outbound.sqla_store import create_schema
 from shared.db import Database
 from tests.integration.chat.harness import chat_settings, replicas
 

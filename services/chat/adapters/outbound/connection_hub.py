@@ -1,19 +1,23 @@
-"""The replica's local sockets, their live subscriptions, and delivery to them.
+"""The replica's local sockets, by room and by user, and delivery to them: the fan-out core.
 
 A frame reaches a socket by one of two paths: straight from the use case that made it on
 this replica (local delivery), or from NATS, which carries frames between replicas. The NATS
 connection does not echo a replica's own publishes back to it, so no frame takes both paths.
-A subject is subscribed while at least one local socket needs it.
+A subject is subscribed while at least one local socket needs it (`live_subscriptions`).
 
 Delivery is one encoded WebSocket frame written to each socket's transport: server frames
 are unmasked, so the same bytes serve every recipient, and a socket needs no queue or task
 of its own (the transport buffers what the peer has not read yet). A socket whose buffer
 grows past `send_buffer_bytes` is a slow consumer: it is closed with 1013, never waited on.
 
-Per room, `message` frames reach sockets in `seq` order, once (`room_feed.RoomFeed`; this
-hub reads a gap that does not fill from the database). What stays in this module, the
-subscriptions, the delivery and the broadcast receipts, all work on the same maps of
-sockets by room and by user.
+Per room, `message` frames reach sockets in `seq` order, once (`room_feed.RoomFeed`; a gap
+that does not fill is read from the database by `gap_fill`). Around this core, in their own
+modules: the subscriptions, the broadcast receipts (`broadcast_receipts`), the reports
+(`connections_report`, `viewing_report`) and the closing of revoked sessions
+(`session_revocations`).
+
+Longer than 300 lines: registering, joining, leaving and delivering all read and change the
+same maps of sockets by room and by user, and the per-frame path stays one call deep.
 """
 
 from __future__ import annotations
@@ -22,22 +26,22 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime
 
 import orjson
 
 from services.chat.adapters.frames import text_frame
 from services.chat.adapters.metrics import ChatMetrics
+from services.chat.adapters.outbound.broadcast_receipts import BroadcastReceipts
 from services.chat.adapters.outbound.connection import Connection, RoomView
 from services.chat.adapters.outbound.connections_report import ConnectionsReporter
+from services.chat.adapters.outbound.gap_fill import GapFiller
+from services.chat.adapters.outbound.live_subscriptions import LiveSubscriptions
 from services.chat.adapters.outbound.room_feed import MissedFrames, RoomFeed, Routing
 from services.chat.adapters.outbound.viewing_report import ViewingReporter
 from services.chat.domain import Actor
-from shared.bus import EventBus, LiveMessage, Subscription
+from shared.bus import EventBus, LiveMessage
 from shared.contracts import (
     LIVE_BROADCAST,
-    LIVE_BROADCAST_RECEIPTS,
-    BroadcastReceipt,
     live_room,
     live_user,
 )
@@ -46,7 +50,6 @@ from shared.contracts.live import FrameHeaders
 log = logging.getLogger(__name__)
 
 CLOSE_GOING_AWAY = 1001
-CLOSE_SESSION_REVOKED = 4001
 CLOSE_TRY_AGAIN_LATER = 1013
 MembersOf = Callable[[int], Awaitable[set[int]]]
 
@@ -57,9 +60,7 @@ class ConnectionHub:
                  members_of: MembersOf | None = None,
                  missed_frames: MissedFrames | None = None,
                  viewing: ViewingReporter | None = None) -> None:
-        self._bus = bus
         self._members_of = members_of
-        self._missed_frames = missed_frames
         self._metrics = metrics
         self.replica_id = replica_id
         self.queue_frames = queue_frames
@@ -70,14 +71,15 @@ class ConnectionHub:
         self._connections: dict[str, Connection] = {}
         self._feeds: dict[int, RoomFeed[Connection]] = {}
         self._by_user: dict[int, set[Connection]] = {}
-        self._subs: dict[str, Subscription] = {}
-        self._sub_lock = asyncio.Lock()
+        self._live = LiveSubscriptions(bus, self._needed)
+        self._broadcasts = BroadcastReceipts(bus, self.deliver_everyone, replica_id=replica_id)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._gaps = GapFiller(missed_frames, metrics, self._feeds, self._tasks)
 
     # --- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._subs[LIVE_BROADCAST] = await self._bus.subscribe(LIVE_BROADCAST, self._on_broadcast)
+        await self._live.acquire(LIVE_BROADCAST, self._broadcasts.on_broadcast, flush=True)
         self.reporter.start(self._connections)
         self.viewing.start()
 
@@ -91,9 +93,7 @@ class ConnectionHub:
             await asyncio.wait(list(self._tasks), timeout=5)
         for feed in self._feeds.values():
             feed.close()
-        for sub in list(self._subs.values()):
-            await sub.unsubscribe()
-        self._subs.clear()
+        await self._live.close()
 
     @property
     def connections(self) -> list[Connection]:
@@ -136,7 +136,7 @@ class ConnectionHub:
                 peers.discard(conn)
                 if not peers:
                     del self._by_user[uid]
-                    await self._release(live_user(uid))
+                    await self._live.release(live_user(uid))
             await self._viewing_changed(uid)
         await self.reporter.closed(conn, code)
 
@@ -149,7 +149,7 @@ class ConnectionHub:
         peers.add(conn)
         if first:
             # No flush: a user subject carries nothing a socket must recover.
-            await self._acquire(live_user(uid), self._on_user, flush=False)
+            await self._live.acquire(live_user(uid), self._on_user, flush=False)
 
     # --- rooms -------------------------------------------------------------------------
 
@@ -164,11 +164,11 @@ class ConnectionHub:
         conn.info_cache = None
         feed = self._feeds.get(room_id)
         if feed is None:
-            feed = self._feeds[room_id] = RoomFeed(room_id, self._fan_out, self._start_fill)
+            feed = self._feeds[room_id] = RoomFeed(room_id, self._fan_out, self._gaps.start)
         first = not feed.sockets
         feed.sockets.add(conn)
         if first:
-            await self._acquire(live_room(room_id), self._on_room, flush=True)
+            await self._live.acquire(live_room(room_id), self._on_room, flush=True)
         return view
 
     def resume(self, conn: Connection, room_id: int, replayed_upto: int) -> list[bytes]:
@@ -203,7 +203,7 @@ class ConnectionHub:
             if not feed.sockets:
                 feed.close()
                 del self._feeds[room_id]
-                await self._release(live_room(room_id))
+                await self._live.release(live_room(room_id))
 
     async def view(self, conn: Connection, room_id: int | None) -> None:
         """The joined room this socket shows in a visible tab now (None: none)."""
@@ -212,25 +212,13 @@ class ConnectionHub:
             await self._viewing_changed(conn.actor.user_id)
 
     async def _viewing_changed(self, user_id: int) -> None:
-        """Each tab counts: the user views every room one of their sockets here shows."""
-        rooms = frozenset(c.viewing for c in self._by_user.get(user_id, ())
-                          if c.viewing is not None and not c.closed)
-        await self.viewing.update(user_id, rooms)
+        await self.viewing.sockets_changed(user_id, self._by_user.get(user_id, ()))
 
-    async def _acquire(self, subject: str, handler: Callable[[LiveMessage], Awaitable[None]],
-                       *, flush: bool) -> None:
-        async with self._sub_lock:
-            if subject not in self._subs:
-                self._subs[subject] = await self._bus.subscribe(subject, handler, flush=flush)
-
-    async def _release(self, subject: str) -> None:
-        async with self._sub_lock:
-            kind, _, key = subject.rpartition(".")
-            still_needed = (kind == "live.room" and int(key) in self._feeds) or (
-                kind == "live.user" and int(key) in self._by_user)
-            sub = None if still_needed else self._subs.pop(subject, None)
-        if sub is not None:
-            await sub.unsubscribe()
+    def _needed(self, subject: str) -> bool:
+        """Whether a local socket still needs a live subject (asked under the lock)."""
+        kind, _, key = subject.rpartition(".")
+        return (kind == "live.room" and int(key) in self._feeds) or (
+            kind == "live.user" and int(key) in self._by_user)
 
     # --- delivery ----------------------------------------------------------------------
 
@@ -245,11 +233,8 @@ class ConnectionHub:
             return
         conn.sink.write(wire)
 
-    def close_session(self, user_id: int, session_id: str) -> None:
-        """Close this replica's sockets of a revoked session (the user's others stay)."""
-        for conn in list(self._by_user.get(user_id, ())):
-            if conn.session_id == session_id:
-                self.drop(conn, CLOSE_SESSION_REVOKED, "session revoked")
+    def sockets_of(self, user_id: int) -> list[Connection]:
+        return list(self._by_user.get(user_id, ()))
 
     def drop(self, conn: Connection, code: int, reason: str) -> None:
         """Close a socket from outside its own task, without waiting on it."""
@@ -287,28 +272,6 @@ class ConnectionHub:
             for conn in list(current.sockets if current is not None else ()):
                 if conn.actor.user_id not in members:
                     await self.leave(conn, room_id)
-
-    def _start_fill(self, feed: RoomFeed[Connection]) -> None:
-        gap = feed.waiting_for()
-        if self._feeds.get(feed.room_id) is not feed or gap is None:
-            return
-        feed.filling()
-        task = asyncio.create_task(self._fill_gap(feed, *gap))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _fill_gap(self, feed: RoomFeed[Connection], after: int, before: int) -> None:
-        missed: list[tuple[int, bytes]] = []
-        try:
-            if self._missed_frames is not None:
-                missed = await self._missed_frames(feed.room_id, after, before)
-        except Exception:
-            log.exception("could not read missed messages",
-                          extra={"fields": {"room_id": feed.room_id}})
-        finally:
-            self._metrics.gaps_filled.inc()
-            if self._feeds.get(feed.room_id) is feed:
-                feed.fill(missed, before)
 
     def _fan_out(self, feed: RoomFeed[Connection], payload: bytes, routing: Routing) -> None:
         wire: bytes | None = None
@@ -394,13 +357,3 @@ class ConnectionHub:
     async def _on_user(self, msg: LiveMessage) -> None:
         user_id = int(msg.subject.rpartition(".")[2])
         self.deliver_user(user_id, msg.data, msg.headers.get(FrameHeaders.EXCLUDE_CONNECTION))
-
-    async def _on_broadcast(self, msg: LiveMessage) -> None:
-        reached = self.deliver_everyone(msg.data)
-        broadcast_id = msg.headers.get(FrameHeaders.BROADCAST_ID)
-        if broadcast_id:
-            users = sorted({c.actor.user_id for c in reached if c.actor.user_id is not None})
-            receipt = BroadcastReceipt(broadcast_id=broadcast_id, replica_id=self.replica_id,
-                                       sockets=len(reached), users=len(users), user_ids=users,
-                                       at=datetime.now(UTC))
-            await self._bus.publish(LIVE_BROADCAST_RECEIPTS, receipt.model_dump_json().encode())

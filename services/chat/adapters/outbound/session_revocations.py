@@ -9,6 +9,8 @@ from services.chat.domain import AuthSession
 from shared.auth import RevokedSessions
 from shared.contracts import SessionRevoked
 
+CLOSE_SESSION_REVOKED = 4001
+
 
 class HubSessionRevocations:
     """The replica that revoked a session applies it at once; every replica (this one too,
@@ -21,7 +23,13 @@ class HubSessionRevocations:
     async def revoked(self, sessions: Sequence[AuthSession]) -> None:
         for session in sessions:
             self._revoked.revoke(session.id, session.expires_at.timestamp())
-            self._hub.close_session(session.user_id, session.id)
+            self._close(session.user_id, session.id)
 
     async def on_event(self, event: SessionRevoked) -> None:
-        self._hub.close_session(event.user_id, event.session_id)
+        self._close(event.user_id, event.session_id)
+
+    def _close(self, user_id: int, session_id: str) -> None:
+        """Close this replica's sockets of a revoked session (the user's others stay)."""
+        for conn in self._hub.sockets_of(user_id):
+            if conn.session_id == session_id:
+                self._hub.drop(conn, CLOSE_SESSION_REVOKED, "session revoked")

@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import orjson
 
+from services.chat.adapters.outbound.connection import Connection
 from shared.bus import EventBus
 from shared.contracts import LIVE_VIEWING
 
@@ -37,6 +39,11 @@ class ViewingReporter:
 
     def rooms_of(self, user_id: int) -> frozenset[int]:
         return self._said.get(user_id, frozenset())
+
+    async def sockets_changed(self, user_id: int, sockets: Iterable[Connection]) -> None:
+        """Each tab counts: the user views every room one of their sockets here shows."""
+        rooms = frozenset(c.viewing for c in sockets if c.viewing is not None and not c.closed)
+        await self.update(user_id, rooms)
 
     async def update(self, user_id: int, rooms: frozenset[int]) -> None:
         """Say the user's rooms on screen, if they changed."""

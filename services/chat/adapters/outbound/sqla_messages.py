@@ -1,0 +1,88 @@
+"""SQLAlchemy store of messages: edits, soft deletions, mentions, history pages, unread
+counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.chat.adapters.outbound.sqla_tables import (
+    chat_messages,
+    chat_rooms,
+    message_mentions,
+    room_members,
+    users,
+)
+from services.chat.domain import Message, Unread
+
+
+def _message(row: Any) -> Message:
+    return Message(id=row.id, room_id=row.room_id, seq=row.seq, user_id=row.user_id,
+                   username=row.username, content=row.content, message_type=row.message_type,
+                   created_at=row.created_at, client_msg_id=row.client_msg_id,
+                   edited_at=row.edited_at, is_deleted=row.is_deleted)
+
+
+class SqlaMessageStore:
+    def __init__(self, session: AsyncConnection) -> None:
+        self._s = session
+
+    async def _write_mentions(self, message: Message) -> None:
+        if not message.mentions:
+            return
+        mentioned = (await self._s.execute(
+            select(room_members.c.user_id).join(users, users.c.id == room_members.c.user_id)
+            .where(room_members.c.room_id == message.room_id,
+                   users.c.username_key.in_(message.mentions)))).scalars().all()
+        rows = [{"message_id": message.id, "user_id": uid, "room_id": message.room_id,
+                 "seq": message.seq} for uid in mentioned if uid != message.user_id]
+        if rows:  # mentioning only yourself mentions nobody
+            await self._s.execute(insert(message_mentions), rows)
+
+    async def get(self, message_id: int) -> Message | None:
+        row = (await self._s.execute(
+            select(chat_messages).where(chat_messages.c.id == message_id))).first()
+        return _message(row) if row else None
+
+    async def update(self, message: Message) -> None:
+        await self._s.execute(update(chat_messages).where(chat_messages.c.id == message.id)
+                              .values(content=message.content, edited_at=message.edited_at,
+                                      is_deleted=message.is_deleted))
+        await self._s.execute(delete(message_mentions).where(
+            message_mentions.c.message_id == message.id))
+        if message.is_deleted:
+            message.mentions = []
+        await self._write_mentions(message)
+
+    async def page(self, room_id: int, *, before_seq: int | None, after_seq: int | None,
+                   limit: int) -> list[Message]:
+        query = select(chat_messages).where(chat_messages.c.room_id == room_id)
+        if after_seq is not None:
+            query = query.where(chat_messages.c.seq > after_seq)
+        if before_seq is not None:
+            query = query.where(chat_messages.c.seq < before_seq)
+        if after_seq is not None:
+            query = query.order_by(chat_messages.c.seq).limit(limit)
+            rows = (await self._s.execute(query)).all()
+        else:
+            query = query.order_by(chat_messages.c.seq.desc()).limit(limit)
+            rows = list(reversed((await self._s.execute(query)).all()))
+        return [_message(r) for r in rows]
+
+    async def unread(self, user_id: int) -> list[Unread]:
+        m, mm, rm = chat_messages, message_mentions, room_members
+        count = (select(func.count()).select_from(m).where(
+            m.c.room_id == rm.c.room_id, m.c.seq > rm.c.read_seq, m.c.is_deleted.is_(False),
+            or_(m.c.user_id.is_(None), m.c.user_id != user_id),
+        ).scalar_subquery())
+        mentions = (select(func.count()).select_from(mm).where(
+            and_(mm.c.room_id == rm.c.room_id, mm.c.user_id == user_id,
+                 mm.c.seq > rm.c.read_seq)).scalar_subquery())
+        rows = (await self._s.execute(
+            select(rm.c.room_id, chat_rooms.c.last_seq, rm.c.read_seq,
+                   count.label("count"), mentions.label("mentions"))
+            .join(chat_rooms, chat_rooms.c.id == rm.c.room_id)
+            .where(rm.c.user_id == user_id).order_by(rm.c.room_id))).all()
+        return [Unread(r.room_id, r.count, r.mentions, r.last_seq, r.read_seq) for r in rows]

@@ -1,0 +1,75 @@
+"""Chat use cases: one async function per thing a user or operator does, one module per
+capability (accounts, sessions, administration, rooms, membership, messages, recovery,
+reads, presence; `_access` holds the checks they share). Callers use the package
+(`use_cases.post_message`): which module a use case lives in is this package's business."""
+
+from services.chat.use_cases.accounts import (
+    authenticate,
+    change_password,
+    current_user,
+    delete_account,
+    register,
+)
+from services.chat.use_cases.administration import deactivate_user, ensure_admin, reactivate_user
+from services.chat.use_cases.membership import (
+    change_role,
+    invite_member,
+    join_room,
+    kick_member,
+    leave_room,
+    list_members,
+    member_ids,
+)
+from services.chat.use_cases.messages import (
+    HISTORY_MAX_PAGE,
+    HistoryPage,
+    Posted,
+    delete_message,
+    edit_message,
+    history,
+    post_message,
+)
+from services.chat.use_cases.presence import present_members, rooms_of_user, typing_frame
+from services.chat.use_cases.reads import mark_read, unread_counts
+from services.chat.use_cases.recovery import Recovery, messages_between, recover
+from services.chat.use_cases.rooms import create_room, get_room, list_rooms, update_room
+from services.chat.use_cases.sessions import end_session, open_session
+
+__all__ = [
+    "HISTORY_MAX_PAGE",
+    "HistoryPage",
+    "Posted",
+    "Recovery",
+    "authenticate",
+    "change_password",
+    "change_role",
+    "create_room",
+    "current_user",
+    "deactivate_user",
+    "delete_account",
+    "delete_message",
+    "edit_message",
+    "end_session",
+    "ensure_admin",
+    "get_room",
+    "history",
+    "invite_member",
+    "join_room",
+    "kick_member",
+    "leave_room",
+    "list_members",
+    "list_rooms",
+    "mark_read",
+    "member_ids",
+    "messages_between",
+    "open_session",
+    "post_message",
+    "present_members",
+    "reactivate_user",
+    "recover",
+    "register",
+    "rooms_of_user",
+    "typing_frame",
+    "unread_counts",
+    "update_room",
+]
