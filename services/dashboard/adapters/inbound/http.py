@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.dashboard import use_cases
+from services.dashboard.adapters import views
 from shared.auth import Principal
 from shared.auth.fastapi import admin_principal
 
@@ -39,7 +40,7 @@ def dashboard_router() -> APIRouter:
         """Live aggregates: the exercise's keys (`connections`, `presence`, `messages_24h`,
         `active_rooms`, `timestamp`) with real numbers, then per-minute messages, users,
         notifications and service health."""
-        return use_cases.stats(dashboard.deps)
+        return views.stats(dashboard.deps.state, dashboard.deps.clock.now())
 
     async def broadcast(body: BroadcastBody, dashboard: DashboardDep,
                         admin: AdminDep) -> dict[str, Any]:
