@@ -10,9 +10,9 @@ from typing import Protocol
 
 from services.dashboard.domain import (
     Broadcast,
+    Changes,
     CountRow,
     DashboardState,
-    Delta,
     Instance,
     RoomRecord,
     UserRecord,
@@ -59,9 +59,10 @@ class BroadcastStore(Protocol):
 
 
 class DeltaFeed(Protocol):
-    """Hands deltas to every connected client (and keeps them for resuming clients)."""
+    """Tells every connected client what changed, in its own wire shapes (and keeps what it
+    sent for resuming clients)."""
 
-    def publish(self, deltas: list[Delta]) -> None: ...
+    def publish(self, state: DashboardState, changes: Changes, now: datetime) -> None: ...
 
 
 class BroadcastChannel(Protocol):

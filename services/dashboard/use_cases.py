@@ -221,9 +221,10 @@ def tick(deps: DashboardDeps) -> None:
 
 
 def flush(deps: DashboardDeps) -> None:
-    deltas = deps.state.drain_deltas(deps.clock.now())
-    if deltas:
-        deps.feed.publish(deltas)
+    now = deps.clock.now()
+    changes = deps.state.drain_changes(now)
+    if changes:
+        deps.feed.publish(deps.state, changes, now)
 
 
 def _changed(deps: DashboardDeps) -> None:
@@ -244,10 +245,3 @@ async def prune(deps: DashboardDeps) -> None:
             deps.instance_saved_at.pop(instance.key, None)
     _changed(deps)
 
-
-def snapshot(deps: DashboardDeps) -> dict[str, Any]:
-    return deps.state.snapshot(deps.clock.now())
-
-
-def stats(deps: DashboardDeps) -> dict[str, Any]:
-    return deps.state.stats(deps.clock.now())

@@ -1,4 +1,5 @@
-"""Dashboard entities and rules: counters, live sockets, health, broadcasts, deltas. No I/O."""
+"""Dashboard entities and rules: counters, live sockets, health, broadcasts, what changed.
+No I/O, and no JSON: the shapes clients see are `adapters/views.py`."""
 
 from services.dashboard.domain.broadcasts import (
     BROADCAST_MAX_CHARS,
@@ -25,7 +26,7 @@ from services.dashboard.domain.facts import (
 )
 from services.dashboard.domain.health import Instance
 from services.dashboard.domain.sockets import Socket
-from services.dashboard.domain.state import DashboardState, Delta
+from services.dashboard.domain.state import Changes, DashboardState
 
 __all__ = [
     "BROADCAST_MAX_CHARS",
@@ -33,10 +34,10 @@ __all__ = [
     "MINUTE",
     "Broadcast",
     "BroadcastRead",
+    "Changes",
     "CountRow",
     "DashboardError",
     "DashboardState",
-    "Delta",
     "Fact",
     "Instance",
     "MessagePosted",

@@ -1,23 +1,19 @@
-"""Everything the dashboard shows, in memory, and the deltas that tell clients what changed.
+"""Everything the dashboard shows, in memory, and what changed since clients were last told.
 
-Changes only mark what is dirty; `drain_deltas` turns the marks into a few deltas at once,
-so a burst of a thousand messages makes one `message_stats` delta, not a thousand. Every
-delta carries absolute values (counts after the change), so a client that missed or
-repeated one still ends up showing the right numbers.
+Changes only mark what is dirty; `drain_changes` hands the marks over at once, so a burst of
+a thousand messages makes one `message_stats` delta, not a thousand. The JSON clients see
+(the snapshot, `/stats`, each delta, with absolute values so a client that missed or
+repeated one still ends up right) is the adapters' (`adapters/views.py`), not the domain's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
-from services.dashboard.domain import views
 from services.dashboard.domain.broadcasts import Broadcast, Receipt
 from services.dashboard.domain.counters import (
-    CHART_MINUTES,
     MinuteCounters,
-    chart_minutes,
     day_start,
     minute_of,
 )
@@ -45,14 +41,10 @@ RECENT_BROADCASTS = 20
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class Delta:
-    type: str
-    data: dict[str, Any]
-
-
 @dataclass(slots=True)
-class _Dirty:
+class Changes:
+    """What changed since the last drain; the feed renders each kind as one delta."""
+
     room_news: dict[int, int] = field(default_factory=dict)  # room -> messages since last
     minutes: dict[int, set[datetime]] = field(default_factory=dict)  # room -> minutes touched
     last_activity: datetime | None = None
@@ -63,10 +55,16 @@ class _Dirty:
     users: bool = False
     notifications: bool = False
     broadcasts: set[str] = field(default_factory=set)
+    # Instances whose health changed (filled by `drain_changes`).
+    instances: list[Instance] = field(default_factory=list)
 
     @property
     def messages(self) -> bool:
         return bool(self.room_news or self.minutes or self.slid)
+
+    def __bool__(self) -> bool:
+        return bool(self.messages or self.presence or self.forgotten or self.connections
+                    or self.users or self.notifications or self.broadcasts or self.instances)
 
 
 class DashboardState:
@@ -81,7 +79,7 @@ class DashboardState:
         self.users: dict[int, UserRecord] = {}
         self.rooms: dict[int, RoomRecord] = {}
         self.broadcasts: dict[str, Broadcast] = {}
-        self._dirty = _Dirty()
+        self._dirty = Changes()
         self._minute: datetime | None = None
 
     # --- loading what the database kept ----------------------------------------------------
@@ -221,65 +219,9 @@ class DashboardState:
             self._minute = minute
             self.counters.prune(day_start(now))
 
-    # --- what clients see ----------------------------------------------------------------
+    # --- what clients are told ---------------------------------------------------------
 
-    def drain_deltas(self, now: datetime) -> list[Delta]:
-        dirty, self._dirty = self._dirty, _Dirty()
-        deltas = []
-        if dirty.connections:
-            deltas.append(Delta("connections", views.connections(self, now)))
-        if dirty.messages:
-            deltas.append(Delta("message_stats", self._message_stats(dirty, now)))
-        if dirty.presence:
-            deltas.append(Delta("user_presence", {
-                "users": [views.presence_change(self, fact) for fact in dirty.presence.values()],
-                "counts": views.presence_counts(self)}))
-        if dirty.users:
-            deltas.append(Delta("user_stats", views.user_stats(self, now)))
-        if dirty.notifications:
-            deltas.append(Delta("notification_stats", views.notification_stats(self, now)))
-        changed = self.health.changed(now)
-        if changed or dirty.forgotten:
-            deltas.append(Delta("service_health", {
-                "instances": [views.instance(i, now, self.health.stale_factor)
-                              for i in changed],
-                "removed": [{"service": i.service, "instance_id": i.instance_id}
-                            for i in dirty.forgotten],
-                "summary": views.health_summary(self, now)}))
-        for broadcast_id in sorted(dirty.broadcasts):
-            b = self.broadcasts.get(broadcast_id)
-            if b is not None:
-                deltas.append(Delta("broadcast", views.broadcast(self, b)))
-        return deltas
-
-    def _message_stats(self, dirty: _Dirty, now: datetime) -> dict[str, Any]:
-        shown = set(chart_minutes(now, CHART_MINUTES))
-        touched = sorted({m for minutes in dirty.minutes.values() for m in minutes} & shown)
-        first = day_start(now)
-        rooms = []
-        for room_id in sorted(dirty.minutes):
-            key = str(room_id)
-            rooms.append({
-                "room_id": room_id,
-                "name": views.room_name(self, room_id),
-                "new_message_count": dirty.room_news.get(room_id, 0),
-                "count_24h": self.counters.window(MESSAGES, key, first),
-                "minutes": [{"minute": m.isoformat(),
-                             "count": self.counters.count(MESSAGES, key, m)}
-                            for m in sorted(dirty.minutes[room_id] & shown)],
-            })
-        return {
-            "minute": minute_of(now).isoformat(),
-            "messages_24h": self.counters.window(MESSAGES, None, first),
-            "top_rooms": views.top_rooms(self, now),
-            "total": [{"minute": m.isoformat(), "count": self.counters.total(MESSAGES, m)}
-                      for m in touched],
-            "rooms": rooms,
-            "last_activity": dirty.last_activity.isoformat() if dirty.last_activity else None,
-        }
-
-    def snapshot(self, now: datetime) -> dict[str, Any]:
-        return views.snapshot(self, now)
-
-    def stats(self, now: datetime) -> dict[str, Any]:
-        return views.stats(self, now)
+    def drain_changes(self, now: datetime) -> Changes:
+        changes, self._dirty = self._dirty, Changes()
+        changes.instances = self.health.changed(now)
+        return changes

@@ -13,11 +13,13 @@ from typing import Any
 import orjson
 
 from services.dashboard import use_cases
+from services.dashboard.adapters import views
+from services.dashboard.adapters.views import Delta
 from services.dashboard.domain import (
     Broadcast,
+    Changes,
     CountRow,
     DashboardState,
-    Delta,
     Instance,
     RoomRecord,
     UserRecord,
@@ -141,8 +143,8 @@ class RecordingFeed:
     def __init__(self) -> None:
         self.deltas: list[Delta] = []
 
-    def publish(self, deltas: list[Delta]) -> None:
-        self.deltas.extend(deltas)
+    def publish(self, state: DashboardState, changes: Changes, now: datetime) -> None:
+        self.deltas.extend(views.deltas(state, changes, now))
 
     def of(self, delta_type: str) -> list[dict[str, Any]]:
         return [d.data for d in self.deltas if d.type == delta_type]
@@ -166,6 +168,16 @@ class FakeBroadcastChannel:
         self.sent.append((broadcast_id, frame))
         if self.on_send is not None:
             await self.on_send(broadcast_id)
+
+
+def shown_stats(deps: DashboardDeps) -> dict[str, Any]:
+    """`/stats` as the HTTP route renders it now."""
+    return views.stats(deps.state, deps.clock.now())
+
+
+def shown_snapshot(deps: DashboardDeps) -> dict[str, Any]:
+    """The `initial_data` snapshot as the SSE stream renders it now."""
+    return views.snapshot(deps.state, deps.clock.now())
 
 
 @dataclass

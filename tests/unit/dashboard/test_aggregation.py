@@ -20,6 +20,8 @@ from tests.unit.dashboard.fakes import (
     make_deps,
     play,
     session,
+    shown_snapshot,
+    shown_stats,
 )
 
 GENERAL, RANDOM = 1, 2
@@ -61,7 +63,7 @@ async def test_the_recorded_session_adds_up(lines: list[Line]) -> None:
     assert len(counted) > len(set(counted))
     assert outcomes.count(use_cases.Outcome.DUPLICATE) == len(counted) - len(set(counted))
     assert outcomes.count(use_cases.Outcome.COUNTED) == len(set(counted))
-    snap = use_cases.snapshot(deps)
+    snap = shown_snapshot(deps)
     messages = snap["messages"]
     assert messages["messages_24h"] == 10
     assert messages["top_rooms"] == [
@@ -96,7 +98,7 @@ async def test_sockets_per_replica_and_rooms_with_people(lines: list[Line]) -> N
     await play(deps, until(lines, lambda x: x.subject == "live.connections"
                            and x.data["kind"] == "heartbeat" and x.data["replica_id"] == "chat-b"
                            and x.data["connections"]), clock)
-    conns = use_cases.snapshot(deps)["connections"]
+    conns = shown_snapshot(deps)["connections"]
     assert conns | {"rooms": None} == {
         "total": 3, "users": 3, "by_replica": {"chat-a": 2, "chat-b": 1},
         "rooms_with_people": 2, "rooms": None,
@@ -105,7 +107,7 @@ async def test_sockets_per_replica_and_rooms_with_people(lines: list[Line]) -> N
         {"room_id": GENERAL, "name": "general", "sockets": 2, "users": 2},
         {"room_id": RANDOM, "name": "random", "sockets": 1, "users": 1}]
     # The exercise's initial_data fields say the same.
-    snap = use_cases.snapshot(deps)
+    snap = shown_snapshot(deps)
     assert (snap["websocket_connections"], snap["active_users"], snap["active_rooms"]) == (
         3, 3, 2)
 
@@ -118,7 +120,7 @@ async def test_rooms_are_known_from_activity_before_the_next_heartbeat(
     await play(deps, until(lines, lambda x: x.subject == "live.connections"
                            and x.data["kind"] == "activity"
                            and x.data["replica_id"] == "chat-b"), clock)
-    rooms = use_cases.snapshot(deps)["connections"]["rooms"]
+    rooms = shown_snapshot(deps)["connections"]["rooms"]
     assert {r["room_id"] for r in rooms} >= {GENERAL}
 
 
@@ -127,10 +129,10 @@ async def test_redelivered_events_count_once(lines: list[Line]) -> None:
     deps = make_deps(clock)
     events = [x for x in lines if x.subject.startswith("events.")]
     await play(deps, events, clock)
-    before = use_cases.stats(deps)
+    before = shown_stats(deps)
     again = await play(deps, events, clock)
     assert set(again) == {use_cases.Outcome.DUPLICATE, use_cases.Outcome.IGNORED}
-    after = use_cases.stats(deps)
+    after = shown_stats(deps)
     for key in ("messages_24h", "active_rooms", "presence", "users", "notifications"):
         assert after[key] == before[key]
 
@@ -142,12 +144,12 @@ async def test_a_restart_keeps_the_last_24_hours(lines: list[Line]) -> None:
     deps.state.add_broadcast(the_broadcast(lines))
     second = await use_cases.send_broadcast(deps, sent_by=ROOT, content="second")
     await play(deps, lines, clock)
-    before = use_cases.snapshot(deps)
+    before = shown_snapshot(deps)
 
     clock.advance(seconds=1)
     restarted = make_deps(clock, stores)
     await use_cases.load(restarted)
-    after = use_cases.snapshot(restarted)
+    after = shown_snapshot(restarted)
     for key in ("messages", "users", "presence", "notifications"):
         assert after[key] == before[key], key
     # Service instances come back too (down now: nobody has beaten since).
@@ -168,13 +170,13 @@ async def test_windows_slide_with_time(lines: list[Line]) -> None:
 
     clock.at = end + timedelta(minutes=61)
     use_cases.tick(deps)
-    stats = use_cases.stats(deps)
+    stats = shown_stats(deps)
     assert sum(stats["messages_per_minute"]["counts"]) == 0
     assert stats["messages_24h"] == 10
 
     clock.at = end + timedelta(hours=24, minutes=1)
     use_cases.tick(deps)
-    stats = use_cases.stats(deps)
+    stats = shown_stats(deps)
     assert (stats["messages_24h"], stats["active_rooms"]) == (0, [])
     assert stats["users"] == {"new_24h": 0, "known": 4}
     assert stats["notifications"]["sent_24h"] == 0
@@ -239,11 +241,11 @@ async def test_a_failed_write_counts_nothing_and_the_redelivery_counts_once(
     stores.stats.fail_writes = True
     with pytest.raises(Exception, match="commit failed"):
         await play(deps, [message], clock)
-    assert use_cases.stats(deps)["messages_24h"] == 0
+    assert shown_stats(deps)["messages_24h"] == 0
     stores.stats.fail_writes = False
     assert await play(deps, [message, message], clock) == [
         use_cases.Outcome.COUNTED, use_cases.Outcome.DUPLICATE]
-    assert use_cases.stats(deps)["messages_24h"] == 1
+    assert shown_stats(deps)["messages_24h"] == 1
 
 
 async def test_heartbeats_that_change_nothing_are_written_now_and_then(
@@ -328,7 +330,7 @@ async def test_a_replaced_instance_is_forgotten_but_the_last_one_of_a_service_st
     clock.at = end + timedelta(minutes=11)
     await use_cases.prune(deps)
     # Both old instances were outlived by chat-c: gone from view and from the database.
-    assert [s["instance_id"] for s in use_cases.stats(deps)["services"]] == ["chat-c"]
+    assert [s["instance_id"] for s in shown_stats(deps)["services"]] == ["chat-c"]
     assert list(stores.instances.rows) == [("chat", "chat-c")]
     assert isinstance(deps.feed, RecordingFeed)
     removed = deps.feed.of("service_health")[-1]["removed"]
@@ -337,8 +339,8 @@ async def test_a_replaced_instance_is_forgotten_but_the_last_one_of_a_service_st
     # The last instance of a service stays (down) for a day, then goes too.
     clock.at = end + timedelta(hours=23)
     await use_cases.prune(deps)
-    (chat_c,) = use_cases.stats(deps)["services"]
+    (chat_c,) = shown_stats(deps)["services"]
     assert chat_c["status"] == "down"
     clock.at = end + timedelta(hours=25)
     await use_cases.prune(deps)
-    assert use_cases.stats(deps)["services"] == []
+    assert shown_stats(deps)["services"] == []

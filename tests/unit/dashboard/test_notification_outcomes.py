@@ -19,6 +19,8 @@ from tests.unit.dashboard.fakes import (
     make_deps,
     play,
     session,
+    shown_snapshot,
+    shown_stats,
 )
 from tests.unit.dashboard.test_aggregation import (
     ALICE,
@@ -75,11 +77,11 @@ async def test_suppressions_and_broadcast_reads_are_counted_and_pushed() -> None
     outcomes = await play(deps, extra, clock)
     assert outcomes == [use_cases.Outcome.COUNTED] * 5 + [use_cases.Outcome.IGNORED]
 
-    notifications = use_cases.stats(deps)["notifications"]
+    notifications = shown_stats(deps)["notifications"]
     assert notifications["suppressed_24h"] == 3
     assert notifications["suppressed_by_reason"] == {"muted": 1, "viewing_room": 2}
     assert notifications["sent_24h"] == 6  # suppressions are not sent notifications
-    snap = use_cases.snapshot(deps)
+    snap = shown_snapshot(deps)
     assert snap["notifications"] == notifications
     (broadcast,) = snap["broadcasts"]
     assert (broadcast["inboxes"], broadcast["read"]) == (3, 2)
@@ -91,7 +93,7 @@ async def test_suppressions_and_broadcast_reads_are_counted_and_pushed() -> None
     # A redelivery counts nothing.
     again = await play(deps, extra, clock)
     assert again == [use_cases.Outcome.DUPLICATE] * 5 + [use_cases.Outcome.IGNORED]
-    assert use_cases.stats(deps)["notifications"] == notifications
+    assert shown_stats(deps)["notifications"] == notifications
 
 
 async def test_suppressions_and_reads_survive_a_restart_and_slide_out_after_a_day() -> None:
@@ -102,12 +104,12 @@ async def test_suppressions_and_reads_survive_a_restart_and_slide_out_after_a_da
     deps.state.add_broadcast(the_broadcast(lines))
     # The recorded receipts save it (as `send_broadcast` would have).
     await play(deps, [*lines, *outcomes_after(lines)], clock)
-    before = use_cases.snapshot(deps)
+    before = shown_snapshot(deps)
 
     clock.advance(seconds=1)
     restarted = make_deps(clock, stores)
     await use_cases.load(restarted)
-    after = use_cases.snapshot(restarted)
+    after = shown_snapshot(restarted)
     assert after["notifications"] == before["notifications"]
     assert after["notifications"]["suppressed_24h"] == 3
     recorded_after = next(b for b in after["broadcasts"]
@@ -116,6 +118,6 @@ async def test_suppressions_and_reads_survive_a_restart_and_slide_out_after_a_da
 
     clock.advance(hours=24, minutes=1)
     use_cases.tick(restarted)
-    assert use_cases.stats(restarted)["notifications"]["suppressed_24h"] == 0
+    assert shown_stats(restarted)["notifications"]["suppressed_24h"] == 0
     assert isinstance(restarted.feed, RecordingFeed)
     assert restarted.feed.of("notification_stats")[-1]["suppressed_by_reason"] == {}

@@ -9,7 +9,12 @@ import pytest
 from services.dashboard import use_cases
 from services.dashboard.domain import DashboardError, validate_broadcast
 from shared.contracts import CloudEvent, MessageCreated, PresenceChanged, new_event
-from tests.unit.dashboard.fakes import RecordingFeed, SteppingClock, make_deps
+from tests.unit.dashboard.fakes import (
+    RecordingFeed,
+    SteppingClock,
+    make_deps,
+    shown_stats,
+)
 
 
 def message(room_id: int, at: object) -> CloudEvent:
@@ -31,7 +36,7 @@ async def test_the_message_time_decides_its_minute_not_its_arrival() -> None:
     for room_id, at in ((1, now - timedelta(hours=2)), (2, now - timedelta(hours=25)),
                         (3, now + timedelta(minutes=5)), (4, now - timedelta(seconds=30))):
         await use_cases.record_event(deps, message(room_id, at))
-    stats = use_cases.stats(deps)
+    stats = shown_stats(deps)
     # Two hours ago: in the day, not in the hour's chart. 25 h ago: nowhere. A producer
     # clock five minutes fast: counted now.
     assert stats["messages_24h"] == 3
@@ -45,7 +50,7 @@ async def test_an_older_presence_change_arriving_late_does_not_win() -> None:
     now = clock.now()
     await use_cases.record_event(deps, presence("away", "online", now))
     await use_cases.record_event(deps, presence("online", "offline", now - timedelta(seconds=5)))
-    assert use_cases.stats(deps)["presence"]["away"] == 1
+    assert shown_stats(deps)["presence"]["away"] == 1
 
 
 async def test_unknown_and_malformed_events_are_skipped_not_retried() -> None:

@@ -7,7 +7,14 @@ from datetime import timedelta
 from services.dashboard import use_cases
 from services.dashboard.domain.slow_consumers import SlowConsumerCloses
 from shared.contracts import ConnectionClosed
-from tests.unit.dashboard.fakes import T0, RecordingFeed, SteppingClock, make_deps
+from tests.unit.dashboard.fakes import (
+    T0,
+    RecordingFeed,
+    SteppingClock,
+    make_deps,
+    shown_snapshot,
+    shown_stats,
+)
 
 
 def test_each_replica_counts_its_slow_closes_of_the_last_hour() -> None:
@@ -50,9 +57,9 @@ def test_the_dashboard_shows_slow_closes_per_replica_and_lets_them_age_out() -> 
     use_cases.record_connections(deps, _closed("chat-b", "c3", slow=True))
     use_cases.record_connections(deps, _closed("chat-a", "c4", slow=True))
 
-    shown = use_cases.snapshot(deps)["connections"]["slow_consumers_1h"]
+    shown = shown_snapshot(deps)["connections"]["slow_consumers_1h"]
     assert shown == {"total": 3, "by_replica": {"chat-a": 2, "chat-b": 1}}
-    assert use_cases.stats(deps)["connections"]["slow_consumers_1h"] == shown
+    assert shown_stats(deps)["connections"]["slow_consumers_1h"] == shown
     assert feed.of("connections")[-1]["slow_consumers_1h"] == shown
 
     # The hour slides on without any report: the tick tells the pages.

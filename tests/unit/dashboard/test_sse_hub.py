@@ -9,7 +9,7 @@ import pytest
 
 from services.dashboard.adapters.metrics import DashboardMetrics
 from services.dashboard.adapters.outbound.sse_hub import KEEPALIVE, SseHub
-from services.dashboard.domain import Delta
+from services.dashboard.adapters.views import Delta
 
 FIRST_ID = 1000
 
@@ -33,7 +33,7 @@ async def test_a_new_client_gets_a_snapshot_then_numbered_deltas() -> None:
     (snapshot,) = client.backlog
     assert (snapshot.id, snapshot.retry) == (str(FIRST_ID), 3000)
     assert data(snapshot) == {"type": "initial_data", "data": {"websocket_connections": 0}}
-    h.publish(deltas(2))
+    h.send(deltas(2))
     first, second = client.queue.get_nowait(), client.queue.get_nowait()
     assert (first.id, second.id) == (str(FIRST_ID + 1), str(FIRST_ID + 2))
     assert data(second) == {"type": "connections", "data": {"total": 1}}
@@ -47,7 +47,7 @@ async def test_a_new_client_gets_a_snapshot_then_numbered_deltas() -> None:
 async def test_resume_replays_exactly_the_missed_deltas(last_event_id: str,
                                                         expected: list[int]) -> None:
     h = hub(ring_size=4)
-    h.publish(deltas(5))
+    h.send(deltas(5))
     client = h.open(last_event_id, lambda: pytest.fail("no snapshot when resuming"))
     assert client.resumed
     assert [int(e.id) for e in client.backlog] == expected
@@ -61,7 +61,7 @@ async def test_resume_replays_exactly_the_missed_deltas(last_event_id: str,
 ])
 async def test_an_id_that_cannot_be_resumed_gets_a_fresh_snapshot(last_event_id: str) -> None:
     h = hub(ring_size=4)
-    h.publish(deltas(5))
+    h.send(deltas(5))
     client = h.open(last_event_id, lambda: {"fresh": True})
     assert not client.resumed
     (snapshot,) = client.backlog
@@ -74,7 +74,7 @@ async def test_a_stalled_client_is_dropped_and_the_others_keep_receiving() -> No
     stalled = h.open(None, dict)
     reading = h.open(None, dict)
     for i in range(5):
-        h.publish(deltas(1, start=i))
+        h.send(deltas(1, start=i))
         assert reading.queue.get_nowait() is not None
     # One more than its queue holds: dropped, its backlog freed, told to end.
     assert stalled.dropped and not reading.dropped
@@ -89,7 +89,7 @@ async def test_silence_becomes_a_keep_alive_comment() -> None:
     h = hub()
     client = h.open(None, dict)
     assert await client.next(0.01) is KEEPALIVE
-    h.publish(deltas(1))
+    h.send(deltas(1))
     event = await client.next(0.01)
     assert event is not None and event.id == str(FIRST_ID + 1)
 
@@ -109,5 +109,5 @@ async def test_ending_a_session_ends_its_streams_only() -> None:
     h.end_session("s1")
     assert await revoked.next(1.0) is None  # the stream ends
     assert h.clients == 1
-    h.publish(deltas(1))
+    h.send(deltas(1))
     assert data(await other.next(1.0)) == {"type": "connections", "data": {"total": 0}}

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.chat import use_cases
-from services.chat.adapters.inbound.ws_session import actor_of
+from services.chat.adapters.inbound.actors import actor_of
+from services.chat.adapters.inbound.service import ChatService
 from services.chat.domain import (
     Actor,
     Throttled,
@@ -25,11 +26,8 @@ from shared.auth import SESSION_COOKIE, InvalidToken, Principal
 from shared.auth.fastapi import current_principal, optional_principal, request_token
 from shared.contracts.bounds import Id, Limit, Seq
 
-if TYPE_CHECKING:
-    from services.chat.bootstrap import Chat
 
-
-def chat_of(request: Request) -> Chat:
+def chat_of(request: Request) -> ChatService:
     return request.app.state.chat
 
 
@@ -43,7 +41,7 @@ async def maybe_actor(
     return actor_of(principal)
 
 
-ChatDep = Annotated["Chat", Depends(chat_of)]
+ChatDep = Annotated[ChatService, Depends(chat_of)]
 ActorDep = Annotated[Actor, Depends(actor)]
 MaybeActorDep = Annotated[Actor, Depends(maybe_actor)]
 
@@ -117,13 +115,13 @@ def user_data(user: User) -> dict[str, Any]:
             "is_admin": user.is_admin, "created_at": user.created_at.isoformat()}
 
 
-def cookie_secure(request: Request, chat: Chat) -> bool:
+def cookie_secure(request: Request, chat: ChatService) -> bool:
     """Secure over HTTPS (the scheme the browser used, from a trusted proxy's
     X-Forwarded-Proto), or always with CHAT_COOKIE_SECURE."""
     return chat.settings.cookie_secure or request.url.scheme == "https"
 
 
-def charge_post(chat: Chat, who: Actor) -> None:
+def charge_post(chat: ChatService, who: Actor) -> None:
     """One token of the user's budget on this replica: the one its WebSocket frames spend."""
     if who.user_id is None:
         return  # the use case refuses guests
@@ -139,12 +137,12 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def throttle_sign_in(chat: Chat, request: Request, username: str) -> None:
+async def throttle_sign_in(chat: ChatService, request: Request, username: str) -> None:
     if chat.throttle is not None:
         await chat.throttle.sign_in(username, client_address(request))
 
 
-async def throttle_sign_up(chat: Chat, request: Request, username: str) -> None:
+async def throttle_sign_up(chat: ChatService, request: Request, username: str) -> None:
     if chat.throttle is not None:
         await chat.throttle.sign_up(username, client_address(request))
 

@@ -12,19 +12,17 @@ import logging
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from services.chat.adapters.inbound.ws_session import CloseSocket, Session, actor_of
+from services.chat.adapters.inbound.actors import actor_of
+from services.chat.adapters.inbound.service import ChatService
+from services.chat.adapters.inbound.ws_session import CloseSocket, Session
 from services.chat.adapters.inbound.ws_socket import Disconnected, RawWebSocket, Receive, Send
 from services.chat.adapters.outbound.connection import Connection
 from services.chat.domain import ChatError, NotFound
 from shared.auth import InvalidToken, Principal
 from shared.auth.tokens import SESSION_COOKIE
 from shared.contracts.bounds import fits_seq
-
-if TYPE_CHECKING:
-    from services.chat.bootstrap import Chat
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +56,7 @@ class ChatWebSockets:
     """The ASGI callable for the chat's WebSocket paths; other paths get a refused handshake
     (403), as FastAPI's router would answer."""
 
-    def __init__(self, chat: Chat) -> None:
+    def __init__(self, chat: ChatService) -> None:
         self.chat = chat
 
     async def __call__(self, scope: dict[str, object], receive: Receive, send: Send) -> None:
@@ -95,7 +93,7 @@ async def _refuse(websocket: RawWebSocket, code: int, reason: str) -> None:
         await websocket.close(code, reason)
 
 
-async def serve_socket(chat: Chat, websocket: RawWebSocket, room_id: int | None) -> None:
+async def serve_socket(chat: ChatService, websocket: RawWebSocket, room_id: int | None) -> None:
     settings = chat.settings
     if not origin_allowed(websocket, settings.allowed_origins):
         await _refuse(websocket, CLOSE_POLICY, "origin not allowed")
@@ -162,7 +160,7 @@ async def serve_socket(chat: Chat, websocket: RawWebSocket, room_id: int | None)
             chat.limiter.forget(uid)
 
 
-async def _read_loop(chat: Chat, session: Session) -> None:
+async def _read_loop(chat: ChatService, session: Session) -> None:
     settings = chat.settings
     conn = session.conn
     ws = session.ws

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
 from services.chat import use_cases
 from services.chat.adapters import frames
+from services.chat.adapters.inbound.actors import actor_of
+from services.chat.adapters.inbound.service import ChatService
 from services.chat.adapters.inbound.ws_frames import (
     CLIENT_FRAMES,
     AuthIn,
@@ -27,22 +29,13 @@ from services.chat.adapters.inbound.ws_frames import (
 )
 from services.chat.adapters.inbound.ws_socket import RawWebSocket
 from services.chat.adapters.outbound.connection import Connection
-from services.chat.domain import GUEST, Actor, ChatError, Forbidden, ack_data, message_data
-from shared.auth import InvalidToken, Principal
-
-if TYPE_CHECKING:
-    from services.chat.bootstrap import Chat
+from services.chat.domain import Actor, ChatError, Forbidden, ack_data, message_data
+from shared.auth import InvalidToken
 
 CLOSE_BAD_TOKEN = 4001
 CLOSE_TRY_AGAIN_LATER = 1013
 DIRECT_SEND_TIMEOUT_SECS = 5.0
 DIRECT_SEND_POLL_SECS = 0.01
-
-
-def actor_of(principal: Principal | None) -> Actor:
-    if principal is None:
-        return GUEST
-    return Actor(principal.user_id, principal.username, principal.is_admin)
 
 
 class CloseSocket(Exception):
@@ -57,7 +50,7 @@ class Session:
 
     __slots__ = ("chat", "conn", "loop", "ws")
 
-    def __init__(self, chat: Chat, websocket: RawWebSocket, conn: Connection) -> None:
+    def __init__(self, chat: ChatService, websocket: RawWebSocket, conn: Connection) -> None:
         self.chat = chat
         self.ws = websocket
         self.conn = conn

@@ -3,24 +3,40 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.dashboard import use_cases
+from services.dashboard.adapters import views
+from services.dashboard.adapters.metrics import DashboardMetrics
+from services.dashboard.adapters.outbound.sse_hub import SseHub
+from services.dashboard.ports import DashboardDeps
+from services.dashboard.settings import DashboardSettings
 from shared.auth import Principal
 from shared.auth.fastapi import admin_principal
 
-if TYPE_CHECKING:
-    from services.dashboard.bootstrap import Dashboard
+
+class DashboardService(Protocol):
+    """What the routes use of the wired service: bootstrap's `Dashboard` is one, but the
+    routes never import the composition root that imports them."""
+
+    @property
+    def settings(self) -> DashboardSettings: ...
+    @property
+    def deps(self) -> DashboardDeps: ...
+    @property
+    def hub(self) -> SseHub: ...
+    @property
+    def metrics(self) -> DashboardMetrics: ...
 
 
-def dashboard_of(request: Request) -> Dashboard:
+def dashboard_of(request: Request) -> DashboardService:
     return request.app.state.dashboard
 
 
-DashboardDep = Annotated["Dashboard", Depends(dashboard_of)]
+DashboardDep = Annotated[DashboardService, Depends(dashboard_of)]
 AdminDep = Annotated[Principal, Depends(admin_principal)]
 # The body can never be the problem at this size; the rule (after trimming) is in the core.
 CONTENT_MAX_CHARS = 16_000
@@ -39,7 +55,7 @@ def dashboard_router() -> APIRouter:
         """Live aggregates: the exercise's keys (`connections`, `presence`, `messages_24h`,
         `active_rooms`, `timestamp`) with real numbers, then per-minute messages, users,
         notifications and service health."""
-        return use_cases.stats(dashboard.deps)
+        return views.stats(dashboard.deps.state, dashboard.deps.clock.now())
 
     async def broadcast(body: BroadcastBody, dashboard: DashboardDep,
                         admin: AdminDep) -> dict[str, Any]:

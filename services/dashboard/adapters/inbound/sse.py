@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from services.dashboard import use_cases
+from services.dashboard.adapters import views
 from services.dashboard.adapters.inbound.http import AdminDep, DashboardDep
 
 
@@ -29,7 +30,8 @@ def stream_router() -> APIRouter:
         hub = dashboard.hub
         # The snapshot then matches the newest delta id exactly.
         use_cases.flush(dashboard.deps)
-        client = hub.open(last_event_id, lambda: use_cases.snapshot(dashboard.deps),
+        deps = dashboard.deps
+        client = hub.open(last_event_id, lambda: views.snapshot(deps.state, deps.clock.now()),
                           admin.session_id)
         try:
             for event in client.backlog:

@@ -8,13 +8,15 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
 from fastapi.sse import ServerSentEvent
 
 from services.dashboard.adapters.metrics import DashboardMetrics
-from services.dashboard.domain import Delta
+from services.dashboard.adapters.views import Delta, deltas
+from services.dashboard.domain import Changes, DashboardState
 
 KEEPALIVE = ServerSentEvent(comment="keep-alive")
 
@@ -68,7 +70,10 @@ class SseHub:
     def clients(self) -> int:
         return len(self._clients)
 
-    def publish(self, deltas: list[Delta]) -> None:
+    def publish(self, state: DashboardState, changes: Changes, now: datetime) -> None:
+        self.send(deltas(state, changes, now))
+
+    def send(self, deltas: list[Delta]) -> None:
         for delta in deltas:
             self._last_id += 1
             event = ServerSentEvent(raw_data=_encode(delta.type, delta.data),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,19 +14,18 @@ from services.notifications.domain import (
     decision_data,
     notification_data,
 )
+from services.notifications.ports import NotificationsDeps
 from shared.auth import Principal
 from shared.auth.fastapi import current_principal
 from shared.contracts.bounds import Id
 
-if TYPE_CHECKING:
-    from services.notifications.bootstrap import Notifications
+
+def deps_of(request: Request) -> NotificationsDeps:
+    """What the routes may touch: the use cases' deps, not the wired service (`bootstrap`)."""
+    return request.app.state.notifications.deps
 
 
-def service_of(request: Request) -> Notifications:
-    return request.app.state.notifications
-
-
-ServiceDep = Annotated["Notifications", Depends(service_of)]
+DepsDep = Annotated[NotificationsDeps, Depends(deps_of)]
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
@@ -53,56 +52,56 @@ def inbox_router() -> APIRouter:
     router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 
     @router.get("")
-    async def inbox(who: PrincipalDep, svc: ServiceDep,
+    async def inbox(who: PrincipalDep, deps: DepsDep,
                     unread: Annotated[bool, Query()] = False,
                     before: Annotated[str | None, Query(max_length=40)] = None,
                     limit: Annotated[int, Query(ge=1, le=use_cases.PAGE_MAX)] = 50,
                     ) -> dict[str, Any]:
         """The caller's notifications, newest first. `unread=true`: unread ones only.
         Page on with `before` = the `next_before` of the previous page."""
-        page = await use_cases.list_inbox(svc.deps, who.user_id, unread_only=unread,
+        page = await use_cases.list_inbox(deps, who.user_id, unread_only=unread,
                                           before=before, limit=limit)
         return {"notifications": [notification_data(n) for n in page.notifications],
                 "has_more": page.has_more, "next_before": page.next_before}
 
     @router.get("/unread-count")
-    async def unread_count(who: PrincipalDep, svc: ServiceDep) -> dict[str, int]:
-        return {"count": await use_cases.unread_count(svc.deps, who.user_id)}
+    async def unread_count(who: PrincipalDep, deps: DepsDep) -> dict[str, int]:
+        return {"count": await use_cases.unread_count(deps, who.user_id)}
 
     @router.post("/read-all")
-    async def read_all(who: PrincipalDep, svc: ServiceDep) -> dict[str, int]:
+    async def read_all(who: PrincipalDep, deps: DepsDep) -> dict[str, int]:
         """Marks every unread notification of the caller read; answers how many changed."""
-        return {"marked_read": await use_cases.mark_all_read(svc.deps, who.user_id),
+        return {"marked_read": await use_cases.mark_all_read(deps, who.user_id),
                 "count": 0}
 
     @router.post("/{notification_id}/read")
     async def read_one(notification_id: Annotated[str, Path(max_length=40)],
-                       who: PrincipalDep, svc: ServiceDep) -> dict[str, Any]:
+                       who: PrincipalDep, deps: DepsDep) -> dict[str, Any]:
         """Idempotent. 404 `notification_not_found` for ids that are not the caller's."""
-        return notification_data(await use_cases.mark_read(svc.deps, who.user_id,
+        return notification_data(await use_cases.mark_read(deps, who.user_id,
                                                            notification_id))
 
     @router.get("/preferences")
-    async def get_preferences(who: PrincipalDep, svc: ServiceDep) -> dict[str, Any]:
+    async def get_preferences(who: PrincipalDep, deps: DepsDep) -> dict[str, Any]:
         """Every room of the caller with its level: `mentions` (the default: `@you` and
         `@room`), `all` (every message) or `nothing`."""
-        return _preferences_data(await use_cases.preferences(svc.deps, who.user_id))
+        return _preferences_data(await use_cases.preferences(deps, who.user_id))
 
     @router.put("/preferences")
     async def put_preferences(body: PreferencesBody, who: PrincipalDep,
-                              svc: ServiceDep) -> dict[str, Any]:
+                              deps: DepsDep) -> dict[str, Any]:
         """Sets the listed rooms; rooms not listed keep their level."""
         changed = await use_cases.set_preferences(
-            svc.deps, who.user_id, [(r.room_id, r.level) for r in body.rooms])
+            deps, who.user_id, [(r.room_id, r.level) for r in body.rooms])
         return _preferences_data(changed)
 
     @router.get("/decisions")
-    async def decisions(who: PrincipalDep, svc: ServiceDep,
+    async def decisions(who: PrincipalDep, deps: DepsDep,
                         message_id: Annotated[Id | None, Query()] = None,
                         ) -> dict[str, Any]:
         """Why the caller was or was not notified about a message (`outcome`, `reason`,
         `explanation`); without `message_id`, the latest decisions."""
-        found = await use_cases.decisions(svc.deps, who.user_id, message_id)
+        found = await use_cases.decisions(deps, who.user_id, message_id)
         return {"decisions": [decision_data(d) for d in found]}
 
     return router

@@ -1,12 +1,16 @@
-"""The JSON-ready shapes clients see: the snapshot, `/stats`, and the parts deltas reuse."""
+"""The JSON clients see: the snapshot, `/stats`, and the deltas made of what changed.
+
+The domain (`domain/state.py`) keeps the numbers and marks what changed; how that looks on
+the wire lives here, at the edge, for the HTTP routes and the SSE feed alike."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from services.dashboard.domain.broadcasts import Broadcast, broadcast_data
-from services.dashboard.domain.counters import CHART_MINUTES, chart_minutes, day_start
+from services.dashboard.domain.counters import CHART_MINUTES, chart_minutes, day_start, minute_of
 from services.dashboard.domain.facts import (
     MESSAGES,
     NOTIFICATIONS,
@@ -16,14 +20,18 @@ from services.dashboard.domain.facts import (
     PresenceSet,
 )
 from services.dashboard.domain.health import Instance
-
-if TYPE_CHECKING:
-    from services.dashboard.domain.state import DashboardState
+from services.dashboard.domain.state import Changes, DashboardState
 
 TOP_ROOMS = 10
 ROOMS_WITH_PEOPLE_SHOWN = 20
 # Rooms with a per-minute series in the snapshot (the busiest of the last hour).
 ROOM_SERIES_SHOWN = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    type: str
+    data: dict[str, Any]
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -166,4 +174,60 @@ def stats(state: DashboardState, now: datetime) -> dict[str, Any]:
         "notifications": notification_stats(state, now),
         "services": services(state, now),
         "health": health_summary(state, now),
+    }
+
+
+def deltas(state: DashboardState, changes: Changes, now: datetime) -> list[Delta]:
+    """One delta per kind of change, each with absolute values (counts after the change)."""
+    out = []
+    if changes.connections:
+        out.append(Delta("connections", connections(state, now)))
+    if changes.messages:
+        out.append(Delta("message_stats", message_stats(state, changes, now)))
+    if changes.presence:
+        out.append(Delta("user_presence", {
+            "users": [presence_change(state, fact) for fact in changes.presence.values()],
+            "counts": presence_counts(state)}))
+    if changes.users:
+        out.append(Delta("user_stats", user_stats(state, now)))
+    if changes.notifications:
+        out.append(Delta("notification_stats", notification_stats(state, now)))
+    if changes.instances or changes.forgotten:
+        out.append(Delta("service_health", {
+            "instances": [instance(i, now, state.health.stale_factor)
+                          for i in changes.instances],
+            "removed": [{"service": i.service, "instance_id": i.instance_id}
+                        for i in changes.forgotten],
+            "summary": health_summary(state, now)}))
+    for broadcast_id in sorted(changes.broadcasts):
+        b = state.broadcasts.get(broadcast_id)
+        if b is not None:
+            out.append(Delta("broadcast", broadcast(state, b)))
+    return out
+
+
+def message_stats(state: DashboardState, changes: Changes, now: datetime) -> dict[str, Any]:
+    shown = set(chart_minutes(now, CHART_MINUTES))
+    touched = sorted({m for minutes in changes.minutes.values() for m in minutes} & shown)
+    first = day_start(now)
+    rooms = []
+    for room_id in sorted(changes.minutes):
+        key = str(room_id)
+        rooms.append({
+            "room_id": room_id,
+            "name": room_name(state, room_id),
+            "new_message_count": changes.room_news.get(room_id, 0),
+            "count_24h": state.counters.window(MESSAGES, key, first),
+            "minutes": [{"minute": m.isoformat(),
+                         "count": state.counters.count(MESSAGES, key, m)}
+                        for m in sorted(changes.minutes[room_id] & shown)],
+        })
+    return {
+        "minute": minute_of(now).isoformat(),
+        "messages_24h": state.counters.window(MESSAGES, None, first),
+        "top_rooms": top_rooms(state, now),
+        "total": [{"minute": m.isoformat(), "count": state.counters.total(MESSAGES, m)}
+                  for m in touched],
+        "rooms": rooms,
+        "last_activity": changes.last_activity.isoformat() if changes.last_activity else None,
     }
