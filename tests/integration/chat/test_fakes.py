@@ -10,11 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from services.chat.adapters.outbound.sqla_store import (
-    SqlaChatTx,
-    SqlaChatUnitOfWork,
-    create_schema,
-)
+from services.chat.adapters.outbound.sqla_store import SqlaChatTx, SqlaChatUnitOfWork
+from services.chat.adapters.outbound.sqla_tables import metadata
 from services.chat.adapters.outbound.sqlite_posts import SqlitePostLog
 from shared.db import Database
 
@@ -54,7 +51,8 @@ class TestSqliteStores(StoreContract):
         path = tmp_path / "chat.db"
         db = Database(f"sqlite+aiosqlite:///{path}")
         await db.prepare()
-        await create_schema(db)
+        async with db.engine.begin() as conn:  # a fresh file: every table, as declared
+            await conn.run_sync(metadata.create_all)
         posts = SqlitePostLog(str(path), db, source="tertulia/chat", committed=lambda rows: None)
         await posts.start()
         try:

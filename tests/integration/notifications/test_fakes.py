@@ -10,10 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from services.notifications.adapters.outbound import sqla_tables as t
-from services.notifications.adapters.outbound.sqla_store import (
-    SqlaNotificationsUnitOfWork,
-    create_schema,
-)
+from services.notifications.adapters.outbound.sqla_store import SqlaNotificationsUnitOfWork
 from shared.db import Database
 
 pytest.register_assert_rewrite("tests.unit.notifications.store_contract")
@@ -44,7 +41,8 @@ class TestSqlaStoresOnSqlite(StoreContract):
     async def subject(self, tmp_path: Path) -> AsyncIterator[SqliteSubject]:
         db = Database(f"sqlite+aiosqlite:///{tmp_path / 'notifications.db'}")
         await db.prepare()
-        await create_schema(db)
+        async with db.engine.begin() as conn:  # a fresh file: every table, as declared
+            await conn.run_sync(t.metadata.create_all)
         try:
             yield SqliteSubject(db)
         finally:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from services.presence.adapters.outbound.nats_kv_store import NatsKvConnectionStore
-from services.presence.adapters.outbound.sqla_records import SqlaPresenceRecords, create_schema
+from services.presence.adapters.outbound.sqla_records import SqlaPresenceRecords, metadata
 from services.presence.domain import Connection
 from shared.bus.nats import NatsEventBus
 from shared.db import Database
@@ -70,7 +70,8 @@ class TestSqlaPresenceRecordsOnSqlite(PresenceRecordsContract):
     async def subject(self, tmp_path: Path) -> AsyncIterator[SqliteRecords]:
         db = Database(f"sqlite+aiosqlite:///{tmp_path / 'presence.db'}")
         await db.prepare()
-        await create_schema(db)
+        async with db.engine.begin() as conn:  # a fresh file: every table, as declared
+            await conn.run_sync(metadata.create_all)
         try:
             yield SqliteRecords(db)
         finally:
