@@ -7,7 +7,7 @@ import asyncio
 import copy
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -388,5 +388,9 @@ def viewing_board(monotonic: ManualMonotonic | None = None) -> MemoryViewingBoar
 def make_deps(**overrides: Any) -> NotificationsDeps:
     defaults: dict[str, Any] = {
         "uow": InMemoryNotificationsUnitOfWork(), "live": RecordingLiveNotifier(),
-        "clock": FixedClock(), "viewing": viewing_board(), "outbox_written": OutboxKicks()}
+        "clock": FixedClock(), "viewing": viewing_board()}
+    # Until the unit of work signals its own commits to the relay (issue 12, item 4, on
+    # its way): then the field is gone, and so can this be.
+    if "outbox_written" in {f.name for f in fields(NotificationsDeps)}:
+        defaults["outbox_written"] = OutboxKicks()
     return NotificationsDeps(**{**defaults, **overrides})
