@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -39,9 +40,29 @@ class Problem(Exception):
 
 
 def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
+    headers: dict[str, str] = {}
+    if problem.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if "retry_after" in problem.extra:  # the body says when to try again: so does HTTP
+        headers["Retry-After"] = str(problem.extra["retry_after"])
     return JSONResponse(problem.body(instance), status_code=problem.status,
-                        media_type=PROBLEM_JSON, headers=headers)
+                        media_type=PROBLEM_JSON, headers=headers or None)
+
+
+class ServiceError(Protocol):
+    """What every service's domain error carries: the HTTP status, a stable code, a message."""
+
+    status: int
+    code: str
+    message: str
+
+
+def service_problem(error: ServiceError, **extra: Any) -> Problem:
+    return Problem(error.status, error.code, error.message, **extra)
+
+
+# A service's own errors, each to its problem: the one place a service maps them.
+ErrorMapping = Mapping[type[Exception], Callable[[Any], Problem]]
 
 
 _STATUS_CODES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden",
@@ -49,7 +70,9 @@ _STATUS_CODES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden",
                  413: "too_large", 415: "unsupported_media_type", 429: "rate_limited"}
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+def install_problem_handlers(app: FastAPI, errors: ErrorMapping | None = None) -> None:
+    """Problems, invalid requests and HTTP errors, and the service's own `errors`."""
+
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
         return problem_response(exc, request.url.path)
@@ -74,3 +97,12 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    for error_type, to_problem in (errors or {}).items():
+        app.add_exception_handler(error_type, _mapped(to_problem))
+
+
+def _mapped(to_problem: Callable[[Any], Problem]) -> Callable[..., Any]:
+    async def on_error(request: Request, exc: Exception) -> JSONResponse:
+        return problem_response(to_problem(exc), request.url.path)
+
+    return on_error

@@ -6,8 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from services.chat import bootstrap
 from services.chat.adapters.inbound.edge import behind_proxies
@@ -24,7 +23,7 @@ from services.chat.settings import ChatSettings
 from shared import gc_policy
 from shared.body_limit import BodyLimit
 from shared.observability import configure_logging, health_router
-from shared.problems import Problem, install_problem_handlers, problem_response
+from shared.problems import Problem, install_problem_handlers, service_problem
 
 
 class ChatApp(FastAPI):
@@ -46,6 +45,14 @@ class ChatApp(FastAPI):
             await self.websockets(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+
+def chat_problem(error: ChatError) -> Problem:
+    """Every chat error as problem details, the one place HTTP maps them (the WebSocket's
+    `error` frames carry the same codes); a throttled request is told when to try again."""
+    if isinstance(error, Throttled):
+        return service_problem(error, retry_after=error.retry_after_secs)
+    return service_problem(error)
 
 
 def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAPI:
@@ -72,20 +79,8 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
                   docs_url=None, redoc_url=None,
                   description="Accounts, rooms, messages and every WebSocket of Tertulia.")
     app.state.chat = chat
-    install_problem_handlers(app)
+    install_problem_handlers(app, {ChatError: chat_problem})
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-
-    async def on_chat_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, ChatError)
-        if isinstance(exc, Throttled):
-            response = problem_response(Problem(exc.status, exc.code, exc.message,
-                                                retry_after=exc.retry_after_secs),
-                                        request.url.path)
-            response.headers["Retry-After"] = str(exc.retry_after_secs)
-            return response
-        return problem_response(Problem(exc.status, exc.code, exc.message), request.url.path)
-
-    app.add_exception_handler(ChatError, on_chat_error)
     app.include_router(auth_router())
     app.include_router(chat_router())
     app.include_router(admin_router())

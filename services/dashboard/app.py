@@ -10,8 +10,7 @@ from contextlib import asynccontextmanager
 from types import FrameType
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from services.dashboard import bootstrap
 from services.dashboard.adapters.inbound.http import dashboard_router
@@ -22,9 +21,18 @@ from services.dashboard.settings import DashboardSettings
 from shared.body_limit import BodyLimit
 from shared.bus import PublishFailed
 from shared.observability import configure_logging, health_router
-from shared.problems import Problem, install_problem_handlers, problem_response
+from shared.problems import Problem, install_problem_handlers, service_problem
 
 EXIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def dashboard_problem(error: DashboardError | PublishFailed) -> Problem:
+    """The dashboard's errors as problem details, in one place: its rules' own, and a
+    broadcast NATS did not take."""
+    if isinstance(error, PublishFailed):
+        return Problem(503, "bus_unavailable", "NATS is not available",
+                       "Nothing was sent; try again shortly.")
+    return service_problem(error)
 
 
 def create_app(settings: DashboardSettings | None = None, **overrides: Any) -> FastAPI:
@@ -50,20 +58,10 @@ def create_app(settings: DashboardSettings | None = None, **overrides: Any) -> F
                               "operator broadcasts.")
     app.state.dashboard = dashboard
     app.state.token_verifier = dashboard.keys
-    install_problem_handlers(app)
+    install_problem_handlers(app, {DashboardError: dashboard_problem,
+                                   PublishFailed: dashboard_problem})
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
-    async def on_dashboard_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, DashboardError)
-        return problem_response(Problem(exc.status, exc.code, exc.message), request.url.path)
-
-    async def on_publish_failed(request: Request, exc: Exception) -> JSONResponse:
-        return problem_response(Problem(503, "bus_unavailable", "NATS is not available",
-                                        "Nothing was sent; try again shortly."),
-                                request.url.path)
-
-    app.add_exception_handler(DashboardError, on_dashboard_error)
-    app.add_exception_handler(PublishFailed, on_publish_failed)
     app.include_router(dashboard_router())
     app.include_router(stream_router())
     install_pages(app)

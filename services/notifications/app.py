@@ -7,8 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from services.notifications import bootstrap
 from services.notifications.adapters.inbound.http import inbox_router
@@ -16,7 +15,7 @@ from services.notifications.domain import NotificationsError
 from services.notifications.settings import NotificationsSettings
 from shared.body_limit import BodyLimit
 from shared.observability import configure_logging, health_router
-from shared.problems import Problem, install_problem_handlers, problem_response
+from shared.problems import install_problem_handlers, service_problem
 
 
 def create_app(settings: NotificationsSettings | None = None, **overrides: Any) -> FastAPI:
@@ -40,14 +39,9 @@ def create_app(settings: NotificationsSettings | None = None, **overrides: Any) 
                               "preferences, and why a notification was or was not sent.")
     app.state.notifications = svc
     app.state.token_verifier = svc.keys  # `shared.auth.fastapi` verifies with it
-    install_problem_handlers(app)
+    install_problem_handlers(app, {NotificationsError: service_problem})
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
-    async def on_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, NotificationsError)
-        return problem_response(Problem(exc.status, exc.code, exc.message), request.url.path)
-
-    app.add_exception_handler(NotificationsError, on_error)
     app.include_router(inbox_router())
     app.include_router(health_router(svc.metrics.registry, svc.readiness))
     return app

@@ -7,8 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from services.presence import bootstrap
 from services.presence.adapters.inbound.http import presence_router
@@ -16,7 +15,7 @@ from services.presence.domain import PresenceError
 from services.presence.settings import PresenceSettings
 from shared.body_limit import BodyLimit
 from shared.observability import configure_logging, health_router
-from shared.problems import Problem, install_problem_handlers, problem_response
+from shared.problems import install_problem_handlers, service_problem
 
 
 def create_app(settings: PresenceSettings | None = None, **overrides: Any) -> FastAPI:
@@ -40,14 +39,9 @@ def create_app(settings: PresenceSettings | None = None, **overrides: Any) -> Fa
                               "devices.")
     app.state.presence = presence
     app.state.token_verifier = presence.keys
-    install_problem_handlers(app)
+    install_problem_handlers(app, {PresenceError: service_problem})
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
-    async def on_presence_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, PresenceError)
-        return problem_response(Problem(exc.status, exc.code, exc.message), request.url.path)
-
-    app.add_exception_handler(PresenceError, on_presence_error)
     app.include_router(presence_router())
     app.include_router(health_router(presence.metrics.registry, presence.readiness))
     return app

@@ -87,7 +87,8 @@ class InMemoryPresenceRecords:
         if self.fail:
             raise OSError("database is down")
         for record in records:
-            self.rows[record.user_id] = record
+            # The column holds 32 characters, as `user_presence.username` does.
+            self.rows[record.user_id] = replace(record, username=record.username[:32])
 
     async def get(self, user_ids: Sequence[int]) -> dict[int, PresenceRecord]:
         return {uid: self.rows[uid] for uid in user_ids if uid in self.rows}

@@ -1,0 +1,109 @@
+"""What the chat stores promise the use cases, checked the same way against the in-memory
+fakes (`tests/unit/chat/test_fakes.py`) and the real adapters on a SQLite file — the
+SQLAlchemy stores and the hot path's `SqlitePostLog` (`tests/integration/chat/test_fakes.py`)
+— so the fakes the use-case tests run on cannot drift from what the service runs on.
+
+A subclass provides one fixture, `subject`: a fresh, empty database behind a unit of work
+(counting its commits and rollbacks) and a post log."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import pytest
+
+from services.chat.domain import Actor, Conflict, Member
+from services.chat.ports import ChatUnitOfWork, PostLog
+from services.chat.post_plan import PostRequest, plan_batch
+from tests.unit.chat.fakes import T0
+
+
+class StoreSubject(Protocol):
+    uow: ChatUnitOfWork
+    posts: PostLog
+    commits: int
+    rollbacks: int
+
+
+async def seeded(subject: StoreSubject) -> StoreSubject:
+    """alice (1) and bob (2) in room 1, with three messages by alice, the second to @bob,
+    posted as the service posts."""
+    async with subject.uow.write() as tx:
+        for name in ("alice", "bob"):
+            await tx.users.add(name, None, "h", False, T0)
+        room = await tx.rooms.add("general", None, False, 1, T0)
+        for user_id, name in ((1, "alice"), (2, "bob")):
+            await tx.members.add(Member(room.id, user_id, name, "member", T0))
+    alice = Actor(1, "alice")
+    await subject.posts.commit(
+        [PostRequest(alice, 1, text, f"c-{n}", ("bob",) if "@" in text else ())
+         for n, text in enumerate(("one", "two @BOB", "three"), start=1)], plan_batch, T0)
+    return subject
+
+
+class StoreContract:
+    async def test_a_failed_write_leaves_nothing_behind(self, subject: StoreSubject) -> None:
+        await seeded(subject)
+        commits = subject.commits
+        with pytest.raises(RuntimeError):
+            async with subject.uow.write() as tx:
+                await tx.members.set_read_seq(1, 2, 3)
+                await tx.users.add("carol", None, "h", False, T0)
+                raise RuntimeError("boom")
+
+        async with subject.uow.read() as tx:
+            assert (await tx.members.get(1, 2)).read_seq == 0  # type: ignore[union-attr]
+            assert await tx.users.by_username("carol") is None
+        assert (subject.commits - commits, subject.rollbacks) == (0, 1)
+
+    async def test_uniqueness(self, subject: StoreSubject) -> None:
+        await seeded(subject)
+        async with subject.uow.write() as tx:
+            with pytest.raises(Conflict, match="taken") as user:
+                await tx.users.add("ALICE", None, "h", False, T0)
+        async with subject.uow.write() as tx:
+            with pytest.raises(Conflict) as room:
+                await tx.rooms.add("general", None, True, 1, T0)
+        async with subject.uow.write() as tx:
+            with pytest.raises(Conflict) as member:
+                await tx.members.add(Member(1, 2, "bob", "member", T0))
+        assert (user.value.code, room.value.code, member.value.code) == (
+            "username_taken", "room_name_taken", "already_member")
+
+    async def test_read_markers_never_move_backwards(self, subject: StoreSubject) -> None:
+        await seeded(subject)
+        async with subject.uow.write() as tx:
+            await tx.members.set_read_seq(1, 2, 2)
+            await tx.members.set_read_seq(1, 2, 1)
+            assert (await tx.members.get(1, 2)).read_seq == 2  # type: ignore[union-attr]
+
+    @pytest.mark.parametrize(("before_seq", "after_seq", "limit", "expected"), [
+        (None, None, 2, [2, 3]),
+        (3, None, 5, [1, 2]),
+        (None, 1, 1, [2]),
+        (None, 0, 5, [1, 2, 3]),
+    ])
+    async def test_pages_are_oldest_first(self, subject: StoreSubject, before_seq: int | None,
+                                          after_seq: int | None, limit: int,
+                                          expected: list[int]) -> None:
+        await seeded(subject)
+        async with subject.uow.read() as tx:
+            page = await tx.messages.page(1, before_seq=before_seq, after_seq=after_seq,
+                                          limit=limit)
+        assert [m.seq for m in page] == expected
+
+    async def test_unread_counts_others_messages_and_mentions(
+            self, subject: StoreSubject) -> None:
+        await seeded(subject)
+        async with subject.uow.write() as tx:
+            [alice] = await tx.messages.unread(1)
+            [bob] = await tx.messages.unread(2)
+            second = await tx.messages.get(2)
+            assert second is not None
+            second.is_deleted = True
+            await tx.messages.update(second)
+            [bob_after] = await tx.messages.unread(2)
+
+        assert (alice.count, alice.mentions) == (0, 0)  # her own messages
+        assert (bob.count, bob.mentions, bob.last_seq) == (3, 1, 3)
+        assert (bob_after.count, bob_after.mentions) == (2, 0)  # deleted: neither counts
