@@ -97,8 +97,7 @@ class Chat:
                                  expires_at=session.expires_at.timestamp())
 
     async def readiness(self) -> dict[str, bool]:
-        connected = getattr(self.bus, "is_connected", True)
-        return {"database": await self.db.ping(), "nats": bool(connected),
+        return {"database": await self.db.ping(), "nats": self.bus.is_connected,
                 "accepting": self.accepting}
 
 
@@ -222,9 +221,7 @@ async def start(chat: Chat) -> None:
     await create_schema(chat.db)
     await chat.post_log.start()
     await chat.joins.start()
-    connect = getattr(chat.bus, "connect", None)
-    if connect is not None:
-        await connect()
+    await chat.bus.connect()
     if chat.throttle is not None and isinstance(chat.throttle.storage, NatsKvLimitsStorage):
         try:
             await chat.throttle.storage.ensure_bucket()
@@ -270,10 +267,8 @@ async def stop(chat: Chat) -> None:
     for task in chat._tasks:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
-    close = getattr(chat.bus, "close", None)
-    if close is not None:
-        with contextlib.suppress(Exception):
-            await close()
+    with contextlib.suppress(Exception):
+        await chat.bus.close()
     await chat.post_log.close()
     await chat.joins.close()
     await chat.db.dispose()

@@ -54,8 +54,7 @@ class Dashboard:
     _subscriptions: list[Subscription] = field(default_factory=list)
 
     async def readiness(self) -> dict[str, bool]:
-        connected = getattr(self.bus, "is_connected", True)
-        return {"database": await self.db.ping(), "nats": bool(connected),
+        return {"database": await self.db.ping(), "nats": self.bus.is_connected,
                 "consuming": self.consuming, "token_keys": self.keys.loaded,
                 "accepting": not self.stopping}
 
@@ -102,9 +101,7 @@ async def start(dashboard: Dashboard) -> None:
     await dashboard.db.prepare()
     await create_schema(dashboard.db)
     await use_cases.load(dashboard.deps)
-    connect = getattr(dashboard.bus, "connect", None)
-    if connect is not None:
-        await connect()
+    await dashboard.bus.connect()
     # Live subjects first: socket reports and heartbeats are what a restart knows least.
     dashboard._subscriptions = await subscribe_live(dashboard.bus, dashboard.deps,
                                                     dashboard.metrics)
@@ -167,8 +164,6 @@ async def stop(dashboard: Dashboard) -> None:
     for task in dashboard._tasks:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
-    close = getattr(dashboard.bus, "close", None)
-    if close is not None:
-        with contextlib.suppress(Exception):
-            await close()
+    with contextlib.suppress(Exception):
+        await dashboard.bus.close()
     await dashboard.db.dispose()

@@ -54,8 +54,7 @@ class Notifications:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def readiness(self) -> dict[str, bool]:
-        connected = getattr(self.bus, "is_connected", True)
-        return {"database": await self.db.ping(), "nats": bool(connected),
+        return {"database": await self.db.ping(), "nats": self.bus.is_connected,
                 "consuming": self.consumer is not None, "token_keys": self.keys.loaded,
                 "accepting": self.accepting}
 
@@ -88,9 +87,7 @@ async def start(svc: Notifications) -> None:
     settings = svc.settings
     await svc.db.prepare()
     await create_schema(svc.db)
-    connect = getattr(svc.bus, "connect", None)
-    if connect is not None:
-        await connect()
+    await svc.bus.connect()
     # Revoked sessions are in the set before the first request is answered.
     svc.revocations = await follow_revocations(svc.bus, svc.keys.revoked)
     # Before the consumer: a message decided now should know who is looking already.
@@ -134,8 +131,6 @@ async def stop(svc: Notifications) -> None:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
     svc._tasks = []
-    close = getattr(svc.bus, "close", None)
-    if close is not None:
-        with contextlib.suppress(Exception):
-            await close()
+    with contextlib.suppress(Exception):
+        await svc.bus.close()
     await svc.db.dispose()

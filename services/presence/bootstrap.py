@@ -51,12 +51,11 @@ class Presence:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def readiness(self) -> dict[str, bool]:
-        connected = getattr(self.bus, "is_connected", True)
-        return {"database": await self.db.ping(), "nats": bool(connected),
+        return {"database": await self.db.ping(), "nats": self.bus.is_connected,
                 "restored": self.ready.is_set(), "token_keys": self.keys.loaded}
 
     def hearing(self) -> bool:
-        return bool(getattr(self.bus, "is_connected", True))
+        return self.bus.is_connected
 
 
 def _token_keys(settings: PresenceSettings, verifier: TokenVerifier | None) -> TokenKeys:
@@ -105,9 +104,7 @@ async def start(presence: Presence) -> None:
     settings, deps = presence.settings, presence.deps
     await presence.db.prepare()
     await create_schema(presence.db)
-    connect = getattr(presence.bus, "connect", None)
-    if connect is not None:
-        await connect()
+    await presence.bus.connect()
     ensure_bucket = getattr(deps.store, "ensure_bucket", None)
     if ensure_bucket is not None:
         await ensure_bucket()
@@ -164,8 +161,6 @@ async def stop(presence: Presence) -> None:
     for task in presence._tasks:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
-    close = getattr(presence.bus, "close", None)
-    if close is not None:
-        with contextlib.suppress(Exception):
-            await close()
+    with contextlib.suppress(Exception):
+        await presence.bus.close()
     await presence.db.dispose()
