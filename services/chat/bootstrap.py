@@ -30,8 +30,8 @@ from services.chat.adapters.outbound.nats_kv_limits import NatsKvLimitsStorage
 from services.chat.adapters.outbound.nats_live_feed import BusLiveFeed
 from services.chat.adapters.outbound.security import Argon2PasswordHasher, SystemClock
 from services.chat.adapters.outbound.session_revocations import HubSessionRevocations
-from services.chat.adapters.outbound.sqla_store import SqlaChatUnitOfWork, create_schema
-from services.chat.adapters.outbound.sqla_tables import outbox
+from services.chat.adapters.outbound.sqla_store import SqlaChatUnitOfWork
+from services.chat.adapters.outbound.sqla_tables import ADDED_COLUMNS, metadata, outbox
 from services.chat.adapters.outbound.sqlite_joins import SqliteJoinReader
 from services.chat.adapters.outbound.sqlite_posts import SqlitePostLog
 from services.chat.adapters.outbound.viewing_report import ViewingReporter
@@ -50,7 +50,7 @@ from shared.auth import (
 )
 from shared.bus import EventBus, Subscription
 from shared.bus.nats import NatsEventBus
-from shared.db import Database
+from shared.db import Database, create_schema
 from shared.gc_policy import GcPauses
 from shared.observability import publish_heartbeats
 from shared.outbox import OutboxRelay
@@ -218,7 +218,7 @@ async def start(chat: Chat) -> None:
     chat.token_verifier = chat.issuer.verifier(revoked=chat.revoked)
     chat.deps.passwords = await load_password_policy()
     await chat.db.prepare()
-    await create_schema(chat.db)
+    await create_schema(chat.db, metadata, added_columns=ADDED_COLUMNS)
     await chat.post_log.start()
     await chat.joins.start()
     await chat.bus.connect()
@@ -281,7 +281,7 @@ async def create_admin(settings: ChatSettings, username: str, password: str) -> 
     chat = wire(settings, bus=InMemoryEventBus())
     chat.deps.passwords = await load_password_policy()
     await chat.db.prepare()
-    await create_schema(chat.db)
+    await create_schema(chat.db, metadata, added_columns=ADDED_COLUMNS)
     await chat.post_log.start()
     await chat.joins.start()
     try:

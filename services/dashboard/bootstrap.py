@@ -17,8 +17,8 @@ from services.dashboard.adapters.outbound.sqla_store import (
     SqlaBroadcastStore,
     SqlaInstanceStore,
     SqlaStatsStore,
-    create_schema,
 )
+from services.dashboard.adapters.outbound.sqla_tables import metadata
 from services.dashboard.adapters.outbound.sse_hub import SseHub
 from services.dashboard.adapters.outbound.system import SystemClock
 from services.dashboard.domain import DashboardState
@@ -28,7 +28,7 @@ from shared.auth import TokenKeys, TokenVerifier, follow_revocations
 from shared.bus import EventBus, Subscription
 from shared.bus.nats import NatsEventBus
 from shared.contracts import SessionRevoked
-from shared.db import Database
+from shared.db import Database, create_schema
 from shared.observability import publish_heartbeats
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ async def start(dashboard: Dashboard) -> None:
         raise RuntimeError("set DASHBOARD_JWT_PUBLIC_KEY_PEM or DASHBOARD_JWKS_URL: the "
                            "dashboard verifies administrators' tokens with chat's public key")
     await dashboard.db.prepare()
-    await create_schema(dashboard.db)
+    await create_schema(dashboard.db, metadata)
     await use_cases.load(dashboard.deps)
     await dashboard.bus.connect()
     # Live subjects first: socket reports and heartbeats are what a restart knows least.

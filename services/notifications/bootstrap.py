@@ -18,17 +18,14 @@ from services.notifications.adapters.metrics import NotificationsMetrics
 from services.notifications.adapters.outbound.bus_live_notifier import BusLiveNotifier
 from services.notifications.adapters.outbound.clock import SystemClock
 from services.notifications.adapters.outbound.memory_viewing import MemoryViewingBoard
-from services.notifications.adapters.outbound.sqla_store import (
-    SqlaNotificationsUnitOfWork,
-    create_schema,
-)
-from services.notifications.adapters.outbound.sqla_tables import outbox
+from services.notifications.adapters.outbound.sqla_store import SqlaNotificationsUnitOfWork
+from services.notifications.adapters.outbound.sqla_tables import metadata, outbox
 from services.notifications.ports import Clock, NotificationsDeps
 from services.notifications.settings import NotificationsSettings
 from shared.auth import TokenKeys, TokenVerifier, follow_revocations
 from shared.bus import EventBus, Subscription
 from shared.bus.nats import NatsEventBus
-from shared.db import Database
+from shared.db import Database, create_schema
 from shared.observability import publish_heartbeats
 from shared.outbox import OutboxRelay
 
@@ -86,7 +83,7 @@ def wire(settings: NotificationsSettings, *, bus: EventBus | None = None,
 async def start(svc: Notifications) -> None:
     settings = svc.settings
     await svc.db.prepare()
-    await create_schema(svc.db)
+    await create_schema(svc.db, metadata)
     await svc.bus.connect()
     # Revoked sessions are in the set before the first request is answered.
     svc.revocations = await follow_revocations(svc.bus, svc.keys.revoked)

@@ -20,14 +20,14 @@ from services.presence.adapters.metrics import PresenceMetrics
 from services.presence.adapters.outbound.bus_events import BusPresenceEvents
 from services.presence.adapters.outbound.clock import SystemClock
 from services.presence.adapters.outbound.nats_kv_store import NatsKvConnectionStore
-from services.presence.adapters.outbound.sqla_records import SqlaPresenceRecords, create_schema
+from services.presence.adapters.outbound.sqla_records import SqlaPresenceRecords, metadata
 from services.presence.domain import Board, Timing
 from services.presence.ports import Clock, ConnectionStore, PresenceDeps
 from services.presence.settings import PresenceSettings
 from shared.auth import TokenKeys, TokenVerifier, follow_revocations
 from shared.bus import EventBus, Subscription
 from shared.bus.nats import NatsEventBus
-from shared.db import Database
+from shared.db import Database, create_schema
 from shared.observability import publish_heartbeats
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ async def _every(secs: float, job: Callable[[], Awaitable[None]], name: str) -> 
 async def start(presence: Presence) -> None:
     settings, deps = presence.settings, presence.deps
     await presence.db.prepare()
-    await create_schema(presence.db)
+    await create_schema(presence.db, metadata)
     await presence.bus.connect()
     ensure_bucket = getattr(deps.store, "ensure_bucket", None)
     if ensure_bucket is not None:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import and_, bindparam, delete, func, insert, inspect, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,7 +16,6 @@ from services.chat.adapters.outbound.sqla_tables import (
     chat_messages,
     chat_rooms,
     message_mentions,
-    metadata,
     outbox,
     room_members,
     user_sessions,
@@ -377,39 +376,3 @@ class SqlaChatUnitOfWork:
     async def read(self) -> AsyncIterator[SqlaChatTx]:
         async with self._db.read() as session:
             yield SqlaChatTx(session, self._source)
-
-
-# Columns added to existing tables after their first release, added at start-up to a
-# database made before them (there is no migrations tool yet).
-ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"users": ("deactivated_at", "deleted_at")}
-
-
-def _missing_columns(sync_conn: Any) -> list[tuple[str, str]]:
-    inspector = inspect(sync_conn)
-    missing = []
-    for table, names in ADDED_COLUMNS.items():
-        present = {c["name"] for c in inspector.get_columns(table)}
-        missing += [(table, name) for name in names if name not in present]
-    return missing
-
-
-async def _add_missing_columns(conn: AsyncConnection) -> None:
-    for table, name in await conn.run_sync(_missing_columns):
-        column = metadata.tables[table].c[name]
-        kind = column.type.compile(dialect=conn.dialect)
-        await conn.execute(text(f'ALTER TABLE {table} ADD COLUMN "{name}" {kind}'))
-
-
-async def create_schema(db: Database) -> None:
-    """Create missing tables and add missing columns; safe when several replicas start at
-    once."""
-    for attempt in range(3):
-        try:
-            async with db.engine.begin() as conn:
-                await conn.run_sync(metadata.create_all)
-                await _add_missing_columns(conn)
-            return
-        except Exception:
-            # Another replica created a table (or column) between our check and our CREATE.
-            if attempt == 2:
-                raise

@@ -306,17 +306,3 @@ class SqlaNotificationsUnitOfWork:
     async def read(self) -> AsyncIterator[SqlaNotificationsTx]:
         async with self._db.read() as conn:
             yield SqlaNotificationsTx(conn, self._source)
-
-
-async def create_schema(db: Database) -> None:
-    """Create missing tables; safe when several replicas start at once."""
-    for attempt in range(3):
-        try:
-            async with db.engine.begin() as conn:
-                await conn.run_sync(t.metadata.create_all)
-            return
-        except Exception:
-            # Another replica created a table between our check and our CREATE.
-            if attempt == 2:
-                raise
-
