@@ -67,12 +67,11 @@ def wire(settings: NotificationsSettings, *, bus: EventBus | None = None,
                         pending=metrics.outbox_pending, poll_secs=settings.outbox_poll_secs,
                         batch=settings.outbox_batch)
     deps = NotificationsDeps(
-        uow=SqlaNotificationsUnitOfWork(db),
+        uow=SqlaNotificationsUnitOfWork(db, committed=relay.committed),
         live=BusLiveNotifier(bus),
         clock=clock or SystemClock(),
         viewing=MemoryViewingBoard(default_interval_secs=settings.viewing_heartbeat_secs,
                                    expiry_factor=settings.viewing_expiry_factor),
-        outbox_written=relay.kick,
         preview_chars=settings.preview_chars,
         broadcast_max_chars=settings.broadcast_max_chars,
         live_max_age_secs=settings.live_max_age_secs,

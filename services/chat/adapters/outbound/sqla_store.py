@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -32,7 +31,7 @@ from services.chat.domain import (
     User,
 )
 from shared.db import Database
-from shared.outbox import OutboxRow, add_to_outbox
+from shared.outbox import Committed, OutboxWriter, write_with_outbox
 
 # Statements of frequent paths are built once, with bind parameters: building a statement
 # object costs about as much CPU as executing it (measured with pyinstrument). These are
@@ -328,17 +327,6 @@ class SqlaMessageStore:
         return [Unread(r.room_id, r.count, r.mentions, r.last_seq, r.read_seq) for r in rows]
 
 
-class SqlaOutbox:
-    def __init__(self, session: AsyncConnection, source: str) -> None:
-        self._s = session
-        self._source = source
-        self.rows: list[OutboxRow] = []
-
-    async def add(self, event: BaseModel, now: datetime) -> None:
-        self.rows.append(await add_to_outbox(self._s, outbox, event, source=self._source,
-                                             now=now))
-
-
 class SqlaChatTx:
     def __init__(self, session: AsyncConnection, source: str) -> None:
         self.session = session
@@ -347,7 +335,7 @@ class SqlaChatTx:
         self.members = SqlaMemberStore(session)
         self.messages = SqlaMessageStore(session)
         self.sessions = SqlaSessionStore(session)
-        self.outbox = SqlaOutbox(session, source)
+        self.outbox = OutboxWriter(session, outbox, source)
 
 
 class SqlaChatUnitOfWork:
@@ -355,21 +343,15 @@ class SqlaChatUnitOfWork:
     right after its commit, in commit order."""
 
     def __init__(self, db: Database, source: str = "tertulia/chat",
-                 committed: Callable[[list[OutboxRow]], None] | None = None) -> None:
+                 committed: Committed | None = None) -> None:
         self._db = db
         self._source = source
         self._committed = committed
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[SqlaChatTx]:
-        tx: SqlaChatTx | None = None
-
-        def hand_over() -> None:
-            if tx is not None and tx.outbox.rows and self._committed is not None:
-                self._committed(tx.outbox.rows)
-
-        async with self._db.write(after_commit=hand_over) as session:
-            tx = SqlaChatTx(session, self._source)
+        async with write_with_outbox(self._db, lambda conn: SqlaChatTx(conn, self._source),
+                                     self._committed) as tx:
             yield tx
 
     @asynccontextmanager
