@@ -23,7 +23,7 @@ from services.chat.domain import ChatError, Throttled
 from services.chat.settings import ChatSettings
 from shared import gc_policy
 from shared.body_limit import BodyLimit
-from shared.observability import configure_logging, health_router
+from shared.observability import health_router
 from shared.problems import Problem, install_problem_handlers, problem_response
 
 
@@ -50,7 +50,6 @@ class ChatApp(FastAPI):
 
 def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAPI:
     settings = settings or ChatSettings()
-    configure_logging(settings.log_level, settings.log_json)
     chat = bootstrap.wire(settings, **overrides)
 
     @asynccontextmanager

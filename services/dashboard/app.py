@@ -21,7 +21,7 @@ from services.dashboard.domain import DashboardError
 from services.dashboard.settings import DashboardSettings
 from shared.body_limit import BodyLimit
 from shared.bus import PublishFailed
-from shared.observability import configure_logging, health_router
+from shared.observability import health_router
 from shared.problems import Problem, install_problem_handlers, problem_response
 
 EXIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -29,7 +29,6 @@ EXIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 def create_app(settings: DashboardSettings | None = None, **overrides: Any) -> FastAPI:
     settings = settings or DashboardSettings()
-    configure_logging(settings.log_level, settings.log_json)
     dashboard = bootstrap.wire(settings, **overrides)
 
     @asynccontextmanager

@@ -15,13 +15,12 @@ from services.notifications.adapters.inbound.http import inbox_router
 from services.notifications.domain import NotificationsError
 from services.notifications.settings import NotificationsSettings
 from shared.body_limit import BodyLimit
-from shared.observability import configure_logging, health_router
+from shared.observability import health_router
 from shared.problems import Problem, install_problem_handlers, problem_response
 
 
 def create_app(settings: NotificationsSettings | None = None, **overrides: Any) -> FastAPI:
     settings = settings or NotificationsSettings()
-    configure_logging(settings.log_level, settings.log_json)
     svc = bootstrap.wire(settings, **overrides)
 
     @asynccontextmanager

@@ -15,13 +15,12 @@ from services.presence.adapters.inbound.http import presence_router
 from services.presence.domain import PresenceError
 from services.presence.settings import PresenceSettings
 from shared.body_limit import BodyLimit
-from shared.observability import configure_logging, health_router
+from shared.observability import health_router
 from shared.problems import Problem, install_problem_handlers, problem_response
 
 
 def create_app(settings: PresenceSettings | None = None, **overrides: Any) -> FastAPI:
     settings = settings or PresenceSettings()
-    configure_logging(settings.log_level, settings.log_json)
     presence = bootstrap.wire(settings, **overrides)
 
     @asynccontextmanager
