@@ -54,16 +54,15 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await bootstrap.start(chat)
-        app.state.token_verifier = chat.token_verifier
-        chat.gc_pauses.install()
-        if settings.gc_freeze_after_start:
-            gc_policy.settle_after_start(settings.gc_gen0_threshold)
-        try:
-            yield
-        finally:
-            chat.gc_pauses.uninstall()
-            await bootstrap.stop(chat)
+        async with bootstrap.running(chat):
+            app.state.token_verifier = chat.token_verifier
+            chat.gc_pauses.install()
+            if settings.gc_freeze_after_start:
+                gc_policy.settle_after_start(settings.gc_gen0_threshold)
+            try:
+                yield
+            finally:
+                chat.gc_pauses.uninstall()
 
     # No HTML docs (FastAPI's load Swagger UI and ReDoc from a CDN): the schema stays at
     # /openapi.json on this service's own port (docs/operations.md, API documentation).

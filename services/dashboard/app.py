@@ -33,13 +33,12 @@ def create_app(settings: DashboardSettings | None = None, **overrides: Any) -> F
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await bootstrap.start(dashboard)
-        restore_signals = end_streams_on_exit_signals(dashboard)
-        try:
-            yield
-        finally:
-            restore_signals()
-            await bootstrap.stop(dashboard)
+        async with bootstrap.running(dashboard):
+            restore_signals = end_streams_on_exit_signals(dashboard)
+            try:
+                yield
+            finally:
+                restore_signals()
 
     # No HTML docs (FastAPI's load Swagger UI and ReDoc from a CDN): the schema stays at
     # /openapi.json on this service's own port (docs/operations.md, API documentation).

@@ -25,11 +25,8 @@ def create_app(settings: NotificationsSettings | None = None, **overrides: Any) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await bootstrap.start(svc)
-        try:
+        async with bootstrap.running(svc):
             yield
-        finally:
-            await bootstrap.stop(svc)
 
     # No HTML docs (FastAPI's load Swagger UI and ReDoc from a CDN): the schema stays at
     # /openapi.json on this service's own port (docs/operations.md, API documentation).

@@ -25,11 +25,8 @@ def create_app(settings: PresenceSettings | None = None, **overrides: Any) -> Fa
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await bootstrap.start(presence)
-        try:
+        async with bootstrap.running(presence):
             yield
-        finally:
-            await bootstrap.stop(presence)
 
     # No HTML docs (FastAPI's load Swagger UI and ReDoc from a CDN): the schema stays at
     # /openapi.json on this service's own port (docs/operations.md, API documentation).
