@@ -22,9 +22,8 @@ from services.chat.adapters.inbound.ws import ChatWebSockets
 from services.chat.domain import ChatError, Throttled
 from services.chat.settings import ChatSettings
 from shared import gc_policy
-from shared.body_limit import BodyLimit
-from shared.observability import health_router
-from shared.problems import Problem, install_problem_handlers, problem_response
+from shared.problems import Problem, problem_response
+from shared.service_app import service_app
 
 
 class ChatApp(FastAPI):
@@ -64,14 +63,12 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
             finally:
                 chat.gc_pauses.uninstall()
 
-    # No HTML docs (FastAPI's load Swagger UI and ReDoc from a CDN): the schema stays at
-    # /openapi.json on this service's own port (docs/operations.md, API documentation).
-    app = ChatApp(title="Tertulia chat", version=bootstrap.VERSION, lifespan=lifespan,
-                  docs_url=None, redoc_url=None,
-                  description="Accounts, rooms, messages and every WebSocket of Tertulia.")
+    app = service_app(
+        title="Tertulia chat", version=bootstrap.VERSION,
+        description="Accounts, rooms, messages and every WebSocket of Tertulia.",
+        lifespan=lifespan, registry=chat.metrics.registry, readiness=chat.readiness,
+        max_body_bytes=settings.max_body_bytes, app_class=ChatApp)
     app.state.chat = chat
-    install_problem_handlers(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     async def on_chat_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ChatError)
@@ -91,6 +88,5 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     app.websockets = ChatWebSockets(chat)
     app.edge = behind_proxies(app.dispatch, settings.trusted_proxies,
                               settings.hsts_max_age_secs)
-    app.include_router(health_router(chat.metrics.registry, chat.readiness))
     install_pages(app)
     return app

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,30 +12,22 @@ from services.notifications import bootstrap
 from services.notifications.adapters.inbound.http import inbox_router
 from services.notifications.domain import NotificationsError
 from services.notifications.settings import NotificationsSettings
-from shared.body_limit import BodyLimit
-from shared.observability import health_router
-from shared.problems import Problem, install_problem_handlers, problem_response
+from shared.problems import Problem, problem_response
+from shared.service_app import lifespan_of, service_app
 
 
 def create_app(settings: NotificationsSettings | None = None, **overrides: Any) -> FastAPI:
     settings = settings or NotificationsSettings()
     svc = bootstrap.wire(settings, **overrides)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with bootstrap.running(svc):
-            yield
-
-    # No HTML docs (FastAPI's load Swagger UI and ReDoc from a CDN): the schema stays at
-    # /openapi.json on this service's own port (docs/operations.md, API documentation).
-    app = FastAPI(title="Tertulia notifications", version=bootstrap.VERSION, lifespan=lifespan,
-                  docs_url=None, redoc_url=None,
-                  description="Who must be told about what: inboxes, read state, "
-                              "preferences, and why a notification was or was not sent.")
+    app = service_app(
+        title="Tertulia notifications", version=bootstrap.VERSION,
+        description="Who must be told about what: inboxes, read state, preferences, and "
+                    "why a notification was or was not sent.",
+        lifespan=lifespan_of(lambda: bootstrap.running(svc)),
+        registry=svc.metrics.registry, readiness=svc.readiness,
+        max_body_bytes=settings.max_body_bytes)
     app.state.notifications = svc
     app.state.token_verifier = svc.keys  # `shared.auth.fastapi` verifies with it
-    install_problem_handlers(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     async def on_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, NotificationsError)
@@ -45,5 +35,4 @@ def create_app(settings: NotificationsSettings | None = None, **overrides: Any) 
 
     app.add_exception_handler(NotificationsError, on_error)
     app.include_router(inbox_router())
-    app.include_router(health_router(svc.metrics.registry, svc.readiness))
     return app
