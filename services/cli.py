@@ -72,8 +72,14 @@ def _log_config() -> dict[str, Any]:
 def serve(name: str, host: str, port: int | None) -> int:
     import uvicorn
 
+    from shared.observability import configure_logging
+
     entry = SERVICES[name]
     settings = _load(entry.settings)()
+    # The process's logging is the command's to set, not the app's: an app made by a test
+    # or by another server keeps its caller's handlers. Before uvicorn.run, whose own
+    # logging config leaves the root logger and these filters alone.
+    configure_logging(settings.log_level, settings.log_json)
     # Chat reads X-Forwarded-* itself, from CHAT_TRUSTED_PROXIES (the same uvicorn
     # middleware, `services/chat/adapters/inbound/edge.py`); uvicorn doing it first with its
     # own list (FORWARDED_ALLOW_IPS) could trust a peer that the setting does not.

@@ -14,12 +14,12 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import BigInteger, DateTime, Integer, event, text
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.types import TypeDecorator
@@ -27,6 +27,7 @@ from sqlalchemy.types import TypeDecorator
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 CHECKPOINT_EVERY_SECS = 1.0
 CHECKPOINT_STOP_SECS = 5.0
+SCHEMA_ATTEMPTS = 5
 log = logging.getLogger(__name__)
 
 
@@ -227,6 +228,47 @@ class WriterFileLock:
 
     def close(self) -> None:
         os.close(self._fd)
+
+
+async def create_schema(db: Database, metadata: MetaData, *,
+                        added_columns: Mapping[str, Sequence[str]] | None = None) -> None:
+    """Create the tables of `metadata` that are missing, then add to existing tables the
+    columns of `added_columns` (table name -> column names: columns that came after the
+    table's first release, declared in `metadata` as nullable) that a database made before
+    them lacks. There are no migrations yet; this is all a start-up does to a schema.
+
+    Safe when several replicas start at once: on SQLite they take the writers' turn one
+    after another; on PostgreSQL the one that loses a race to `CREATE` or `ALTER` (a
+    unique violation in the catalog, "already exists") tries again and finds it done."""
+    for attempt in range(1, SCHEMA_ATTEMPTS + 1):
+        try:
+            async with db.write() as conn:
+                await conn.run_sync(metadata.create_all)
+                if added_columns:
+                    await _add_missing_columns(conn, metadata, added_columns)
+            return
+        except Exception:
+            if attempt == SCHEMA_ATTEMPTS:
+                raise
+            log.info("schema: another process changed it meanwhile; trying again",
+                     extra={"fields": {"attempt": attempt}})
+            await asyncio.sleep(0.05 * attempt)
+
+
+async def _add_missing_columns(conn: AsyncConnection, metadata: MetaData,
+                               added: Mapping[str, Sequence[str]]) -> None:
+    def missing(sync_conn: object) -> list[tuple[str, str]]:
+        inspector = inspect(sync_conn)
+        found = []
+        for table, names in added.items():
+            present = {c["name"] for c in inspector.get_columns(table)}
+            found += [(table, name) for name in names if name not in present]
+        return found
+
+    for table, name in await conn.run_sync(missing):
+        column = metadata.tables[table].c[name]
+        kind = column.type.compile(dialect=conn.dialect)
+        await conn.execute(text(f'ALTER TABLE {table} ADD COLUMN "{name}" {kind}'))
 
 
 # SQLite keeps only INTEGER primary keys auto-incrementing; PostgreSQL gets real BIGINTs.

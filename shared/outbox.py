@@ -19,9 +19,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol, TypeVar
 
 from prometheus_client import Counter, Gauge
 from pydantic import BaseModel
@@ -55,6 +57,8 @@ PURGE_BATCH = 1000
 PURGE_PAUSE_SECS = 0.05
 # (event ids, when): mark those rows sent, in a write transaction of its own.
 MarkSent = Callable[[list[str], datetime], Awaitable[None]]
+# What a transaction just committed to the outbox, in commit order (`OutboxRelay.committed`).
+Committed = Callable[[Sequence["OutboxRow"]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +103,47 @@ async def add_to_outbox(conn: AsyncConnection, table: Table, event: BaseModel, *
     await conn.execute(insert(table), {"event_id": row.event_id, "subject": row.subject,
                                        "payload": row.payload, "created_at": now})
     return row
+
+
+class OutboxWriter:
+    """The outbox of one write transaction: `add` records an event in it, `rows` keeps
+    what it recorded for the relay, which is handed them once the transaction committed."""
+
+    def __init__(self, conn: AsyncConnection, table: Table, source: str) -> None:
+        self._conn = conn
+        self._table = table
+        self._source = source
+        self.rows: list[OutboxRow] = []
+
+    async def add(self, event: BaseModel, now: datetime) -> None:
+        self.rows.append(await add_to_outbox(self._conn, self._table, event,
+                                             source=self._source, now=now))
+
+
+class WritesOutbox(Protocol):
+    @property
+    def outbox(self) -> OutboxWriter: ...
+
+
+TxT = TypeVar("TxT", bound=WritesOutbox)
+
+
+@asynccontextmanager
+async def write_with_outbox(db: Database, begin: Callable[[AsyncConnection], TxT],
+                            committed: Committed | None) -> AsyncIterator[TxT]:
+    """A unit of work's write transaction (`begin` makes its stores on the connection):
+    the outbox rows it wrote go to `committed` right after the commit, still in this
+    process's write turn, so they reach the relay in commit order, and never after a
+    rollback. No use case has to tell the relay anything."""
+    tx: TxT | None = None
+
+    def hand_over() -> None:
+        if tx is not None and tx.outbox.rows and committed is not None:
+            committed(tx.outbox.rows)
+
+    async with db.write(after_commit=hand_over) as conn:
+        tx = begin(conn)
+        yield tx
 
 
 class OutboxRelay:

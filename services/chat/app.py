@@ -21,9 +21,8 @@ from services.chat.adapters.inbound.ws import ChatWebSockets
 from services.chat.domain import ChatError, Throttled
 from services.chat.settings import ChatSettings
 from shared import gc_policy
-from shared.body_limit import BodyLimit
-from shared.observability import configure_logging, health_router
-from shared.problems import Problem, install_problem_handlers, service_problem
+from shared.problems import Problem, service_problem
+from shared.service_app import service_app
 
 
 class ChatApp(FastAPI):
@@ -57,30 +56,27 @@ def chat_problem(error: ChatError) -> Problem:
 
 def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAPI:
     settings = settings or ChatSettings()
-    configure_logging(settings.log_level, settings.log_json)
     chat = bootstrap.wire(settings, **overrides)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await bootstrap.start(chat)
-        app.state.token_verifier = chat.token_verifier
-        chat.gc_pauses.install()
-        if settings.gc_freeze_after_start:
-            gc_policy.settle_after_start(settings.gc_gen0_threshold)
-        try:
-            yield
-        finally:
-            chat.gc_pauses.uninstall()
-            await bootstrap.stop(chat)
+        async with bootstrap.running(chat):
+            app.state.token_verifier = chat.token_verifier
+            chat.gc_pauses.install()
+            if settings.gc_freeze_after_start:
+                gc_policy.settle_after_start(settings.gc_gen0_threshold)
+            try:
+                yield
+            finally:
+                chat.gc_pauses.uninstall()
 
-    # No HTML docs (FastAPI's load Swagger UI and ReDoc from a CDN): the schema stays at
-    # /openapi.json on this service's own port (docs/operations.md, API documentation).
-    app = ChatApp(title="Tertulia chat", version=bootstrap.VERSION, lifespan=lifespan,
-                  docs_url=None, redoc_url=None,
-                  description="Accounts, rooms, messages and every WebSocket of Tertulia.")
+    app = service_app(
+        title="Tertulia chat", version=bootstrap.VERSION,
+        description="Accounts, rooms, messages and every WebSocket of Tertulia.",
+        lifespan=lifespan, registry=chat.metrics.registry, readiness=chat.readiness,
+        max_body_bytes=settings.max_body_bytes, errors={ChatError: chat_problem},
+        app_class=ChatApp)
     app.state.chat = chat
-    install_problem_handlers(app, {ChatError: chat_problem})
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(auth_router())
     app.include_router(chat_router())
     app.include_router(admin_router())
@@ -88,6 +84,5 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     app.websockets = ChatWebSockets(chat)
     app.edge = behind_proxies(app.dispatch, settings.trusted_proxies,
                               settings.hsts_max_age_secs)
-    app.include_router(health_router(chat.metrics.registry, chat.readiness))
     install_pages(app)
     return app

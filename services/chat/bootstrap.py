@@ -1,12 +1,13 @@
 """The composition root: `wire()` builds every adapter from settings (each one overridable);
-`start()`/`stop()` connect and release them. Nothing connects at import or in `wire()`."""
+`running()` starts them and stops them again. Nothing connects at import or in `wire()`."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,8 +31,8 @@ from services.chat.adapters.outbound.nats_kv_limits import NatsKvLimitsStorage
 from services.chat.adapters.outbound.nats_live_feed import BusLiveFeed
 from services.chat.adapters.outbound.security import Argon2PasswordHasher, SystemClock
 from services.chat.adapters.outbound.session_revocations import HubSessionRevocations
-from services.chat.adapters.outbound.sqla_store import SqlaChatUnitOfWork, create_schema
-from services.chat.adapters.outbound.sqla_tables import outbox
+from services.chat.adapters.outbound.sqla_store import SqlaChatUnitOfWork
+from services.chat.adapters.outbound.sqla_tables import ADDED_COLUMNS, metadata, outbox
 from services.chat.adapters.outbound.sqlite_joins import SqliteJoinReader
 from services.chat.adapters.outbound.sqlite_posts import SqlitePostLog
 from services.chat.adapters.outbound.viewing_report import ViewingReporter
@@ -48,10 +49,11 @@ from shared.auth import (
     follow_revocations,
     generate_private_key_pem,
 )
-from shared.bus import EventBus, Subscription
+from shared.bus import EventBus
 from shared.bus.nats import NatsEventBus
 from shared.db import Database
 from shared.gc_policy import GcPauses
+from shared.lifecycle import connect_bus, open_database, run_relay, run_task, subscribed
 from shared.observability import publish_heartbeats
 from shared.outbox import OutboxRelay
 
@@ -82,8 +84,6 @@ class Chat:
     throttle: AuthThrottle | None = None
     accepting: bool = False
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    _subscriptions: list[Subscription] = field(default_factory=list)
 
     async def issue_token(self, user: User) -> str:
         """Sign in: open a session for `user` and sign a token that carries its id."""
@@ -97,8 +97,7 @@ class Chat:
                                  expires_at=session.expires_at.timestamp())
 
     async def readiness(self) -> dict[str, bool]:
-        connected = getattr(self.bus, "is_connected", True)
-        return {"database": await self.db.ping(), "nats": bool(connected),
+        return {"database": await self.db.ping(), "nats": self.bus.is_connected,
                 "accepting": self.accepting}
 
 
@@ -209,74 +208,65 @@ async def load_issuer(settings: ChatSettings) -> TokenIssuer:
     return TokenIssuer(pem, ttl_secs=settings.access_token_ttl_secs)
 
 
-async def start(chat: Chat) -> None:
+@asynccontextmanager
+async def running(chat: Chat) -> AsyncIterator[Chat]:
+    """Start what `wire` built; on exit stop it, in reverse (`shared/lifecycle.py`):
+    readiness off, the heartbeat and the subscriptions gone, every socket closed with 1001
+    (clients reconnect elsewhere), the posts in flight committed, the relay and the purge
+    ended, NATS drained, the database threads and connections closed."""
     settings = chat.settings
     if settings.access_token_ttl_secs > SESSION_REPLAY_SECS:
         # Services read back revocations this far only: a longer token could outlive them.
         raise ValueError(f"CHAT_ACCESS_TOKEN_TTL_SECS must be at most {SESSION_REPLAY_SECS}")
-    if chat.issuer is None:
-        chat.issuer = await load_issuer(settings)
-    chat.token_verifier = chat.issuer.verifier(revoked=chat.revoked)
-    chat.deps.passwords = await load_password_policy()
-    await chat.db.prepare()
-    await create_schema(chat.db)
-    await chat.post_log.start()
-    await chat.joins.start()
-    connect = getattr(chat.bus, "connect", None)
-    if connect is not None:
-        await connect()
-    if chat.throttle is not None and isinstance(chat.throttle.storage, NatsKvLimitsStorage):
-        try:
-            await chat.throttle.storage.ensure_bucket()
-        except Exception as exc:  # made on first use instead
-            log.warning("throttle KV bucket not ready", extra={"fields": {"error": repr(exc)}})
-    if settings.admin_username and settings.admin_password:
-        outcome = await use_cases.ensure_admin(chat.deps, settings.admin_username,
-                                               settings.admin_password)
-        log.info("admin account", extra={"fields": {"username": settings.admin_username,
-                                                    "outcome": outcome}})
-    await chat.hub.start()
-    chat._subscriptions = [
-        # Before accepting: a token revoked while this replica was down is refused at once.
-        await follow_revocations(chat.bus, chat.revoked,
-                                 on_revoked=chat.revocations.on_event),
-        await subscribe_presence(chat.bus, chat.deps, chat.hub, chat.presence),
-    ]
-    chat._tasks = [
-        asyncio.create_task(chat.relay.run(), name="outbox-relay"),
-        asyncio.create_task(chat.relay.run_purge(
+    async with AsyncExitStack() as stack:
+        if chat.issuer is None:
+            chat.issuer = await load_issuer(settings)
+        chat.token_verifier = chat.issuer.verifier(revoked=chat.revoked)
+        await _open_storage(stack, chat)
+        await connect_bus(stack, chat.bus)
+        if chat.throttle is not None and isinstance(chat.throttle.storage, NatsKvLimitsStorage):
+            try:
+                await chat.throttle.storage.ensure_bucket()
+            except Exception as exc:  # made on first use instead
+                log.warning("throttle KV bucket not ready",
+                            extra={"fields": {"error": repr(exc)}})
+        if settings.admin_username and settings.admin_password:
+            outcome = await use_cases.ensure_admin(chat.deps, settings.admin_username,
+                                                   settings.admin_password)
+            log.info("admin account", extra={"fields": {"username": settings.admin_username,
+                                                        "outcome": outcome}})
+        run_relay(stack, chat.relay)
+        run_task(stack, chat.relay.run_purge(
             retention_secs=settings.outbox_retention_secs,
-            interval_secs=settings.outbox_purge_interval_secs), name="outbox-purge"),
-        asyncio.create_task(publish_heartbeats(
+            interval_secs=settings.outbox_purge_interval_secs), "outbox-purge")
+        # Posts hand their rows to the relay: the ones in flight commit before it stops.
+        stack.push_async_callback(chat.posts.drain)
+        await chat.hub.start()
+        stack.push_async_callback(chat.hub.stop)
+        # Before accepting: a token revoked while this replica was down is refused at once.
+        await subscribed(stack, follow_revocations(chat.bus, chat.revoked,
+                                                   on_revoked=chat.revocations.on_event))
+        await subscribed(stack, subscribe_presence(chat.bus, chat.deps, chat.hub,
+                                                   chat.presence))
+        run_task(stack, publish_heartbeats(
             chat.bus, service="chat", instance_id=settings.replica_id, version=VERSION,
             started_at=chat.started_at, interval_secs=settings.service_heartbeat_secs,
             readiness=chat.readiness,
-            details=lambda: {"sockets": chat.hub.socket_count}), name="heartbeat"),
-    ]
-    chat.accepting = True
-    log.info("chat service started", extra={"fields": {"replica_id": settings.replica_id}})
+            details=lambda: {"sockets": chat.hub.socket_count}), "heartbeat")
+        chat.accepting = True
+        stack.callback(setattr, chat, "accepting", False)
+        log.info("chat service started", extra={"fields": {"replica_id": settings.replica_id}})
+        yield chat
 
 
-async def stop(chat: Chat) -> None:
-    """Readiness off, sockets closed with 1001 (clients reconnect elsewhere), NATS drained."""
-    chat.accepting = False
-    for sub in chat._subscriptions:
-        await sub.unsubscribe()
-    await chat.hub.stop()
-    await chat.posts.drain()
-    chat.relay.stop()
-    for task in chat._tasks:
-        task.cancel()
-    for task in chat._tasks:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-    close = getattr(chat.bus, "close", None)
-    if close is not None:
-        with contextlib.suppress(Exception):
-            await close()
-    await chat.post_log.close()
-    await chat.joins.close()
-    await chat.db.dispose()
+async def _open_storage(stack: AsyncExitStack, chat: Chat) -> None:
+    """The database, its schema, and the hot path's own connections (`_hot_path`)."""
+    chat.deps.passwords = await load_password_policy()
+    await open_database(stack, chat.db, metadata, added_columns=ADDED_COLUMNS)
+    await chat.post_log.start()
+    stack.push_async_callback(chat.post_log.close)
+    await chat.joins.start()
+    stack.push_async_callback(chat.joins.close)
 
 
 async def create_admin(settings: ChatSettings, username: str, password: str) -> str:
@@ -284,15 +274,9 @@ async def create_admin(settings: ChatSettings, username: str, password: str) -> 
     from shared.bus.memory import InMemoryEventBus
 
     chat = wire(settings, bus=InMemoryEventBus())
-    chat.deps.passwords = await load_password_policy()
-    await chat.db.prepare()
-    await create_schema(chat.db)
-    await chat.post_log.start()
-    await chat.joins.start()
-    try:
+    async with AsyncExitStack() as stack:
+        await _open_storage(stack, chat)
         return await use_cases.ensure_admin(chat.deps, username, password)
-    finally:
-        await chat.db.dispose()
 
 
 async def has_accounts(settings: ChatSettings) -> bool:

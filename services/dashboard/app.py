@@ -18,10 +18,9 @@ from services.dashboard.adapters.inbound.pages import install_pages
 from services.dashboard.adapters.inbound.sse import stream_router
 from services.dashboard.domain import DashboardError
 from services.dashboard.settings import DashboardSettings
-from shared.body_limit import BodyLimit
 from shared.bus import PublishFailed
-from shared.observability import configure_logging, health_router
-from shared.problems import Problem, install_problem_handlers, service_problem
+from shared.problems import Problem, service_problem
+from shared.service_app import service_app
 
 EXIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -37,35 +36,30 @@ def dashboard_problem(error: DashboardError | PublishFailed) -> Problem:
 
 def create_app(settings: DashboardSettings | None = None, **overrides: Any) -> FastAPI:
     settings = settings or DashboardSettings()
-    configure_logging(settings.log_level, settings.log_json)
     dashboard = bootstrap.wire(settings, **overrides)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await bootstrap.start(dashboard)
-        restore_signals = end_streams_on_exit_signals(dashboard)
-        try:
-            yield
-        finally:
-            restore_signals()
-            await bootstrap.stop(dashboard)
+        async with bootstrap.running(dashboard):
+            restore_signals = end_streams_on_exit_signals(dashboard)
+            try:
+                yield
+            finally:
+                restore_signals()
 
-    # No HTML docs (FastAPI's load Swagger UI and ReDoc from a CDN): the schema stays at
-    # /openapi.json on this service's own port (docs/operations.md, API documentation).
-    app = FastAPI(title="Tertulia dashboard", version=bootstrap.VERSION, lifespan=lifespan,
-                  docs_url=None, redoc_url=None,
-                  description="Live aggregates for operators over Server-Sent Events, and "
-                              "operator broadcasts.")
+    app = service_app(
+        title="Tertulia dashboard", version=bootstrap.VERSION,
+        description="Live aggregates for operators over Server-Sent Events, and operator "
+                    "broadcasts.",
+        lifespan=lifespan, registry=dashboard.metrics.registry,
+        readiness=dashboard.readiness, max_body_bytes=settings.max_body_bytes,
+        errors={DashboardError: dashboard_problem, PublishFailed: dashboard_problem})
     app.state.dashboard = dashboard
     app.state.token_verifier = dashboard.keys
-    install_problem_handlers(app, {DashboardError: dashboard_problem,
-                                   PublishFailed: dashboard_problem})
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     app.include_router(dashboard_router())
     app.include_router(stream_router())
     install_pages(app)
-    app.include_router(health_router(dashboard.metrics.registry, dashboard.readiness))
     return app
 
 

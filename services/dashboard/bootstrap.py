@@ -1,12 +1,13 @@
 """The composition root: `wire()` builds every adapter from settings (each one overridable);
-`start()`/`stop()` connect and release them. Nothing connects at import or in `wire()`."""
+`running()` starts them and stops them again. Nothing connects at import or in `wire()`."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 
 from services.dashboard import use_cases
@@ -17,18 +18,19 @@ from services.dashboard.adapters.outbound.sqla_store import (
     SqlaBroadcastStore,
     SqlaInstanceStore,
     SqlaStatsStore,
-    create_schema,
 )
+from services.dashboard.adapters.outbound.sqla_tables import metadata
 from services.dashboard.adapters.outbound.sse_hub import SseHub
 from services.dashboard.adapters.outbound.system import SystemClock
 from services.dashboard.domain import DashboardState
 from services.dashboard.ports import Clock, DashboardDeps
 from services.dashboard.settings import DashboardSettings
 from shared.auth import TokenKeys, TokenVerifier, follow_revocations
-from shared.bus import EventBus, Subscription
+from shared.bus import EventBus
 from shared.bus.nats import NatsEventBus
 from shared.contracts import SessionRevoked
 from shared.db import Database
+from shared.lifecycle import connect_bus, open_database, quietly, run_task, subscribed
 from shared.observability import publish_heartbeats
 
 log = logging.getLogger(__name__)
@@ -50,12 +52,9 @@ class Dashboard:
     consuming: bool = False
     # Set on SIGTERM/SIGINT: readiness goes off while open streams end.
     stopping: bool = False
-    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    _subscriptions: list[Subscription] = field(default_factory=list)
 
     async def readiness(self) -> dict[str, bool]:
-        connected = getattr(self.bus, "is_connected", True)
-        return {"database": await self.db.ping(), "nats": bool(connected),
+        return {"database": await self.db.ping(), "nats": self.bus.is_connected,
                 "consuming": self.consuming, "token_keys": self.keys.loaded,
                 "accepting": not self.stopping}
 
@@ -94,46 +93,51 @@ def wire(settings: DashboardSettings, *, bus: EventBus | None = None,
     return Dashboard(settings, db, bus, deps, hub, metrics, TokenKeys(verifier), started_at)
 
 
-async def start(dashboard: Dashboard) -> None:
+@asynccontextmanager
+async def running(dashboard: Dashboard) -> AsyncIterator[Dashboard]:
+    """Start what `wire` built; on exit stop it, in reverse (`shared/lifecycle.py`):
+    `consuming: false`, the heartbeat ended, every event stream ended, the consumer and the
+    subscriptions stopped, the ticker, pruner (and the JWKS fetch, if still running) ended,
+    NATS drained, the database closed."""
     settings = dashboard.settings
     if not dashboard.keys.loaded and not settings.jwks_url:
         raise RuntimeError("set DASHBOARD_JWT_PUBLIC_KEY_PEM or DASHBOARD_JWKS_URL: the "
                            "dashboard verifies administrators' tokens with chat's public key")
-    await dashboard.db.prepare()
-    await create_schema(dashboard.db)
-    await use_cases.load(dashboard.deps)
-    connect = getattr(dashboard.bus, "connect", None)
-    if connect is not None:
-        await connect()
-    # Live subjects first: socket reports and heartbeats are what a restart knows least.
-    dashboard._subscriptions = await subscribe_live(dashboard.bus, dashboard.deps,
-                                                    dashboard.metrics)
-    # Revoked sessions are in the set before the first request is answered.
-    hub = dashboard.hub
+    async with AsyncExitStack() as stack:
+        await open_database(stack, dashboard.db, metadata)
+        await use_cases.load(dashboard.deps)
+        await connect_bus(stack, dashboard.bus)
+        run_task(stack, _ticker(dashboard), "ticker")
+        run_task(stack, _pruner(dashboard), "pruner")
+        if not dashboard.keys.loaded and settings.jwks_url:
+            run_task(stack, dashboard.keys.fetch(settings.jwks_url, settings.jwks_retry_secs),
+                     "jwks")
+        # Live subjects first: socket reports and heartbeats are what a restart knows least.
+        for subscribing in await subscribe_live(dashboard.bus, dashboard.deps,
+                                                dashboard.metrics):
+            stack.push_async_callback(quietly, "unsubscribing", subscribing.unsubscribe)
+        hub = dashboard.hub
 
-    async def end_streams(event: SessionRevoked) -> None:
-        hub.end_session(event.session_id)
+        async def end_streams(event: SessionRevoked) -> None:
+            hub.end_session(event.session_id)
 
-    dashboard._subscriptions.append(await follow_revocations(
-        dashboard.bus, dashboard.keys.revoked, on_revoked=end_streams))
-    dashboard._subscriptions.append(await consume_events(
-        dashboard.bus, dashboard.deps, dashboard.metrics,
-        durable=settings.durable_name, max_deliver=settings.max_deliver))
-    dashboard.consuming = True
-    tasks = {
-        "ticker": _ticker(dashboard),
-        "pruner": _pruner(dashboard),
-        "heartbeat": publish_heartbeats(
+        # Revoked sessions are in the set before the first request is answered.
+        await subscribed(stack, follow_revocations(
+            dashboard.bus, dashboard.keys.revoked, on_revoked=end_streams))
+        await subscribed(stack, consume_events(
+            dashboard.bus, dashboard.deps, dashboard.metrics,
+            durable=settings.durable_name, max_deliver=settings.max_deliver))
+        stack.callback(hub.close_all)
+        run_task(stack, publish_heartbeats(
             dashboard.bus, service="dashboard", instance_id=settings.instance_id,
             version=VERSION, started_at=dashboard.started_at,
             interval_secs=settings.service_heartbeat_secs, readiness=dashboard.readiness,
-            details=lambda: {"sse_clients": dashboard.hub.clients}),
-    }
-    if not dashboard.keys.loaded and settings.jwks_url:
-        tasks["jwks"] = dashboard.keys.fetch(settings.jwks_url, settings.jwks_retry_secs)
-    dashboard._tasks = [asyncio.create_task(coro, name=name) for name, coro in tasks.items()]
-    log.info("dashboard service started",
-             extra={"fields": {"instance_id": settings.instance_id}})
+            details=lambda: {"sse_clients": dashboard.hub.clients}), "heartbeat")
+        dashboard.consuming = True
+        stack.callback(setattr, dashboard, "consuming", False)
+        log.info("dashboard service started",
+                 extra={"fields": {"instance_id": settings.instance_id}})
+        yield dashboard
 
 
 async def _ticker(dashboard: Dashboard) -> None:
@@ -154,21 +158,3 @@ async def _pruner(dashboard: Dashboard) -> None:
         except Exception:
             log.exception("pruning the dashboard database failed; retrying later")
         await asyncio.sleep(dashboard.settings.prune_secs)
-
-
-async def stop(dashboard: Dashboard) -> None:
-    dashboard.consuming = False
-    dashboard.hub.close_all()
-    for sub in dashboard._subscriptions:
-        with contextlib.suppress(Exception):
-            await sub.unsubscribe()
-    for task in dashboard._tasks:
-        task.cancel()
-    for task in dashboard._tasks:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-    close = getattr(dashboard.bus, "close", None)
-    if close is not None:
-        with contextlib.suppress(Exception):
-            await close()
-    await dashboard.db.dispose()

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -13,35 +11,22 @@ from services.notifications import bootstrap
 from services.notifications.adapters.inbound.http import inbox_router
 from services.notifications.domain import NotificationsError
 from services.notifications.settings import NotificationsSettings
-from shared.body_limit import BodyLimit
-from shared.observability import configure_logging, health_router
-from shared.problems import install_problem_handlers, service_problem
+from shared.problems import service_problem
+from shared.service_app import lifespan_of, service_app
 
 
 def create_app(settings: NotificationsSettings | None = None, **overrides: Any) -> FastAPI:
     settings = settings or NotificationsSettings()
-    configure_logging(settings.log_level, settings.log_json)
     svc = bootstrap.wire(settings, **overrides)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await bootstrap.start(svc)
-        try:
-            yield
-        finally:
-            await bootstrap.stop(svc)
-
-    # No HTML docs (FastAPI's load Swagger UI and ReDoc from a CDN): the schema stays at
-    # /openapi.json on this service's own port (docs/operations.md, API documentation).
-    app = FastAPI(title="Tertulia notifications", version=bootstrap.VERSION, lifespan=lifespan,
-                  docs_url=None, redoc_url=None,
-                  description="Who must be told about what: inboxes, read state, "
-                              "preferences, and why a notification was or was not sent.")
+    app = service_app(
+        title="Tertulia notifications", version=bootstrap.VERSION,
+        description="Who must be told about what: inboxes, read state, preferences, and "
+                    "why a notification was or was not sent.",
+        lifespan=lifespan_of(lambda: bootstrap.running(svc)),
+        registry=svc.metrics.registry, readiness=svc.readiness,
+        max_body_bytes=settings.max_body_bytes, errors={NotificationsError: service_problem})
     app.state.notifications = svc
     app.state.token_verifier = svc.keys  # `shared.auth.fastapi` verifies with it
-    install_problem_handlers(app, {NotificationsError: service_problem})
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     app.include_router(inbox_router())
-    app.include_router(health_router(svc.metrics.registry, svc.readiness))
     return app

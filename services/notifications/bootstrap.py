@@ -1,11 +1,11 @@
 """The composition root: `wire()` builds every adapter from settings (each one overridable);
-`start()`/`stop()` connect and release them. Nothing connects at import or in `wire()`."""
+`running()` starts them and stops them again. Nothing connects at import or in `wire()`."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -18,17 +18,15 @@ from services.notifications.adapters.metrics import NotificationsMetrics
 from services.notifications.adapters.outbound.bus_live_notifier import BusLiveNotifier
 from services.notifications.adapters.outbound.clock import SystemClock
 from services.notifications.adapters.outbound.memory_viewing import MemoryViewingBoard
-from services.notifications.adapters.outbound.sqla_store import (
-    SqlaNotificationsUnitOfWork,
-    create_schema,
-)
-from services.notifications.adapters.outbound.sqla_tables import outbox
+from services.notifications.adapters.outbound.sqla_store import SqlaNotificationsUnitOfWork
+from services.notifications.adapters.outbound.sqla_tables import metadata, outbox
 from services.notifications.ports import Clock, NotificationsDeps
 from services.notifications.settings import NotificationsSettings
 from shared.auth import TokenKeys, TokenVerifier, follow_revocations
 from shared.bus import EventBus, Subscription
 from shared.bus.nats import NatsEventBus
 from shared.db import Database
+from shared.lifecycle import connect_bus, open_database, run_relay, run_task, subscribed
 from shared.observability import publish_heartbeats
 from shared.outbox import OutboxRelay
 
@@ -49,13 +47,9 @@ class Notifications:
     accepting: bool = False
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     consumer: Subscription | None = None
-    viewing: Subscription | None = None
-    revocations: Subscription | None = None
-    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def readiness(self) -> dict[str, bool]:
-        connected = getattr(self.bus, "is_connected", True)
-        return {"database": await self.db.ping(), "nats": bool(connected),
+        return {"database": await self.db.ping(), "nats": self.bus.is_connected,
                 "consuming": self.consumer is not None, "token_keys": self.keys.loaded,
                 "accepting": self.accepting}
 
@@ -71,12 +65,11 @@ def wire(settings: NotificationsSettings, *, bus: EventBus | None = None,
                         pending=metrics.outbox_pending, poll_secs=settings.outbox_poll_secs,
                         batch=settings.outbox_batch)
     deps = NotificationsDeps(
-        uow=SqlaNotificationsUnitOfWork(db),
+        uow=SqlaNotificationsUnitOfWork(db, committed=relay.committed),
         live=BusLiveNotifier(bus),
         clock=clock or SystemClock(),
         viewing=MemoryViewingBoard(default_interval_secs=settings.viewing_heartbeat_secs,
                                    expiry_factor=settings.viewing_expiry_factor),
-        outbox_written=relay.kick,
         preview_chars=settings.preview_chars,
         broadcast_max_chars=settings.broadcast_max_chars,
         live_max_age_secs=settings.live_max_age_secs,
@@ -84,58 +77,39 @@ def wire(settings: NotificationsSettings, *, bus: EventBus | None = None,
     return Notifications(settings, db, bus, deps, relay, metrics, keys)
 
 
-async def start(svc: Notifications) -> None:
+@asynccontextmanager
+async def running(svc: Notifications) -> AsyncIterator[Notifications]:
+    """Start what `wire` built; on exit stop it, in reverse (`shared/lifecycle.py`):
+    readiness off, the heartbeat ended, the consumer stopped (what is unacked goes back to
+    the server), the other subscriptions gone, the tasks ended, NATS drained, the database
+    closed. The outbox keeps whatever was not relayed yet."""
     settings = svc.settings
-    await svc.db.prepare()
-    await create_schema(svc.db)
-    connect = getattr(svc.bus, "connect", None)
-    if connect is not None:
-        await connect()
-    # Revoked sessions are in the set before the first request is answered.
-    svc.revocations = await follow_revocations(svc.bus, svc.keys.revoked)
-    # Before the consumer: a message decided now should know who is looking already.
-    svc.viewing = await subscribe_viewing(svc.bus, svc.deps)
-    svc.consumer = await consume_events(svc.bus, svc.deps, svc.metrics,
-                                        durable=settings.durable_name,
-                                        max_deliver=settings.max_deliver)
-    if settings.jwks_url and not svc.keys.loaded:
-        svc._tasks.append(asyncio.create_task(
-            svc.keys.fetch(settings.jwks_url, settings.jwks_retry_secs), name="jwks"))
-    svc._tasks += [
-        asyncio.create_task(svc.relay.run(), name="outbox-relay"),
-        asyncio.create_task(run_retention(
+    async with AsyncExitStack() as stack:
+        await open_database(stack, svc.db, metadata)
+        await connect_bus(stack, svc.bus)
+        run_relay(stack, svc.relay)
+        run_task(stack, run_retention(
             svc.deps, svc.metrics, retention_days=settings.retention_days,
             interval_secs=settings.retention_interval_secs,
-            purge_sent=svc.relay.purge_sent), name="retention"),
-        asyncio.create_task(publish_heartbeats(
+            purge_sent=svc.relay.purge_sent), "retention")
+        if settings.jwks_url and not svc.keys.loaded:
+            run_task(stack, svc.keys.fetch(settings.jwks_url, settings.jwks_retry_secs),
+                     "jwks")
+        # Revoked sessions are in the set before the first request is answered.
+        await subscribed(stack, follow_revocations(svc.bus, svc.keys.revoked))
+        # Before the consumer: a message decided now should know who is looking already.
+        await subscribed(stack, subscribe_viewing(svc.bus, svc.deps))
+        svc.consumer = await subscribed(stack, consume_events(
+            svc.bus, svc.deps, svc.metrics, durable=settings.durable_name,
+            max_deliver=settings.max_deliver))
+        stack.callback(setattr, svc, "consumer", None)
+        run_task(stack, publish_heartbeats(
             svc.bus, service=SERVICE, instance_id=settings.instance_id, version=VERSION,
             started_at=svc.started_at, interval_secs=settings.service_heartbeat_secs,
-            readiness=svc.readiness), name="heartbeat"),
-    ]
-    svc.accepting = True
-    log.info("notifications service started",
-             extra={"fields": {"instance_id": settings.instance_id,
-                               "durable": settings.durable_name}})
-
-
-async def stop(svc: Notifications) -> None:
-    """Readiness off, stop consuming (what is unacked goes back to the server), tasks
-    cancelled, NATS drained. The outbox keeps whatever was not relayed yet."""
-    svc.accepting = False
-    consumer, svc.consumer = svc.consumer, None
-    for sub in (consumer, svc.viewing, svc.revocations):
-        if sub is not None:
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
-    svc.viewing = svc.revocations = None
-    for task in svc._tasks:
-        task.cancel()
-    for task in svc._tasks:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-    svc._tasks = []
-    close = getattr(svc.bus, "close", None)
-    if close is not None:
-        with contextlib.suppress(Exception):
-            await close()
-    await svc.db.dispose()
+            readiness=svc.readiness), "heartbeat")
+        svc.accepting = True
+        stack.callback(setattr, svc, "accepting", False)
+        log.info("notifications service started",
+                 extra={"fields": {"instance_id": settings.instance_id,
+                                   "durable": settings.durable_name}})
+        yield svc

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -165,8 +164,6 @@ class NotificationsDeps:
     live: LiveNotifier
     clock: Clock
     viewing: ViewingBoard
-    # Wakes the outbox relay after a commit so events leave without waiting for its poll.
-    outbox_written: Callable[[], None]
     preview_chars: int = 100
     broadcast_max_chars: int = 4000
     live_max_age_secs: float = 300.0

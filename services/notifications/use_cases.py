@@ -99,8 +99,6 @@ async def apply_event(deps: NotificationsDeps, event_id: str, event: BaseModel,
         outgoing += [_read_event(n) for n in effects.read]
         for outgoing_event in outgoing:
             await tx.outbox.add(outgoing_event, now)
-    if outgoing:
-        deps.outbox_written()
     # Catching up after an outage must not pop up stale news on open sockets: old events
     # go to the inbox only. Open sockets already show broadcasts (`admin_broadcast`).
     if (now - occurred_at).total_seconds() <= deps.live_max_age_secs:
@@ -288,10 +286,8 @@ async def mark_read(deps: NotificationsDeps, user_id: int, notification_id: str
     Only the first read leaves an `events.notifications.read` (through the outbox)."""
     pk = parse_notification_id(notification_id)
     async with deps.uow.write() as tx:
-        marked = await _mark_read(tx, user_id, [pk], deps.clock.now())
+        await _mark_read(tx, user_id, [pk], deps.clock.now())
         found = await tx.inbox.get(user_id, pk)
-    if marked:
-        deps.outbox_written()
     if found is None:
         raise NotFound("notification_not_found", f"Notification {notification_id!r} not found.")
     return found
@@ -301,8 +297,6 @@ async def mark_all_read(deps: NotificationsDeps, user_id: int) -> int:
     """How many changed; one `events.notifications.read` each."""
     async with deps.uow.write() as tx:
         marked = await _mark_read(tx, user_id, None, deps.clock.now())
-    if marked:
-        deps.outbox_written()
     return len(marked)
 
 

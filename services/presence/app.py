@@ -3,8 +3,6 @@ built."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -13,35 +11,21 @@ from services.presence import bootstrap
 from services.presence.adapters.inbound.http import presence_router
 from services.presence.domain import PresenceError
 from services.presence.settings import PresenceSettings
-from shared.body_limit import BodyLimit
-from shared.observability import configure_logging, health_router
-from shared.problems import install_problem_handlers, service_problem
+from shared.problems import service_problem
+from shared.service_app import lifespan_of, service_app
 
 
 def create_app(settings: PresenceSettings | None = None, **overrides: Any) -> FastAPI:
     settings = settings or PresenceSettings()
-    configure_logging(settings.log_level, settings.log_json)
     presence = bootstrap.wire(settings, **overrides)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await bootstrap.start(presence)
-        try:
-            yield
-        finally:
-            await bootstrap.stop(presence)
-
-    # No HTML docs (FastAPI's load Swagger UI and ReDoc from a CDN): the schema stays at
-    # /openapi.json on this service's own port (docs/operations.md, API documentation).
-    app = FastAPI(title="Tertulia presence", version=bootstrap.VERSION, lifespan=lifespan,
-                  docs_url=None, redoc_url=None,
-                  description="Who is online, away, busy or offline, where, and on how many "
-                              "devices.")
+    app = service_app(
+        title="Tertulia presence", version=bootstrap.VERSION,
+        description="Who is online, away, busy or offline, where, and on how many devices.",
+        lifespan=lifespan_of(lambda: bootstrap.running(presence)),
+        registry=presence.metrics.registry, readiness=presence.readiness,
+        max_body_bytes=settings.max_body_bytes, errors={PresenceError: service_problem})
     app.state.presence = presence
     app.state.token_verifier = presence.keys
-    install_problem_handlers(app, {PresenceError: service_problem})
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     app.include_router(presence_router())
-    app.include_router(health_router(presence.metrics.registry, presence.readiness))
     return app

@@ -1,12 +1,12 @@
 """The composition root: `wire()` builds every adapter from settings (each one overridable);
-`start()`/`stop()` connect and release them. Nothing connects at import or in `wire()`."""
+`running()` starts them and stops them again. Nothing connects at import or in `wire()`."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -20,14 +20,15 @@ from services.presence.adapters.metrics import PresenceMetrics
 from services.presence.adapters.outbound.bus_events import BusPresenceEvents
 from services.presence.adapters.outbound.clock import SystemClock
 from services.presence.adapters.outbound.nats_kv_store import NatsKvConnectionStore
-from services.presence.adapters.outbound.sqla_records import SqlaPresenceRecords, create_schema
+from services.presence.adapters.outbound.sqla_records import SqlaPresenceRecords, metadata
 from services.presence.domain import Board, Timing
 from services.presence.ports import Clock, ConnectionStore, PresenceDeps
 from services.presence.settings import PresenceSettings
 from shared.auth import TokenKeys, TokenVerifier, follow_revocations
-from shared.bus import EventBus, Subscription
+from shared.bus import EventBus
 from shared.bus.nats import NatsEventBus
 from shared.db import Database
+from shared.lifecycle import cancel, connect_bus, open_database, run_task, subscribed
 from shared.observability import publish_heartbeats
 
 log = logging.getLogger(__name__)
@@ -47,16 +48,13 @@ class Presence:
     metrics: PresenceMetrics
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    _subscriptions: list[Subscription] = field(default_factory=list)
-    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def readiness(self) -> dict[str, bool]:
-        connected = getattr(self.bus, "is_connected", True)
-        return {"database": await self.db.ping(), "nats": bool(connected),
+        return {"database": await self.db.ping(), "nats": self.bus.is_connected,
                 "restored": self.ready.is_set(), "token_keys": self.keys.loaded}
 
     def hearing(self) -> bool:
-        return bool(getattr(self.bus, "is_connected", True))
+        return self.bus.is_connected
 
 
 def _token_keys(settings: PresenceSettings, verifier: TokenVerifier | None) -> TokenKeys:
@@ -101,71 +99,59 @@ async def _every(secs: float, job: Callable[[], Awaitable[None]], name: str) -> 
             log.exception("%s failed; trying again in %.1fs", name, secs)
 
 
-async def start(presence: Presence) -> None:
+@asynccontextmanager
+async def running(presence: Presence) -> AsyncIterator[Presence]:
+    """Start what `wire` built; on exit stop it, in reverse (`shared/lifecycle.py`): the
+    heartbeat, timers and flush ended, queries no longer answered, readiness off, no more
+    listening, what changed stored and the queued events published, NATS drained, the
+    database closed. Nobody is marked offline: the next process starts from the bucket and
+    the database."""
     settings, deps = presence.settings, presence.deps
-    await presence.db.prepare()
-    await create_schema(presence.db)
-    connect = getattr(presence.bus, "connect", None)
-    if connect is not None:
-        await connect()
-    ensure_bucket = getattr(deps.store, "ensure_bucket", None)
-    if ensure_bucket is not None:
-        await ensure_bucket()
-    tasks = presence._tasks
-    if settings.jwks_url and not presence.keys.loaded:
-        tasks.append(asyncio.create_task(
-            presence.keys.fetch(settings.jwks_url, settings.jwks_retry_secs), name="jwks"))
-    # Subscribe first and hold the messages until the board is restored: nothing said in
-    # between is lost, and nothing is applied to a board that does not know its past yet.
-    presence._subscriptions = [
-        # Revoked sessions are in the set before the first request is answered.
-        await follow_revocations(presence.bus, presence.keys.revoked),
-        await subscribe_connections(presence.bus, deps, presence.metrics, ready=presence.ready,
-                                    ttl_secs=settings.resolved_kv_ttl_secs()),
-    ]
-    await use_cases.restore(deps)
-    presence.ready.set()
-    presence._subscriptions.append(await answer_presence_queries(presence.bus, deps))
-    tasks += [
-        asyncio.create_task(presence.events.run(), name="presence-events"),
-        asyncio.create_task(presence.ticker.run(
-            lambda: use_cases.tick(deps, hearing=presence.hearing())), name="presence-timers"),
-        asyncio.create_task(_every(settings.persist_secs, lambda: use_cases.flush(deps),
-                                   "presence flush"), name="presence-flush"),
-        asyncio.create_task(publish_heartbeats(
+    async with AsyncExitStack() as stack:
+        await open_database(stack, presence.db, metadata)
+        await connect_bus(stack, presence.bus)
+        ensure_bucket = getattr(deps.store, "ensure_bucket", None)
+        if ensure_bucket is not None:
+            await ensure_bucket()
+        if settings.jwks_url and not presence.keys.loaded:
+            run_task(stack, presence.keys.fetch(settings.jwks_url, settings.jwks_retry_secs),
+                     "jwks")
+        events = asyncio.create_task(presence.events.run(), name="presence-events")
+        stack.push_async_callback(_store_and_publish, presence, events)
+        # Subscribe first and hold the messages until the board is restored: nothing said
+        # in between is lost, and nothing is applied to a board that does not know its past
+        # yet. Revoked sessions are in the set before the first request is answered.
+        await subscribed(stack, follow_revocations(presence.bus, presence.keys.revoked))
+        await subscribed(stack, subscribe_connections(
+            presence.bus, deps, presence.metrics, ready=presence.ready,
+            ttl_secs=settings.resolved_kv_ttl_secs()))
+        await use_cases.restore(deps)
+        presence.ready.set()
+        stack.callback(presence.ready.clear)
+        await subscribed(stack, answer_presence_queries(presence.bus, deps))
+        run_task(stack, presence.ticker.run(
+            lambda: use_cases.tick(deps, hearing=presence.hearing())), "presence-timers")
+        run_task(stack, _every(settings.persist_secs, lambda: use_cases.flush(deps),
+                               "presence flush"), "presence-flush")
+        run_task(stack, publish_heartbeats(
             presence.bus, service="presence", instance_id=settings.instance_id,
             version=VERSION, started_at=presence.started_at,
             interval_secs=settings.service_heartbeat_secs, readiness=presence.readiness,
             details=lambda: {"connections": len(deps.board.connections),
-                             **deps.board.counts()}), name="heartbeat"),
-    ]
-    log.info("presence service started", extra={"fields": {
-        "instance_id": settings.instance_id, "grace_secs": settings.grace_secs,
-        "kv_ttl_secs": settings.resolved_kv_ttl_secs(), "bucket": settings.kv_bucket}})
+                             **deps.board.counts()}), "heartbeat")
+        log.info("presence service started", extra={"fields": {
+            "instance_id": settings.instance_id, "grace_secs": settings.grace_secs,
+            "kv_ttl_secs": settings.resolved_kv_ttl_secs(), "bucket": settings.kv_bucket}})
+        yield presence
 
 
-async def stop(presence: Presence) -> None:
-    """Stop listening, store what changed, publish what is queued, drain NATS. Nobody is
-    marked offline: the next process starts from the bucket and the database."""
-    presence.ready.clear()
-    for sub in presence._subscriptions:
-        with contextlib.suppress(Exception):
-            await sub.unsubscribe()
-    events_task = next((t for t in presence._tasks if t.get_name() == "presence-events"), None)
-    for task in presence._tasks:
-        if task is not events_task:
-            task.cancel()
-    with contextlib.suppress(Exception):
+async def _store_and_publish(presence: Presence, events: asyncio.Task[None]) -> None:
+    """Store last activity and last seen, publish the queued presence events (waiting up
+    to `DRAIN_EVENTS_SECS`), then end the publisher."""
+    try:
         await use_cases.flush(presence.deps)
+    except Exception:
+        log.exception("storing presence while stopping failed")
     if not await presence.events.drain(DRAIN_EVENTS_SECS):
         log.warning("stopping with %d presence events unpublished", presence.events.pending)
-    if events_task is not None:
-        events_task.cancel()
-    for task in presence._tasks:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-    close = getattr(presence.bus, "close", None)
-    if close is not None:
-        with contextlib.suppress(Exception):
-            await close()
-    await presence.db.dispose()
+    await cancel(events)

@@ -49,6 +49,23 @@ DeadLetterHandler = Callable[[CloudEvent, BaseException], Awaitable[None]]
 
 
 class EventBus(Protocol):
+    """One connection's lifecycle, then its messaging. A service connects once at start
+    (`connect` may retry while NATS is starting) and closes once at stop; in between the
+    connection may drop and come back by itself, which `is_connected` tells."""
+
+    async def connect(self) -> None:
+        """Connect (and make sure the EVENTS stream exists); a second call does nothing."""
+        ...
+
+    async def close(self) -> None:
+        """Stop consumers and followers, then drain: what is queued is handled and flushed."""
+        ...
+
+    @property
+    def is_connected(self) -> bool:
+        """Connected now (false before `connect`, after `close`, and while reconnecting)."""
+        ...
+
     async def publish(
         self, subject: str, data: bytes, headers: Mapping[str, str] | None = None
     ) -> None:

@@ -193,3 +193,56 @@ def test_serve_leaves_proxy_headers_to_chat_itself(
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: runs.append(kwargs))
     assert main(["serve", service, "--port", "1"]) == 0
     assert runs[0]["proxy_headers"] is uvicorn_reads_proxy_headers
+
+
+@pytest.fixture
+def root_logging() -> Any:
+    """Puts the root logger and uvicorn's filters back as they were (pytest's handlers)."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    names = ("uvicorn", "uvicorn.error", "uvicorn.access")
+    filters = {name: logging.getLogger(name).filters[:] for name in names}
+    yield root
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name in names:
+        logging.getLogger(name).filters[:] = filters[name]
+
+
+@pytest.mark.parametrize("service", ["chat", "presence", "notifications", "dashboard"])
+def test_creating_an_app_leaves_logging_to_whoever_runs_it(
+        service: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture, root_logging: logging.Logger) -> None:
+    """`tertulia serve` configures logging; an app made by a test (or another server) keeps
+    the caller's handlers, so the test captures what the service logs."""
+    from services.cli import SERVICES, _load
+
+    prefix = service.upper()
+    monkeypatch.setenv(f"{prefix}_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv(f"{prefix}_JWKS_URL", "http://127.0.0.1:1/.well-known/jwks.json")
+    monkeypatch.setenv(f"{prefix}_LOG_LEVEL", "ERROR")
+    handlers = root_logging.handlers[:]
+    _load(SERVICES[service].factory)()
+    assert root_logging.handlers == handlers
+    with caplog.at_level(logging.INFO, logger=f"services.{service}"):
+        logging.getLogger(f"services.{service}.bootstrap").info("started")
+    assert [r.getMessage() for r in caplog.records] == ["started"]
+
+
+def test_serve_configures_logging_from_the_settings_before_the_server_starts(
+        monkeypatch: pytest.MonkeyPatch, root_logging: logging.Logger) -> None:
+    import uvicorn
+
+    from shared.observability import JsonFormatter, RedactTokens
+
+    seen: list[tuple[int, list[logging.Formatter | None]]] = []
+    monkeypatch.setenv("PRESENCE_JWKS_URL", "http://127.0.0.1:1/.well-known/jwks.json")
+    monkeypatch.setenv("PRESENCE_LOG_LEVEL", "DEBUG")
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: seen.append(
+        (root_logging.level, [h.formatter for h in root_logging.handlers])))
+    assert main(["serve", "presence", "--port", "1"]) == 0
+    [(level, formatters)] = seen
+    assert level == logging.DEBUG
+    assert [type(f) for f in formatters] == [JsonFormatter]
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        assert any(isinstance(f, RedactTokens) for f in logging.getLogger(name).filters)

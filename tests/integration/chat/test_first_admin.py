@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import text
 
 from services.chat.adapters.outbound.sqla_accounts import SqlaUserStore
-from services.chat.adapters.outbound.sqla_store import create_schema
-from shared.db import Database
+from services.chat.adapters.outbound.sqla_tables import ADDED_COLUMNS, metadata
+from shared.db import Database, create_schema
 from tests.integration.chat.harness import chat_settings, replicas
 
 pytestmark = pytest.mark.integration
@@ -79,7 +79,7 @@ async def test_on_postgres_too(tmp_path: Path, nats_url: str, postgres_url: str)
 async def test_on_postgres_a_second_first_sign_up_waits_for_the_first(postgres_url: str) -> None:
     """READ COMMITTED alone would let both transactions see no account."""
     db = Database(postgres_url)
-    await create_schema(db)
+    await create_schema(db, metadata, added_columns=ADDED_COLUMNS)
     try:
         async with db.engine.begin() as first:
             assert await SqlaUserStore(first).none_yet()

@@ -12,10 +12,9 @@ import pytest
 from sqlalchemy import func, insert, select, update
 
 from services.chat.adapters.metrics import ChatMetrics
-from services.chat.adapters.outbound.sqla_store import create_schema
-from services.chat.adapters.outbound.sqla_tables import outbox
+from services.chat.adapters.outbound.sqla_tables import ADDED_COLUMNS, metadata, outbox
 from shared.bus.memory import InMemoryEventBus
-from shared.db import Database
+from shared.db import Database, create_schema
 from shared.outbox import OutboxRelay
 from tests.integration.chat.harness import chat_settings, replicas, sign_up
 
@@ -37,7 +36,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 async def database(database_url: str) -> AsyncIterator[Database]:
     db = Database(database_url)
     await db.prepare()
-    await create_schema(db)
+    await create_schema(db, metadata, added_columns=ADDED_COLUMNS)
     yield db
     await db.dispose()
 

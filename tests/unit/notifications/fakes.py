@@ -7,7 +7,7 @@ import asyncio
 import copy
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -369,16 +369,6 @@ class ManualMonotonic:
         return self.now
 
 
-class OutboxKicks:
-    """`NotificationsDeps.outbox_written`: counts how often the relay was woken."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self) -> None:
-        self.count += 1
-
-
 def viewing_board(monotonic: ManualMonotonic | None = None) -> MemoryViewingBoard:
     """The real board (it does no I/O) on a hand-moved clock, with the service's defaults."""
     return MemoryViewingBoard(default_interval_secs=10.0, expiry_factor=3.0,
@@ -389,8 +379,4 @@ def make_deps(**overrides: Any) -> NotificationsDeps:
     defaults: dict[str, Any] = {
         "uow": InMemoryNotificationsUnitOfWork(), "live": RecordingLiveNotifier(),
         "clock": FixedClock(), "viewing": viewing_board()}
-    # Until the unit of work signals its own commits to the relay (issue 12, item 4, on
-    # its way): then the field is gone, and so can this be.
-    if "outbox_written" in {f.name for f in fields(NotificationsDeps)}:
-        defaults["outbox_written"] = OutboxKicks()
     return NotificationsDeps(**{**defaults, **overrides})

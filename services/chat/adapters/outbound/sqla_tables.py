@@ -21,6 +21,10 @@ from shared.outbox import outbox_table
 
 metadata = MetaData()
 
+# Columns added to existing tables after their first release: `shared.db.create_schema`
+# adds them at start-up to a database made before them (there is no migrations tool yet).
+ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"users": ("deactivated_at", "deleted_at")}
+
 
 
 

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.dashboard.adapters.outbound.sqla_tables import (
     broadcasts,
-    metadata,
     minute_counts,
     processed_events,
     rooms,
@@ -29,11 +28,6 @@ from services.dashboard.domain import (
     UserRecord,
 )
 from shared.db import Database
-
-
-async def create_schema(db: Database) -> None:
-    async with db.write() as conn:
-        await conn.run_sync(metadata.create_all)
 
 
 def _insert(conn: AsyncConnection, table: Table) -> Any:

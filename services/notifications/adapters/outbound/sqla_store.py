@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -25,7 +24,7 @@ from services.notifications.domain import (
     stored_level,
 )
 from shared.db import Database
-from shared.outbox import add_to_outbox
+from shared.outbox import Committed, OutboxWriter, write_with_outbox
 
 
 def _upsert(conn: AsyncConnection, table: Table) -> Any:
@@ -268,15 +267,6 @@ class SqlaDeadLetters(_Store):
             failed_at=now))
 
 
-class SqlaOutbox:
-    def __init__(self, conn: AsyncConnection, source: str) -> None:
-        self._c = conn
-        self._source = source
-
-    async def add(self, event: BaseModel, now: datetime) -> None:
-        await add_to_outbox(self._c, t.outbox, event, source=self._source, now=now)
-
-
 class SqlaNotificationsTx:
     def __init__(self, conn: AsyncConnection, source: str) -> None:
         self.connection = conn
@@ -289,34 +279,27 @@ class SqlaNotificationsTx:
         self.decisions = SqlaDecisionLog(conn)
         self.processed = SqlaProcessedEvents(conn)
         self.dead_letters = SqlaDeadLetters(conn)
-        self.outbox = SqlaOutbox(conn, source)
+        self.outbox = OutboxWriter(conn, t.outbox, source)
 
 
 class SqlaNotificationsUnitOfWork:
-    def __init__(self, db: Database, source: str = "tertulia/notifications") -> None:
+    """Transactions over SQLAlchemy; a write's outbox rows go to `committed` (the relay)
+    right after its commit, in commit order."""
+
+    def __init__(self, db: Database, source: str = "tertulia/notifications",
+                 committed: Committed | None = None) -> None:
         self._db = db
         self._source = source
+        self._committed = committed
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[SqlaNotificationsTx]:
-        async with self._db.write() as conn:
-            yield SqlaNotificationsTx(conn, self._source)
+        async with write_with_outbox(
+                self._db, lambda conn: SqlaNotificationsTx(conn, self._source),
+                self._committed) as tx:
+            yield tx
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[SqlaNotificationsTx]:
         async with self._db.read() as conn:
             yield SqlaNotificationsTx(conn, self._source)
-
-
-async def create_schema(db: Database) -> None:
-    """Create missing tables; safe when several replicas start at once."""
-    for attempt in range(3):
-        try:
-            async with db.engine.begin() as conn:
-                await conn.run_sync(t.metadata.create_all)
-            return
-        except Exception:
-            # Another replica created a table between our check and our CREATE.
-            if attempt == 2:
-                raise
-

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -81,17 +80,3 @@ class SqlaPresenceRecords:
             result = await conn.execute(
                 select(user_presence.c.status, func.count()).group_by(user_presence.c.status))
             return {row[0]: int(row[1]) for row in result}
-
-
-async def create_schema(db: Database) -> None:
-    """Create missing tables; safe when several instances start at once."""
-    for attempt in range(3):
-        try:
-            async with db.engine.begin() as conn:
-                await conn.run_sync(metadata.create_all)
-            return
-        except Exception:
-            # Another instance created the table between our check and our CREATE.
-            if attempt == 2:
-                raise
-            await asyncio.sleep(0.1)
