@@ -1,0 +1,110 @@
+"""`NatsFollower`: an ephemeral pull consumer on EVENTS that this process alone reads
+(`follow`), made again after a failure from the stream sequence after the last event handled."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+
+import nats.js.errors
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from shared.bus.nats_link import NATS_FAILURES, NatsLink
+from shared.bus.nats_pull import PullLoop
+from shared.bus.port import EventHandler
+from shared.contracts.envelope import CloudEvent
+from shared.contracts.events import EVENTS_STREAM
+
+logger = logging.getLogger(__name__)
+
+# A follower's ephemeral consumer outlives a disconnect this long; after that it is gone and
+# the follower makes another one from the last event it handled.
+FOLLOW_INACTIVE_SECS = 60.0
+# How long `follow` waits for the events stored before it to be handled.
+FOLLOW_CATCH_UP_SECS = 10.0
+
+
+class NatsFollower(PullLoop):
+    """An ephemeral pull consumer of `subject` from `since`, with no acknowledgements."""
+
+    def __init__(self, link: NatsLink, registry: set[PullLoop], subject: str,
+                 handler: EventHandler, since: datetime) -> None:
+        super().__init__(link, registry)
+        self._subject = subject
+        self._handler = handler
+        self._since = since
+        self._last_seq = 0
+        self._consumer: str | None = None
+        self._caught_up = asyncio.Event()
+
+    async def start(self) -> None:
+        self._start_task(f"follow:{self._subject}")
+        try:
+            await asyncio.wait_for(self._caught_up.wait(), FOLLOW_CATCH_UP_SECS)
+        except TimeoutError:
+            logger.warning("following %s: not caught up within %.0fs; going on", self._subject,
+                           FOLLOW_CATCH_UP_SECS)
+
+    async def unsubscribe(self) -> None:
+        self._registry.discard(self)
+        task, self._task = self._task, None
+        if task is not None:
+            await self._stop_task(task)
+
+    def _config(self) -> ConsumerConfig:
+        start: dict[str, object] = (
+            {"deliver_policy": DeliverPolicy.BY_START_SEQUENCE,
+             "opt_start_seq": self._last_seq + 1}
+            if self._last_seq else
+            {"deliver_policy": DeliverPolicy.BY_START_TIME,
+             "opt_start_time": self._since.isoformat()})
+        return ConsumerConfig(
+            ack_policy=AckPolicy.NONE, filter_subject=self._subject,
+            inactive_threshold=FOLLOW_INACTIVE_SECS, mem_storage=True, num_replicas=1,
+            **start)  # type: ignore[arg-type]
+
+    async def _bind(self) -> JetStreamContext.PullSubscription:
+        js = self._link.jetstream
+        if self._last_seq:
+            try:
+                state = (await js.stream_info(EVENTS_STREAM)).state
+            except nats.js.errors.NotFoundError:
+                await self._link.ensure_stream()
+                state = (await js.stream_info(EVENTS_STREAM)).state
+            if state.last_seq < self._last_seq:
+                self._last_seq = 0  # a new, empty stream (NATS lost its store): from `since`
+        info = await js.add_consumer(EVENTS_STREAM, self._config())
+        self._consumer = info.name
+        if not info.num_pending:
+            self._caught_up.set()
+        return await js.pull_subscribe_bind(consumer=info.name, stream=EVENTS_STREAM)
+
+    async def _unbind(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        await super()._unbind()
+        if consumer is not None and self._link.is_connected:
+            with contextlib.suppress(*NATS_FAILURES):
+                await self._link.jetstream.delete_consumer(EVENTS_STREAM, consumer)
+
+    def _fetch_failed(self, exc: Exception) -> None:
+        logger.warning("following %s: fetch failed (%r); again from seq %d",
+                       self._subject, exc, self._last_seq + 1)
+
+    async def _handle_batch(self, msgs: list[Msg]) -> None:
+        for msg in msgs:
+            await self._handle(msg)
+
+    async def _handle(self, msg: Msg) -> None:
+        meta = msg.metadata
+        self._last_seq = meta.sequence.stream
+        try:
+            await self._handler(CloudEvent.from_bytes(msg.data))
+        except Exception:
+            logger.exception("following %s: handler failed on stream seq %d", self._subject,
+                             self._last_seq)
+        if not meta.num_pending:
+            self._caught_up.set()
