@@ -1,14 +1,16 @@
-"""`InMemoryEventBus`: the EventBus with NATS/JetStream semantics and no network, for unit tests."""
+"""`InMemoryEventBus`: the EventBus with NATS/JetStream semantics and no network, for unit tests.
+
+Its live side (`memory_live`) and durable consumers (`memory_durable`) have modules of their own."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from shared.bus.memory_durable import Consumer, Durable
+from shared.bus.memory_live import LiveSubscription, Responding, subject_matches
 from shared.bus.port import (
     DeadLetterHandler,
     EventHandler,
@@ -21,19 +23,9 @@ from shared.bus.port import (
 )
 from shared.contracts.envelope import CloudEvent
 
+__all__ = ["InMemoryEventBus", "subject_matches"]
+
 logger = logging.getLogger(__name__)
-
-
-def subject_matches(pattern: str, subject: str) -> bool:
-    """NATS subject matching: `*` is exactly one token, a trailing `>` is one or more tokens."""
-    want = pattern.split(".")
-    got = subject.split(".")
-    for i, token in enumerate(want):
-        if token == ">":
-            return len(got) > i
-        if i >= len(got) or (token != "*" and token != got[i]):
-            return False
-    return len(want) == len(got)
 
 
 class InMemoryEventBus:
@@ -53,11 +45,11 @@ class InMemoryEventBus:
         self._duplicate_window_secs = duplicate_window_secs
         # Zero by default so a failing handler is retried at once and unit tests never wait;
         # NATS backs off, which only changes timing, not what is eventually delivered.
-        self._redelivery_delay_secs = redelivery_delay_secs
-        self._live: set[_LiveSubscription] = set()
+        self.redelivery_delay_secs = redelivery_delay_secs
+        self._live: set[LiveSubscription] = set()
         self._responders: list[tuple[str, Responder]] = []
-        self._consumers: set[_Consumer] = set()
-        self._durables: dict[str, _Durable] = {}
+        self._consumers: set[Consumer] = set()
+        self._durables: dict[str, Durable] = {}
         self._seen_ids: dict[str, float] = {}
         self._changed = asyncio.Event()
         self._closed = False
@@ -92,11 +84,11 @@ class InMemoryEventBus:
         for sub in self._live:
             if subject_matches(sub.subject, subject):
                 sub.deliver(message)
-        self._notify()
+        self.notify()
 
     async def subscribe(self, subject: str, handler: LiveHandler, *,
-                        flush: bool = True) -> _LiveSubscription:
-        sub = _LiveSubscription(self, subject, handler)
+                        flush: bool = True) -> LiveSubscription:
+        sub = LiveSubscription(subject, handler, self._live, self.notify)
         self._live.add(sub)
         return sub
 
@@ -110,10 +102,10 @@ class InMemoryEventBus:
         except TimeoutError as exc:
             raise RequestFailed(f"no answer on {subject} in {timeout_secs}s") from exc
 
-    async def respond(self, subject: str, responder: Responder) -> _Responding:
+    async def respond(self, subject: str, responder: Responder) -> Responding:
         entry = (subject, responder)
         self._responders.append(entry)
-        return _Responding(self._responders, entry)
+        return Responding(self._responders, entry)
 
     async def publish_event(self, subject: str, event: CloudEvent) -> None:
         if self._closed:
@@ -130,7 +122,7 @@ class InMemoryEventBus:
         # A round trip through bytes, as on the wire: handlers get what JSON can carry.
         self.published_events.append((subject, CloudEvent.from_bytes(event.to_bytes())))
         self._stored_at.append(datetime.now(UTC))
-        self._notify()
+        self.notify()
 
     async def publish_events(self, events: Sequence[RawEvent]) -> list[bool]:
         acked = []
@@ -151,22 +143,24 @@ class InMemoryEventBus:
         *,
         max_deliver: int = 5,
         on_dead_letter: DeadLetterHandler | None = None,
-    ) -> _Consumer:
-        state = self._durables.setdefault(durable, _Durable())
+    ) -> Consumer:
+        state = self._durables.setdefault(durable, Durable())
         # Like updating a JetStream consumer: new filters, same position.
         state.filter_subjects = tuple(filter_subjects)
-        consumer = _Consumer(self, durable, state, handler, max_deliver, on_dead_letter)
+        consumer = Consumer(
+            self, self._consumers, durable, state, handler, max_deliver, on_dead_letter
+        )
         self._consumers.add(consumer)
         return consumer
 
     async def follow(self, subject: str, handler: EventHandler, *,
-                     since: datetime) -> _Consumer:
+                     since: datetime) -> Consumer:
         # A durable of its own that nobody else shares, from the first event at `since`;
         # one delivery each (a failure is logged, as there is no redelivery).
         first = next((i for i, at in enumerate(self._stored_at) if at >= since),
                      len(self._stored_at))
-        state = _Durable(filter_subjects=(subject,), next_seq=first)
-        consumer = _Consumer(self, f"follow:{subject}", state, handler, 1, None)
+        state = Durable(filter_subjects=(subject,), next_seq=first)
+        consumer = Consumer(self, self._consumers, f"follow:{subject}", state, handler, 1, None)
         self._consumers.add(consumer)
         return consumer
 
@@ -183,173 +177,12 @@ class InMemoryEventBus:
             return False
         return not any(c.state.has_work(self.published_events) for c in self._consumers)
 
-    def _notify(self) -> None:
+    @property
+    def changed(self) -> asyncio.Event:
+        """Set at the next change (a publish, a handled message); a fresh one each time."""
+        return self._changed
+
+    def notify(self) -> None:
         # A fresh Event per change: waiters hold the one they saw, so none misses a wake-up.
         self._changed.set()
         self._changed = asyncio.Event()
-
-
-class _Responding:
-    def __init__(self, registry: list[tuple[str, Responder]],
-                 entry: tuple[str, Responder]) -> None:
-        self._registry = registry
-        self._entry = entry
-
-    async def unsubscribe(self) -> None:
-        if self._entry in self._registry:
-            self._registry.remove(self._entry)
-
-
-class _LiveSubscription:
-    # One queue and one task per subscription, as nats-py does: publish() only enqueues, so a
-    # slow handler delays its own subscription and never the publisher or other subscribers.
-    # The queue is unbounded; NATS would drop for a slow consumer, a unit test rather not.
-
-    def __init__(self, bus: InMemoryEventBus, subject: str, handler: LiveHandler) -> None:
-        self.subject = subject
-        self._bus = bus
-        self._handler = handler
-        self._queue: asyncio.Queue[LiveMessage] = asyncio.Queue()
-        self._busy = False
-        self._task = asyncio.create_task(self._run(), name=f"memory-live:{subject}")
-
-    @property
-    def idle(self) -> bool:
-        return self._queue.empty() and not self._busy
-
-    def deliver(self, message: LiveMessage) -> None:
-        self._queue.put_nowait(message)
-
-    async def unsubscribe(self) -> None:
-        self._bus._live.discard(self)
-        await _stop(self._task)
-
-    async def _run(self) -> None:
-        while True:
-            message = await self._queue.get()
-            self._busy = True
-            try:
-                await self._handler(message)
-            except Exception:
-                logger.exception("live handler for %s failed on %s", self.subject, message.subject)
-            finally:
-                self._busy = False
-                self._bus._notify()
-
-
-@dataclass
-class _Durable:
-    """A durable consumer's server-side state: it outlives the subscriptions that use it."""
-
-    filter_subjects: tuple[str, ...] = ()
-    next_seq: int = 0  # index in the stream of the first event never delivered
-    deliveries: dict[int, int] = field(default_factory=dict)  # unacked seq -> times delivered
-    redeliver_at: dict[int, float] = field(default_factory=dict)  # seq -> loop time it is due
-    in_flight: set[int] = field(default_factory=set)
-
-    def matches(self, subject: str) -> bool:
-        return any(subject_matches(f, subject) for f in self.filter_subjects)
-
-    def has_work(self, stream: list[tuple[str, CloudEvent]]) -> bool:
-        return bool(
-            self.in_flight
-            or self.redeliver_at
-            or any(self.matches(s) for s, _ in stream[self.next_seq :])
-        )
-
-    def take(self, stream: list[tuple[str, CloudEvent]], now: float) -> int | None:
-        """Next seq to deliver: due redeliveries first (as JetStream does), then new events."""
-        due = [seq for seq, at in self.redeliver_at.items() if at <= now]
-        if due:
-            seq = min(due)
-            del self.redeliver_at[seq]
-            return seq
-        while self.next_seq < len(stream):
-            seq = self.next_seq
-            self.next_seq += 1
-            if self.matches(stream[seq][0]):
-                return seq
-        return None
-
-
-class _Consumer:
-    def __init__(
-        self,
-        bus: InMemoryEventBus,
-        durable: str,
-        state: _Durable,
-        handler: EventHandler,
-        max_deliver: int,
-        on_dead_letter: DeadLetterHandler | None,
-    ) -> None:
-        self.durable = durable
-        self.state = state
-        self._bus = bus
-        self._handler = handler
-        self._max_deliver = max_deliver
-        self._on_dead_letter = on_dead_letter
-        self._task = asyncio.create_task(self._run(), name=f"memory-consume:{durable}")
-
-    async def unsubscribe(self) -> None:
-        self._bus._consumers.discard(self)
-        await _stop(self._task)
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            changed = self._bus._changed
-            seq = self.state.take(self._bus.published_events, loop.time())
-            if seq is None:
-                await self._wait(changed, loop.time())
-                continue
-            await self._deliver(seq)
-            self._bus._notify()
-
-    async def _wait(self, changed: asyncio.Event, now: float) -> None:
-        due = min(self.state.redeliver_at.values(), default=None)
-        timeout = None if due is None else max(0.0, due - now)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(changed.wait(), timeout)
-
-    async def _deliver(self, seq: int) -> None:
-        state = self.state
-        event = self._bus.published_events[seq][1]
-        count = state.deliveries[seq] = state.deliveries.get(seq, 0) + 1
-        state.in_flight.add(seq)
-        try:
-            await self._handler(event)
-        except asyncio.CancelledError:
-            # Unsubscribed mid-handler: unacked, so the next consumer of this durable gets it.
-            state.redeliver_at[seq] = 0.0
-            raise
-        except Exception as exc:
-            if count >= self._max_deliver:
-                await self._dead_letter(event, exc, count)
-                del state.deliveries[seq]
-            else:
-                due = asyncio.get_running_loop().time() + self._bus._redelivery_delay_secs
-                state.redeliver_at[seq] = due
-        else:
-            del state.deliveries[seq]
-        finally:
-            state.in_flight.discard(seq)
-
-    async def _dead_letter(self, event: CloudEvent, exc: Exception, count: int) -> None:
-        logger.error(
-            "consumer %s gave up on event %s (%s) after %d deliveries: %r",
-            self.durable, event.id, event.type, count, exc,
-        )
-        if self._on_dead_letter is None:
-            return
-        try:
-            await self._on_dead_letter(event, exc)
-        except Exception:
-            logger.exception("dead-letter handler of %s failed for %s", self.durable, event.id)
-
-
-async def _stop(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    # From inside its own handler the task cannot await itself; the cancel lands at its next await.
-    if task is not asyncio.current_task():
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
