@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import copy
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple
@@ -27,7 +24,7 @@ from services.chat.domain import (
 from services.chat.ports import ChatDeps, JoinView
 from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
 from services.chat.posting import PostQueue
-from shared.contracts import new_event
+from tests.support.memory_uow import MemoryStore, MemoryUnitOfWork, RecordingOutbox
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -57,14 +54,7 @@ class ChatState:
         return self.last_ids[table]
 
 
-class _Store:
-    def __init__(self, state: ChatState, read_only: bool) -> None:
-        self._state = state
-        self._read_only = read_only
-
-    def _writing(self) -> None:
-        if self._read_only:
-            raise AssertionError("a write inside uow.read(): it would not be committed")
+class _Store(MemoryStore[ChatState]):
 
     def _member(self, room_id: int, user_id: int | None) -> Member | None:
         # The real store joins users for the username; no user row, no member row.
@@ -272,17 +262,6 @@ class InMemorySessionStore(_Store):
         return [s for s in revoked if s is not None]
 
 
-class RecordingOutbox(_Store):
-    def __init__(self, state: ChatState, read_only: bool, source: str) -> None:
-        super().__init__(state, read_only)
-        self._source = source
-
-    async def add(self, event: BaseModel, now: datetime) -> None:
-        self._writing()
-        new_event(event, source=self._source, time=now)  # fails as the real outbox would
-        self._state.events.append(event)
-
-
 class InMemoryChatTx:
     def __init__(self, state: ChatState, read_only: bool, source: str) -> None:
         self.users = InMemoryUserStore(state, read_only)
@@ -293,42 +272,9 @@ class InMemoryChatTx:
         self.outbox = RecordingOutbox(state, read_only, source)
 
 
-class InMemoryChatUnitOfWork:
-    """`write()` is all or nothing and one at a time (like SQLite's write lock)."""
-
+class InMemoryChatUnitOfWork(MemoryUnitOfWork[ChatState, InMemoryChatTx]):
     def __init__(self, source: str = "tertulia/chat") -> None:
-        self.state = ChatState()
-        self.source = source
-        self.commits = 0
-        self.rollbacks = 0
-        self._write_lock = asyncio.Lock()
-
-    def _tx(self, read_only: bool) -> InMemoryChatTx:
-        return InMemoryChatTx(self.state, read_only, self.source)
-
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[InMemoryChatTx]:
-        async with self._write_lock:
-            snapshot = copy.deepcopy(self.state)
-            try:
-                yield self._tx(read_only=False)
-            except BaseException:
-                self.state = snapshot
-                self.rollbacks += 1
-                raise
-            self.commits += 1
-
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[InMemoryChatTx]:
-        yield self._tx(read_only=True)
-
-    @property
-    def events(self) -> list[BaseModel]:
-        """Committed outbox events, oldest first."""
-        return list(self.state.events)
-
-    def events_of(self, kind: type[BaseModel]) -> list[Any]:
-        return [e for e in self.state.events if isinstance(e, kind)]
+        super().__init__(ChatState(), InMemoryChatTx, source)
 
 
 class RecordingRevocations:

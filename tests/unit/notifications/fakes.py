@@ -3,10 +3,8 @@ where it shows (`tests/integration/notifications/test_fakes.py` holds them to it
 
 from __future__ import annotations
 
-import asyncio
 import copy
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,7 +23,7 @@ from services.notifications.domain import (
     Notification,
 )
 from services.notifications.ports import NotificationsDeps
-from shared.contracts import new_event
+from tests.support.memory_uow import MemoryStore, MemoryUnitOfWork, RecordingOutbox
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -61,14 +59,8 @@ class NotificationsState:
     last_pk: int = 0
 
 
-class _Store:
-    def __init__(self, state: NotificationsState, read_only: bool) -> None:
-        self._state = state
-        self._read_only = read_only
-
-    def _writing(self) -> None:
-        if self._read_only:
-            raise AssertionError("a write inside uow.read(): it would not be committed")
+class _Store(MemoryStore[NotificationsState]):
+    """A store over the service's whole in-memory state."""
 
 
 class InMemoryUserDirectory(_Store):
@@ -271,17 +263,6 @@ class InMemoryDeadLetters(_Store):
         self._state.dead_letters.append((event_id, event_type, payload, error, now))
 
 
-class RecordingOutbox(_Store):
-    def __init__(self, state: NotificationsState, read_only: bool, source: str) -> None:
-        super().__init__(state, read_only)
-        self._source = source
-
-    async def add(self, event: BaseModel, now: datetime) -> None:
-        self._writing()
-        new_event(event, source=self._source, time=now)  # fails as the real outbox would
-        self._state.events.append(event)
-
-
 class InMemoryNotificationsTx:
     def __init__(self, state: NotificationsState, read_only: bool, source: str) -> None:
         self.users = InMemoryUserDirectory(state, read_only)
@@ -296,42 +277,10 @@ class InMemoryNotificationsTx:
         self.outbox = RecordingOutbox(state, read_only, source)
 
 
-class InMemoryNotificationsUnitOfWork:
-    """`write()` is all or nothing and one at a time (like SQLite's write lock)."""
-
+class InMemoryNotificationsUnitOfWork(
+        MemoryUnitOfWork[NotificationsState, InMemoryNotificationsTx]):
     def __init__(self, source: str = "tertulia/notifications") -> None:
-        self.state = NotificationsState()
-        self.source = source
-        self.commits = 0
-        self.rollbacks = 0
-        self._write_lock = asyncio.Lock()
-
-    def _tx(self, read_only: bool) -> InMemoryNotificationsTx:
-        return InMemoryNotificationsTx(self.state, read_only, self.source)
-
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[InMemoryNotificationsTx]:
-        async with self._write_lock:
-            snapshot = copy.deepcopy(self.state)
-            try:
-                yield self._tx(read_only=False)
-            except BaseException:
-                self.state = snapshot
-                self.rollbacks += 1
-                raise
-            self.commits += 1
-
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[InMemoryNotificationsTx]:
-        yield self._tx(read_only=True)
-
-    @property
-    def events(self) -> list[BaseModel]:
-        """Committed outbox events, oldest first."""
-        return list(self.state.events)
-
-    def events_of(self, kind: type[BaseModel]) -> list[Any]:
-        return [e for e in self.state.events if isinstance(e, kind)]
+        super().__init__(NotificationsState(), InMemoryNotificationsTx, source)
 
 
 class RecordingLiveNotifier:
