@@ -21,10 +21,10 @@ import nats.errors
 import nats.js.errors
 import orjson
 from limits.aio.storage import MovingWindowSupport, Storage
-from nats.js.api import KeyValueConfig, StorageType
 from nats.js.kv import KeyValue
 
 from shared.bus.nats import NatsEventBus
+from shared.bus.nats_kv import ensure_kv_bucket
 
 log = logging.getLogger(__name__)
 
@@ -60,29 +60,11 @@ class NatsKvLimitsStorage(Storage, MovingWindowSupport):
         return _NATS_FAILURES
 
     async def ensure_bucket(self) -> KeyValue:
-        """Create the bucket (one revision per key, file storage), or bring its max age to
-        the longest window."""
-        js = self._bus.jetstream
-        try:
-            kv = await js.key_value(self.bucket)
-        except nats.js.errors.BucketNotFoundError:
-            try:
-                kv = await js.create_key_value(KeyValueConfig(
-                    bucket=self.bucket, history=1, ttl=self.max_age_secs,
-                    storage=StorageType.FILE,
-                    description="Tertulia chat: sign-in and sign-up throttling"))
-                log.info("created KV bucket %s (max age %.0fs)", self.bucket, self.max_age_secs)
-            except nats.js.errors.BadRequestError:
-                kv = await js.key_value(self.bucket)  # another replica just created it
-        else:
-            status = await kv.status()
-            if status.ttl is None or status.ttl + 1e-3 < self.max_age_secs:
-                config = status.stream_info.config
-                await js.update_stream(config.evolve(
-                    max_age=self.max_age_secs,
-                    duplicate_window=min(config.duplicate_window or 120.0, self.max_age_secs)))
-        self._kv = kv
-        return kv
+        """The bucket, its max age at least the longest window (`shared/bus/nats_kv.py`)."""
+        self._kv = await ensure_kv_bucket(
+            self._bus.jetstream, self.bucket, self.max_age_secs,
+            "Tertulia chat: sign-in and sign-up throttling", grow_only=True)
+        return self._kv
 
     async def _bucket(self) -> KeyValue:
         return self._kv or await self.ensure_bucket()

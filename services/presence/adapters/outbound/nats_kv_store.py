@@ -22,11 +22,11 @@ from datetime import datetime
 import nats.errors
 import nats.js.errors
 import orjson
-from nats.js.api import KeyValueConfig, StorageType
 from nats.js.kv import KeyValue
 
 from services.presence.domain import MANUAL_STATUSES, Connection
 from shared.bus.nats import NatsEventBus
+from shared.bus.nats_kv import ensure_kv_bucket
 
 log = logging.getLogger(__name__)
 
@@ -82,29 +82,11 @@ class NatsKvConnectionStore:
         return self._kv is not None
 
     async def ensure_bucket(self) -> KeyValue:
-        """Create the bucket (file storage, one revision per key), or bring its TTL to ours."""
-        js = self._bus.jetstream
-        try:
-            kv = await js.key_value(self.bucket)
-        except nats.js.errors.BucketNotFoundError:
-            try:
-                kv = await js.create_key_value(KeyValueConfig(
-                    bucket=self.bucket, history=1, ttl=self.ttl_secs, storage=StorageType.FILE,
-                    description="Tertulia presence: one entry per open connection"))
-                log.info("created KV bucket %s (ttl %.1fs)", self.bucket, self.ttl_secs)
-            except nats.js.errors.BadRequestError:
-                kv = await js.key_value(self.bucket)  # another instance just created it
-        else:
-            status = await kv.status()
-            if status.ttl is None or abs(status.ttl - self.ttl_secs) > 1e-3:
-                config = status.stream_info.config
-                await js.update_stream(config.evolve(
-                    max_age=self.ttl_secs,
-                    duplicate_window=min(config.duplicate_window or 120.0, self.ttl_secs)))
-                log.info("changed KV bucket %s ttl from %s to %.1fs",
-                         self.bucket, status.ttl, self.ttl_secs)
-        self._kv = kv
-        return kv
+        """The bucket, its max age our TTL (`shared/bus/nats_kv.py`)."""
+        self._kv = await ensure_kv_bucket(
+            self._bus.jetstream, self.bucket, self.ttl_secs,
+            "Tertulia presence: one entry per open connection")
+        return self._kv
 
     async def save(self, connections: Sequence[Connection]) -> None:
         failed = await self._each(connections, lambda kv, c: kv.put(
