@@ -14,7 +14,7 @@ import pytest
 from shared.bus import EventHandler, LiveHandler, Responder, Subscription
 from shared.bus.memory import InMemoryEventBus
 from shared.contracts import PresenceChanged, spec_for
-from tests.unit.presence.fakes import FakeClock, InMemoryConnectionStore
+from tests.unit.presence.fakes import FixedClock, InMemoryConnectionStore
 
 pytestmark = pytest.mark.integration
 JWKS = "http://127.0.0.1:1/.well-known/jwks.json"  # never answers: a fetch task keeps trying
@@ -58,7 +58,7 @@ def _app(service: str, data_dir: Path) -> tuple[Any, RefusingBus]:
         from services.presence.settings import PresenceSettings
         bus = RefusingBus("respond")
         settings = PresenceSettings(**common, jwks_url=JWKS)
-        store = InMemoryConnectionStore(FakeClock(), settings.resolved_kv_ttl_secs())
+        store = InMemoryConnectionStore(FixedClock(), settings.resolved_kv_ttl_secs())
         return create_app(settings, bus=bus, store=store), bus
     if service == "notifications":
         from services.notifications.app import create_app

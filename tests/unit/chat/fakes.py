@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel
@@ -24,9 +24,9 @@ from services.chat.domain import (
 from services.chat.ports import ChatDeps, JoinView
 from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
 from services.chat.posting import PostQueue
+from tests.support.clocks import T0 as T0  # the fakes' start, imported by the tests from here
+from tests.support.clocks import FixedClock
 from tests.support.memory_uow import MemoryStore, MemoryUnitOfWork, RecordingOutbox
-
-T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 
 
 class IntegrityViolation(Exception):
@@ -297,21 +297,6 @@ class FakePasswordHasher:
 
     async def verify(self, password_hash: str, password: str) -> bool:
         return password_hash == "hashed:" + password
-
-
-class FixedClock:
-    def __init__(self, start: datetime = T0) -> None:
-        self._now = start
-
-    def now(self) -> datetime:
-        return self._now
-
-    def set(self, when: datetime) -> None:
-        self._now = when
-
-    def advance(self, **delta: float) -> datetime:
-        self._now += timedelta(**delta)
-        return self._now
 
 
 Target = Literal["room", "user", "everyone"]

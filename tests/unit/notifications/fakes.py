@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -23,9 +23,9 @@ from services.notifications.domain import (
     Notification,
 )
 from services.notifications.ports import NotificationsDeps
+from tests.support.clocks import T0 as T0  # the fakes' start, imported by the tests from here
+from tests.support.clocks import FixedClock
 from tests.support.memory_uow import MemoryStore, MemoryUnitOfWork, RecordingOutbox
-
-T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 
 
 class IntegrityViolation(Exception):
@@ -291,21 +291,6 @@ class RecordingLiveNotifier:
 
     async def push(self, notification: Notification) -> None:
         self.pushed.append(notification)
-
-
-class FixedClock:
-    def __init__(self, start: datetime = T0) -> None:
-        self._now = start
-
-    def now(self) -> datetime:
-        return self._now
-
-    def set(self, when: datetime) -> None:
-        self._now = when
-
-    def advance(self, **delta: float) -> datetime:
-        self._now += timedelta(**delta)
-        return self._now
 
 
 class ManualMonotonic:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.presence import use_cases
@@ -20,21 +20,11 @@ from shared.contracts import (
     ConnectionStatusSet,
     PresenceChanged,
 )
+from tests.support.clocks import T0 as T0  # the fakes' start, imported by the tests from here
+from tests.support.clocks import FixedClock
 
-T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 # The production defaults: the fake clock makes them free.
 TIMING = Timing(grace_secs=5.0, idle_away_secs=300.0, ttl_secs=30.0, settle_secs=15.0)
-
-
-class FakeClock:
-    def __init__(self, start: datetime = T0) -> None:
-        self._now = start
-
-    def now(self) -> datetime:
-        return self._now
-
-    def set(self, when: datetime) -> None:
-        self._now = when
 
 
 class FakeScheduler:
@@ -50,7 +40,7 @@ class FakeScheduler:
 class InMemoryConnectionStore:
     """Like the KV bucket: an entry not written for `ttl_secs` (of the fake clock) is gone."""
 
-    def __init__(self, clock: FakeClock, ttl_secs: float) -> None:
+    def __init__(self, clock: FixedClock, ttl_secs: float) -> None:
         self._clock = clock
         self._ttl = timedelta(seconds=ttl_secs)
         self._entries: dict[str, tuple[Connection, datetime]] = {}
@@ -119,7 +109,7 @@ class PresenceWorld:
 
     def __init__(self, timing: Timing = TIMING) -> None:
         self.timing = timing
-        self.clock = FakeClock()
+        self.clock = FixedClock()
         self.store = InMemoryConnectionStore(self.clock, timing.ttl_secs)
         self.records = InMemoryPresenceRecords()
         self.events = RecordingPresenceEvents()

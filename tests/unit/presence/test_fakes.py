@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from services.presence.domain import Connection
-from tests.unit.presence.fakes import FakeClock, InMemoryConnectionStore, InMemoryPresenceRecords
+from tests.unit.presence.fakes import FixedClock, InMemoryConnectionStore, InMemoryPresenceRecords
 from tests.unit.presence.store_contract import (
     TTL_SECS,
     ConnectionStoreContract,
@@ -20,7 +20,7 @@ STEP = timedelta(seconds=0.05)
 
 class FakeConnectionStore:
     def __init__(self) -> None:
-        self.clock = FakeClock()
+        self.clock = FixedClock()
         self.store = InMemoryConnectionStore(self.clock, TTL_SECS)
 
     async def let_pass(self, secs: float) -> None:
