@@ -30,11 +30,7 @@ async def maybe_actor(
 
 
 ChatDep = Annotated[ChatService, Depends(chat_of)]
-
-
 ActorDep = Annotated[Actor, Depends(actor)]
-
-
 MaybeActorDep = Annotated[Actor, Depends(maybe_actor)]
 
 
