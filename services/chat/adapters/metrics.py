@@ -17,15 +17,15 @@ class ChatMetrics:
         self.slow_consumers = Counter("tertulia_chat_slow_consumers_closed_total",
                                       "Sockets closed with 1013 for a full send buffer",
                                       registry=r)
-        self.frames_in = Counter("tertulia_chat_frames_received_total",
-                                 "Client frames, by type", ["type"], registry=r)
+        self.frames_received = Counter("tertulia_chat_frames_received_total",
+                                       "Client frames, by type", ["type"], registry=r)
         self.frame_errors = Counter("tertulia_chat_frame_errors_total",
                                     "Error frames sent, by code", ["code"], registry=r)
         self.frames_out = Counter("tertulia_chat_frames_delivered_total",
                                   "Room frames written to sockets", registry=r)
-        self.gaps_filled = Counter("tertulia_chat_seq_gaps_filled_total",
-                                   "Room seq gaps read from the database (a frame from "
-                                   "another replica did not arrive in time)", registry=r)
+        self.seq_gaps_filled = Counter("tertulia_chat_seq_gaps_filled_total",
+                                       "Room seq gaps read from the database (a frame from "
+                                       "another replica did not arrive in time)", registry=r)
         self.messages_posted = Counter("tertulia_chat_messages_posted_total",
                                        "Messages stored", registry=r)
         self.outbox_published = Counter("tertulia_chat_outbox_published_total",
@@ -38,11 +38,11 @@ class ChatMetrics:
         self.post_seconds = Histogram("tertulia_chat_post_seconds",
                                       "Time to store a message and ack it", registry=r)
         # One child per client frame type, looked up without the `labels()` lock per frame.
-        self._frames_in_by_type: dict[str, Counter] = {}
+        self._received_by_type: dict[str, Counter] = {}
 
     def frame_in(self, frame_type: str) -> None:
         """A client frame of a known type (the types are a fixed, small set)."""
-        child = self._frames_in_by_type.get(frame_type)
+        child = self._received_by_type.get(frame_type)
         if child is None:
-            child = self._frames_in_by_type[frame_type] = self.frames_in.labels(frame_type)
+            child = self._received_by_type[frame_type] = self.frames_received.labels(frame_type)
         child.inc()

@@ -14,9 +14,9 @@ class NotificationsMetrics:
         self.events_duplicate = Counter("tertulia_notifications_events_duplicate_total",
                                         "Redelivered events recognised by id and skipped",
                                         registry=r)
-        self.events_dead = Counter("tertulia_notifications_events_dead_lettered_total",
-                                   "Events that failed every delivery and were recorded",
-                                   registry=r)
+        self.events_dead_lettered = Counter("tertulia_notifications_events_dead_lettered_total",
+                                            "Events that failed every delivery and were recorded",
+                                            registry=r)
         self.created = Counter("tertulia_notifications_created_total",
                                "Inbox entries created, by reason", ["reason"], registry=r)
         self.suppressed = Counter("tertulia_notifications_suppressed_total",

@@ -1,5 +1,11 @@
 """The board: every open socket and known user, and the timers (grace before offline, idle
-before away, expiry of sockets nobody confirms). Pure state; callers do the I/O."""
+before away, expiry of sockets nobody confirms). Pure state; callers do the I/O.
+
+Longer than 300 lines: it is one state machine. Every step (a report, a heartbeat, a tick,
+the restore) changes sockets, then settles each touched user once and pushes that user's
+next deadline onto the one heap; the steps, the heap and the settle pass keep that
+invariant together, and split into modules they would each hold half of it. What is not
+part of it already lives elsewhere (the rules in `model.py`, the I/O in the use cases)."""
 
 from __future__ import annotations
 

@@ -138,4 +138,4 @@ async def test_a_replica_that_missed_a_frame_reads_it_from_the_database(
         assert dropped == [f"live.room.{room['id']}"]
         assert [(f["data"]["seq"], f["data"]["content"]) for f in got] == [
             (1, "m1"), (2, "m2"), (3, "m3")]
-        assert two.chat.metrics.gaps_filled._value.get() == 1
+        assert two.chat.metrics.seq_gaps_filled._value.get() == 1

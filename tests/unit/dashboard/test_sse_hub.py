@@ -82,7 +82,7 @@ async def test_a_stalled_client_is_dropped_and_the_others_keep_receiving() -> No
     assert await stalled.next(1.0) is None
     assert h.clients == 1
     metrics = h._metrics
-    assert metrics.sse_dropped._value.get() == 1
+    assert metrics.sse_clients_dropped._value.get() == 1
 
 
 async def test_silence_becomes_a_keep_alive_comment() -> None:

@@ -46,6 +46,6 @@ class GapFiller:
             log.exception("could not read missed messages",
                           extra={"fields": {"room_id": feed.room_id}})
         finally:
-            self._metrics.gaps_filled.inc()
+            self._metrics.seq_gaps_filled.inc()
             if self._feeds.get(feed.room_id) is feed:
                 feed.fill(missed, before)

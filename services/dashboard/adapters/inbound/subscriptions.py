@@ -41,7 +41,7 @@ async def consume_events(bus: EventBus, deps: DashboardDeps, metrics: DashboardM
                         extra={"fields": {"event_id": event.id, "type": event.type}})
 
     async def on_dead_letter(event: CloudEvent, exc: BaseException) -> None:
-        metrics.dead_letters.inc()
+        metrics.events_dead_lettered.inc()
         log.error("event not counted after every retry",
                   extra={"fields": {"event_id": event.id, "type": event.type,
                                     "error": repr(exc)}})
@@ -56,7 +56,7 @@ async def subscribe_live(bus: EventBus, deps: DashboardDeps,
         try:
             message = parse_connections_message(msg.data)
         except ValueError:
-            metrics.unreadable_live.labels(LIVE_CONNECTIONS).inc()
+            metrics.live_unreadable.labels(LIVE_CONNECTIONS).inc()
             return
         use_cases.record_connections(deps, message)
 
@@ -92,7 +92,7 @@ def _parsed(metrics: DashboardMetrics, subject: str, model: type[M],
         try:
             message = model.model_validate_json(msg.data)
         except ValueError:
-            metrics.unreadable_live.labels(subject).inc()
+            metrics.live_unreadable.labels(subject).inc()
             return
         await handler(message)
 

@@ -123,7 +123,7 @@ class SseHub:
 
     def _drop(self, client: SseClient) -> None:
         self._end(client)
-        self._metrics.sse_dropped.inc()
+        self._metrics.sse_clients_dropped.inc()
         self._metrics.sse_clients.set(len(self._clients))
 
     def _end(self, client: SseClient) -> None:

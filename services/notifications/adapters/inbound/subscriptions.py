@@ -56,7 +56,7 @@ async def consume_events(bus: EventBus, deps: NotificationsDeps, metrics: Notifi
                 metrics.suppressed.labels(decision.suppressed_by).inc()
 
     async def on_dead_letter(event: CloudEvent, exc: BaseException) -> None:
-        metrics.events_dead.inc()
+        metrics.events_dead_lettered.inc()
         log.error("event recorded as a dead letter",
                   extra={"fields": {"event_id": event.id, "type": event.type,
                                     "error": repr(exc)}})
