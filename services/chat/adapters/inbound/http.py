@@ -11,17 +11,10 @@ from fastapi import APIRouter, Depends, Form, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.chat import use_cases
+from services.chat.adapters.frames import member_data, message_data, room_data, unread_data
 from services.chat.adapters.inbound.actors import actor_of
 from services.chat.adapters.inbound.service import ChatService
-from services.chat.domain import (
-    Actor,
-    Throttled,
-    User,
-    member_data,
-    message_data,
-    room_data,
-    unread_data,
-)
+from services.chat.domain import Actor, Throttled, User
 from shared.auth import SESSION_COOKIE, InvalidToken, Principal
 from shared.auth.fastapi import current_principal, optional_principal, request_token
 from shared.contracts.bounds import Id, Limit, Seq
