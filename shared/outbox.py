@@ -6,7 +6,9 @@ committed (`committed`, in commit order) has those rows published from memory at
 no read of the table; `kick` (and every start) makes the relay read the unsent rows from the
 table in `id` order instead, which is also how it recovers after a failed publish. Either
 way a batch is published pipelined (sent together, acknowledgements awaited together), so
-rows reach the stream in the order they were handed over. Acknowledged rows are marked sent
+rows reach the stream in the order they were handed over, and each as the bytes that were
+stored (the envelope `encode_event` wrote; the relay neither decodes nor re-encodes it, from
+memory or from the table). Acknowledged rows are marked sent
 in one statement per `MARK_EVERY_SECS` (or per batch read from the table); a row published
 again after a crash is dropped by `Nats-Msg-Id` (the event id) within the stream's window.
 Every `poll_secs` the relay also publishes unsent rows older than `orphan_grace_secs`, which

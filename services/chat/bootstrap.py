@@ -36,7 +36,7 @@ from services.chat.adapters.outbound.sqla_tables import ADDED_COLUMNS, metadata,
 from services.chat.adapters.outbound.sqlite_joins import SqliteJoinReader
 from services.chat.adapters.outbound.sqlite_posts import SqlitePostLog
 from services.chat.adapters.outbound.viewing_report import ViewingReporter
-from services.chat.domain import AuthSession, User, message_data
+from services.chat.domain import AuthSession, User
 from services.chat.ports import ChatDeps, Clock, PasswordHasher
 from services.chat.posting import PostQueue
 from services.chat.settings import ChatSettings
@@ -186,7 +186,7 @@ def _hot_path(settings: ChatSettings, db: Database, relay: OutboxRelay
 async def _missed_frames(deps: ChatDeps, room_id: int, after_seq: int,
                          before_seq: int) -> list[tuple[int, bytes]]:
     messages = await use_cases.messages_between(deps, room_id, after_seq, before_seq)
-    return [(m.seq, frames.encode("message", message_data(m))) for m in messages]
+    return [(m.seq, frames.encode("message", frames.message_data(m))) for m in messages]
 
 
 def _read_or_create_key(path: Path) -> str:

@@ -173,14 +173,20 @@ class Presence:
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """A server → client frame; adapters serialise it once, however many sockets receive it."""
+    """A server → client frame; adapters serialise it once, however many sockets receive it.
+
+    `data` is a domain object (`Message`, `Room`, `Member`, `Unread`) or, for frames with no
+    object of their own, a plain dict: its JSON shape is the adapters' (`adapters/frames.py`).
+    `members_only` marks a `room_updated` that makes the room private: replicas drop their
+    non-members' sockets from it."""
 
     type: str
-    data: dict[str, Any]
+    data: Any
     seq: int | None = None
     exclude_connection: str | None = None
     exclude_user: int | None = None
     about_user: int | None = None
+    members_only: bool = False
 
 
 def validate_username(username: str) -> str:
@@ -299,67 +305,3 @@ def can_delete(message: Message, actor: Actor, member: Member | None) -> bool:
 def next_read_seq(current: int, requested: int, last_seq: int) -> int:
     """Read markers only move forward and never past the room's last message."""
     return max(current, min(requested, last_seq))
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def message_data(message: Message) -> dict[str, Any]:
-    """The `message` frame's data (the exercise's fields plus ours); deleted content is gone."""
-    return {
-        "id": message.id,
-        "room_id": message.room_id,
-        "seq": message.seq,
-        "content": "" if message.is_deleted else message.content,
-        "user_id": message.user_id,
-        "username": message.username,
-        "message_type": message.message_type,
-        "created_at": _iso(message.created_at),
-        "edited_at": _iso(message.edited_at),
-        "is_deleted": message.is_deleted,
-        "client_msg_id": message.client_msg_id,
-    }
-
-
-def ack_data(message: Message) -> dict[str, Any]:
-    return {
-        "client_msg_id": message.client_msg_id,
-        "id": message.id,
-        "room_id": message.room_id,
-        "seq": message.seq,
-        "created_at": _iso(message.created_at),
-    }
-
-
-def unread_data(unread: Unread) -> dict[str, Any]:
-    return {
-        "room_id": unread.room_id,
-        "count": unread.count,
-        "mentions": unread.mentions,
-        "last_seq": unread.last_seq,
-        "read_seq": unread.read_seq,
-    }
-
-
-def room_data(room: Room) -> dict[str, Any]:
-    return {
-        "id": room.id,
-        "name": room.name,
-        "description": room.description,
-        "is_private": room.is_private,
-        "created_by": room.created_by,
-        "created_at": _iso(room.created_at),
-        "last_seq": room.last_seq,
-    }
-
-
-def member_data(member: Member) -> dict[str, Any]:
-    return {
-        "room_id": member.room_id,
-        "user_id": member.user_id,
-        "username": member.username,
-        "role": member.role,
-        "joined_at": _iso(member.joined_at),
-        "read_seq": member.read_seq,
-    }

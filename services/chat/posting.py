@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from services.chat.domain import Frame, member_data, message_data
+from services.chat.domain import Frame
 from services.chat.ports import Clock, LiveFeed, PostLog
 from services.chat.post_plan import PostOutcome, PostRequest, plan_batch
 
@@ -97,8 +97,8 @@ class PostQueue:
             assert message is not None
             frames = by_room.setdefault(message.room_id, [])
             if outcome.joined is not None:
-                frames.append(Frame("member_joined", member_data(outcome.joined)))
-            frames.append(Frame("message", message_data(message), seq=message.seq))
+                frames.append(Frame("member_joined", outcome.joined))
+            frames.append(Frame("message", message, seq=message.seq))
         for room_id, frames in by_room.items():
             try:
                 await self._live.to_room_many(room_id, frames)

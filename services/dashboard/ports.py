@@ -70,8 +70,9 @@ class BroadcastChannel(Protocol):
         """The durable record (notifications fills inboxes from it); raises PublishFailed."""
         ...
 
-    async def send(self, broadcast_id: str, frame: dict[str, object]) -> None:
-        """The live frame to every socket; each chat replica answers with a receipt."""
+    async def send(self, broadcast: Broadcast) -> None:
+        """The live `admin_broadcast` frame to every socket; each chat replica answers with a
+        receipt."""
         ...
 
 

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import uuid
 from enum import StrEnum
-from typing import Any
 
 from services.dashboard.domain import (
     DAY,
@@ -24,7 +23,6 @@ from services.dashboard.domain import (
     RoomRecord,
     Socket,
     UserSignedUp,
-    broadcast_data,
     day_start,
     merged_user,
     validate_broadcast,
@@ -197,7 +195,7 @@ async def send_broadcast(deps: DashboardDeps, *, sent_by: int, content: str) -> 
     await deps.broadcasts.save(b)
     answered = deps.receipt_waits[b.broadcast_id] = asyncio.Event()
     try:
-        await deps.channel.send(b.broadcast_id, b.frame())
+        await deps.channel.send(b)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(deps.receipt_window_secs):
                 await answered.wait()
@@ -205,13 +203,6 @@ async def send_broadcast(deps: DashboardDeps, *, sent_by: int, content: str) -> 
         deps.receipt_waits.pop(b.broadcast_id, None)
     _changed(deps)
     return b
-
-
-def broadcast_result(deps: DashboardDeps, b: Broadcast) -> dict[str, Any]:
-    """The exercise's answer (`message`, `sent_to`, `total_connections`) and the rest."""
-    return {"message": "Broadcast sent",
-            **broadcast_data(b, deps.state.inboxes(b.broadcast_id),
-                             deps.state.reads(b.broadcast_id))}
 
 
 def tick(deps: DashboardDeps) -> None:

@@ -2,11 +2,16 @@
 
 `live.room.<id>`, `live.user.<id>` and `live.broadcast` carry ready-to-send client frames
 (the exact bytes a socket receives) with routing metadata in NATS headers, so a chat replica
-forwards them without decoding: see `FrameHeaders`.
+forwards them without decoding: see `FrameHeaders`. This module is that wire codec, the
+one place the envelope (`encode_frame`), the headers (`frame_headers`, `batch_headers`) and
+their reading (`FrameRoute`, `split_batch`) are written: chat, notifications and the
+dashboard all publish through it. What goes in a frame's `data` is each service's adapters'.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -48,6 +53,79 @@ class FrameHeaders:
     # Several frames in one message (a batch of posts): `type[:seq]` per frame, comma-
     # separated, for the body's newline-separated frames (JSON text has no raw newline).
     FRAMES = "Tertulia-Frames"
+    # On `room_updated`: "1" when the room is now private, so each replica drops its
+    # non-members' sockets from it without parsing the body.
+    MEMBERS_ONLY = "Tertulia-Members-Only"
+
+
+# `type` of the one NATS message that carries a batch's frames (`FrameHeaders.FRAMES`).
+BATCH_TYPE = "frames"
+
+
+def encode_frame(frame_type: str, data: Any) -> bytes:
+    """The client frame envelope: the exact bytes a socket receives."""
+    return orjson.dumps({"type": frame_type, "data": data})
+
+
+def frame_headers(frame_type: str, *, seq: int | None = None,
+                  exclude_connection: str | None = None, exclude_user: int | None = None,
+                  about_user: int | None = None, broadcast_id: str | None = None,
+                  members_only: bool = False) -> dict[str, str]:
+    """The NATS headers of one frame on a live subject (only those that apply)."""
+    headers = {FrameHeaders.TYPE: frame_type}
+    if seq is not None:
+        headers[FrameHeaders.SEQ] = str(seq)
+    if exclude_connection is not None:
+        headers[FrameHeaders.EXCLUDE_CONNECTION] = exclude_connection
+    if exclude_user is not None:
+        headers[FrameHeaders.EXCLUDE_USER] = str(exclude_user)
+    if about_user is not None:
+        headers[FrameHeaders.USER] = str(about_user)
+    if broadcast_id is not None:
+        headers[FrameHeaders.BROADCAST_ID] = broadcast_id
+    if members_only:
+        headers[FrameHeaders.MEMBERS_ONLY] = "1"
+    return headers
+
+
+def batch_headers(frames: Sequence[tuple[str, int | None]]) -> dict[str, str]:
+    """Headers of several frames sent as one message (`(type, seq)` each, in body order);
+    the body is `b"\\n".join` of their payloads (JSON text has no raw newline)."""
+    listed = ",".join(t if seq is None else f"{t}:{seq}" for t, seq in frames)
+    return {FrameHeaders.TYPE: BATCH_TYPE, FrameHeaders.FRAMES: listed}
+
+
+@dataclass(frozen=True, slots=True)
+class FrameRoute:
+    """What a replica needs to route a frame without parsing it (its NATS headers)."""
+
+    frame_type: str
+    seq: int | None = None
+    skip_connection: str | None = None
+    skip_user: int | None = None
+    about_user: int | None = None
+    members_only: bool = False
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> FrameRoute:
+        seq = headers.get(FrameHeaders.SEQ)
+        skip_user = headers.get(FrameHeaders.EXCLUDE_USER)
+        about = headers.get(FrameHeaders.USER)
+        return cls(headers.get(FrameHeaders.TYPE, ""), int(seq) if seq else None,
+                   headers.get(FrameHeaders.EXCLUDE_CONNECTION),
+                   int(skip_user) if skip_user else None, int(about) if about else None,
+                   headers.get(FrameHeaders.MEMBERS_ONLY) == "1")
+
+
+def split_batch(headers: Mapping[str, str], body: bytes) -> Iterator[tuple[FrameRoute, bytes]]:
+    """The frames of one message: a batch (`batch_headers`) or a single frame."""
+    listed = headers.get(FrameHeaders.FRAMES)
+    if listed is None:
+        yield FrameRoute.from_headers(headers), body
+        return
+    for entry, payload in zip(listed.split(","), body.split(b"\n"), strict=True):
+        frame_type, _, seq = entry.partition(":")
+        yield FrameRoute(frame_type, int(seq) if seq else None), payload
 
 
 class _Live(BaseModel):

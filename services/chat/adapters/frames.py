@@ -1,23 +1,99 @@
-"""Frame encoding: one place turns a frame into the bytes every socket receives."""
+"""Frames at chat's edge: the JSON shape of each domain object a frame carries (the one place
+per boundary a message, room, member or unread count is shaped; HTTP responses use the same
+functions), and the bytes every socket receives. The envelope itself is the wire codec's
+(`shared.contracts.live.encode_frame`)."""
 
 from __future__ import annotations
 
 import struct
+from datetime import datetime
 from typing import Any
 
-import orjson
-
-from services.chat.domain import Frame
+from services.chat.domain import Frame, Member, Message, Room, Unread
+from shared.contracts.live import encode_frame as encode
 
 _FIN_TEXT = 0x81
 
+__all__ = ["ack_data", "encode", "encode_frame", "error", "frame_data", "member_data",
+           "message_data", "room_data", "text_frame", "unread_data"]
 
-def encode(frame_type: str, data: Any) -> bytes:
-    return orjson.dumps({"type": frame_type, "data": data})
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def message_data(message: Message) -> dict[str, Any]:
+    """The `message` frame's data (the exercise's fields plus ours); deleted content is gone."""
+    return {
+        "id": message.id,
+        "room_id": message.room_id,
+        "seq": message.seq,
+        "content": "" if message.is_deleted else message.content,
+        "user_id": message.user_id,
+        "username": message.username,
+        "message_type": message.message_type,
+        "created_at": _iso(message.created_at),
+        "edited_at": _iso(message.edited_at),
+        "is_deleted": message.is_deleted,
+        "client_msg_id": message.client_msg_id,
+    }
+
+
+def ack_data(message: Message) -> dict[str, Any]:
+    return {
+        "client_msg_id": message.client_msg_id,
+        "id": message.id,
+        "room_id": message.room_id,
+        "seq": message.seq,
+        "created_at": _iso(message.created_at),
+    }
+
+
+def unread_data(unread: Unread) -> dict[str, Any]:
+    return {
+        "room_id": unread.room_id,
+        "count": unread.count,
+        "mentions": unread.mentions,
+        "last_seq": unread.last_seq,
+        "read_seq": unread.read_seq,
+    }
+
+
+def room_data(room: Room) -> dict[str, Any]:
+    return {
+        "id": room.id,
+        "name": room.name,
+        "description": room.description,
+        "is_private": room.is_private,
+        "created_by": room.created_by,
+        "created_at": _iso(room.created_at),
+        "last_seq": room.last_seq,
+    }
+
+
+def member_data(member: Member) -> dict[str, Any]:
+    return {
+        "room_id": member.room_id,
+        "user_id": member.user_id,
+        "username": member.username,
+        "role": member.role,
+        "joined_at": _iso(member.joined_at),
+        "read_seq": member.read_seq,
+    }
+
+
+_SHAPES: dict[type, Any] = {Message: message_data, Room: room_data, Member: member_data,
+                            Unread: unread_data}
+
+
+def frame_data(data: Any) -> Any:
+    """A frame's `data` as JSON-ready values: a domain object's shape, a dict as it is."""
+    shape = _SHAPES.get(type(data))
+    return data if shape is None else shape(data)
 
 
 def encode_frame(frame: Frame) -> bytes:
-    return orjson.dumps({"type": frame.type, "data": frame.data})
+    return encode(frame.type, frame_data(frame.data))
 
 
 def error(code: str, message: str, ref: str | int | None = None) -> bytes:

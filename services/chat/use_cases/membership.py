@@ -13,7 +13,6 @@ from services.chat.domain import (
     Role,
     Room,
     is_room_admin,
-    member_data,
     validate_role,
 )
 from services.chat.ports import ChatDeps, ChatTx
@@ -49,7 +48,7 @@ async def join_room(deps: ChatDeps, actor: Actor, room_id: int) -> Member:
         if existing is None:
             raise Conflict("join_conflict", "Joining raced with a removal; try again.")
         return existing
-    await deps.live.to_room(room_id, Frame("member_joined", member_data(member)))
+    await deps.live.to_room(room_id, Frame("member_joined", member))
     return member
 
 
@@ -128,7 +127,7 @@ async def invite_member(deps: ChatDeps, actor: Actor, room_id: int, username: st
         if existing is not None:
             return existing
         member = await _add_member(deps, tx, room, user.id, user.username, role, actor_id)
-    data = member_data(member)
+    data = member
     # The invitee's sockets have not joined the room (a private one was invisible to them until
     # now): they hear of it on their own subject, and the room's copy skips them.
     await deps.live.to_room(room_id, Frame("member_joined", data, exclude_user=user.id))
@@ -157,7 +156,7 @@ async def change_role(deps: ChatDeps, actor: Actor, room_id: int, user_id: int,
                                               username=target.username, role=target.role,
                                               previous=previous, changed_by=actor_id,
                                               changed_at=now), now)
-    await deps.live.to_room(room_id, Frame("member_role_changed", member_data(target)))
+    await deps.live.to_room(room_id, Frame("member_role_changed", target))
     return target
 
 

@@ -15,7 +15,6 @@ from services.chat.domain import (
     can_delete,
     can_edit,
     mentions_in,
-    message_data,
     validate_client_msg_id,
     validate_content,
 )
@@ -70,7 +69,7 @@ async def edit_message(deps: ChatDeps, actor: Actor, message_id: int, content: s
             user_id=message.user_id, content=content, mentions=message.mentions,
             edited_by=user_id, edited_at=now), now)
     await deps.live.to_room(message.room_id,
-                            Frame("message_edited", message_data(message)))
+                            Frame("message_edited", message))
     return message
 
 
@@ -92,7 +91,7 @@ async def delete_message(deps: ChatDeps, actor: Actor, message_id: int) -> Messa
             message_id=message.id, room_id=message.room_id, seq=message.seq,
             user_id=message.user_id, deleted_by=user_id, deleted_at=now), now)
     await deps.live.to_room(message.room_id,
-                            Frame("message_deleted", message_data(message)))
+                            Frame("message_deleted", message))
     return message
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.chat.domain import Actor, Forbidden, Frame, Unread, next_read_seq, unread_data
+from services.chat.domain import Actor, Forbidden, Frame, Unread, next_read_seq
 from services.chat.ports import ChatDeps
 from services.chat.use_cases._access import require_user, visible_room
 from shared.contracts import MemberRead
@@ -26,7 +26,7 @@ async def mark_read(deps: ChatDeps, actor: Actor, room_id: int, seq: int,
                                            read_seq=read_seq, read_at=now), now)
         counts = {u.room_id: u for u in await tx.messages.unread(user_id)}
     unread = counts.get(room_id, Unread(room_id, 0, 0, room.last_seq, read_seq))
-    await deps.live.to_user(user_id, Frame("unread", unread_data(unread),
+    await deps.live.to_user(user_id, Frame("unread", unread,
                                            exclude_connection=connection_id))
     return unread
 

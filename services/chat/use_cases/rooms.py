@@ -10,7 +10,6 @@ from services.chat.domain import (
     Member,
     Room,
     is_room_admin,
-    room_data,
     validate_description,
     validate_room_name,
 )
@@ -76,5 +75,5 @@ async def update_room(deps: ChatDeps, actor: Actor, room_id: int, *, name: str |
                                         description=room.description,
                                         is_private=room.is_private, updated_by=user_id,
                                         updated_at=now), now)
-    await deps.live.to_room(room.id, Frame("room_updated", room_data(room)))
+    await deps.live.to_room(room.id, Frame("room_updated", room, members_only=room.is_private))
     return room

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.dashboard.domain.broadcasts import Broadcast, broadcast_data
+from services.dashboard.domain.broadcasts import Broadcast
 from services.dashboard.domain.counters import CHART_MINUTES, chart_minutes, day_start, minute_of
 from services.dashboard.domain.facts import (
     MESSAGES,
@@ -115,8 +115,36 @@ def services(state: DashboardState, now: datetime) -> list[dict[str, Any]]:
     return [instance(i, now, state.health.stale_factor) for i in state.health.ordered()]
 
 
+def admin_broadcast_data(b: Broadcast) -> dict[str, Any]:
+    """The exercise's `admin_broadcast` frame's data, as every socket receives it."""
+    return {"message": b.content, "from": b.sender, "timestamp": b.sent_at.isoformat()}
+
+
+def broadcast_data(b: Broadcast, inboxes: int, read: int) -> dict[str, Any]:
+    return {
+        "broadcast_id": b.broadcast_id,
+        "content": b.content,
+        "from": b.sender,
+        "sent_by": b.sent_by,
+        "sent_at": b.sent_at.isoformat(),
+        "sent_to": b.sent_to,
+        "users_reached": b.users_reached,
+        "replicas": len(b.receipts),
+        "expected_replicas": len(b.expected_replicas),
+        "total_connections": b.total_connections,
+        "inboxes": inboxes,
+        # Inbox entries read (`events.notifications.read` with this broadcast id).
+        "read": read,
+    }
+
+
 def broadcast(state: DashboardState, b: Broadcast) -> dict[str, Any]:
     return broadcast_data(b, state.inboxes(b.broadcast_id), state.reads(b.broadcast_id))
+
+
+def broadcast_result(state: DashboardState, b: Broadcast) -> dict[str, Any]:
+    """The exercise's answer (`message`, `sent_to`, `total_connections`) and the rest."""
+    return {"message": "Broadcast sent", **broadcast(state, b)}
 
 
 def messages(state: DashboardState, now: datetime) -> dict[str, Any]:

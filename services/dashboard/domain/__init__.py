@@ -6,7 +6,6 @@ from services.dashboard.domain.broadcasts import (
     Broadcast,
     DashboardError,
     Receipt,
-    broadcast_data,
     validate_broadcast,
 )
 from services.dashboard.domain.counters import DAY, MINUTE, day_start, minute_of
@@ -50,7 +49,6 @@ __all__ = [
     "Socket",
     "UserRecord",
     "UserSignedUp",
-    "broadcast_data",
     "day_start",
     "merged_user",
     "minute_of",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 BROADCAST_MAX_CHARS = 4000
 
@@ -77,27 +76,3 @@ class Broadcast:
             else:
                 uncounted += receipt.users
         return len(ids) + uncounted
-
-    def frame(self) -> dict[str, Any]:
-        """The exercise's `admin_broadcast` frame, as every socket receives it."""
-        return {"type": "admin_broadcast",
-                "data": {"message": self.content, "from": self.sender,
-                         "timestamp": self.sent_at.isoformat()}}
-
-
-def broadcast_data(b: Broadcast, inboxes: int, read: int) -> dict[str, Any]:
-    return {
-        "broadcast_id": b.broadcast_id,
-        "content": b.content,
-        "from": b.sender,
-        "sent_by": b.sent_by,
-        "sent_at": b.sent_at.isoformat(),
-        "sent_to": b.sent_to,
-        "users_reached": b.users_reached,
-        "replicas": len(b.receipts),
-        "expected_replicas": len(b.expected_replicas),
-        "total_connections": b.total_connections,
-        "inboxes": inboxes,
-        # Inbox entries read (`events.notifications.read` with this broadcast id).
-        "read": read,
-    }

@@ -9,6 +9,7 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel
 
+from services.chat.adapters.frames import frame_data
 from services.chat.domain import (
     AuthSession,
     Conflict,
@@ -308,22 +309,29 @@ class Sent(NamedTuple):
     frame: Frame
 
 
+def _wire(frame: Frame) -> Frame:
+    return replace(frame, data=frame_data(frame.data))
+
+
 class RecordingLiveFeed:
+    """Records each frame as the real feed puts it on the wire: `data` in its JSON shape
+    (`frame_data`), the domain object the use case passed rendered by the adapter's function."""
+
     def __init__(self) -> None:
         self.sent: list[Sent] = []
 
     async def to_room(self, room_id: int, frame: Frame) -> None:
-        self.sent.append(Sent("room", room_id, frame))
+        self.sent.append(Sent("room", room_id, _wire(frame)))
 
     async def to_room_many(self, room_id: int, frames: Sequence[Frame]) -> None:
         for frame in frames:
-            self.sent.append(Sent("room", room_id, frame))
+            self.sent.append(Sent("room", room_id, _wire(frame)))
 
     async def to_user(self, user_id: int, frame: Frame) -> None:
-        self.sent.append(Sent("user", user_id, frame))
+        self.sent.append(Sent("user", user_id, _wire(frame)))
 
     async def to_everyone(self, frame: Frame) -> None:
-        self.sent.append(Sent("everyone", None, frame))
+        self.sent.append(Sent("everyone", None, _wire(frame)))
 
     def frames(self, target: Target | None = None, id: int | None = None,
                type: str | None = None) -> list[Frame]:

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services.chat.adapters.frames import message_data
 from services.chat.adapters.outbound.common_passwords import read_common_passwords
 from services.chat.domain import (
     GUEST,
@@ -24,7 +25,6 @@ from services.chat.domain import (
     is_moderator,
     is_room_admin,
     mentions_in,
-    message_data,
     next_read_seq,
     validate_client_msg_id,
     validate_content,

@@ -360,6 +360,16 @@ async def test_room_admin_updates_the_room(deps: ChatDeps, alice: Actor, bob: Ac
     assert updated.last_seq == 0
 
 
+async def test_a_room_update_says_members_only_exactly_when_the_room_is_private(
+        deps: ChatDeps, alice: Actor, room: Room, live: RecordingLiveFeed) -> None:
+    await use_cases.update_room(deps, alice, room.id, is_private=True)
+    await use_cases.update_room(deps, alice, room.id, description="still private")
+    await use_cases.update_room(deps, alice, room.id, is_private=False)
+    assert [(f.data["is_private"], f.members_only)
+            for f in live.frames("room", room.id, "room_updated")] == [
+        (True, True), (True, True), (False, False)]
+
+
 async def test_only_room_admins_update_rooms(deps: ChatDeps, alice: Actor, bob: Actor,
                                              room: Room, uow: InMemoryChatUnitOfWork) -> None:
     await use_cases.join_room(deps, bob, room.id)

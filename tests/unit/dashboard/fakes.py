@@ -164,10 +164,12 @@ class FakeBroadcastChannel:
             raise PublishFailed("simulated outage")
         self.announced.append((event, event_id))
 
-    async def send(self, broadcast_id: str, frame: dict[str, object]) -> None:
-        self.sent.append((broadcast_id, frame))
+    async def send(self, broadcast: Broadcast) -> None:
+        # The frame as `BusBroadcastChannel` encodes it (its data from the same function).
+        frame = {"type": "admin_broadcast", "data": views.admin_broadcast_data(broadcast)}
+        self.sent.append((broadcast.broadcast_id, frame))
         if self.on_send is not None:
-            await self.on_send(broadcast_id)
+            await self.on_send(broadcast.broadcast_id)
 
 
 def shown_stats(deps: DashboardDeps) -> dict[str, Any]:

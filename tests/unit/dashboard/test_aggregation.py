@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from services.dashboard import use_cases
+from services.dashboard.adapters import views
 from services.dashboard.domain import Broadcast
 from shared.bus import PublishFailed
 from shared.contracts import BroadcastReceipt, CloudEvent, ServiceHeartbeat
@@ -277,7 +278,7 @@ async def test_broadcast_waits_for_every_live_replica(lines: list[Line]) -> None
 
     channel.on_send = replicas_answer
     b = await use_cases.send_broadcast(deps, sent_by=ROOT, content="  Hola a todos  ")
-    result = use_cases.broadcast_result(deps, b)
+    result = views.broadcast_result(deps.state, b)
     assert result | {"broadcast_id": None, "sent_at": None} == {
         "message": "Broadcast sent", "broadcast_id": None, "content": "Hola a todos",
         "from": "Administrador", "sent_by": ROOT, "sent_at": None, "sent_to": 3,

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.notifications.adapters.shapes import decision_data, frame_data
 from services.notifications.domain import (
     DEFAULT_LEVEL,
     LEVELS,
@@ -20,9 +21,7 @@ from services.notifications.domain import (
     Suppression,
     broadcast_notification,
     decide,
-    decision_data,
     explain,
-    frame_data,
     kind_for,
     may_mention_room,
     message_notification,

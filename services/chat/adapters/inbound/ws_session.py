@@ -29,7 +29,7 @@ from services.chat.adapters.inbound.ws_frames import (
 )
 from services.chat.adapters.inbound.ws_socket import RawWebSocket
 from services.chat.adapters.outbound.connection import Connection
-from services.chat.domain import Actor, ChatError, Forbidden, ack_data, message_data
+from services.chat.domain import Actor, ChatError, Forbidden
 from shared.auth import InvalidToken
 
 CLOSE_BAD_TOKEN = 4001
@@ -100,7 +100,7 @@ class Session:
             await hub.leave(self.conn, room_id)
             raise
         for message in recovery.messages:
-            await self.send_direct(frames.encode("message", message_data(message)))
+            await self.send_direct(frames.encode("message", frames.message_data(message)))
         await self.send_direct(frames.encode("joined", {
             "room_id": room_id, "last_seq": recovery.last_seq,
             "recovered": recovery.recovered,
@@ -154,7 +154,7 @@ class Session:
         started = time.perf_counter()
         posted = await use_cases.post_message(self.chat.deps, self.actor, room_id,
                                               frame.content, frame.client_msg_id)
-        await self.send_direct(frames.encode("ack", ack_data(posted.message)))
+        await self.send_direct(frames.encode("ack", frames.ack_data(posted.message)))
         if posted.created:
             self.chat.metrics.messages_posted.inc()
             self.chat.metrics.post_seconds.observe(time.perf_counter() - started)

@@ -27,8 +27,6 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
-import orjson
-
 from services.chat.adapters.frames import text_frame
 from services.chat.adapters.metrics import ChatMetrics
 from services.chat.adapters.outbound.broadcast_receipts import BroadcastReceipts
@@ -45,7 +43,7 @@ from shared.contracts import (
     live_room,
     live_user,
 )
-from shared.contracts.live import FrameHeaders
+from shared.contracts.live import FrameHeaders, split_batch
 
 log = logging.getLogger(__name__)
 
@@ -264,8 +262,7 @@ class ConnectionHub:
             # The removed member's sockets stop receiving the room.
             for conn in list(self._by_user.get(routing.about_user, ())):
                 await self.leave(conn, room_id)
-        elif routing.frame_type == "room_updated" and self._members_of is not None and \
-                orjson.loads(payload)["data"].get("is_private"):
+        elif routing.members_only and self._members_of is not None:
             # A room that turned private stops reaching guests and non-members at once.
             members = await self._members_of(room_id)
             current = self._feeds.get(room_id)
@@ -300,15 +297,9 @@ class ConnectionHub:
 
     async def _on_room(self, msg: LiveMessage) -> None:
         room_id = int(msg.subject.rpartition(".")[2])
-        listed = msg.headers.get(FrameHeaders.FRAMES)
-        if listed is None:
-            await self.deliver_room(room_id, msg.data, Routing.from_headers(dict(msg.headers)))
-            return
-        # Several frames in one message: `type[:seq]` per frame, one frame per line.
-        for entry, payload in zip(listed.split(","), msg.data.split(b"\n"), strict=True):
-            frame_type, _, seq = entry.partition(":")
-            await self.deliver_room(room_id, payload,
-                                    Routing(frame_type, int(seq) if seq else None))
+        # One frame, or several in one message (a batch of posts): the codec splits them.
+        for routing, payload in split_batch(msg.headers, msg.data):
+            await self.deliver_room(room_id, payload, routing)
 
     def has_user(self, user_id: int) -> bool:
         return user_id in self._by_user

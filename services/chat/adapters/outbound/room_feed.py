@@ -13,10 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from shared.contracts.live import FrameHeaders
+from shared.contracts.live import FrameRoute
 
 log = logging.getLogger(__name__)
 
@@ -27,24 +26,9 @@ GAP_WAIT_SECS = 0.1
 Socket = TypeVar("Socket")
 
 
-@dataclass(frozen=True, slots=True)
-class Routing:
-    """What a replica needs to route a frame without parsing it (the NATS headers)."""
-
-    frame_type: str
-    seq: int | None = None
-    skip_connection: str | None = None
-    skip_user: int | None = None
-    about_user: int | None = None
-
-    @classmethod
-    def from_headers(cls, headers: dict[str, str]) -> Routing:
-        seq = headers.get(FrameHeaders.SEQ)
-        skip_user = headers.get(FrameHeaders.EXCLUDE_USER)
-        about = headers.get(FrameHeaders.USER)
-        return cls(headers.get(FrameHeaders.TYPE, ""), int(seq) if seq else None,
-                   headers.get(FrameHeaders.EXCLUDE_CONNECTION),
-                   int(skip_user) if skip_user else None, int(about) if about else None)
+# What a replica needs to route a frame without parsing it: the wire codec's reading of
+# its NATS headers.
+Routing = FrameRoute
 
 
 # (room_id, after_seq, before_seq) -> the `message` frames of that range, oldest first.

@@ -66,7 +66,7 @@ def dashboard_router() -> APIRouter:
         b = await use_cases.send_broadcast(dashboard.deps, sent_by=admin.user_id,
                                            content=body.content)
         dashboard.metrics.broadcasts.inc()
-        return use_cases.broadcast_result(dashboard.deps, b)
+        return views.broadcast_result(dashboard.deps.state, b)
 
     for prefix in ("/api/dashboard", "/dashboard"):
         router.add_api_route(f"{prefix}/stats", stats, methods=["GET"],

@@ -8,11 +8,10 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.notifications import use_cases
+from services.notifications.adapters.shapes import decision_data, notification_data
 from services.notifications.domain import (
     DEFAULT_LEVEL,
     Level,
-    decision_data,
-    notification_data,
 )
 from services.notifications.ports import NotificationsDeps
 from shared.auth import Principal

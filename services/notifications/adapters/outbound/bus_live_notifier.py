@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import logging
 
-import orjson
-
-from services.notifications.domain import Notification, frame_data
+from services.notifications.adapters.shapes import frame_data
+from services.notifications.domain import Notification
 from shared.bus import EventBus
 from shared.contracts import live_user
-from shared.contracts.live import FrameHeaders
+from shared.contracts.live import encode_frame as encode
+from shared.contracts.live import frame_headers
 
 log = logging.getLogger(__name__)
 FRAME_TYPE = "notification"
 
 
 def encode_frame(notification: Notification) -> bytes:
-    return orjson.dumps({"type": FRAME_TYPE, "data": frame_data(notification)})
+    return encode(FRAME_TYPE, frame_data(notification))
 
 
 class BusLiveNotifier:
@@ -31,7 +31,7 @@ class BusLiveNotifier:
     async def push(self, notification: Notification) -> None:
         try:
             await self._bus.publish(live_user(notification.user_id), encode_frame(notification),
-                                    {FrameHeaders.TYPE: FRAME_TYPE})
+                                    frame_headers(FRAME_TYPE))
         except Exception as exc:
             log.warning("live notification not published",
                         extra={"fields": {"notification_id": notification.id,

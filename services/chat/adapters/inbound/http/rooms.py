@@ -10,9 +10,10 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import Field
 
 from services.chat import use_cases
+from services.chat.adapters.frames import member_data, message_data, room_data, unread_data
 from services.chat.adapters.inbound.http._deps import ActorDep, Body, ChatDep, MaybeActorDep
 from services.chat.adapters.inbound.service import ChatService
-from services.chat.domain import Actor, Throttled, member_data, message_data, room_data, unread_data
+from services.chat.domain import Actor, Throttled
 from shared.contracts.bounds import Id, Limit, Seq
 
 
