@@ -14,6 +14,9 @@ again after a crash is dropped by `Nats-Msg-Id` (the event id) within the stream
 Every `poll_secs` the relay also publishes unsent rows older than `orphan_grace_secs`, which
 another replica of the service wrote and died before publishing. Acknowledged rows are kept
 for a retention window, then `purge_sent` deletes them in small batches.
+
+This module is the relay; what a transaction writes (the table, `OutboxWriter`,
+`write_with_outbox`) is `shared/outbox_rows.py`, re-exported here.
 """
 
 from __future__ import annotations
@@ -21,32 +24,28 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, TypeVar
 
 from prometheus_client import Counter, Gauge
-from pydantic import BaseModel
-from sqlalchemy import (
-    Column,
-    Index,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    delete,
-    func,
-    insert,
-    select,
-    update,
-)
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Table, delete, func, select, update
 
-from shared.bus import EventBus, PublishFailed, RawEvent
-from shared.contracts.envelope import encode_event
-from shared.db import BigId, Database, UtcDateTime
+from shared.bus import EventBus, PublishFailed
+from shared.db import Database
+from shared.outbox_rows import (
+    Committed,
+    OutboxRow,
+    OutboxWriter,
+    WritesOutbox,
+    add_to_outbox,
+    outbox_row,
+    outbox_table,
+    write_with_outbox,
+)
+
+# The writing side lives in `shared/outbox_rows.py`; its names are importable from here too.
+__all__ = ["Committed", "OutboxRelay", "OutboxRow", "OutboxWriter", "WritesOutbox",
+           "add_to_outbox", "outbox_row", "outbox_table", "write_with_outbox"]
 
 log = logging.getLogger(__name__)
 RETRY_MAX_SECS = 5.0
@@ -59,93 +58,6 @@ PURGE_BATCH = 1000
 PURGE_PAUSE_SECS = 0.05
 # (event ids, when): mark those rows sent, in a write transaction of its own.
 MarkSent = Callable[[list[str], datetime], Awaitable[None]]
-# What a transaction just committed to the outbox, in commit order (`OutboxRelay.committed`).
-Committed = Callable[[Sequence["OutboxRow"]], None]
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxRow:
-    """One committed outbox row, as the relay publishes it."""
-
-    event_id: str
-    subject: str
-    payload: bytes
-
-    def raw(self) -> RawEvent:
-        return RawEvent(self.subject, self.event_id, self.payload)
-
-
-def outbox_table(metadata: MetaData, name: str = "outbox") -> Table:
-    table = Table(
-        name, metadata,
-        Column("id", BigId, primary_key=True),
-        Column("event_id", String(64), nullable=False, unique=True),
-        Column("subject", String(200), nullable=False),
-        Column("payload", LargeBinary, nullable=False),
-        Column("created_at", UtcDateTime, nullable=False),
-        Column("sent_at", UtcDateTime),
-        # Ids are never reused, so the relay's id order is commit order even after purges.
-        sqlite_autoincrement=True,
-    )
-    Index(f"ix_{name}_unsent", table.c.id, sqlite_where=table.c.sent_at.is_(None),
-          postgresql_where=table.c.sent_at.is_(None))
-    return table
-
-
-def outbox_row(event: BaseModel, *, source: str, now: datetime) -> OutboxRow:
-    """The envelope of `event`, ready to insert and to publish."""
-    subject, event_id, payload = encode_event(event, source=source, time=now)
-    return OutboxRow(event_id, subject, payload)
-
-
-async def add_to_outbox(conn: AsyncConnection, table: Table, event: BaseModel, *,
-                        source: str, now: datetime) -> OutboxRow:
-    """Record `event` in the caller's open transaction."""
-    row = outbox_row(event, source=source, now=now)
-    await conn.execute(insert(table), {"event_id": row.event_id, "subject": row.subject,
-                                       "payload": row.payload, "created_at": now})
-    return row
-
-
-class OutboxWriter:
-    """The outbox of one write transaction: `add` records an event in it, `rows` keeps
-    what it recorded for the relay, which is handed them once the transaction committed."""
-
-    def __init__(self, conn: AsyncConnection, table: Table, source: str) -> None:
-        self._conn = conn
-        self._table = table
-        self._source = source
-        self.rows: list[OutboxRow] = []
-
-    async def add(self, event: BaseModel, now: datetime) -> None:
-        self.rows.append(await add_to_outbox(self._conn, self._table, event,
-                                             source=self._source, now=now))
-
-
-class WritesOutbox(Protocol):
-    @property
-    def outbox(self) -> OutboxWriter: ...
-
-
-TxT = TypeVar("TxT", bound=WritesOutbox)
-
-
-@asynccontextmanager
-async def write_with_outbox(db: Database, begin: Callable[[AsyncConnection], TxT],
-                            committed: Committed | None) -> AsyncIterator[TxT]:
-    """A unit of work's write transaction (`begin` makes its stores on the connection):
-    the outbox rows it wrote go to `committed` right after the commit, still in this
-    process's write turn, so they reach the relay in commit order, and never after a
-    rollback. No use case has to tell the relay anything."""
-    tx: TxT | None = None
-
-    def hand_over() -> None:
-        if tx is not None and tx.outbox.rows and committed is not None:
-            committed(tx.outbox.rows)
-
-    async with db.write(after_commit=hand_over) as conn:
-        tx = begin(conn)
-        yield tx
 
 
 class OutboxRelay:

@@ -18,7 +18,6 @@ REASON = "Longer than 300 lines"
 PENDING = {
     "services/chat/domain.py",
     "services/notifications/domain.py",
-    "shared/outbox.py",
 }
 # Lines in the median module of services/ and shared/ before issue 12 (139 modules, at
 # 3e47676): the splits must bring it down, not only cap the largest.
