@@ -13,11 +13,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("services", "shared")
 MAX_LINES = 300
 REASON = "Longer than 300 lines"
-# Over the limit today and being split by other items of issue 12 right now; remove each as
-# its split lands (test_pending_names_only_modules_still_too_long says when).
-PENDING = {
-    "services/chat/domain.py",
-}
 # Lines in the median module of services/ and shared/ before issue 12 (139 modules, at
 # 3e47676): the splits must bring it down, not only cap the largest.
 MEDIAN_LINES_BEFORE = 85
@@ -45,12 +40,7 @@ def _too_long(modules: dict[str, str]) -> dict[str, int]:
 
 def test_no_module_is_over_300_lines_without_saying_why() -> None:
     too_long = _too_long(_modules())
-    assert {name: n for name, n in too_long.items() if name not in PENDING} == {}
-
-
-def test_pending_names_only_modules_still_too_long() -> None:
-    # A split has landed: take its module out of PENDING so the limit holds for it again.
-    assert PENDING - set(_too_long(_modules())) == set()
+    assert too_long == {}
 
 
 def test_the_median_module_is_smaller_than_before_issue_12() -> None:
