@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from shared.errors import RuleError
+
 Role = Literal["admin", "moderator", "member"]
 ROLES: tuple[Role, ...] = ("admin", "moderator", "member")
 MessageType = Literal["text", "system"]
@@ -23,15 +25,8 @@ ROOM_DESCRIPTION_MAX_CHARS = 1000
 CLIENT_MSG_ID_MAX_CHARS = 64
 
 
-class ChatError(Exception):
+class ChatError(RuleError):
     """A rule said no. `code` is stable: HTTP problem details and WebSocket error frames use it."""
-
-    status = 400
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class Invalid(ChatError):

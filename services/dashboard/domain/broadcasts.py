@@ -5,18 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from shared.errors import RuleError
+
 BROADCAST_MAX_CHARS = 4000
 
 
-class DashboardError(Exception):
+class DashboardError(RuleError):
     """A rule said no; `code` is stable and becomes the problem's `code`."""
 
     status = 422
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def validate_broadcast(content: str, max_chars: int = BROADCAST_MAX_CHARS) -> str:

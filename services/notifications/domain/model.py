@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from shared.errors import RuleError
+
 Level = Literal["mentions", "all", "nothing"]
 LEVELS: tuple[Level, ...] = ("mentions", "all", "nothing")
 # As in the chat products people use: a room tells you about `@you` and `@room`.
@@ -27,15 +29,8 @@ SILENT_MESSAGE_TYPES: frozenset[str] = frozenset({"system"})
 NOTIFICATION_ID_RE = re.compile(r"ntf_([1-9][0-9]{0,17})")
 
 
-class NotificationsError(Exception):
+class NotificationsError(RuleError):
     """A rule said no. `code` is stable: HTTP problem details use it."""
-
-    status = 400
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class Invalid(NotificationsError):

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
+from shared.errors import RuleError
+
 Status = Literal["online", "away", "busy", "offline"]
 ManualStatus = Literal["online", "away", "busy"]
 MANUAL_STATUSES: tuple[ManualStatus, ...] = ("online", "away", "busy")
@@ -22,15 +24,8 @@ LAST_CONNECTION_CLOSED = "last_connection_closed"
 EXPIRED = "expired"
 
 
-class PresenceError(Exception):
+class PresenceError(RuleError):
     """A rule said no; `code` is stable (HTTP problem details use it)."""
-
-    status = 400
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class NotConnected(PresenceError):
