@@ -185,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  + ("; further replicas count up" if name == "chat" else "")
                                  + ")")
     up_cmd.add_argument("--gateway-config", type=Path, default=GATEWAY_CONFIG,
-                        help="the Caddyfile (default: infra/gateway/Caddyfile)")
+                        help="the Caddyfile (default: services/gateway/Caddyfile)")
     up_cmd.add_argument("--demo", action="store_true",
                         help="once up, fill an empty system with demo users, rooms and "
                              "messages, and print the logins")

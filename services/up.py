@@ -18,7 +18,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_GATEWAY_PORT = 8080
 # The directory that holds the `services` package, so children run this same code.
 CODE_ROOT = Path(__file__).resolve().parents[1]
-GATEWAY_CONFIG = CODE_ROOT / "infra" / "gateway" / "Caddyfile"
+GATEWAY_CONFIG = Path(__file__).resolve().parent / "gateway" / "Caddyfile"
 
 
 @dataclass(frozen=True, slots=True)
