@@ -129,7 +129,7 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
     live = BusLiveFeed(bus, hub)
     post_log, joins = _hot_path(settings, db, relay)
     relay.set_mark(post_log.mark_sent)
-    posts = PostQueue(post_log, live, clock, on_batch=metrics.post_batch.observe)
+    posts = PostQueue(post_log, live, clock, on_batch=metrics.post_batch_posts.observe)
     revoked = RevokedSessions()
     revocations = HubSessionRevocations(revoked, hub)
     deps = ChatDeps(

@@ -14,14 +14,14 @@ class ChatMetrics:
                                       "WebSockets accepted", registry=r)
         self.sockets_closed = Counter("tertulia_chat_sockets_closed_total",
                                       "WebSockets closed, by close code", ["code"], registry=r)
-        self.slow_consumers = Counter("tertulia_chat_slow_consumers_closed_total",
+        self.slow_consumers_closed = Counter("tertulia_chat_slow_consumers_closed_total",
                                       "Sockets closed with 1013 for a full send buffer",
                                       registry=r)
         self.frames_received = Counter("tertulia_chat_frames_received_total",
                                        "Client frames, by type", ["type"], registry=r)
         self.frame_errors = Counter("tertulia_chat_frame_errors_total",
                                     "Error frames sent, by code", ["code"], registry=r)
-        self.frames_out = Counter("tertulia_chat_frames_delivered_total",
+        self.frames_delivered = Counter("tertulia_chat_frames_delivered_total",
                                   "Room frames written to sockets", registry=r)
         self.seq_gaps_filled = Counter("tertulia_chat_seq_gaps_filled_total",
                                        "Room seq gaps read from the database (a frame from "
@@ -32,7 +32,7 @@ class ChatMetrics:
                                         "Outbox events acknowledged by JetStream", registry=r)
         self.outbox_pending = Gauge("tertulia_chat_outbox_pending",
                                     "Outbox events not yet acknowledged", registry=r)
-        self.post_batch = Histogram("tertulia_chat_post_batch_posts",
+        self.post_batch_posts = Histogram("tertulia_chat_post_batch_posts",
                                     "Posts stored per transaction (group commit)",
                                     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=r)
         self.post_seconds = Histogram("tertulia_chat_post_seconds",

@@ -50,7 +50,7 @@ async def test_a_socket_closed_for_being_slow_is_counted_for_its_replica(
             await send(sender, type="join", room_id=room["id"])
             await receive(sender, "joined")
             posted = 0
-            metric = slow_one.chat.metrics.slow_consumers
+            metric = slow_one.chat.metrics.slow_consumers_closed
             while metric._value.get() == 0 and posted < 3000:
                 for _ in range(50):
                     posted += 1

@@ -170,7 +170,7 @@ async def test_a_socket_that_stops_reading_is_closed_and_the_others_go_on() -> N
     assert slow_conn.closed and slow.closed_with is not None and slow.closed_with[0] == 1013
     assert slow.seqs() == [1]
     assert fine.seqs() == [1, 2, 3]
-    assert hub._metrics.slow_consumers._value.get() == 1  # type: ignore[attr-defined]
+    assert hub._metrics.slow_consumers_closed._value.get() == 1  # type: ignore[attr-defined]
 
 
 async def test_one_encoded_frame_serves_every_socket() -> None:

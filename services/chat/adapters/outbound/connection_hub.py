@@ -225,7 +225,7 @@ class ConnectionHub:
         if conn.closed:
             return
         if conn.sink.buffered() > self.send_buffer_bytes:
-            self._metrics.slow_consumers.inc()
+            self._metrics.slow_consumers_closed.inc()
             log.info("closing slow consumer", extra={"fields": {"connection_id": conn.id}})
             self.drop(conn, CLOSE_TRY_AGAIN_LATER, "send buffer full; reconnect and recover")
             return
@@ -293,7 +293,7 @@ class ConnectionHub:
             self.offer(conn, wire)
             delivered += 1
         if delivered:
-            self._metrics.frames_out.inc(delivered)
+            self._metrics.frames_delivered.inc(delivered)
 
     async def _on_room(self, msg: LiveMessage) -> None:
         room_id = int(msg.subject.rpartition(".")[2])
