@@ -110,9 +110,7 @@ async def running(presence: Presence) -> AsyncIterator[Presence]:
     async with AsyncExitStack() as stack:
         await open_database(stack, presence.db, metadata)
         await connect_bus(stack, presence.bus)
-        ensure_bucket = getattr(deps.store, "ensure_bucket", None)
-        if ensure_bucket is not None:
-            await ensure_bucket()
+        await deps.store.prepare()
         if settings.jwks_url and not presence.keys.loaded:
             run_task(stack, presence.keys.fetch(settings.jwks_url, settings.jwks_retry_secs),
                      "jwks")

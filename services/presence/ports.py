@@ -18,6 +18,9 @@ class ConnectionStore(Protocol):
     Best effort: a failed write is logged by the adapter and repeated by the next heartbeat;
     the process's own view stays the authority while it runs."""
 
+    async def prepare(self) -> None:
+        """Whatever the store needs before the first read (the KV bucket exists)."""
+
     async def save(self, connections: Sequence[Connection]) -> None: ...
     async def remove(self, connections: Sequence[Connection]) -> None: ...
     async def load_all(self) -> list[Connection]: ...

@@ -90,3 +90,15 @@ async def test_a_start_that_fails_half_way_stops_what_had_started(
     left = {t.get_name() for t in asyncio.all_tasks() - tasks_before if not t.done()}
     assert left == set()
     assert _our_threads() == threads_before  # the database's and chat's SQLite threads
+
+
+async def test_presence_prepares_its_connection_store_before_reading_it(
+        tmp_path: Path) -> None:
+    from services.presence.app import create_app
+    from services.presence.settings import PresenceSettings
+    settings = PresenceSettings(data_dir=tmp_path, log_json=False, jwks_url=JWKS)
+    store = InMemoryConnectionStore(FixedClock(), settings.resolved_kv_ttl_secs())
+    app = create_app(settings, bus=InMemoryEventBus(), store=store)
+
+    async with app.router.lifespan_context(app):
+        assert store.prepared

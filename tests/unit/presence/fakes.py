@@ -45,6 +45,7 @@ class InMemoryConnectionStore:
         self._ttl = timedelta(seconds=ttl_secs)
         self._entries: dict[str, tuple[Connection, datetime]] = {}
         self.fail = False
+        self.prepared = False
 
     def _live(self) -> dict[str, Connection]:
         now = self._clock.now()
@@ -53,6 +54,9 @@ class InMemoryConnectionStore:
     @property
     def entries(self) -> dict[str, Connection]:
         return self._live()
+
+    async def prepare(self) -> None:
+        self.prepared = True
 
     async def save(self, connections: Sequence[Connection]) -> None:
         if not self.fail:

@@ -81,6 +81,9 @@ class NatsKvConnectionStore:
     def ready(self) -> bool:
         return self._kv is not None
 
+    async def prepare(self) -> None:
+        await self.ensure_bucket()
+
     async def ensure_bucket(self) -> KeyValue:
         """The bucket, its max age our TTL (`shared/bus/nats_kv.py`)."""
         self._kv = await ensure_kv_bucket(
