@@ -9,6 +9,8 @@ import struct
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from services.chat.domain import Frame, Member, Message, Room, Unread
 from shared.contracts.live import encode_frame as encode
 
@@ -98,6 +100,13 @@ def encode_frame(frame: Frame) -> bytes:
 
 def error(code: str, message: str, ref: str | int | None = None) -> bytes:
     return encode("error", {"code": code, "message": message, "ref": ref})
+
+
+def pong(now: datetime) -> bytes:
+    """The answer to `ping`: the envelope's `timestamp` and `data.timestamp` both carry the
+    time, because the exercise's clients read the top-level one (docs/protocol.md)."""
+    stamp = now.isoformat()
+    return orjson.dumps({"type": "pong", "timestamp": stamp, "data": {"timestamp": stamp}})
 
 
 def text_frame(payload: bytes) -> bytes:

@@ -204,10 +204,7 @@ class Session:
             await self._activity()
 
     async def on_ping(self, _frame: Any) -> None:
-        now = datetime.now(UTC).isoformat()
-        # Top-level `timestamp` as the exercise sent it; `data` as the protocol does.
-        await self.send_direct(orjson.dumps(
-            {"type": "pong", "timestamp": now, "data": {"timestamp": now}}))
+        await self.send_direct(frames.pong(datetime.now(UTC)))
 
     # --- one frame ----------------------------------------------------------------------
 
