@@ -109,3 +109,13 @@ def problems(doc: dict[str, Any], version: str) -> list[str]:
     except kubernetes_validate.SchemaNotFoundError as error:
         return [f"{name}: {error.message}"]  # a kind nobody checks would pass unseen
     return []
+
+
+def render_own(kustomization: str, directory: Path) -> list[dict[str, Any]]:
+    """A kustomization of a person's own, written as docs/deploy.md shows it: in a directory
+    next to the checkout, naming `../infra/k8s/...`."""
+    directory.mkdir(parents=True)
+    rel = os.path.relpath(ROOT, directory)
+    (directory / "kustomization.yaml").write_text(
+        kustomization.replace("../infra/", f"{rel}/infra/"))
+    return _kustomize(directory)

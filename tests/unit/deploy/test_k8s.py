@@ -265,3 +265,21 @@ def test_the_nats_configuration_is_valid_and_wants_every_password(
     missing = subprocess.run([str(server), "-t", "-c", str(tmp_path / "nats.conf")],
                              env=env, capture_output=True, text=True, timeout=30)
     assert missing.returncode != 0 and "DASHBOARD_NATS_PASSWORD" in missing.stderr
+
+
+def _documented_kustomizations() -> list[str]:
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    return re.findall(r"cat > my-tertulia/kustomization.yaml <<'EOF'\n(.*?\n)EOF\n", text, re.S)
+
+
+def test_the_kustomizations_docs_show_render_and_validate(tmp_path: Path) -> None:
+    shown = _documented_kustomizations()
+    assert len(shown) == 2
+    gateway, nginx = (kube.render_own(text, tmp_path / str(n) / "my-tertulia")
+                      for n, text in enumerate(shown))
+    for docs in (gateway, nginx):
+        assert [p for doc in docs for p in kube.problems(doc, "1.30")] == []
+        assert {d["metadata"].get("namespace") for d in docs} == {kube.NAMESPACE}
+    assert _of(gateway, "HTTPRoute")["tertulia"]["spec"]["parentRefs"] == [
+        {"name": "shared", "namespace": "gateways"}]
+    assert set(_of(nginx, "Ingress")) == {"tertulia"} and not _of(nginx, "HTTPRoute")
