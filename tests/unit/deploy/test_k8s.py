@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.unit.deploy import kube
 
@@ -47,6 +48,25 @@ def test_every_overlay_validates_strictly(variant: str, version: str) -> None:
     assert [p for doc in docs for p in kube.problems(doc, version)] == []
     namespaced = [d for d in docs if d["kind"] not in ("Namespace",)]
     assert {d["metadata"].get("namespace") for d in namespaced} == {kube.NAMESPACE}
+
+
+@pytest.mark.parametrize("variant", kube.VARIANTS)
+def test_the_kubernetes_validate_command_passes_it_and_skips_only_the_httproute(
+        variant: str, tmp_path: Path) -> None:
+    """The command line an operator would run on `kubectl kustomize` output: strict, for the
+    oldest Kubernetes supported. It warns on (and passes) kinds it has no schema for, which
+    is why the test above checks the HTTPRoute itself."""
+    rendered = tmp_path / "rendered.yaml"
+    rendered.write_text(yaml.safe_dump_all(kube.render(variant)))
+    command = Path(sys.executable).parent / "kubernetes-validate"
+    done = subprocess.run([str(command), "--strict", "-k", kube.KUBERNETES_VERSIONS[0],
+                           "--quiet", str(rendered)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert not [line for line in lines if not line.startswith("WARN")], lines
+    assert all("kind HTTPRoute" in line for line in lines), lines
+    assert len(lines) == ("ingress" not in variant)
 
 
 def test_the_validation_refuses_unknown_and_mistyped_fields() -> None:
