@@ -18,8 +18,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 GATEWAY_MAX_BODY = 64 * 1024  # below the services' own 1 MiB, so the gateway answers first
 PASSWORD = "gateway test password"
+# A public prefix is its path and what lies under it, never a longer name (/api/chatter).
 INTERNAL = ["/metrics", "/openapi.json", "/readyz", "/livez", "/healthz", "/docs", "/redoc",
-            "/docs/oauth2-redirect", "/no/such/page", "/api/chat", "/api/auth"]
+            "/docs/oauth2-redirect", "/no/such/page", "/api/chatter", "/api/authz",
+            "/staticfiles", "/api/presences", "/dashboards", "/wss"]
 # The same internal paths dressed up: case, doubled slashes, dot segments (raw, as a client
 # that does not normalise them sends them), percent-encoding, behind a public prefix.
 DISGUISED = ["/METRICS", "//metrics", "/static/../metrics", "/api/chat/../../metrics",
