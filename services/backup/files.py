@@ -27,7 +27,8 @@ def sha256_of(path: Path) -> str:
 
 
 def copy_sqlite(source: Path, target: Path) -> None:
-    """A consistent copy of a live database (blocking: callers in an event loop use a thread).
+    """A consistent copy of a live database (blocking: callers in an event loop use a thread),
+    created readable by its owner only: it holds password hashes and sessions.
 
     One `backup` step for all pages: the copy is the database as of one read transaction,
     which under WAL waits for no writer and makes none wait; what is committed in the WAL
@@ -36,6 +37,7 @@ def copy_sqlite(source: Path, target: Path) -> None:
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True,
                           timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
     try:
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         dst = sqlite3.connect(target)
         try:
             src.backup(dst, pages=-1)
@@ -45,6 +47,13 @@ def copy_sqlite(source: Path, target: Path) -> None:
             dst.close()
     finally:
         src.close()
+    check_sqlite(target)
+
+
+def copy_database_file(source: Path, target: Path) -> None:
+    """A database from a backup into a data directory, readable by its owner only (it holds
+    password hashes and sessions)."""
+    copy_private(source, target)
     check_sqlite(target)
 
 

@@ -144,7 +144,7 @@ async def backup(target: Path, data_dir: Path | None, nats_url: str | None) -> P
             raise BackupError(f"NATS at {servers}: {exc}") from exc
         await _copy_databases(data_dir, staging, manifest)
         await asyncio.to_thread(_copy_key, data_dir, staging, manifest)
-        await asyncio.to_thread((staging / "nats").mkdir)
+        await asyncio.to_thread((staging / "nats").mkdir, 0o700)
         try:
             snap = await jetstream.snapshot_stream(nc, EVENTS_STREAM, staging / SNAPSHOT_FILE)
         except jetstream.JetStreamApiError as exc:

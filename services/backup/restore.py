@@ -25,7 +25,7 @@ import nats
 from nats.errors import Error as NatsError
 
 from services.backup import jetstream
-from services.backup.files import DamagedFile, check_sqlite, copy_private
+from services.backup.files import DamagedFile, copy_database_file, copy_private
 from services.backup.manifest import BackupError, Manifest, read_verified
 from services.backup.sources import nats_options, redacted_servers
 
@@ -43,10 +43,8 @@ def _check_target(target: Path) -> None:
 def _restore_files(source: Path, manifest: Manifest, staging: Path) -> None:
     for entry in manifest.files:
         if entry.kind == "sqlite":
-            target = staging / Path(entry.path).name
-            shutil.copyfile(source / entry.path, target)
             try:
-                check_sqlite(target)
+                copy_database_file(source / entry.path, staging / Path(entry.path).name)
             except DamagedFile as exc:
                 raise BackupError(str(exc)) from exc
             say(f"{entry.service}: {entry.path} (schema {entry.schema_revision or 'unknown'})")

@@ -258,3 +258,61 @@ def test_backup_into_a_used_directory_is_refused(backed_up: BackedUp) -> None:
     assert result.returncode == 1
     assert "exists and is not an empty directory" in result.stderr
     assert sorted(p.name for p in backed_up.backup.iterdir()) == before
+
+
+async def _stream_and_consumers(nats_url: str) -> tuple[dict[str, object], dict[str, int]]:
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        info = await js.stream_info("EVENTS")
+        starts = {c.name: int(c.config.opt_start_seq or 0)
+                  for c in await js.consumers_info("EVENTS")}
+        return {"messages": info.state.messages, "last_seq": info.state.last_seq}, starts
+    finally:
+        await nc.close()
+
+
+def test_restore_into_a_running_nats(backed_up: BackedUp, tmp_path: Path,
+                                     nats_server: object) -> None:
+    url = nats_server.url  # type: ignore[attr-defined]
+    manifest = json.loads((backed_up.backup / "manifest.json").read_text())
+    result = tertulia("restore", "--from", str(backed_up.backup), "--data-dir",
+                      str(tmp_path / "one"), "--nats-url", url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not (tmp_path / "one" / "nats").exists()  # the stream went to that NATS
+    state, starts = asyncio.run(_stream_and_consumers(url))
+    assert state == {"messages": manifest["stream"]["state"]["messages"],
+                     "last_seq": manifest["stream"]["state"]["last_seq"]}
+    # Each durable consumer starts right after what it had acknowledged at the backup.
+    assert starts == {c["name"]: c["ack_floor"]["stream_seq"] + 1
+                      for c in manifest["stream"]["consumers"]}
+
+    again = tertulia("restore", "--from", str(backed_up.backup), "--data-dir",
+                     str(tmp_path / "two"), "--nats-url", url)
+    assert again.returncode == 1
+    assert "stream name already in use" in again.stderr
+    assert not (tmp_path / "two").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nats", "one"]
+
+
+def test_a_postgresql_database_is_named_not_skipped_silently(tmp_path: Path,
+                                                             nats_server: object) -> None:
+    url = nats_server.url  # type: ignore[attr-defined]
+
+    async def make_stream() -> None:
+        nc = await nats.connect(url)
+        await nc.jetstream().add_stream(name="EVENTS", subjects=["events.>"])
+        await nc.close()
+    asyncio.run(make_stream())
+    result = tertulia(
+        "backup", "--to", str(tmp_path / "backup"), "--data-dir", str(tmp_path / "data"),
+        "--nats-url", url,
+        env={"CHAT_DATABASE_URL": "postgresql+asyncpg://tertulia:secret@db.example:5432/chat"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "the chat database is PostgreSQL" in result.stderr
+    assert "back it up with pg_dump" in result.stderr
+    assert "secret" not in result.stderr + result.stdout
+    manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
+    assert "chat" not in {entry.get("service") for entry in manifest["files"]}
+    assert any(left["what"].startswith("chat database") and "pg_dump" in left["why"]
+               for left in manifest["not_included"])
