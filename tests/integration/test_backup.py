@@ -167,6 +167,16 @@ async def _created_event_ids(nats_url: str) -> set[int]:
         await nc.close()
 
 
+async def _consumers_left(nats_url: str) -> dict[str, int]:
+    """Per consumer, the events it has not taken yet: not delivered, or not acknowledged."""
+    nc = await nats.connect(nats_url)
+    try:
+        return {c.name: (c.num_pending or 0) + (c.num_ack_pending or 0)
+                for c in await nc.jetstream().consumers_info("EVENTS")}
+    finally:
+        await nc.close()
+
+
 def test_manifest_lists_every_file_with_its_checksum(backed_up: BackedUp) -> None:
     manifest = json.loads((backed_up.backup / "manifest.json").read_text())
     kinds = {entry["path"]: entry["kind"] for entry in manifest["files"]}
@@ -219,11 +229,23 @@ def test_restored_system_has_every_message_acknowledged_before_the_backup(
 
         # New posts go on from the restored history's last sequence number.
         last = max(int(m["seq"]) for m in history.values())  # type: ignore[call-overload]
+        new_ids: set[int] = set()
         for expected in (last + 1, last + 2):
             posted = http.post(f"/api/chat/rooms/{backed_up.room_id}/messages",
                                json={"content": f"after restore {expected}"})
             assert posted.status_code == 201, posted.text
             assert posted.json()["seq"] == expected
+            new_ids.add(int(posted.json()["id"]))
+        _wait("the new posts' events in EVENTS",
+              lambda: new_ids <= asyncio.run(_created_event_ids(nats_url)))
+
+        # The restored consumers bound and work: notifications and the dashboard take
+        # every event, the redelivered ones and the new posts', until none is left.
+        def consumed_everything() -> bool:
+            left = asyncio.run(_consumers_left(nats_url))
+            return left.keys() >= {"notifications", "dashboard"} and not (
+                left["notifications"] or left["dashboard"])
+        _wait("the restored consumers take every event", consumed_everything)
 
 
 def test_damaged_backup_is_refused_and_nothing_is_written(backed_up: BackedUp,
