@@ -69,16 +69,20 @@ def check_sqlite(path: Path) -> None:
         raise DamagedFile(f"{path.name}: quick_check says {result}")
 
 
-def schema_revision(path: Path) -> str | None:
-    """The Alembic revision a database is at, when it has one (`alembic_version`)."""
+def schema_revision(path: Path, service: str) -> str | None:
+    """The Alembic revision a service's database is at: its `alembic_version_<service>`
+    table (`shared/migrations.py`), or a plain `alembic_version`; None without either."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-    except sqlite3.DatabaseError:
-        return None  # no migrations table: a database made before migrations
+        for table in (f"alembic_version_{service}", "alembic_version"):
+            try:
+                row = conn.execute(f'SELECT version_num FROM "{table}"').fetchone()
+            except sqlite3.DatabaseError:
+                continue  # no such table: a database made before migrations
+            return row[0] if row else None
+        return None
     finally:
         conn.close()
-    return row[0] if row else None
 
 
 def copy_private(source: Path, target: Path) -> None:

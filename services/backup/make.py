@@ -100,7 +100,7 @@ async def _copy_databases(data_dir: Path | None, staging: Path, manifest: Manife
             await asyncio.to_thread(copy_sqlite, source, target)
         except (DamagedFile, OSError) as exc:
             raise BackupError(f"copying {source}: {exc}") from exc
-        revision = await asyncio.to_thread(schema_revision, target)
+        revision = await asyncio.to_thread(schema_revision, target, db.service)
         entry = await asyncio.to_thread(manifest.add, staging, db.file_name, "sqlite",
                                         service=db.service, schema_revision=revision)
         say(f"{db.service}: {source} -> {db.file_name} ({entry.size} bytes)")

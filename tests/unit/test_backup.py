@@ -93,8 +93,8 @@ def test_a_sqlite_copy_stands_alone_with_its_revision(tmp_path: Path) -> None:
     conn = sqlite3.connect(source)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA wal_autocheckpoint=0")  # what the services do: rows stay in the WAL
-    conn.execute("CREATE TABLE alembic_version (version_num TEXT)")
-    conn.execute("INSERT INTO alembic_version VALUES ('abc123')")
+    conn.execute("CREATE TABLE alembic_version_chat (version_num TEXT)")
+    conn.execute("INSERT INTO alembic_version_chat VALUES ('abc123')")
     conn.execute("CREATE TABLE t (n INTEGER)")
     conn.executemany("INSERT INTO t VALUES (?)", [(n,) for n in range(1000)])
     conn.commit()
@@ -104,7 +104,8 @@ def test_a_sqlite_copy_stands_alone_with_its_revision(tmp_path: Path) -> None:
     assert not (tmp_path / "copy.db-wal").exists()
     assert copy.stat().st_mode & 0o777 == 0o600
     assert sqlite3.connect(copy).execute("SELECT count(*) FROM t").fetchone() == (1000,)
-    assert schema_revision(copy) == "abc123"
+    assert schema_revision(copy, "chat") == "abc123"
+    assert schema_revision(copy, "presence") is None
 
 
 def test_the_litestream_recipe_names_every_service_database() -> None:
