@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -32,6 +30,7 @@ import nats
 from nats.errors import Error as NatsError
 
 from services.backup import jetstream
+from services.backup import staging as staging_dir
 from services.backup.files import DamagedFile, copy_private, copy_sqlite, schema_revision
 from services.backup.manifest import BackupError, Manifest, now_iso, tertulia_version
 from services.backup.sources import (
@@ -57,26 +56,7 @@ def say(line: str) -> None:
     print(f"tertulia backup: {line}", flush=True)
 
 
-def _refuse_used(target: Path) -> None:
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise BackupError(f"{target} exists and is not an empty directory: back up into a "
-                          "new directory")
-
-
-def _new_directory(target: Path) -> Path:
-    """A sibling of `target` to write into; renamed to `target` once the backup is whole."""
-    _refuse_used(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / f".{target.name}.partial-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(mode=0o700)
-    return staging
-
-
-def _move_into_place(staging: Path, target: Path) -> None:
-    if target.exists():
-        target.rmdir()  # empty, checked before we began (rmdir refuses otherwise)
-    os.replace(staging, target)
+USED = "back up into a new or empty directory"
 
 
 async def _copy_databases(data_dir: Path | None, staging: Path, manifest: Manifest) -> None:
@@ -125,7 +105,7 @@ def _copy_key(data_dir: Path | None, staging: Path, manifest: Manifest) -> None:
 async def backup(target: Path, data_dir: Path | None, nats_url: str | None) -> Path:
     """The backup, written into `target` (a new or empty directory); returns it. Paths are
     absolute (the caller resolves them); the file work runs in threads."""
-    await asyncio.to_thread(_refuse_used, target)
+    await asyncio.to_thread(staging_dir.refuse_used, target, USED)
     options = nats_options(nats_url)
     servers = redacted_servers(options)
     try:
@@ -133,7 +113,7 @@ async def backup(target: Path, data_dir: Path | None, nats_url: str | None) -> P
     except (NatsError, OSError) as exc:
         raise BackupError(f"cannot reach NATS at {servers} ({exc!r}): pass --nats-url "
                           "(`tertulia up` prints it as `nats ... url=`)") from exc
-    staging = await asyncio.to_thread(_new_directory, target)
+    staging = await asyncio.to_thread(staging_dir.begin, target, "partial", USED)
     try:
         shown_dir = data_dir or service_settings("chat", None).data_dir
         manifest = Manifest(started_at=now_iso(), tertulia_version=tertulia_version(),
@@ -158,9 +138,9 @@ async def backup(target: Path, data_dir: Path | None, nats_url: str | None) -> P
         for what, why in EPHEMERAL:
             manifest.leave_out(what, why)
         await asyncio.to_thread(manifest.write, staging)
-        await asyncio.to_thread(_move_into_place, staging, target)
+        await asyncio.to_thread(staging_dir.finish, staging, target, USED)
     except BaseException:
-        await asyncio.to_thread(shutil.rmtree, staging, ignore_errors=True)
+        await asyncio.to_thread(staging_dir.abandon, staging)
         raise
     finally:
         with contextlib.suppress(Exception):

@@ -1,8 +1,9 @@
 """`tertulia restore --from DIR --data-dir DIR`: a backup into a new data directory.
 
 Checked before anything is written: the manifest and every file's size and sha256, and that
-the target is new or empty. Everything is put together in a sibling directory and renamed
-into place at the end, so a failure leaves the target as it was.
+the target is new or empty. Everything is put together in a staging directory that becomes
+the target at the end (`services/backup/staging.py`), so a failure leaves the target as it
+was.
 
 The EVENTS stream goes either into the NATS the restored system will use (`--nats-url`: the
 stream must not exist there), or, without `--nats-url`, into the data directory's own store
@@ -16,8 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ import nats
 from nats.errors import Error as NatsError
 
 from services.backup import jetstream
+from services.backup import staging as staging_dir
 from services.backup.files import DamagedFile, copy_database_file, copy_private
 from services.backup.manifest import BackupError, Manifest, read_verified
 from services.backup.sources import nats_options, redacted_servers
@@ -34,10 +34,7 @@ def say(line: str) -> None:
     print(f"tertulia restore: {line}", flush=True)
 
 
-def _check_target(target: Path) -> None:
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise BackupError(f"{target} is not empty: restore into a new or empty data "
-                          "directory (nothing was written)")
+USED = "restore into a new or empty data directory"
 
 
 def _restore_files(source: Path, manifest: Manifest, staging: Path) -> None:
@@ -106,25 +103,14 @@ async def _into_store(store_parent: Path, source: Path, manifest: Manifest) -> N
 
 
 def _prepare(source: Path, target: Path) -> tuple[Manifest, Path]:
-    """The verified manifest, and the empty sibling directory the restore is built in."""
+    """The verified manifest, and the empty staging directory the restore is built in."""
     manifest = read_verified(source)
     say(f"{source}: {len(manifest.files)} files verified (backup of "
         f"{manifest.started_at}, Tertulia {manifest.tertulia_version})")
-    _check_target(target)
+    staging = staging_dir.begin(target, "restoring", USED)
     for left_out in manifest.not_included:
         say(f"not in the backup: {left_out['what']} ({left_out['why']})")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / f".{target.name}.restoring-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(mode=0o700)
     return manifest, staging
-
-
-def _move_into_place(staging: Path, target: Path) -> None:
-    _check_target(target)  # still empty: nobody started anything there meanwhile
-    if target.exists():
-        target.rmdir()
-    os.replace(staging, target)
 
 
 async def restore(source: Path, target: Path, nats_url: str | None) -> Path:
@@ -138,9 +124,9 @@ async def restore(source: Path, target: Path, nats_url: str | None) -> Path:
                 await _into_running_nats(nats_url, source, manifest)
             else:
                 await _into_store(staging / "nats", source, manifest)
-        await asyncio.to_thread(_move_into_place, staging, target)
+        await asyncio.to_thread(staging_dir.finish, staging, target, USED)
     except BaseException:
-        await asyncio.to_thread(shutil.rmtree, staging, ignore_errors=True)
+        await asyncio.to_thread(staging_dir.abandon, staging)
         raise
     say(f"done: {target}")
     return target

@@ -264,6 +264,30 @@ def test_damaged_backup_is_refused_and_nothing_is_written(backed_up: BackedUp,
     assert [p.name for p in tmp_path.iterdir()] == ["damaged"]  # no staging directory left
 
 
+def test_restore_into_an_empty_mount_point_keeps_the_directory(backed_up: BackedUp,
+                                                                tmp_path: Path) -> None:
+    """A container's /data volume exists, is empty and cannot be replaced: the restore fills
+    it in place, and a failed one leaves it empty."""
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    inode = volume.stat().st_ino
+    damaged = tmp_path / "damaged"
+    shutil.copytree(backed_up.backup, damaged)
+    (damaged / "chat-signing-key.pem").write_bytes(b"not the key")
+    result = tertulia("restore", "--from", str(damaged), "--data-dir", str(volume))
+    assert result.returncode == 1 and "chat-signing-key.pem" in result.stderr
+    assert list(volume.iterdir()) == []
+
+    result = tertulia("restore", "--from", str(backed_up.backup), "--data-dir", str(volume))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert volume.stat().st_ino == inode
+    assert sorted(p.name for p in volume.iterdir()) == [
+        "chat-signing-key.pem", "chat.db", "dashboard.db", "nats", "notifications.db",
+        "presence.db"]
+    assert (volume / "chat-signing-key.pem").read_bytes() == backed_up.key
+    assert (volume / "nats" / "jetstream").is_dir()
+
+
 def test_used_data_dir_is_refused(backed_up: BackedUp, tmp_path: Path) -> None:
     (tmp_path / "chat.db").write_bytes(b"someone's data")
     result = tertulia("restore", "--from", str(backed_up.backup), "--data-dir", str(tmp_path))
@@ -278,7 +302,7 @@ def test_backup_into_a_used_directory_is_refused(backed_up: BackedUp) -> None:
     result = tertulia("backup", "--to", str(backed_up.backup), "--nats-url",
                       "nats://127.0.0.1:1")
     assert result.returncode == 1
-    assert "exists and is not an empty directory" in result.stderr
+    assert "is not empty: back up into a new or empty directory" in result.stderr
     assert sorted(p.name for p in backed_up.backup.iterdir()) == before
 
 
