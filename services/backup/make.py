@@ -106,7 +106,7 @@ async def backup(target: Path, data_dir: Path | None, nats_url: str | None) -> P
     """The backup, written into `target` (a new or empty directory); returns it. Paths are
     absolute (the caller resolves them); the file work runs in threads."""
     await asyncio.to_thread(staging_dir.refuse_used, target, USED)
-    options = nats_options(nats_url)
+    options = nats_options(nats_url, data_dir or service_settings("chat", None).data_dir)
     servers = redacted_servers(options)
     try:
         nc = await nats.connect(**options)

@@ -4,6 +4,7 @@ connection an operator tool uses."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ SERVICES = ("chat", "notifications", "dashboard", "presence")
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 ADMIN_USER_ENV = "TERTULIA_NATS_ADMIN_USER"
 ADMIN_PASSWORD_ENV = "TERTULIA_NATS_ADMIN_PASSWORD"
+ADMIN_USER = "admin"
+# Where `tertulia up` keeps the passwords of the NATS users it makes (services/up_nats.py).
+UP_PASSWORDS_FILE = "nats-passwords.json"
 
 
 def service_settings(name: str, data_dir: Path | None) -> Any:
@@ -70,22 +74,35 @@ def signing_key(data_dir: Path | None) -> SigningKey:
     return SigningKey(chat.resolved_signing_key_file(), chat.signing_key_pem is not None)
 
 
-def nats_options(url: str | None) -> dict[str, Any]:
+def nats_options(url: str | None, data_dir: Path | None = None) -> dict[str, Any]:
     """nats-py connect options: the servers (comma-separated), and the admin user's
-    credentials when TERTULIA_NATS_ADMIN_PASSWORD is set (user `admin` unless
-    TERTULIA_NATS_ADMIN_USER says otherwise). No reconnecting: a one-shot tool fails fast."""
+    credentials: TERTULIA_NATS_ADMIN_PASSWORD (user `admin` unless TERTULIA_NATS_ADMIN_USER
+    says otherwise), else the `admin` password `tertulia up` keeps for its own NATS in
+    `<data_dir>/nats-passwords.json`, else none. No reconnecting: a one-shot tool fails
+    fast."""
     servers = [s.strip() for s in (url or os.environ.get("NATS_URL") or DEFAULT_NATS_URL)
                .split(",") if s.strip()]
     options: dict[str, Any] = {"servers": servers, "connect_timeout": 5,
                                "allow_reconnect": False, "max_reconnect_attempts": 0}
     password = os.environ.get(ADMIN_PASSWORD_ENV)
     user = os.environ.get(ADMIN_USER_ENV)
+    if not password and data_dir is not None:
+        password = _up_admin_password(data_dir)
     if password:
-        options["user"] = user or "admin"
+        options["user"] = user or ADMIN_USER
         options["password"] = password
     elif user:
         options["user"] = user
     return options
+
+
+def _up_admin_password(data_dir: Path) -> str | None:
+    try:
+        stored = json.loads((data_dir / UP_PASSWORDS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    password = stored.get(ADMIN_USER) if isinstance(stored, dict) else None
+    return password if isinstance(password, str) and password else None
 
 
 def redacted_servers(options: dict[str, Any]) -> str:

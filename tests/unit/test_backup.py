@@ -33,6 +33,18 @@ def test_nats_credentials_come_from_the_admin_variables(monkeypatch: pytest.Monk
     assert nats_options("nats://c:1")["user"] == "ops"
 
 
+def test_without_the_variables_the_admin_password_of_up_is_used(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TERTULIA_NATS_ADMIN_USER", raising=False)
+    monkeypatch.delenv("TERTULIA_NATS_ADMIN_PASSWORD", raising=False)
+    assert "password" not in nats_options("nats://c:1", tmp_path)
+    (tmp_path / "nats-passwords.json").write_text(json.dumps({"chat": "c", "admin": "a"}))
+    options = nats_options("nats://c:1", tmp_path)
+    assert (options["user"], options["password"]) == ("admin", "a")
+    monkeypatch.setenv("TERTULIA_NATS_ADMIN_PASSWORD", "from-env")
+    assert nats_options("nats://c:1", tmp_path)["password"] == "from-env"
+
+
 def test_a_url_password_is_not_shown() -> None:
     shown = redacted_servers({"servers": ["nats://ops:s3cret@a:4222", "nats://b:4222"]})
     assert shown == "nats://***@a:4222,nats://b:4222"
