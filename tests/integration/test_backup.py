@@ -22,6 +22,7 @@ import httpx
 import nats
 import pytest
 
+from services.backup.sources import nats_options
 from tests.support.system import ROOT, RunningSystem
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -148,9 +149,14 @@ def _history(http: httpx.Client, room_id: int) -> list[dict[str, object]]:
         after = int(page["messages"][-1]["seq"])
 
 
-async def _created_event_ids(nats_url: str) -> set[int]:
+async def _connect(nats_url: str, data_dir: Path | None) -> nats.NATS:
+    """As `tertulia backup` connects: as `admin` when `tertulia up` made NATS users."""
+    return await nats.connect(**nats_options(nats_url, data_dir))
+
+
+async def _created_event_ids(nats_url: str, data_dir: Path | None = None) -> set[int]:
     """The message ids of every `message.created` event in EVENTS."""
-    nc = await nats.connect(nats_url)
+    nc = await _connect(nats_url, data_dir)
     try:
         js = nc.jetstream()
         sub = await js.pull_subscribe("events.chat.message.created", stream="EVENTS")
@@ -167,9 +173,9 @@ async def _created_event_ids(nats_url: str) -> set[int]:
         await nc.close()
 
 
-async def _consumers_left(nats_url: str) -> dict[str, int]:
+async def _consumers_left(nats_url: str, data_dir: Path) -> dict[str, int]:
     """Per consumer, the events it has not taken yet: not delivered, or not acknowledged."""
-    nc = await nats.connect(nats_url)
+    nc = await _connect(nats_url, data_dir)
     try:
         return {c.name: (c.num_pending or 0) + (c.num_ack_pending or 0)
                 for c in await nc.jetstream().consumers_info("EVENTS")}
@@ -223,7 +229,7 @@ def test_restored_system_has_every_message_acknowledged_before_the_backup(
         seen: set[int] = set()
 
         def all_in_stream() -> bool:
-            seen.update(asyncio.run(_created_event_ids(nats_url)))
+            seen.update(asyncio.run(_created_event_ids(nats_url, restored)))
             return wanted <= seen
         _wait("every acknowledged message's event in EVENTS", all_in_stream)
 
@@ -237,12 +243,12 @@ def test_restored_system_has_every_message_acknowledged_before_the_backup(
             assert posted.json()["seq"] == expected
             new_ids.add(int(posted.json()["id"]))
         _wait("the new posts' events in EVENTS",
-              lambda: new_ids <= asyncio.run(_created_event_ids(nats_url)))
+              lambda: new_ids <= asyncio.run(_created_event_ids(nats_url, restored)))
 
         # The restored consumers bound and work: notifications and the dashboard take
         # every event, the redelivered ones and the new posts', until none is left.
         def consumed_everything() -> bool:
-            left = asyncio.run(_consumers_left(nats_url))
+            left = asyncio.run(_consumers_left(nats_url, restored))
             return left.keys() >= {"notifications", "dashboard"} and not (
                 left["notifications"] or left["dashboard"])
         _wait("the restored consumers take every event", consumed_everything)
