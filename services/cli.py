@@ -211,6 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
     admin_cmd.add_argument("--data-dir", type=Path, default=None,
                            help="the data directory `tertulia up --data-dir` was given "
                                 "(default: $CHAT_DATA_DIR or $DATA_DIR, else ./data)")
+
+    from services.backup import add_commands as add_backup_commands
+
+    add_backup_commands(commands)
     return parser
 
 
@@ -228,6 +232,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             log_format=args.log_format))
     if args.command == "demo":
         return demo(args.url, args.data_dir)
+    if args.command in ("backup", "restore"):
+        from services.backup import run as run_backup_command
+
+        return run_backup_command(args)
     return create_admin(args.username, args.password, args.data_dir)
 
 

@@ -98,7 +98,11 @@ class NatsConsumer(PullLoop):
                 or current.max_deliver != self._max_deliver
             ):
                 # Same name, same position: the server updates the editable settings in place.
-                await js.add_consumer(EVENTS_STREAM, wanted)
+                # Its start (deliver policy, start sequence) cannot change, and need not be
+                # ours: `tertulia restore` starts a consumer where its backup left it.
+                await js.add_consumer(EVENTS_STREAM, current.evolve(
+                    filter_subject=wanted.filter_subject,
+                    filter_subjects=wanted.filter_subjects, max_deliver=wanted.max_deliver))
                 logger.info("updated consumer %s to %s", self._durable, self._filter_subjects)
         return await js.pull_subscribe_bind(durable=self._durable, stream=EVENTS_STREAM)
 

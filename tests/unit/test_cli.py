@@ -23,7 +23,7 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for command in ("serve", "up", "demo", "create-admin"):
+    for command in ("serve", "up", "demo", "create-admin", "backup", "restore"):
         assert command in out
 
 

@@ -216,6 +216,35 @@ async def test_consume_acks_and_a_restarted_consumer_resumes_after_them(nats_url
         await bus.close()
 
 
+async def test_a_consumer_started_mid_stream_keeps_its_start_when_its_settings_change(
+        bus: NatsEventBus):
+    """`tertulia restore` creates the durables to start after their backed-up position; a
+    service with another max_deliver (or filters) updates them without touching that."""
+    from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+    subject, durable = unique("events.test.restored."), unique("restored_")
+    for n in range(2):
+        await bus.publish_event(subject, make_event(n))
+    start = (await bus.jetstream.stream_info(EVENTS_STREAM)).state.last_seq + 1
+    for n in range(2, 4):
+        await bus.publish_event(subject, make_event(n))
+    await bus.jetstream.add_consumer(EVENTS_STREAM, ConsumerConfig(
+        durable_name=durable, name=durable, ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start,
+        filter_subject=subject, max_deliver=3))
+    handled: list[int] = []
+
+    async def handle(event: CloudEvent) -> None:
+        handled.append(event.data["n"])
+
+    await bus.consume(durable, [subject], handle, max_deliver=5)
+    await eventually(lambda: len(handled) == 2)
+    assert handled == [2, 3]
+    config = (await bus.jetstream.consumer_info(EVENTS_STREAM, durable)).config
+    assert (config.max_deliver, config.deliver_policy, config.opt_start_seq) == (
+        5, DeliverPolicy.BY_START_SEQUENCE, start)
+
+
 async def test_consume_with_several_filter_subjects(bus: NatsEventBus):
     base = unique("events.test.multi.")
     handled: list[str] = []
