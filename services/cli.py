@@ -175,8 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where the gateway listens (default: %(default)s)")
     up_cmd.add_argument("--port", type=int, default=DEFAULT_GATEWAY_PORT,
                         help="the gateway's port, the one URL to open (default: %(default)s)")
-    up_cmd.add_argument("--data-dir", type=Path, default=Path("data"),
-                        help="databases, signing key and NATS store (default: ./data)")
+    # $DATA_DIR as for `serve`: the image sets it to its volume, /data.
+    up_cmd.add_argument("--data-dir", type=Path, default=Path(os.environ.get("DATA_DIR", "data")),
+                        help="databases, signing key and NATS store (default: $DATA_DIR, "
+                             "else ./data)")
     up_cmd.add_argument("--chat-replicas", type=int, default=1, metavar="N",
                         help="chat service processes behind the gateway (default: 1)")
     for name in ("chat", "presence", "notifications", "dashboard", "nats"):

@@ -177,6 +177,35 @@ def test_a_port_with_only_time_wait_connections_is_free_and_a_listening_one_is_n
             _plan_on(tmp_path, int(taken.getsockname()[1]))
 
 
+def test_children_of_an_installed_wheel_get_no_pythonpath_of_site_packages(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a checkout the children need its root on PYTHONPATH; from a wheel the code is in
+    site-packages already, and site-packages on PYTHONPATH would shadow the standard library."""
+    import sysconfig
+
+    import services.up
+
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    chat_env = _plan(tmp_path).stages[1][0].env
+    assert chat_env["PYTHONPATH"] == str(ROOT)
+
+    monkeypatch.setattr(services.up, "CODE_ROOT", Path(sysconfig.get_paths()["purelib"]))
+    assert "PYTHONPATH" not in _plan(tmp_path).stages[1][0].env
+    monkeypatch.setenv("PYTHONPATH", "/somewhere/else")  # the user's own stays as it was
+    assert _plan(tmp_path).stages[1][0].env["PYTHONPATH"] == "/somewhere/else"
+
+
+def test_up_keeps_its_data_in_data_dir_when_it_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The image sets DATA_DIR=/data (its volume); `tertulia up` there uses it as `serve` does."""
+    from services.cli import build_parser
+
+    monkeypatch.delenv("DATA_DIR", raising=False)
+    assert build_parser().parse_args(["up"]).data_dir == Path("data")
+    monkeypatch.setenv("DATA_DIR", "/data")
+    assert build_parser().parse_args(["up"]).data_dir == Path("/data")
+    assert build_parser().parse_args(["up", "--data-dir", "x"]).data_dir == Path("x")
+
+
 def _plan_on(tmp_path: Path, port: int) -> Any:
     return plan_up(UpOptions(data_dir=tmp_path, port=port), free_port=_ports())
 
