@@ -210,18 +210,22 @@ def _plan_on(tmp_path: Path, port: int) -> Any:
     return plan_up(UpOptions(data_dir=tmp_path, port=port), free_port=_ports())
 
 
-@pytest.mark.parametrize(("service", "uvicorn_reads_proxy_headers"), [
-    ("chat", False), ("presence", True)])
-def test_serve_leaves_proxy_headers_to_chat_itself(
-        monkeypatch: pytest.MonkeyPatch, service: str, uvicorn_reads_proxy_headers: bool) -> None:
-    """Chat trusts X-Forwarded-* from CHAT_TRUSTED_PROXIES only, in the app; uvicorn's own
-    list (FORWARDED_ALLOW_IPS) must not decide before it."""
+@pytest.mark.parametrize("service", ["chat", "presence", "notifications", "dashboard"])
+def test_serve_hands_uvicorn_the_services_trusted_proxies(
+        monkeypatch: pytest.MonkeyPatch, service: str) -> None:
+    """X-Forwarded-* are read from <P>TRUSTED_PROXIES (default: the local gateway), never
+    from uvicorn's own FORWARDED_ALLOW_IPS."""
     import uvicorn
 
     runs: list[dict[str, Any]] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: runs.append(kwargs))
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
     assert main(["serve", service, "--port", "1"]) == 0
-    assert runs[0]["proxy_headers"] is uvicorn_reads_proxy_headers
+    monkeypatch.setenv(f"{service.upper()}_TRUSTED_PROXIES", '["10.0.0.0/8", "192.0.2.7"]')
+    assert main(["serve", service, "--port", "1"]) == 0
+    assert [run["proxy_headers"] for run in runs] == [True, True]
+    assert [run["forwarded_allow_ips"] for run in runs] == [
+        ["127.0.0.1", "::1"], ["10.0.0.0/8", "192.0.2.7"]]
 
 
 @pytest.fixture
