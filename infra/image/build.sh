@@ -143,7 +143,7 @@ if [ -n "${TERTULIA_BUILDAH_ROOT:-}" ]; then
 fi
 previous="$("${buildah[@]}" images --quiet --no-trunc "$TAG" 2>/dev/null || true)"
 "${buildah[@]}" build --quiet --isolation chroot --file "$HERE/Containerfile" --tag "$TAG" \
-  "$context" >"$WORK/image-id"
+  --build-arg "VERSION=$VERSION" "$context" >"$WORK/image-id"
 image="$(cat "$WORK/image-id")"
 # The image this tag named before: unnamed now, and a full copy of the file system in vfs.
 if [ -n "$previous" ] && [ "$previous" != "$image" ] && [ "$previous" != "sha256:$image" ]; then

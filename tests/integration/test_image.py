@@ -129,6 +129,7 @@ def test_the_archive_is_one_docker_image_named_and_configured_as_agreed(archive:
     assert image["WorkingDir"] == "/data"
     assert "/data" in image["Volumes"]
     assert "8000/tcp" in image["ExposedPorts"]
+    assert image["Labels"]["org.opencontainers.image.version"] == VERSION
 
 
 def test_the_file_system_has_the_venv_with_both_servers_and_data_owned_by_the_user(
