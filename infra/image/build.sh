@@ -31,6 +31,10 @@ ROOTFS_RECIPE=1
 say() { printf 'image: %s\n' "$*" >&2; }
 fail() { say "error: $*"; exit 1; }
 elapsed() { echo "$(( $(date +%s) - $1 )) s"; }
+# A step's chatter goes to a log, shown only when the step fails.
+quietly() {
+  "$@" >>"$WORK/steps.log" 2>&1 || { tail -n 30 "$WORK/steps.log" >&2; fail "failed: $*"; }
+}
 
 for tool in buildah debootstrap; do
   command -v "$tool" >/dev/null || fail "$tool not found: apt-get install buildah debootstrap"
@@ -59,7 +63,8 @@ MIRROR="${DEBIAN_MIRROR:-$(awk -v s="$SUITE" '$2 == s { print $1; exit }' <<<"$S
 
 mkdir -p "$CACHE"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/tertulia-image.XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
+# Never into a file system mounted below (a debootstrap that failed may leave /proc there).
+trap 'rm -rf --one-file-system "$WORK"' EXIT
 start_all=$(date +%s)
 
 # --- 1. the root filesystem ------------------------------------------------------------
@@ -74,14 +79,13 @@ else
   target="$WORK/rootfs"
   mkdir -p "$CACHE/debs"
   # --cache-dir keeps the downloaded packages, so a change of the list re-downloads little.
-  debootstrap --variant=minbase --arch="$ARCH" --include="$PACKAGES" \
-    --cache-dir="$CACHE/debs" "$SUITE" "$target" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 \
-    || { tail -n 30 "$WORK/debootstrap.log" >&2; fail "debootstrap failed"; }
+  quietly debootstrap --variant=minbase --arch="$ARCH" --include="$PACKAGES" \
+    --cache-dir="$CACHE/debs" "$SUITE" "$target" "$MIRROR"
   # Updates and security fixes of the suite (debootstrap takes one archive only).
   awk '{ print "deb " $1 " " $2 " main" }' <<<"$SOURCES" >"$target/etc/apt/sources.list"
-  chroot "$target" apt-get -qq update
-  DEBIAN_FRONTEND=noninteractive chroot "$target" apt-get -qq -y upgrade >/dev/null
-  chroot "$target" apt-get -qq clean
+  quietly chroot "$target" apt-get -q update
+  DEBIAN_FRONTEND=noninteractive quietly chroot "$target" apt-get -q -y upgrade
+  quietly chroot "$target" apt-get -q clean
   # What a service never reads: package lists and caches, documentation, translations.
   rm -rf "$target"/var/lib/apt/lists/* "$target"/var/cache/apt/*.bin \
     "$target"/usr/share/doc/* "$target"/usr/share/man/* "$target"/usr/share/locale/* \
@@ -94,7 +98,7 @@ else
   # Into place at once: a build running beside this one sees no half-written tarball.
   tar --numeric-owner -C "$target" -cf "$ROOTFS.$$.tmp" .
   mv "$ROOTFS.$$.tmp" "$ROOTFS"
-  rm -rf "$target"
+  rm -rf --one-file-system "$target"
   say "root filesystem: built in $(elapsed "$start")"
 fi
 IMAGE_PY="$(cat "$ROOTFS.python")"
