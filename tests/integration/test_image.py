@@ -71,12 +71,11 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
              "TERTULIA_BUILDAH_ROOT": str(work / "build-storage")})
     print(f"infra/image/build.sh: {time.monotonic() - started:.0f} s\n{built.stderr}",
           file=sys.stderr)
-    try:
-        assert built.returncode == 0, built.stdout + built.stderr
-        yield path
-    finally:
-        # vfs keeps a full copy of the file system per image and container: not left behind.
-        shutil.rmtree(work / "build-storage", ignore_errors=True)
+    # The archive is all the tests use; vfs keeps a full copy of the file system per image.
+    shutil.rmtree(work / "build-storage", ignore_errors=True)
+    assert built.returncode == 0, built.stdout + built.stderr
+    yield path
+    path.unlink()
 
 
 @pytest.fixture(scope="module")
