@@ -10,7 +10,7 @@ DEMO ?=
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/pytest -q -ra
 
-.PHONY: up test test-unit test-integration test-slow test-e2e lint asyncapi bench clean
+.PHONY: up test test-unit test-integration test-slow test-e2e lint asyncapi bench image clean
 
 # Re-install when the project's dependencies change. `make up` needs only what runs the
 # system ([project.dependencies]); tests and lint add the dev extra (which includes it).
@@ -50,6 +50,12 @@ test-e2e: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+
+# The one image of every service, localhost/tertulia:<version>, exported to
+# dist/tertulia-image.tar (docker-archive): Debian's buildah and debootstrap, as root, no
+# Docker daemon (infra/image/build.sh; docs/deploy.md, "The image").
+image: $(VENV)/.installed-run
+	PYTHON=$(BIN)/python infra/image/build.sh
 
 # Regenerate the event documentation from shared/contracts.
 asyncapi: $(VENV)/.installed

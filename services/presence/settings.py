@@ -51,6 +51,11 @@ class PresenceSettings(BaseSettings):
     # Larger request bodies are refused with 413 before they are read (shared/body_limit.py).
     max_body_bytes: int = 1024 * 1024
 
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks,
+    # "*" for any), passed by `tertulia serve` to uvicorn as forwarded_allow_ips: the client's
+    # address in the access log and the scheme of redirects. The gateway runs on 127.0.0.1.
+    trusted_proxies: list[str] = ["127.0.0.1", "::1"]
+
     log_level: str = "INFO"
     log_json: bool = True
 

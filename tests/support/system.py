@@ -19,7 +19,8 @@ UP_TIMEOUT_SECS = 90.0
 STOP_TIMEOUT_SECS = 30.0
 # `up`'s own line for each process it starts: readable (`01:02:03 tertulia INFO  chat-1
 # pid=...`) or, with --log-format json, as `tertulia | chat-1 pid=...`.
-_STARTED = re.compile(r"^(?:\d\d:\d\d:\d\d )?tertulia\s+(?:\| |INFO\s+)(\S+) pid=(\d+) url=")
+_STARTED = re.compile(
+    r"^(?:\d\d:\d\d:\d\d )?tertulia\s+(?:\| |INFO\s+)(\S+) pid=(\d+) url=(\S*)")
 
 
 def pid_alive(pid: int) -> bool:
@@ -34,9 +35,13 @@ class RunningSystem:
     """`tertulia up` in a subprocess on free ports; its output is kept (and written to a log)."""
 
     def __init__(self, data_dir: Path, *, args: Sequence[str] = (),
-                 env: dict[str, str] | None = None, python: str = sys.executable) -> None:
+                 env: dict[str, str] | None = None, python: str = sys.executable,
+                 installed: Path | None = None) -> None:
         self.data_dir = data_dir
         self.python = python  # the interpreter (and so the venv) that runs `tertulia up`
+        # A venv with the wheel installed: its own `tertulia` runs, from data_dir's parent,
+        # with nothing of the checkout on PYTHONPATH.
+        self.installed = installed
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir.parent / f"{data_dir.name}-up.log"
@@ -51,12 +56,19 @@ class RunningSystem:
     # --- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> RunningSystem:
+        command = [self.python, "-m", "services.cli"]
+        cwd = ROOT
+        env = {**os.environ, **self._env,
+               "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        if self.installed is not None:
+            command, cwd = [str(self.installed / "bin" / "tertulia")], self.data_dir.parent
+            env = {name: value for name, value in env.items()
+                   if name not in ("PYTHONPATH", "VIRTUAL_ENV")}
         self.process = subprocess.Popen(
-            [self.python, "-m", "services.cli", "up", "--port", str(self.port),
-             "--data-dir", str(self.data_dir), *self._args],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, **self._env,
-                 "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])},
+            [*command, "up", "--port", str(self.port), "--data-dir", str(self.data_dir),
+             *self._args],
+            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=env,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -130,6 +142,12 @@ class RunningSystem:
     def line_count(self) -> int:
         with self._lock:
             return len(self.lines)
+
+    def urls(self) -> dict[str, str]:
+        """Each process's URL as `up` printed it (chat-1's own port, not the gateway's)."""
+        with self._lock:
+            return {match.group(1): match.group(3)
+                    for match in map(_STARTED.match, self.lines) if match}
 
     def pids(self) -> dict[str, int]:
         """The latest PID of each process `up` started (restarts replace earlier ones)."""

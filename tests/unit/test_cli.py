@@ -177,22 +177,55 @@ def test_a_port_with_only_time_wait_connections_is_free_and_a_listening_one_is_n
             _plan_on(tmp_path, int(taken.getsockname()[1]))
 
 
+def test_children_of_an_installed_wheel_get_no_pythonpath_of_site_packages(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a checkout the children need its root on PYTHONPATH; from a wheel the code is in
+    site-packages already, and site-packages on PYTHONPATH would shadow the standard library."""
+    import sysconfig
+
+    import services.up
+
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    chat_env = _plan(tmp_path).stages[1][0].env
+    assert chat_env["PYTHONPATH"] == str(ROOT)
+
+    monkeypatch.setattr(services.up, "CODE_ROOT", Path(sysconfig.get_paths()["purelib"]))
+    assert "PYTHONPATH" not in _plan(tmp_path).stages[1][0].env
+    monkeypatch.setenv("PYTHONPATH", "/somewhere/else")  # the user's own stays as it was
+    assert _plan(tmp_path).stages[1][0].env["PYTHONPATH"] == "/somewhere/else"
+
+
+def test_up_keeps_its_data_in_data_dir_when_it_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The image sets DATA_DIR=/data (its volume); `tertulia up` there uses it as `serve` does."""
+    from services.cli import build_parser
+
+    monkeypatch.delenv("DATA_DIR", raising=False)
+    assert build_parser().parse_args(["up"]).data_dir == Path("data")
+    monkeypatch.setenv("DATA_DIR", "/data")
+    assert build_parser().parse_args(["up"]).data_dir == Path("/data")
+    assert build_parser().parse_args(["up", "--data-dir", "x"]).data_dir == Path("x")
+
+
 def _plan_on(tmp_path: Path, port: int) -> Any:
     return plan_up(UpOptions(data_dir=tmp_path, port=port), free_port=_ports())
 
 
-@pytest.mark.parametrize(("service", "uvicorn_reads_proxy_headers"), [
-    ("chat", False), ("presence", True)])
-def test_serve_leaves_proxy_headers_to_chat_itself(
-        monkeypatch: pytest.MonkeyPatch, service: str, uvicorn_reads_proxy_headers: bool) -> None:
-    """Chat trusts X-Forwarded-* from CHAT_TRUSTED_PROXIES only, in the app; uvicorn's own
-    list (FORWARDED_ALLOW_IPS) must not decide before it."""
+@pytest.mark.parametrize("service", ["chat", "presence", "notifications", "dashboard"])
+def test_serve_hands_uvicorn_the_services_trusted_proxies(
+        monkeypatch: pytest.MonkeyPatch, service: str) -> None:
+    """X-Forwarded-* are read from <P>TRUSTED_PROXIES (default: the local gateway), never
+    from uvicorn's own FORWARDED_ALLOW_IPS."""
     import uvicorn
 
     runs: list[dict[str, Any]] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: runs.append(kwargs))
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
     assert main(["serve", service, "--port", "1"]) == 0
-    assert runs[0]["proxy_headers"] is uvicorn_reads_proxy_headers
+    monkeypatch.setenv(f"{service.upper()}_TRUSTED_PROXIES", '["10.0.0.0/8", "192.0.2.7"]')
+    assert main(["serve", service, "--port", "1"]) == 0
+    assert [run["proxy_headers"] for run in runs] == [True, True]
+    assert [run["forwarded_allow_ips"] for run in runs] == [
+        ["127.0.0.1", "::1"], ["10.0.0.0/8", "192.0.2.7"]]
 
 
 @pytest.fixture
