@@ -7,10 +7,14 @@ import secrets
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from shared.nats_settings import NatsSettings
 
 
-class NotificationsSettings(BaseSettings):
+class NotificationsSettings(NatsSettings):
+    """Beside its own settings, the NATS ones of `shared.nats_settings`."""
+
     model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore")
 
     data_dir: Path = Field(Path("data"), validation_alias=AliasChoices(
@@ -18,8 +22,6 @@ class NotificationsSettings(BaseSettings):
     # Defaults to a SQLite file in data_dir; set to postgresql+asyncpg://... for several
     # replicas.
     database_url: str | None = None
-    nats_url: str = Field("nats://127.0.0.1:4222", validation_alias=AliasChoices(
-        "NOTIFICATIONS_NATS_URL", "NATS_URL"))
     instance_id: str = Field(default_factory=lambda: f"notifications-{secrets.token_hex(4)}")
 
     # The JetStream durable consumer; its position survives restarts. Events are applied in
