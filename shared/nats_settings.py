@@ -19,6 +19,7 @@ from shared.bus.nats_options import (
     NatsAuth,
     StreamLimits,
 )
+from shared.contracts.permissions import inbox_prefix
 
 
 class NatsSettings(BaseSettings):
@@ -63,8 +64,8 @@ class NatsSettings(BaseSettings):
             password=self.nats_password.get_secret_value() if self.nats_password else None,
             creds_file=self.nats_creds_file, nkey_seed_file=self.nats_nkey_seed_file,
             tls_ca_file=self.nats_tls_ca_file,
-            # Its NATS user may subscribe to these inboxes only (shared/contracts/permissions).
-            inbox_prefix=f"_INBOX.{service}")
+            # Its NATS user may subscribe to these inboxes only.
+            inbox_prefix=inbox_prefix(service))
 
     def events_limits(self) -> StreamLimits:
         return StreamLimits(replicas=self.events_replicas,

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.contracts.permissions import CHAT_THROTTLE_BUCKET
 from shared.nats_settings import NatsSettings
 
 
@@ -43,7 +44,7 @@ class ChatSettings(NatsSettings):
     signin_limit_per_address: str = "60/minute"
     signup_limit_per_account: str = "5/minute"
     signup_limit_per_address: str = "50/hour"
-    throttle_kv_bucket: str = "CHAT_THROTTLE"
+    throttle_kv_bucket: str = CHAT_THROTTLE_BUCKET
 
     # Browser origins allowed to open a WebSocket; empty means same-origin only. Clients
     # that send no Origin (scripts, bots) are not browsers and are let through.

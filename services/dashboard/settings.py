@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.contracts.permissions import DASHBOARD_DURABLE
 from shared.nats_settings import NatsSettings
 
 
@@ -23,7 +24,7 @@ class DashboardSettings(NatsSettings):
     instance_id: str = Field(default_factory=lambda: f"dashboard-{secrets.token_hex(4)}")
     # The JetStream durable consumer of `events.>`. Its position must match this database:
     # dashboard replicas with databases of their own need durable names of their own.
-    durable_name: str = "dashboard"
+    durable_name: str = DASHBOARD_DURABLE
     max_deliver: int = 5
 
     # Access tokens are verified with the chat service's public key: a PEM, or its JWKS

@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.contracts.permissions import NOTIFICATIONS_DURABLE
 from shared.nats_settings import NatsSettings
 
 
@@ -27,7 +28,7 @@ class NotificationsSettings(NatsSettings):
     # The JetStream durable consumer; its position survives restarts. Events are applied in
     # stream order, which holds for one running instance: replicas sharing the durable
     # would split batches between them and could apply an edit before its message.
-    durable_name: str = "notifications"
+    durable_name: str = NOTIFICATIONS_DURABLE
     # Deliveries of a failing event before it is kept as a dead letter; with the bus's
     # back-off (0.5 s doubling, capped at 30 s) ten span about two minutes of trouble.
     max_deliver: int = 10

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.contracts.permissions import PRESENCE_BUCKET
 from shared.nats_settings import NatsSettings
 
 
@@ -39,7 +40,7 @@ class PresenceSettings(NatsSettings):
     # expired: its replica is gone. Several heartbeats, so one lost message expires nothing.
     kv_ttl_factor: float = 3.0
     kv_ttl_secs: float | None = None
-    kv_bucket: str = "PRESENCE"
+    kv_bucket: str = PRESENCE_BUCKET
     # After a start or a NATS outage, users nobody has confirmed yet get this long (default
     # 1.5 heartbeats) before they go offline: every replica reports its full list by then.
     settle_secs: float | None = None

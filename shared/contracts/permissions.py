@@ -63,7 +63,7 @@ class Uses:
 
 USES: dict[Service, Uses] = {
     "chat": Uses(
-        publishes=(LIVE_ROOMS, LIVE_USERS, LIVE_BROADCAST, LIVE_CONNECTIONS, LIVE_VIEWING,
+        publishes=(LIVE_ROOMS, LIVE_USERS, LIVE_CONNECTIONS, LIVE_VIEWING,
                    LIVE_BROADCAST_RECEIPTS, LIVE_SERVICE_HEARTBEAT, PRESENCE_USERS_RPC),
         # Presence changes reach chat as a core subscription on the event's subject.
         subscribes=(LIVE_ROOMS, LIVE_USERS, LIVE_BROADCAST, spec_for(PresenceChanged).subject),
