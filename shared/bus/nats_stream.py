@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
+import nats.errors
 import nats.js.errors
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
@@ -85,6 +86,7 @@ async def ensure_stream_retrying(
         try:
             await ensure_stream(js, subjects, duplicate_window_secs, limits)
             return
-        except nats.js.errors.ServiceUnavailableError as exc:
+        except (nats.js.errors.ServiceUnavailableError, nats.errors.TimeoutError) as exc:
+            # A cluster that has not elected its meta leader yet answers nothing at all.
             logger.info("JetStream not ready yet (%r); retrying", exc)
             await asyncio.sleep(STREAM_RETRY_SECS)
