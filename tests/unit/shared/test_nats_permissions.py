@@ -4,6 +4,8 @@ configuration is the one the contracts generate."""
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -12,12 +14,13 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from services.launcher import free_port
+from services.launcher import free_port, nats_server_binary
 from shared.auth import TokenIssuer, generate_private_key_pem
 from shared.bus import EventBus, RawEvent
 from shared.bus.memory import InMemoryEventBus
 from shared.contracts import EVENTS_STREAM, CloudEvent
 from shared.contracts.permissions import (
+    PASSWORD_VARS,
     SERVICES,
     USES,
     allowed,
@@ -26,6 +29,7 @@ from shared.contracts.permissions import (
     render_auth_conf,
     subject_matches,
 )
+from tests.conftest import _require_nats_server
 from tests.support.scenario import Urls, exercise
 from tests.support.servers import InProcessServer
 
@@ -33,10 +37,13 @@ ROOT = Path(__file__).resolve().parents[3]
 JS = "$JS.API.CONSUMER"
 
 
-def test_the_committed_auth_conf_is_the_generated_one() -> None:
-    committed = (ROOT / "infra" / "nats" / "auth.conf").read_text()
-    assert committed == render_auth_conf(), (
-        "run `python -m shared.contracts.permissions > infra/nats/auth.conf`")
+def test_every_committed_auth_conf_is_the_generated_one() -> None:
+    """infra/nats/auth.conf and any copy of it a deployment mounts (compose, k8s)."""
+    copies = sorted((ROOT / "infra").rglob("auth.conf"))
+    assert ROOT / "infra" / "nats" / "auth.conf" in copies
+    stale = [str(path.relative_to(ROOT)) for path in copies
+             if path.read_text() != render_auth_conf()]
+    assert stale == [], "run `make nats-config`"
 
 
 def test_both_server_configs_include_the_users() -> None:
@@ -221,3 +228,20 @@ async def test_every_subject_the_services_use_is_allowed_to_their_users(
             assert any(subject_matches(pattern, s) for s in bus.published), (name, pattern)
         for pattern in (*uses.subscribes, *uses.answers):
             assert any(subject_matches(pattern, s) for s in bus.subscribed), (name, pattern)
+
+
+@pytest.mark.parametrize("config", ["nats.conf", "cluster/nats-1.conf", "cluster/nats-2.conf",
+                                    "cluster/nats-3.conf"])
+def test_nats_server_accepts_each_config(config: str, tmp_path: Path) -> None:
+    """`nats-server -t` parses the file, its include and the password variables."""
+    _require_nats_server()
+    env = {**os.environ, **{var: "pw" for var in PASSWORD_VARS.values()}}
+    checked = subprocess.run(
+        [nats_server_binary(), "-t", "-c", str(ROOT / "infra" / "nats" / config),
+         "-sd", str(tmp_path)], env=env, capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    missing = {k: v for k, v in env.items() if k != "CHAT_NATS_PASSWORD"}
+    refused = subprocess.run(
+        [nats_server_binary(), "-t", "-c", str(ROOT / "infra" / "nats" / config)],
+        env=missing, capture_output=True, text=True, timeout=30)
+    assert refused.returncode != 0  # a password not given is an error, not an empty one
