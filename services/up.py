@@ -118,7 +118,7 @@ def plan_up(options: UpOptions, *, free_port: Callable[[], int]) -> UpPlan:
     inherited = {name: value for name, value in os.environ.items()
                  if not name.endswith(("_NATS_URL", "_DATA_DIR", "_REPLICA_ID", "_NATS_USER",
                                        "_NATS_PASSWORD", "_NATS_CREDS_FILE",
-                                       "_NATS_NKEY_SEED_FILE"))}
+                                       "_NATS_NKEY_SEED_FILE", "_NATS_TLS_CA_FILE"))}
     passwords = up_nats.load_or_create_passwords(data_dir)
     env = {
         **inherited,

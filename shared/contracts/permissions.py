@@ -113,9 +113,10 @@ def _stream_api() -> list[str]:
 
 
 def _follower_api() -> list[str]:
-    # The revocations follower: an ephemeral consumer with a server-chosen name, so its
-    # later requests take `*` for that name (other services' durables are denied below).
-    return [f"{JS_API}.CONSUMER.CREATE.{EVENTS_STREAM}",
+    # The revocations follower: an ephemeral consumer with a random name, filtered to the
+    # revocations, so it can read nothing else; its later requests take `*` for the name
+    # (other services' durables are denied below).
+    return [f"{JS_API}.CONSUMER.CREATE.{EVENTS_STREAM}.*.{REVOKED_SUBJECT}",
             f"{JS_API}.CONSUMER.MSG.NEXT.{EVENTS_STREAM}.*",
             f"{JS_API}.CONSUMER.INFO.{EVENTS_STREAM}.*",
             f"{JS_API}.CONSUMER.DELETE.{EVENTS_STREAM}.*"]

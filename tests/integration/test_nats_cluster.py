@@ -134,6 +134,8 @@ async def test_killing_the_stream_leader_loses_no_acknowledged_message(
             js = admin.jetstream()
             info = await js.stream_info(EVENTS_STREAM)
             assert info.config.num_replicas == 3
+            throttle = await js.stream_info(f"KV_{CHAT_THROTTLE_BUCKET}")
+            assert throttle.config.num_replicas == 3  # <P>KV_REPLICAS
             async with httpx.AsyncClient(base_url=replica.http_url, timeout=30) as http:
                 assert (await http.post("/api/auth/register", json={
                     "username": "alice", "password": PASSWORD})).status_code == 201

@@ -87,6 +87,7 @@ def test_up_runs_every_service_under_its_own_nats_user_with_a_password_kept_0600
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PRESENCE_NATS_PASSWORD", "from the shell")
+    monkeypatch.setenv("CHAT_NATS_TLS_CA_FILE", "/elsewhere/ca.pem")
     plan = _plan(tmp_path, chat_replicas=2)
     specs = {spec.name: spec for stage in plan.stages for spec in stage}
     stored = json.loads((tmp_path / "nats-passwords.json").read_text())
@@ -101,6 +102,7 @@ def test_up_runs_every_service_under_its_own_nats_user_with_a_password_kept_0600
         # No service learns another's password.
         others = set(stored.values()) - {stored[service]}
         assert not others & set(env.values())
+        assert "CHAT_NATS_TLS_CA_FILE" not in env and "from the shell" not in env.values()
     nats_env = specs["nats"].env
     assert nats_env["CHAT_NATS_PASSWORD"] == stored["chat"]
     assert nats_env["TERTULIA_NATS_ADMIN_PASSWORD"] == stored["admin"]

@@ -79,6 +79,12 @@ def test_no_service_may_touch_what_only_an_operator_should() -> None:
                 assert not allowed(perms.subscribe, f"{inbox_prefix(other)}.abc")
     assert not allowed(permissions("presence").publish, "events.chat.message.created")
     assert not allowed(permissions("chat").publish, "events.presence.changed")
+    # Followers see revocations only: no consumer of every event for presence or chat.
+    for service in ("chat", "presence"):
+        for subject in (f"$JS.API.CONSUMER.CREATE.{EVENTS_STREAM}",
+                        f"$JS.API.CONSUMER.CREATE.{EVENTS_STREAM}.x.events.>",
+                        f"$JS.API.CONSUMER.CREATE.{EVENTS_STREAM}.x.events.chat.message.created"):
+            assert not allowed(permissions(service).publish, subject), (service, subject)
 
 
 class RecordingBus:
@@ -134,8 +140,8 @@ class RecordingBus:
         return await self._bus.consume(durable, filter_subjects, handler, **options)
 
     async def follow(self, subject: str, handler: Any, *, since: datetime) -> Any:
-        # An ephemeral consumer: the server names it.
-        self.published.update({f"{JS}.CREATE.{EVENTS_STREAM}",
+        # An ephemeral consumer with a random name, filtered to `subject`.
+        self.published.update({f"{JS}.CREATE.{EVENTS_STREAM}.eph1.{subject}",
                                f"{JS}.MSG.NEXT.{EVENTS_STREAM}.eph1",
                                f"{JS}.DELETE.{EVENTS_STREAM}.eph1"})
         self._inbox()
