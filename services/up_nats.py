@@ -7,12 +7,23 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import string
 from pathlib import Path
 
 from shared.contracts.permissions import ADMIN_USER, PASSWORD_VARS, SERVICES, render_auth_conf
 
 PASSWORDS_FILE = "nats-passwords.json"
 CONFIG_FILE = "nats.conf"
+PASSWORD_CHARS = 32
+
+
+def new_password() -> str:
+    """Letters and digits, a letter first (about 190 bits). nats-server parses a `$VAR`
+    value as configuration: `12345` would be a number, and a digit or `-` first can fail to
+    parse at all (seen: one of secrets.token_urlsafe's stopped the server)."""
+    alphabet = string.ascii_letters + string.digits
+    return secrets.choice(string.ascii_letters) + "".join(
+        secrets.choice(alphabet) for _ in range(PASSWORD_CHARS - 1))
 
 
 def load_or_create_passwords(data_dir: Path) -> dict[str, str]:
@@ -27,13 +38,13 @@ def load_or_create_passwords(data_dir: Path) -> dict[str, str]:
         if set(users) <= set(stored):
             return stored
         # A user added by a newer version: keep the others' passwords, add its own.
-        stored |= {user: secrets.token_urlsafe(24) for user in users if user not in stored}
+        stored |= {user: new_password() for user in users if user not in stored}
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(stored, indent=2))
         tmp.chmod(0o600)
         tmp.replace(path)
         return stored
-    passwords = {user: secrets.token_urlsafe(24) for user in users}
+    passwords = {user: new_password() for user in users}
     with os.fdopen(fd, "w") as fh:
         json.dump(passwords, fh, indent=2)
     return passwords

@@ -251,3 +251,17 @@ def test_nats_server_accepts_each_config(config: str, tmp_path: Path) -> None:
         [nats_server_binary(), "-t", "-c", str(ROOT / "infra" / "nats" / config)],
         env=missing, capture_output=True, text=True, timeout=30)
     assert refused.returncode != 0  # a password not given is an error, not an empty one
+
+
+def test_nats_server_reads_the_passwords_up_makes_as_they_are(tmp_path: Path) -> None:
+    """A `$VAR` value is parsed as configuration (`12345` is a number, some strings do not
+    parse): up's passwords must come through as plain strings, 100 of them here."""
+    from services.up_nats import new_password
+
+    _require_nats_server()
+    for _ in range(20):
+        env = {**os.environ, **{var: new_password() for var in PASSWORD_VARS.values()}}
+        checked = subprocess.run(
+            [nats_server_binary(), "-t", "-c", str(ROOT / "infra" / "nats" / "nats.conf"),
+             "-sd", str(tmp_path)], env=env, capture_output=True, text=True, timeout=30)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
