@@ -10,7 +10,7 @@ DEMO ?=
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/pytest -q -ra
 
-.PHONY: up test test-unit test-integration test-slow test-e2e lint asyncapi bench image clean
+.PHONY: up test test-unit test-integration test-slow test-e2e lint asyncapi nats-config bench image clean
 
 # Re-install when the project's dependencies change. `make up` needs only what runs the
 # system ([project.dependencies]); tests and lint add the dev extra (which includes it).
@@ -61,6 +61,12 @@ image: $(VENV)/.installed-run
 asyncapi: $(VENV)/.installed
 	$(BIN)/python docs/gen_asyncapi.py > docs/asyncapi.yaml.tmp
 	mv docs/asyncapi.yaml.tmp docs/asyncapi.yaml
+
+# NATS users and permissions from shared/contracts, into every auth.conf under infra/.
+nats-config: $(VENV)/.installed
+	$(BIN)/python -m shared.contracts.permissions > infra/nats/auth.conf.tmp
+	mv infra/nats/auth.conf.tmp infra/nats/auth.conf
+	find infra -name auth.conf ! -path infra/nats/auth.conf -exec cp infra/nats/auth.conf {} \;
 
 # The benchmark (bench/README.md): Tertulia side by side with the servers it is judged by.
 # `make bench BENCH_ARGS="--quick"` for a smoke run; any bench/run.py option goes there.

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -65,11 +67,20 @@ class NatsServerProcess:
         port: int | None = None,
         host: str = "127.0.0.1",
         jetstream: bool = True,
+        *,
+        config: Path | None = None,
+        extra_args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.host = host
         self.port = port if port is not None else free_port(host)
         self.jetstream = jetstream
+        # A configuration file (infra/nats/...), flags after it (they win over the file),
+        # and variables for the server's environment (the passwords it reads).
+        self.config = config
+        self.extra_args = list(extra_args)
+        self.env = dict(env) if env is not None else None
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -94,9 +105,13 @@ class NatsServerProcess:
             return self
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # No -m: the monitoring port stays off, so only one port per server needs to be free.
-        args = [nats_server_binary(), "-a", self.host, "-p", str(self.port)]
+        args = [nats_server_binary()]
+        if self.config is not None:
+            args += ["-c", str(self.config)]
+        args += ["-a", self.host, "-p", str(self.port)]
         if self.jetstream:
             args += ["-js", "-sd", str(self.data_dir / "jetstream")]
+        args += self.extra_args
         with self.log_path.open("ab") as log:
             # Restarts append to the same log; readiness is read from this run's part only.
             log_offset = log.tell()
@@ -105,6 +120,7 @@ class NatsServerProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                env={**os.environ, **self.env} if self.env is not None else None,
                 # Own session: a Ctrl-C in the terminal reaches our services, which drain
                 # before the CLI stops NATS, instead of killing NATS under them.
                 start_new_session=True,

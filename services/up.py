@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from services import up_nats
 from services.supervisor import Output, ProcessSpec, StartupFailed, Supervisor
 
 DEFAULT_HOST = "127.0.0.1"
@@ -123,7 +124,10 @@ def plan_up(options: UpOptions, *, free_port: Callable[[], int]) -> UpPlan:
     # Every service reads NATS_URL and DATA_DIR, but a service-prefixed variable left in the
     # shell (CHAT_NATS_URL, ...) would win over them and point it somewhere else.
     inherited = {name: value for name, value in os.environ.items()
-                 if not name.endswith(("_NATS_URL", "_DATA_DIR", "_REPLICA_ID"))}
+                 if not name.endswith(("_NATS_URL", "_DATA_DIR", "_REPLICA_ID", "_NATS_USER",
+                                       "_NATS_PASSWORD", "_NATS_CREDS_FILE",
+                                       "_NATS_NKEY_SEED_FILE", "_NATS_TLS_CA_FILE"))}
+    passwords = up_nats.load_or_create_passwords(data_dir)
     env = {
         **inherited,
         "NATS_URL": nats_url,
@@ -132,11 +136,13 @@ def plan_up(options: UpOptions, *, free_port: Callable[[], int]) -> UpPlan:
     if not _installed(CODE_ROOT):  # a checkout: its root first, so children run this code
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(CODE_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    # Each service under its own NATS user (services/up_nats.py).
     nats = ProcessSpec(
         name="nats",
-        argv=[*nats_argv, "-a", internal, "-p", str(nats_port),
-              "-js", "-sd", str(data_dir / "nats" / "jetstream")],
-        env=dict(os.environ), ready_port=(internal, nats_port), url=nats_url)
+        argv=[*nats_argv, "-c", str(up_nats.write_server_config(data_dir / "nats")),
+              "-a", internal, "-p", str(nats_port), "-sd", str(data_dir / "nats" / "jetstream")],
+        env={**os.environ, **up_nats.server_env(passwords)}, ready_port=(internal, nats_port),
+        url=nats_url)
 
     def service(name: str, port: int, extra_env: dict[str, str]) -> ProcessSpec:
         base = f"http://{internal}:{port}"
@@ -145,7 +151,8 @@ def plan_up(options: UpOptions, *, free_port: Callable[[], int]) -> UpPlan:
             name=name,
             argv=[sys.executable, "-m", "services.cli", "serve", kind,
                   "--host", internal, "--port", str(port)],
-            env={**env, **extra_env}, ready_url=f"{base}/readyz", url=f"{base}/")
+            env={**env, **up_nats.service_env(kind, passwords), **extra_env},
+            ready_url=f"{base}/readyz", url=f"{base}/")
 
     chats = []
     for index in range(options.chat_replicas):

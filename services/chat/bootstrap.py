@@ -107,7 +107,7 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
          throttle_storage: Storage | None = None) -> Chat:
     db = Database(settings.resolved_database_url())
     # No echo: the replica hands its own frames to its own sockets (BusLiveFeed).
-    bus = bus or NatsEventBus(settings.nats_url, name=settings.replica_id, echo=False)
+    bus = bus or settings.nats_bus("chat", settings.replica_id, echo=False)
     metrics = ChatMetrics()
     relay = OutboxRelay(db, bus, outbox, published=metrics.outbox_published,
                         pending=metrics.outbox_pending, poll_secs=settings.outbox_poll_secs,

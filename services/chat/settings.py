@@ -6,17 +6,20 @@ import secrets
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from shared.contracts.permissions import CHAT_THROTTLE_BUCKET
+from shared.nats_settings import NatsSettings
 
 
-class ChatSettings(BaseSettings):
+class ChatSettings(NatsSettings):
+    """Beside its own settings, the NATS ones of `shared.nats_settings`."""
+
     model_config = SettingsConfigDict(env_prefix="CHAT_", extra="ignore")
 
     data_dir: Path = Field(Path("data"), validation_alias=AliasChoices("CHAT_DATA_DIR", "DATA_DIR"))
     # Defaults to a SQLite file in data_dir; set to postgresql+asyncpg://... for multi-node.
     database_url: str | None = None
-    nats_url: str = Field("nats://127.0.0.1:4222",
-                          validation_alias=AliasChoices("CHAT_NATS_URL", "NATS_URL"))
     replica_id: str = Field(default_factory=lambda: f"chat-{secrets.token_hex(4)}")
 
     # Ed25519 signing key (PEM). Without one, a key file in data_dir is created once and
@@ -41,7 +44,7 @@ class ChatSettings(BaseSettings):
     signin_limit_per_address: str = "60/minute"
     signup_limit_per_account: str = "5/minute"
     signup_limit_per_address: str = "50/hour"
-    throttle_kv_bucket: str = "CHAT_THROTTLE"
+    throttle_kv_bucket: str = CHAT_THROTTLE_BUCKET
 
     # Browser origins allowed to open a WebSocket; empty means same-origin only. Clients
     # that send no Origin (scripts, bots) are not browsers and are let through.

@@ -27,7 +27,6 @@ from services.dashboard.ports import Clock, DashboardDeps
 from services.dashboard.settings import DashboardSettings
 from shared.auth import TokenKeys, TokenVerifier, follow_revocations
 from shared.bus import EventBus
-from shared.bus.nats import NatsEventBus
 from shared.contracts import SessionRevoked
 from shared.db import Database
 from shared.lifecycle import connect_bus, open_database, quietly, run_task, subscribed
@@ -62,7 +61,7 @@ class Dashboard:
 def wire(settings: DashboardSettings, *, bus: EventBus | None = None,
          clock: Clock | None = None, verifier: TokenVerifier | None = None) -> Dashboard:
     db = Database(settings.resolved_database_url())
-    bus = bus or NatsEventBus(settings.nats_url, name=settings.instance_id)
+    bus = bus or settings.nats_bus("dashboard", settings.instance_id)
     clock = clock or SystemClock()
     started_at = clock.now()
     metrics = DashboardMetrics()

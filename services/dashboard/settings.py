@@ -6,22 +6,25 @@ import secrets
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from shared.contracts.permissions import DASHBOARD_DURABLE
+from shared.nats_settings import NatsSettings
 
 
-class DashboardSettings(BaseSettings):
+class DashboardSettings(NatsSettings):
+    """Beside its own settings, the NATS ones of `shared.nats_settings`."""
+
     model_config = SettingsConfigDict(env_prefix="DASHBOARD_", extra="ignore")
 
     data_dir: Path = Field(Path("data"),
                            validation_alias=AliasChoices("DASHBOARD_DATA_DIR", "DATA_DIR"))
     # Defaults to a SQLite file in data_dir; set to postgresql+asyncpg://... for multi-node.
     database_url: str | None = None
-    nats_url: str = Field("nats://127.0.0.1:4222",
-                          validation_alias=AliasChoices("DASHBOARD_NATS_URL", "NATS_URL"))
     instance_id: str = Field(default_factory=lambda: f"dashboard-{secrets.token_hex(4)}")
     # The JetStream durable consumer of `events.>`. Its position must match this database:
     # dashboard replicas with databases of their own need durable names of their own.
-    durable_name: str = "dashboard"
+    durable_name: str = DASHBOARD_DURABLE
     max_deliver: int = 5
 
     # Access tokens are verified with the chat service's public key: a PEM, or its JWKS

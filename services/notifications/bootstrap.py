@@ -24,7 +24,6 @@ from services.notifications.ports import Clock, NotificationsDeps
 from services.notifications.settings import NotificationsSettings
 from shared.auth import TokenKeys, TokenVerifier, follow_revocations
 from shared.bus import EventBus, Subscription
-from shared.bus.nats import NatsEventBus
 from shared.db import Database
 from shared.lifecycle import connect_bus, open_database, run_relay, run_task, subscribed
 from shared.observability import publish_heartbeats
@@ -59,7 +58,7 @@ def wire(settings: NotificationsSettings, *, bus: EventBus | None = None,
     keys = TokenKeys(verifier) if verifier is not None else TokenKeys.from_settings(
         settings.jwt_public_key_pem, settings.jwks_url, env_prefix="NOTIFICATIONS_")
     db = Database(settings.resolved_database_url())
-    bus = bus or NatsEventBus(settings.nats_url, name=settings.instance_id)
+    bus = bus or settings.nats_bus("notifications", settings.instance_id)
     metrics = NotificationsMetrics()
     relay = OutboxRelay(db, bus, outbox, published=metrics.outbox_published,
                         pending=metrics.outbox_pending, poll_secs=settings.outbox_poll_secs,

@@ -7,10 +7,15 @@ import secrets
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from shared.contracts.permissions import NOTIFICATIONS_DURABLE
+from shared.nats_settings import NatsSettings
 
 
-class NotificationsSettings(BaseSettings):
+class NotificationsSettings(NatsSettings):
+    """Beside its own settings, the NATS ones of `shared.nats_settings`."""
+
     model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore")
 
     data_dir: Path = Field(Path("data"), validation_alias=AliasChoices(
@@ -18,14 +23,12 @@ class NotificationsSettings(BaseSettings):
     # Defaults to a SQLite file in data_dir; set to postgresql+asyncpg://... for several
     # replicas.
     database_url: str | None = None
-    nats_url: str = Field("nats://127.0.0.1:4222", validation_alias=AliasChoices(
-        "NOTIFICATIONS_NATS_URL", "NATS_URL"))
     instance_id: str = Field(default_factory=lambda: f"notifications-{secrets.token_hex(4)}")
 
     # The JetStream durable consumer; its position survives restarts. Events are applied in
     # stream order, which holds for one running instance: replicas sharing the durable
     # would split batches between them and could apply an edit before its message.
-    durable_name: str = "notifications"
+    durable_name: str = NOTIFICATIONS_DURABLE
     # Deliveries of a failing event before it is kept as a dead letter; with the bus's
     # back-off (0.5 s doubling, capped at 30 s) ten span about two minutes of trouble.
     max_deliver: int = 10

@@ -68,7 +68,7 @@ def wire(settings: PresenceSettings, *, bus: EventBus | None = None,
          store: ConnectionStore | None = None, clock: Clock | None = None,
          verifier: TokenVerifier | None = None) -> Presence:
     db = Database(settings.resolved_database_url())
-    bus = bus or NatsEventBus(settings.nats_url, name=settings.instance_id)
+    bus = bus or settings.nats_bus("presence", settings.instance_id)
     if store is None:
         if not isinstance(bus, NatsEventBus):
             raise ValueError("the NATS KV store needs a NatsEventBus; pass store= with others")

@@ -6,18 +6,21 @@ import secrets
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from shared.contracts.permissions import PRESENCE_BUCKET
+from shared.nats_settings import NatsSettings
 
 
-class PresenceSettings(BaseSettings):
+class PresenceSettings(NatsSettings):
+    """Beside its own settings, the NATS ones of `shared.nats_settings`."""
+
     model_config = SettingsConfigDict(env_prefix="PRESENCE_", extra="ignore")
 
     data_dir: Path = Field(Path("data"),
                            validation_alias=AliasChoices("PRESENCE_DATA_DIR", "DATA_DIR"))
     # Defaults to a SQLite file in data_dir; set to postgresql+asyncpg://... for multi-node.
     database_url: str | None = None
-    nats_url: str = Field("nats://127.0.0.1:4222",
-                          validation_alias=AliasChoices("PRESENCE_NATS_URL", "NATS_URL"))
     instance_id: str = Field(default_factory=lambda: f"presence-{secrets.token_hex(4)}")
 
     # Access tokens are verified with the chat service's public key: a PEM, or its JWKS
@@ -37,7 +40,7 @@ class PresenceSettings(BaseSettings):
     # expired: its replica is gone. Several heartbeats, so one lost message expires nothing.
     kv_ttl_factor: float = 3.0
     kv_ttl_secs: float | None = None
-    kv_bucket: str = "PRESENCE"
+    kv_bucket: str = PRESENCE_BUCKET
     # After a start or a NATS outage, users nobody has confirmed yet get this long (default
     # 1.5 heartbeats) before they go offline: every replica reports its full list by then.
     settle_secs: float | None = None

@@ -22,6 +22,7 @@ from shared.bus import nats_publish
 from shared.bus.nats_consumer import ACK_WAIT_SECS, NatsConsumer, redelivery_delay_secs
 from shared.bus.nats_follower import NatsFollower
 from shared.bus.nats_link import NATS_FAILURES
+from shared.bus.nats_options import NatsAuth, StreamLimits, redact_url, split_servers
 from shared.bus.nats_pull import PullLoop
 from shared.bus.nats_stream import ensure_stream, ensure_stream_retrying
 from shared.bus.port import (
@@ -58,7 +59,7 @@ class NatsEventBus:
 
     def __init__(
         self,
-        url: str,
+        url: str | Sequence[str],
         name: str,
         stream_subjects: Sequence[str] = ("events.>",),
         duplicate_window_secs: float = 120.0,
@@ -68,8 +69,18 @@ class NatsEventBus:
         redelivery_base_secs: float = 0.5,
         redelivery_max_secs: float = 30.0,
         echo: bool = True,
+        auth: NatsAuth | None = None,
+        events: StreamLimits | None = None,
+        kv_replicas: int = 1,
     ) -> None:
-        self._url = url
+        # `url`: one server or several (a list, or comma-separated); nats-py tries each.
+        self._servers = split_servers(url)
+        # Only this form is ever logged: a URL may carry a password.
+        self._where = ", ".join(redact_url(server) for server in self._servers)
+        self._auth = auth or NatsAuth()
+        self._events = events or StreamLimits()
+        # Replicas of the KV buckets services make (`shared/bus/nats_kv.py`).
+        self.kv_replicas = kv_replicas
         # False: the server never delivers this connection's own publishes back to its own
         # subscriptions (a chat replica delivers its frames to its own sockets directly).
         self._echo = echo
@@ -110,7 +121,7 @@ class NatsEventBus:
         try:
             async with asyncio.timeout(self._connect_timeout_secs):
                 await nc.connect(
-                    servers=[self._url],
+                    servers=self._servers,
                     name=self._name,
                     no_echo=not self._echo,
                     pending_size=PENDING_BYTES,
@@ -120,14 +131,16 @@ class NatsEventBus:
                     error_cb=self._on_error,
                     disconnected_cb=self._on_disconnected,
                     reconnected_cb=self._on_reconnected,
+                    **self._auth.connect_kwargs(),
                 )
                 self._nc, self._js = nc, nc.jetstream()
                 await ensure_stream_retrying(
-                    self._js, self._stream_subjects, self._duplicate_window_secs)
+                    self._js, self._stream_subjects, self._duplicate_window_secs,
+                    self._events)
         except TimeoutError as exc:
             await self._abandon(nc)
             raise ConnectionError(
-                f"NATS at {self._url} not ready within {self._connect_timeout_secs}s"
+                f"NATS at {self._where} not ready within {self._connect_timeout_secs}s"
             ) from exc
         except BaseException:
             await self._abandon(nc)
@@ -149,8 +162,10 @@ class NatsEventBus:
             await nc.close()
 
     async def ensure_stream(self) -> None:
-        """Create the EVENTS stream, or bring its subjects and duplicate window up to date."""
-        await ensure_stream(self.jetstream, self._stream_subjects, self._duplicate_window_secs)
+        """Create the EVENTS stream, or bring its subjects, duplicate window, replicas and
+        retention up to date."""
+        await ensure_stream(self.jetstream, self._stream_subjects, self._duplicate_window_secs,
+                            self._events)
 
     async def publish(
         self, subject: str, data: bytes, headers: Mapping[str, str] | None = None
@@ -259,16 +274,16 @@ class NatsEventBus:
         if isinstance(exc, OSError | TimeoutError | nats.errors.StaleConnectionError):
             # Lost connections and each failed (re)connect attempt land here; the disconnect
             # itself is logged once, below.
-            logger.debug("NATS connection attempt to %s failed: %r", self._url, exc)
+            logger.debug("NATS connection attempt to %s failed: %r", self._where, exc)
         else:
-            logger.warning("NATS error on %s: %r", self._url, exc)
+            logger.warning("NATS error on %s: %r", self._where, exc)
 
     async def _on_disconnected(self) -> None:
         if self._nc is not None and not self._nc.is_closed:
-            logger.warning("disconnected from NATS at %s; reconnecting", self._url)
+            logger.warning("disconnected from NATS at %s; reconnecting", self._where)
 
     async def _on_reconnected(self) -> None:
-        logger.info("reconnected to NATS at %s", self._url)
+        logger.info("reconnected to NATS at %s", self._where)
 
 
 class _NatsLiveSubscription:

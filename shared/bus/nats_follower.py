@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from datetime import datetime
 
 import nats.js.errors
@@ -62,7 +63,10 @@ class NatsFollower(PullLoop):
             if self._last_seq else
             {"deliver_policy": DeliverPolicy.BY_START_TIME,
              "opt_start_time": self._since.isoformat()})
+        # Named (still ephemeral): nats-py then asks on CONSUMER.CREATE.EVENTS.<name>.<filter>,
+        # so a NATS user can be allowed followers of this one subject and nothing wider.
         return ConsumerConfig(
+            name=f"follow-{secrets.token_hex(8)}",
             ack_policy=AckPolicy.NONE, filter_subject=self._subject,
             inactive_threshold=FOLLOW_INACTIVE_SECS, mem_storage=True, num_replicas=1,
             **start)  # type: ignore[arg-type]

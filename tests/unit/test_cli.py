@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import json
 import logging
+import re
 import socket
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -62,7 +65,8 @@ def test_up_starts_nats_then_one_chat_then_the_rest_then_the_gateway(
                      ["chat-2", "chat-3", "presence", "notifications", "dashboard"], ["gateway"]]
     nats, = plan.stages[0]
     chat1, = plan.stages[1]
-    assert nats.argv[1:3] == ["-a", "127.0.0.1"] and "-js" in nats.argv
+    assert nats.argv[1] == "-c" and nats.argv[3:5] == ["-a", "127.0.0.1"]
+    assert "jetstream: enabled" in Path(nats.argv[2]).read_text()
     assert chat1.argv[1:] == ["-m", "services.cli", "serve", "chat",
                               "--host", "127.0.0.1", "--port", "41001"]
     assert chat1.env["NATS_URL"] == nats.url == "nats://127.0.0.1:41000"
@@ -78,6 +82,38 @@ def test_up_starts_nats_then_one_chat_then_the_rest_then_the_gateway(
     assert gateway.env["PRESENCE_UPSTREAMS"] == "127.0.0.1:41004"
     assert gateway.argv[-1] == str(GATEWAY_CONFIG)
     assert gateway.ready_url == plan.url  # the chat page: /readyz is not public there
+
+
+def test_up_runs_every_service_under_its_own_nats_user_with_a_password_kept_0600(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PRESENCE_NATS_PASSWORD", "from the shell")
+    monkeypatch.setenv("CHAT_NATS_TLS_CA_FILE", "/elsewhere/ca.pem")
+    plan = _plan(tmp_path, chat_replicas=2)
+    specs = {spec.name: spec for stage in plan.stages for spec in stage}
+    stored = json.loads((tmp_path / "nats-passwords.json").read_text())
+    assert stat.S_IMODE((tmp_path / "nats-passwords.json").stat().st_mode) == 0o600
+    assert set(stored) == {"chat", "presence", "notifications", "dashboard", "admin"}
+    assert len(set(stored.values())) == 5
+    # What nats-server reads as a plain string from `$VAR` (a digit first can fail to parse).
+    assert all(re.fullmatch(r"[A-Za-z][A-Za-z0-9]{31}", p) for p in stored.values())
+    for name in ("chat-1", "chat-2", "presence", "notifications", "dashboard"):
+        service = name.split("-")[0]
+        env = specs[name].env
+        assert env[f"{service.upper()}_NATS_USER"] == service
+        assert env[f"{service.upper()}_NATS_PASSWORD"] == stored[service]
+        # No service learns another's password.
+        others = set(stored.values()) - {stored[service]}
+        assert not others & set(env.values())
+        assert "CHAT_NATS_TLS_CA_FILE" not in env and "from the shell" not in env.values()
+    nats_env = specs["nats"].env
+    assert nats_env["CHAT_NATS_PASSWORD"] == stored["chat"]
+    assert nats_env["TERTULIA_NATS_ADMIN_PASSWORD"] == stored["admin"]
+    config = Path(specs["nats"].argv[2]).read_text()
+    assert "password: $PRESENCE_NATS_PASSWORD" in config and stored["chat"] not in config
+    # The next start keeps the same passwords (the services' running processes use them).
+    _plan(tmp_path)
+    assert json.loads((tmp_path / "nats-passwords.json").read_text()) == stored
 
 
 def _free_pair() -> int:

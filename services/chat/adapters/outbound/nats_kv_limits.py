@@ -63,7 +63,8 @@ class NatsKvLimitsStorage(Storage, MovingWindowSupport):
         """The bucket, its max age at least the longest window (`shared/bus/nats_kv.py`)."""
         self._kv = await ensure_kv_bucket(
             self._bus.jetstream, self.bucket, self.max_age_secs,
-            "Tertulia chat: sign-in and sign-up throttling", grow_only=True)
+            "Tertulia chat: sign-in and sign-up throttling", grow_only=True,
+            replicas=self._bus.kv_replicas)
         return self._kv
 
     async def _bucket(self) -> KeyValue:

@@ -88,7 +88,8 @@ class NatsKvConnectionStore:
         """The bucket, its max age our TTL (`shared/bus/nats_kv.py`)."""
         self._kv = await ensure_kv_bucket(
             self._bus.jetstream, self.bucket, self.ttl_secs,
-            "Tertulia presence: one entry per open connection")
+            "Tertulia presence: one entry per open connection",
+            replicas=self._bus.kv_replicas)
         return self._kv
 
     async def save(self, connections: Sequence[Connection]) -> None:
