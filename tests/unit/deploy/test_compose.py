@@ -153,7 +153,7 @@ def test_the_nats_configuration_is_the_one_kubernetes_uses_and_is_valid() -> Non
     auth = (COMPOSE_DIR / "nats" / "auth.conf").read_text()
     assert auth == (ROOT / "infra" / "k8s" / "base" / "nats" / "auth.conf").read_text()
     server = Path(sys.executable).parent / "nats-server"
-    env = {p: "secret" for p in re.findall(r"\$(\w+)", auth)}
+    env = {p: "secret" for p in re.findall(r"password:\s*\$(\w+)", auth)}
     assert sorted(env) == sorted(
         k for k in _compose()["services"]["nats"]["environment"])
     done = subprocess.run([str(server), "-t", "-c", str(COMPOSE_DIR / "nats" / "nats.conf")],
