@@ -25,15 +25,23 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.types import TypeDecorator
 
 from shared.db import Database, sqlite_migration_engine
+
+# Before Alembic is imported: at INFO it says what it sets up at import and on every
+# connection ("setup plugin ...", "Context impl SQLiteImpl."), which each start's logs would
+# repeat; `schema migrated` below says what matters. The `alembic` command's own logging
+# (alembic.ini) sets its level again.
+if logging.getLogger("alembic").level == logging.NOTSET:
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
