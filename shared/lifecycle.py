@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from shared.bus.port import EventBus, Subscription
 from shared.db import Database
-from shared.migrations import ServiceSchema, ensure_schema
+from shared.migrations import SchemaError, ServiceSchema, ensure_schema
 from shared.outbox import OutboxRelay
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,11 @@ async def open_database(stack: AsyncExitStack, db: Database, schema: ServiceSche
     (`shared/migrations.py`)."""
     await db.prepare()
     stack.push_async_callback(db.dispose)
-    await ensure_schema(db, schema, auto_migrate=auto_migrate)
+    try:
+        await ensure_schema(db, schema, auto_migrate=auto_migrate)
+    except SchemaError as exc:  # one line that says it all, before the traceback
+        log.error("refusing to start: %s", exc)
+        raise
 
 
 async def connect_bus(stack: AsyncExitStack, bus: EventBus) -> None:

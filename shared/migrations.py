@@ -238,11 +238,12 @@ async def ensure_schema(db: Database, schema: ServiceSchema, *, auto_migrate: bo
         return Migrated(schema.service, shown_url(db.url), revision, revision)
     if not auto_migrate:
         prefix = schema.service.upper()
+        found = f"is at schema revision {revision!r}" if revision else "was never migrated"
         raise SchemaBehind(
-            f"{schema.service}: the database {shown_url(db.url)} is at schema revision "
-            f"{revision or 'none (never migrated)'}, this release needs {schema.head!r}, "
-            f"and {prefix}_AUTO_MIGRATE is false. Run `tertulia migrate {schema.service}` "
-            f"(the migrate job) with this service's settings, then start it again.")
+            f"{schema.service}: the database {shown_url(db.url)} {found}, this release "
+            f"needs {schema.head!r}, and {prefix}_AUTO_MIGRATE is false. Run `tertulia "
+            f"migrate {schema.service}` (the migrate job) with this service's settings, then "
+            f"start it again.")
     return await upgrade(db, schema)
 
 
