@@ -103,3 +103,23 @@ def test_with_auto_migrate_off_a_service_refuses_a_schema_behind(tmp_path: Path)
                             "'alembic_version%'").fetchone() == (0,)
     finally:
         conn.close()
+
+
+def _alembic(service: str, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "alembic", "-c", f"services/{service}/migrations/alembic.ini",
+         "-x", f"url={url}", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_the_alembic_command_line_works_on_a_service_database(tmp_path: Path) -> None:
+    """The commands docs/architecture.md gives: `upgrade head`, `current`, `check`."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'dashboard.db'}"
+    upgraded = _alembic("dashboard", url, "upgrade", "head")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "Running upgrade  -> 0001" in upgraded.stderr
+    current = _alembic("dashboard", url, "current")
+    assert current.stdout.strip() == "0001 (head)"
+    checked = _alembic("dashboard", url, "check")
+    assert checked.returncode == 0, checked.stderr
+    assert "No new upgrade operations detected." in checked.stdout
