@@ -10,10 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from services.launcher import free_port
 from tests.integration.shared.schema_shapes import SERVICES, load_previous_release
+from tests.support.system import RunningSystem
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,3 +125,26 @@ def test_the_alembic_command_line_works_on_a_service_database(tmp_path: Path) ->
     checked = _alembic("dashboard", url, "check")
     assert checked.returncode == 0, checked.stderr
     assert "No new upgrade operations detected." in checked.stdout
+
+
+@pytest.mark.slow
+def test_up_on_the_previous_release_migrates_first_then_serves_its_data(tmp_path: Path) -> None:
+    """The upgrade a laptop user makes: new code, `tertulia up` on the old data directory."""
+    data = tmp_path / "data"
+    data.mkdir()
+    _previous_release(data)
+    with RunningSystem(data) as running:
+        lines = running.lines[:]
+        token = httpx.post(f"{running.url}/api/auth/token",
+                           data={"username": "ana", "password": "tertulia-demo"})
+        assert token.status_code == 200, token.text
+        auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        rooms = httpx.get(f"{running.url}/api/chat/rooms", headers=auth).json()
+        first = httpx.get(f"{running.url}/api/chat/rooms/1/messages", headers=auth).json()
+    migrated = [n for n, line in enumerate(lines)
+                if "a database from before migrations; recognised" in line]
+    assert len(migrated) == 4, lines
+    nats_started = next(n for n, line in enumerate(lines) if " nats pid=" in line)
+    assert max(migrated) < nats_started  # before anything starts
+    assert len(rooms) == 3
+    assert first["messages"][0]["content"] == "¡Bienvenidos a Tertulia! Welcome, everyone 👋"
