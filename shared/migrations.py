@@ -80,9 +80,7 @@ class ServiceSchema:
         return zlib.crc32(f"tertulia-migrate-{self.service}".encode())
 
     def config(self) -> Config:
-        config = Config(str(self.directory / "alembic.ini"))
-        config.attributes["schema"] = self
-        return config
+        return Config(str(self.directory / "alembic.ini"))
 
     @cached_property
     def script(self) -> ScriptDirectory:
@@ -94,11 +92,13 @@ class ServiceSchema:
         assert head is not None, f"{self.service}: no migrations in {self.directory}"
         return head
 
+    @cached_property
+    def revisions(self) -> frozenset[str]:
+        """Every revision id, whole (Alembic's own look-up also takes a prefix)."""
+        return frozenset(script.revision for script in self.script.walk_revisions())
+
     def knows(self, revision: str) -> bool:
-        try:
-            return self.script.get_revision(revision) is not None
-        except Exception:  # alembic raises several kinds for an id it has never seen
-            return False
+        return revision in self.revisions
 
     def include_name(self, name: str | None, type_: str, _parents: object) -> bool:
         """Autogenerate and `check` see only this service's tables."""

@@ -148,3 +148,13 @@ def test_up_on_the_previous_release_migrates_first_then_serves_its_data(tmp_path
     assert max(migrated) < nats_started  # before anything starts
     assert len(rooms) == 3
     assert first["messages"][0]["content"] == "¡Bienvenidos a Tertulia! Welcome, everyone 👋"
+
+
+def test_the_alembic_command_line_prints_the_sql_without_a_database() -> None:
+    """`upgrade head --sql` (for a DBA who applies it by hand): no connection is made."""
+    printed = _alembic("chat", "postgresql+asyncpg://nobody@127.0.0.1:1/none",
+                       "upgrade", "head", "--sql")
+    assert printed.returncode == 0, printed.stderr
+    assert "CREATE TABLE alembic_version_chat" in printed.stdout
+    assert "CREATE TABLE users (\n    id SERIAL NOT NULL," in printed.stdout
+    assert "INSERT INTO alembic_version_chat (version_num) VALUES ('0001')" in printed.stdout

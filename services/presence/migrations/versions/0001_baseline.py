@@ -20,7 +20,8 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
-    present = set(sa.inspect(op.get_bind()).get_table_names())
+    offline = op.get_context().as_sql  # `--sql`: the script for an empty database
+    present = set() if offline else set(sa.inspect(op.get_bind()).get_table_names())
     for name, create in TABLES.items():  # in the order foreign keys need
         if name not in present:
             create()
