@@ -206,6 +206,16 @@ def build_parser() -> argparse.ArgumentParser:
                           help="the chat service's data directory, to make the demo admin "
                                "(default: ./data)")
 
+    migrate_cmd = commands.add_parser(
+        "migrate", help="bring each service's database to its latest schema revision "
+                        "(settings from environment variables, as `serve` reads them)")
+    migrate_cmd.add_argument("services", nargs="*", metavar="SERVICE",
+                             help=f"one of {', '.join(sorted(SERVICES))} (default: all four)")
+    migrate_cmd.add_argument("--data-dir", type=Path, default=None,
+                             help="the data directory `tertulia up --data-dir` was given "
+                                  "(default: each service's <P>DATA_DIR or $DATA_DIR, else "
+                                  "./data)")
+
     admin_cmd = commands.add_parser(
         "create-admin", help="create an administrator account in the chat service's database")
     admin_cmd.add_argument("--username", required=True)
@@ -233,6 +243,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             dashboard_port=args.dashboard_port, nats_port=args.nats_port,
             gateway_config=args.gateway_config, demo=args.demo,
             log_format=args.log_format))
+    if args.command == "migrate":
+        from services.migrate import migrate
+
+        return migrate(args.services, args.data_dir)
     if args.command == "demo":
         return demo(args.url, args.data_dir)
     if args.command in ("backup", "restore"):

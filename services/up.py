@@ -188,8 +188,8 @@ def plan_up(options: UpOptions, *, free_port: Callable[[], int]) -> UpPlan:
         # The chat page through the gateway: it answers once Caddy reaches a chat replica
         # (the services' /readyz is not public there).
         ready_url=url, url=url)
-    # The first chat replica alone first: it creates the schema and the signing key that the
-    # other replicas share.
+    # The first chat replica alone first: it creates the signing key that the other replicas
+    # share (`up` has migrated every schema before this).
     return UpPlan(stages=[[nats], chats[:1], [*chats[1:], *others], [gateway]], url=url)
 
 
@@ -278,4 +278,12 @@ def up(options: UpOptions) -> int:
     options.data_dir.mkdir(parents=True, exist_ok=True)
     names = [spec.name for stage in plan.stages for spec in stage]
     output = Output(names, readable=options.log_format == "text")
+    # Every database at its latest schema revision before anything starts.
+    from services.migrate import SERVICE_NAMES, migrate_services
+
+    if not asyncio.run(migrate_services(SERVICE_NAMES, output.say,
+                                        lambda message: output.say(message, "ERROR"),
+                                        data_dir=options.data_dir)):
+        output.say("Tertulia did not start: see the migration errors above", "ERROR")
+        return 1
     return asyncio.run(_run_up(plan, options, output))

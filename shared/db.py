@@ -14,20 +14,21 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, inspect, text
+from sqlalchemy import BigInteger, DateTime, Integer, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 CHECKPOINT_EVERY_SECS = 1.0
 CHECKPOINT_STOP_SECS = 5.0
-SCHEMA_ATTEMPTS = 5
 log = logging.getLogger(__name__)
 
 
@@ -35,10 +36,13 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _sqlite_engine(url: str, begin: str) -> AsyncEngine:
+def _sqlite_engine(url: str, begin: str, *, foreign_keys: bool = True,
+                   pooled: bool = True) -> AsyncEngine:
     # A small pool: each aiosqlite connection owns a thread, and opening one (thread, file,
     # pragmas) costs more than the statements of a typical transaction.
-    engine = create_async_engine(url, pool_size=5, max_overflow=5,
+    pool: dict[str, Any] = ({"pool_size": 5, "max_overflow": 5} if pooled
+                            else {"poolclass": NullPool})
+    engine = create_async_engine(url, **pool,
                                  connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -46,7 +50,7 @@ def _sqlite_engine(url: str, begin: str) -> AsyncEngine:
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves, below
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA wal_autocheckpoint=0")  # WalCheckpointer does it
@@ -57,6 +61,12 @@ def _sqlite_engine(url: str, begin: str) -> AsyncEngine:
         conn.exec_driver_sql(begin)
 
     return engine
+
+
+def sqlite_migration_engine(url: str) -> AsyncEngine:
+    """One connection for a migration (`shared/migrations.py`): the same pragmas, foreign
+    keys off (SQLite changes that only outside a transaction), `BEGIN IMMEDIATE`."""
+    return _sqlite_engine(url, "BEGIN IMMEDIATE", foreign_keys=False, pooled=False)
 
 
 class Database:
@@ -228,47 +238,6 @@ class WriterFileLock:
 
     def close(self) -> None:
         os.close(self._fd)
-
-
-async def create_schema(db: Database, metadata: MetaData, *,
-                        added_columns: Mapping[str, Sequence[str]] | None = None) -> None:
-    """Create the tables of `metadata` that are missing, then add to existing tables the
-    columns of `added_columns` (table name -> column names: columns that came after the
-    table's first release, declared in `metadata` as nullable) that a database made before
-    them lacks. There are no migrations yet; this is all a start-up does to a schema.
-
-    Safe when several replicas start at once: on SQLite they take the writers' turn one
-    after another; on PostgreSQL the one that loses a race to `CREATE` or `ALTER` (a
-    unique violation in the catalog, "already exists") tries again and finds it done."""
-    for attempt in range(1, SCHEMA_ATTEMPTS + 1):
-        try:
-            async with db.write() as conn:
-                await conn.run_sync(metadata.create_all)
-                if added_columns:
-                    await _add_missing_columns(conn, metadata, added_columns)
-            return
-        except Exception:
-            if attempt == SCHEMA_ATTEMPTS:
-                raise
-            log.info("schema: another process changed it meanwhile; trying again",
-                     extra={"fields": {"attempt": attempt}})
-            await asyncio.sleep(0.05 * attempt)
-
-
-async def _add_missing_columns(conn: AsyncConnection, metadata: MetaData,
-                               added: Mapping[str, Sequence[str]]) -> None:
-    def missing(sync_conn: object) -> list[tuple[str, str]]:
-        inspector = inspect(sync_conn)
-        found = []
-        for table, names in added.items():
-            present = {c["name"] for c in inspector.get_columns(table)}
-            found += [(table, name) for name in names if name not in present]
-        return found
-
-    for table, name in await conn.run_sync(missing):
-        column = metadata.tables[table].c[name]
-        kind = column.type.compile(dialect=conn.dialect)
-        await conn.execute(text(f'ALTER TABLE {table} ADD COLUMN "{name}" {kind}'))
 
 
 # SQLite keeps only INTEGER primary keys auto-incrementing; PostgreSQL gets real BIGINTs.

@@ -11,27 +11,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
 from typing import Any, TypeVar
 
-from sqlalchemy import MetaData
-
 from shared.bus.port import EventBus, Subscription
-from shared.db import Database, create_schema
+from shared.db import Database
+from shared.migrations import SchemaError, ServiceSchema, ensure_schema
 from shared.outbox import OutboxRelay
 
 log = logging.getLogger(__name__)
 SubscriptionT = TypeVar("SubscriptionT", bound=Subscription)
 
 
-async def open_database(stack: AsyncExitStack, db: Database, metadata: MetaData, *,
-                        added_columns: Mapping[str, Sequence[str]] | None = None) -> None:
+async def open_database(stack: AsyncExitStack, db: Database, schema: ServiceSchema, *,
+                        auto_migrate: bool = True) -> None:
     """Prepare `db` (its file's directory, the writer lock), dispose of it on unwind, and
-    bring its schema up to date."""
+    bring its schema to the latest migration, or refuse a schema this code cannot run on
+    (`shared/migrations.py`)."""
     await db.prepare()
     stack.push_async_callback(db.dispose)
-    await create_schema(db, metadata, added_columns=added_columns)
+    try:
+        await ensure_schema(db, schema, auto_migrate=auto_migrate)
+    except SchemaError as exc:  # one line that says it all, before the traceback
+        log.error("refusing to start: %s", exc)
+        raise
 
 
 async def connect_bus(stack: AsyncExitStack, bus: EventBus) -> None:

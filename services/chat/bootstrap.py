@@ -32,11 +32,12 @@ from services.chat.adapters.outbound.nats_live_feed import BusLiveFeed
 from services.chat.adapters.outbound.security import Argon2PasswordHasher, SystemClock
 from services.chat.adapters.outbound.session_revocations import HubSessionRevocations
 from services.chat.adapters.outbound.sqla_store import SqlaChatUnitOfWork
-from services.chat.adapters.outbound.sqla_tables import ADDED_COLUMNS, metadata, outbox
+from services.chat.adapters.outbound.sqla_tables import outbox
 from services.chat.adapters.outbound.sqlite_joins import SqliteJoinReader
 from services.chat.adapters.outbound.sqlite_posts import SqlitePostLog
 from services.chat.adapters.outbound.viewing_report import ViewingReporter
 from services.chat.domain import AuthSession, User
+from services.chat.migrations import SCHEMA
 from services.chat.ports import ChatDeps, Clock, PasswordHasher
 from services.chat.posting import PostQueue
 from services.chat.settings import ChatSettings
@@ -262,7 +263,8 @@ async def running(chat: Chat) -> AsyncIterator[Chat]:
 async def _open_storage(stack: AsyncExitStack, chat: Chat) -> None:
     """The database, its schema, and the hot path's own connections (`_hot_path`)."""
     chat.deps.passwords = await load_password_policy()
-    await open_database(stack, chat.db, metadata, added_columns=ADDED_COLUMNS)
+    await open_database(stack, chat.db, SCHEMA,
+                        auto_migrate=chat.settings.auto_migrate)
     await chat.post_log.start()
     stack.push_async_callback(chat.post_log.close)
     await chat.joins.start()

@@ -18,6 +18,9 @@ class ChatSettings(NatsSettings):
     model_config = SettingsConfigDict(env_prefix="CHAT_", extra="ignore")
 
     data_dir: Path = Field(Path("data"), validation_alias=AliasChoices("CHAT_DATA_DIR", "DATA_DIR"))
+    # At start, apply the migrations a database lacks (`shared/migrations.py`); false where
+    # a migrate job runs them (`tertulia migrate`): a schema behind then refuses start.
+    auto_migrate: bool = True
     # Defaults to a SQLite file in data_dir; set to postgresql+asyncpg://... for multi-node.
     database_url: str | None = None
     replica_id: str = Field(default_factory=lambda: f"chat-{secrets.token_hex(4)}")

@@ -19,10 +19,10 @@ from services.dashboard.adapters.outbound.sqla_store import (
     SqlaInstanceStore,
     SqlaStatsStore,
 )
-from services.dashboard.adapters.outbound.sqla_tables import metadata
 from services.dashboard.adapters.outbound.sse_hub import SseHub
 from services.dashboard.adapters.outbound.system import SystemClock
 from services.dashboard.domain import DashboardState
+from services.dashboard.migrations import SCHEMA
 from services.dashboard.ports import Clock, DashboardDeps
 from services.dashboard.settings import DashboardSettings
 from shared.auth import TokenKeys, TokenVerifier, follow_revocations
@@ -103,7 +103,8 @@ async def running(dashboard: Dashboard) -> AsyncIterator[Dashboard]:
         raise RuntimeError("set DASHBOARD_JWT_PUBLIC_KEY_PEM or DASHBOARD_JWKS_URL: the "
                            "dashboard verifies administrators' tokens with chat's public key")
     async with AsyncExitStack() as stack:
-        await open_database(stack, dashboard.db, metadata)
+        await open_database(stack, dashboard.db, SCHEMA,
+                            auto_migrate=dashboard.settings.auto_migrate)
         await use_cases.load(dashboard.deps)
         await connect_bus(stack, dashboard.bus)
         run_task(stack, _ticker(dashboard), "ticker")

@@ -19,6 +19,9 @@ class DashboardSettings(NatsSettings):
 
     data_dir: Path = Field(Path("data"),
                            validation_alias=AliasChoices("DASHBOARD_DATA_DIR", "DATA_DIR"))
+    # At start, apply the migrations a database lacks (`shared/migrations.py`); false where
+    # a migrate job runs them (`tertulia migrate`): a schema behind then refuses start.
+    auto_migrate: bool = True
     # Defaults to a SQLite file in data_dir; set to postgresql+asyncpg://... for multi-node.
     database_url: str | None = None
     instance_id: str = Field(default_factory=lambda: f"dashboard-{secrets.token_hex(4)}")

@@ -19,7 +19,8 @@ from services.notifications.adapters.outbound.bus_live_notifier import BusLiveNo
 from services.notifications.adapters.outbound.clock import SystemClock
 from services.notifications.adapters.outbound.memory_viewing import MemoryViewingBoard
 from services.notifications.adapters.outbound.sqla_store import SqlaNotificationsUnitOfWork
-from services.notifications.adapters.outbound.sqla_tables import metadata, outbox
+from services.notifications.adapters.outbound.sqla_tables import outbox
+from services.notifications.migrations import SCHEMA
 from services.notifications.ports import Clock, NotificationsDeps
 from services.notifications.settings import NotificationsSettings
 from shared.auth import TokenKeys, TokenVerifier, follow_revocations
@@ -84,7 +85,8 @@ async def running(svc: Notifications) -> AsyncIterator[Notifications]:
     closed. The outbox keeps whatever was not relayed yet."""
     settings = svc.settings
     async with AsyncExitStack() as stack:
-        await open_database(stack, svc.db, metadata)
+        await open_database(stack, svc.db, SCHEMA,
+                            auto_migrate=svc.settings.auto_migrate)
         await connect_bus(stack, svc.bus)
         run_relay(stack, svc.relay)
         run_task(stack, run_retention(

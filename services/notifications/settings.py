@@ -20,6 +20,9 @@ class NotificationsSettings(NatsSettings):
 
     data_dir: Path = Field(Path("data"), validation_alias=AliasChoices(
         "NOTIFICATIONS_DATA_DIR", "DATA_DIR"))
+    # At start, apply the migrations a database lacks (`shared/migrations.py`); false where
+    # a migrate job runs them (`tertulia migrate`): a schema behind then refuses start.
+    auto_migrate: bool = True
     # Defaults to a SQLite file in data_dir; set to postgresql+asyncpg://... for several
     # replicas.
     database_url: str | None = None

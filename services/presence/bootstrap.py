@@ -20,8 +20,9 @@ from services.presence.adapters.metrics import PresenceMetrics
 from services.presence.adapters.outbound.bus_events import BusPresenceEvents
 from services.presence.adapters.outbound.clock import SystemClock
 from services.presence.adapters.outbound.nats_kv_store import NatsKvConnectionStore
-from services.presence.adapters.outbound.sqla_records import SqlaPresenceRecords, metadata
+from services.presence.adapters.outbound.sqla_records import SqlaPresenceRecords
 from services.presence.domain import Board, Timing
+from services.presence.migrations import SCHEMA
 from services.presence.ports import Clock, ConnectionStore, PresenceDeps
 from services.presence.settings import PresenceSettings
 from shared.auth import TokenKeys, TokenVerifier, follow_revocations
@@ -108,7 +109,8 @@ async def running(presence: Presence) -> AsyncIterator[Presence]:
     the database."""
     settings, deps = presence.settings, presence.deps
     async with AsyncExitStack() as stack:
-        await open_database(stack, presence.db, metadata)
+        await open_database(stack, presence.db, SCHEMA,
+                            auto_migrate=presence.settings.auto_migrate)
         await connect_bus(stack, presence.bus)
         await deps.store.prepare()
         if settings.jwks_url and not presence.keys.loaded:

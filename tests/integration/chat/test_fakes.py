@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from services.chat.adapters.outbound.sqla_store import SqlaChatTx, SqlaChatUnitOfWork
-from services.chat.adapters.outbound.sqla_tables import metadata
 from services.chat.adapters.outbound.sqlite_posts import SqlitePostLog
+from services.chat.migrations import SCHEMA
 from shared.db import Database
+from shared.migrations import upgrade
 
 pytest.register_assert_rewrite("tests.unit.chat.store_contract")
 from tests.unit.chat.store_contract import StoreContract  # noqa: E402
@@ -51,8 +52,7 @@ class TestSqliteStores(StoreContract):
         path = tmp_path / "chat.db"
         db = Database(f"sqlite+aiosqlite:///{path}")
         await db.prepare()
-        async with db.engine.begin() as conn:  # a fresh file: every table, as declared
-            await conn.run_sync(metadata.create_all)
+        await upgrade(db, SCHEMA)  # a fresh file: the schema as every start makes it
         posts = SqlitePostLog(str(path), db, source="tertulia/chat", committed=lambda rows: None)
         await posts.start()
         try:

@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import text
 
 from services.chat.adapters.outbound.sqla_accounts import SqlaUserStore
-from services.chat.adapters.outbound.sqla_tables import ADDED_COLUMNS, metadata
-from shared.db import Database, create_schema
+from services.chat.migrations import SCHEMA
+from shared.db import Database
+from shared.migrations import upgrade
 from tests.integration.chat.harness import chat_settings, replicas
 
 pytestmark = pytest.mark.integration
@@ -79,7 +80,7 @@ async def test_on_postgres_too(tmp_path: Path, nats_url: str, postgres_url: str)
 async def test_on_postgres_a_second_first_sign_up_waits_for_the_first(postgres_url: str) -> None:
     """READ COMMITTED alone would let both transactions see no account."""
     db = Database(postgres_url)
-    await create_schema(db, metadata, added_columns=ADDED_COLUMNS)
+    await upgrade(db, SCHEMA)
     try:
         async with db.engine.begin() as first:
             assert await SqlaUserStore(first).none_yet()

@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import func, insert, select, update
 
 from services.chat.adapters.metrics import ChatMetrics
-from services.chat.adapters.outbound.sqla_tables import ADDED_COLUMNS, metadata, outbox
+from services.chat.adapters.outbound.sqla_tables import outbox
+from services.chat.migrations import SCHEMA
 from shared.bus.memory import InMemoryEventBus
-from shared.db import Database, create_schema
+from shared.db import Database
+from shared.migrations import upgrade
 from shared.outbox import OutboxRelay
 from tests.integration.chat.harness import chat_settings, replicas, sign_up
 
@@ -36,7 +38,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 async def database(database_url: str) -> AsyncIterator[Database]:
     db = Database(database_url)
     await db.prepare()
-    await create_schema(db, metadata, added_columns=ADDED_COLUMNS)
+    await upgrade(db, SCHEMA)
     yield db
     await db.dispose()
 

@@ -11,7 +11,9 @@ from sqlalchemy import select
 
 from services.notifications.adapters.outbound import sqla_tables as t
 from services.notifications.adapters.outbound.sqla_store import SqlaNotificationsUnitOfWork
+from services.notifications.migrations import SCHEMA
 from shared.db import Database
+from shared.migrations import upgrade
 
 pytest.register_assert_rewrite("tests.unit.notifications.store_contract")
 from tests.unit.notifications.store_contract import StoreContract  # noqa: E402
@@ -41,8 +43,7 @@ class TestSqlaStoresOnSqlite(StoreContract):
     async def subject(self, tmp_path: Path) -> AsyncIterator[SqliteSubject]:
         db = Database(f"sqlite+aiosqlite:///{tmp_path / 'notifications.db'}")
         await db.prepare()
-        async with db.engine.begin() as conn:  # a fresh file: every table, as declared
-            await conn.run_sync(t.metadata.create_all)
+        await upgrade(db, SCHEMA)  # a fresh file: the schema as every start makes it
         try:
             yield SqliteSubject(db)
         finally:

@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from services.notifications.adapters.outbound.sqla_store import SqlaNotificationsUnitOfWork
-from services.notifications.adapters.outbound.sqla_tables import metadata, outbox
+from services.notifications.adapters.outbound.sqla_tables import outbox
+from services.notifications.migrations import SCHEMA
 from shared.contracts import NotificationRead
-from shared.db import Database, create_schema
+from shared.db import Database
+from shared.migrations import upgrade
 from shared.outbox import OutboxRow
 
 pytestmark = pytest.mark.integration
@@ -25,7 +27,7 @@ NOW = datetime(2025, 1, 1, 12, tzinfo=UTC)
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'notifications.db'}")
     await database.prepare()
-    await create_schema(database, metadata)
+    await upgrade(database, SCHEMA)
     yield database
     await database.dispose()
 

@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 
 from services.presence.adapters.outbound.nats_kv_store import NatsKvConnectionStore
-from services.presence.adapters.outbound.sqla_records import SqlaPresenceRecords, metadata
+from services.presence.adapters.outbound.sqla_records import SqlaPresenceRecords
 from services.presence.domain import Connection
+from services.presence.migrations import SCHEMA
 from shared.bus.nats import NatsEventBus
 from shared.db import Database
+from shared.migrations import upgrade
 
 pytest.register_assert_rewrite("tests.unit.presence.store_contract")
 from tests.unit.presence.store_contract import (  # noqa: E402
@@ -70,8 +72,7 @@ class TestSqlaPresenceRecordsOnSqlite(PresenceRecordsContract):
     async def subject(self, tmp_path: Path) -> AsyncIterator[SqliteRecords]:
         db = Database(f"sqlite+aiosqlite:///{tmp_path / 'presence.db'}")
         await db.prepare()
-        async with db.engine.begin() as conn:  # a fresh file: every table, as declared
-            await conn.run_sync(metadata.create_all)
+        await upgrade(db, SCHEMA)  # a fresh file: the schema as every start makes it
         try:
             yield SqliteRecords(db)
         finally:

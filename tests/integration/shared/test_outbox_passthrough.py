@@ -12,9 +12,11 @@ from nats.js.api import DeliverPolicy
 from sqlalchemy import insert
 
 from services.chat.adapters.metrics import ChatMetrics
-from services.chat.adapters.outbound.sqla_tables import ADDED_COLUMNS, metadata, outbox
+from services.chat.adapters.outbound.sqla_tables import outbox
+from services.chat.migrations import SCHEMA
 from shared.bus.nats import NatsEventBus
-from shared.db import Database, create_schema
+from shared.db import Database
+from shared.migrations import upgrade
 from shared.outbox import OutboxRelay
 
 pytestmark = pytest.mark.integration
@@ -24,7 +26,7 @@ async def test_a_stored_row_reaches_jetstream_byte_for_byte(tmp_path: Path,
                                                             nats_url: str) -> None:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}")
     await db.prepare()
-    await create_schema(db, metadata, added_columns=ADDED_COLUMNS)
+    await upgrade(db, SCHEMA)
     bus = NatsEventBus(nats_url, name="outbox-passthrough")
     await bus.connect()
     event_id = f"evt-{uuid.uuid4().hex}"

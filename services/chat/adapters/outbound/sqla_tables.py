@@ -21,13 +21,8 @@ from shared.outbox import outbox_table
 
 metadata = MetaData()
 
-# Columns added to existing tables after their first release: `shared.db.create_schema`
-# adds them at start-up to a database made before them (there is no migrations tool yet).
-ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"users": ("deactivated_at", "deleted_at")}
-
-
-
-
+# Every change to a table here comes with a migration (services/chat/migrations/; the
+# drift test in tests/integration/shared/test_migrations.py fails without one).
 
 users = Table(
     "users", metadata,
@@ -39,7 +34,7 @@ users = Table(
     Column("password_hash", String(255), nullable=False),
     Column("is_admin", Boolean, nullable=False, default=False),
     Column("created_at", UtcDateTime, nullable=False),
-    # Added after the first release: `create_schema` adds them to an older table.
+    # Added after the first release; the baseline migration adds them to an older table.
     Column("deactivated_at", UtcDateTime),
     Column("deleted_at", UtcDateTime),
 )
