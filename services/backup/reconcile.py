@@ -42,11 +42,14 @@ from nats.js import api
 from nats.js.errors import Error as JsError
 from nats.js.errors import NotFoundError
 
+from services.chat.adapters.outbound.sqla_tables import outbox as chat_outbox
+from services.notifications.adapters.outbound.sqla_tables import outbox as notifications_outbox
 from shared.contracts.events import EVENT_MODELS
 
 # Service -> its outbox table. Both services publish every event through it (they have no
-# other path to JetStream), so an id missing from it was never theirs to publish.
-OUTBOX_TABLES = {"chat": "outbox", "notifications": "ntf_outbox"}
+# other path to JetStream; tests/unit/test_backup_reconcile.py keeps it so), so an id
+# missing from it was never theirs to publish.
+OUTBOX_TABLES = {"chat": chat_outbox.name, "notifications": notifications_outbox.name}
 # Event subject -> the service whose outbox it comes from (`events.<service>.<...>`).
 OUTBOX_OWNERS = {spec.subject: spec.subject.split(".")[1] for spec in EVENT_MODELS
                  if spec.subject.split(".")[1] in OUTBOX_TABLES}
