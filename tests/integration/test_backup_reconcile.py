@@ -132,6 +132,7 @@ class Scenario:
     expected_deleted: set[str]
     expected_marked: set[str]
     kept: set[str]
+    kept_if_unchecked: set[str]  # the window's notifications event
 
 
 async def _backed_up_through_the_window(tmp_path: Path, url: str,
@@ -185,7 +186,8 @@ async def _backed_up_through_the_window(tmp_path: Path, url: str,
     finally:
         await bus.close()
     return Scenario(tmp_path / "backup", {window["ntf"], window["chat"]},
-                    {lagging, pending}, {*settled, lagging, pending, window["presence"]})
+                    {lagging, pending}, {*settled, lagging, pending, window["presence"]},
+                    {window["ntf"]})
 
 
 async def test_restore_deletes_what_no_database_has_and_marks_what_the_stream_has(
@@ -246,3 +248,28 @@ async def test_into_a_running_nats_and_a_failure_there_leaves_no_stream(
         ids = await stream_ids(other.url)
         assert set(ids) == scenario.kept and len(ids) == len(scenario.kept)
         assert unsent(tmp_path / "ok" / "chat.db", "outbox") == set()
+
+
+async def test_events_of_a_service_whose_database_is_not_in_the_backup_are_kept(
+        tmp_path: Path, nats_server: NatsServerProcess, quiet_admin: None,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """As for a database on PostgreSQL (backed up with pg_dump): nothing here can say which
+    of its events it has, so none is deleted."""
+    scenario = await _backed_up_through_the_window(tmp_path, nats_server.url, monkeypatch)
+    manifest = json.loads((scenario.backup / "manifest.json").read_text())
+    manifest["files"] = [f for f in manifest["files"] if f["path"] != "notifications.db"]
+    (scenario.backup / "manifest.json").write_text(json.dumps(manifest))
+    (scenario.backup / "notifications.db").unlink()
+    capsys.readouterr()
+
+    restored = tmp_path / "restored"
+    await restore(scenario.backup, restored, None)
+    assert "notifications: no database in the backup; its events are kept unchecked" in \
+        capsys.readouterr().out
+    async with NatsServerProcess(restored / "nats") as server:
+        ids = set(await stream_ids(server.url))
+    ntf_window = scenario.kept_if_unchecked
+    assert ids == scenario.kept | ntf_window
+    record = json.loads((restored / RECORD).read_text())["reconciliation"]
+    assert record["not_checked"] == ["notifications"]
+    assert {d["event_id"] for d in record["deleted"]} == scenario.expected_deleted - ntf_window
