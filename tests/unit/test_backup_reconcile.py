@@ -94,3 +94,30 @@ def test_rows_are_found_and_marked_sent_at_their_events_time(tmp_path: Path) -> 
     # Only the unsent row changes; the text is what the services' SQLAlchemy type reads.
     assert rows == {"sent": to_sqlite(now), "unsent": to_sqlite(at)}
     assert outbox_state(db, "outbox", ["unsent"]) == {"unsent": True}
+
+
+def _matches(pattern: str, subject: str) -> bool:
+    """NATS subject matching: `*` one token, `>` the rest."""
+    want, have = pattern.split("."), subject.split(".")
+    for n, token in enumerate(want):
+        if token == ">":
+            return len(have) > n
+        if n >= len(have) or token not in ("*", have[n]):
+            return False
+    return len(want) == len(have)
+
+
+def test_a_consumer_database_is_copied_before_those_of_the_outboxes_it_reads() -> None:
+    """What makes deleting an event its owner's copy lacks safe: no other copy applied it
+    (`services/backup/make.py`, step 2)."""
+    from services.backup.sources import SERVICES
+    from services.dashboard.adapters.inbound.subscriptions import EVENT_SUBJECTS
+    from services.notifications.adapters.inbound.subscriptions import FILTER_SUBJECTS
+
+    reads = {"dashboard": EVENT_SUBJECTS, "notifications": FILTER_SUBJECTS}
+    for consumer, patterns in reads.items():
+        owners = {owner for subject, owner in OUTBOX_OWNERS.items()
+                  if any(_matches(p, subject) for p in patterns)} - {consumer}
+        assert owners, consumer
+        for owner in owners:
+            assert SERVICES.index(consumer) < SERVICES.index(owner), (consumer, owner)
