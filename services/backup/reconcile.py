@@ -21,8 +21,9 @@ starts, the messages published while the backup ran are compared with the outbox
   never saw it. Events of direct publishers (presence, the dashboard) are kept, and so is
   every event when its owner's database is not in the backup (PostgreSQL).
 
-An outbox row leaves the table `CHAT_OUTBOX_RETENTION_SECS` (a day) after it was sent; an
-event at seq > S0 was sent during the backup, so its row is still there.
+An outbox row leaves the table a retention period after it was sent
+(`CHAT_OUTBOX_RETENTION_SECS`, a day; `NOTIFICATIONS_RETENTION_DAYS`); an event at seq > S0
+was sent during the backup, so its row is still there.
 
 The database edits are made in the staged copies, the stream edits after them; a failure
 anywhere fails the restore, which then leaves nothing behind (`services/backup/restore.py`).
