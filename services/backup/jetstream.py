@@ -126,6 +126,11 @@ async def restore_stream(nc: Client, stream: str, source: Path, config: dict[str
     return _answer(deliver, reply.data)
 
 
+async def stream_state(nc: Client, stream: str) -> dict[str, Any]:
+    """The stream's state now (`last_seq`, `last_ts`, ...)."""
+    return (await api(nc, f"$JS.API.STREAM.INFO.{stream}")).get("state") or {}
+
+
 async def durable_consumers(nc: Client, stream: str) -> list[dict[str, Any]]:
     """Every durable consumer's info on `stream` (config, and where its acknowledgements are)."""
     found: list[dict[str, Any]] = []

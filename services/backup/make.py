@@ -1,22 +1,32 @@
 """`tertulia backup --to DIR`: the system's state while it runs, into a new directory.
 
-The order is what makes a backup taken under load restorable without loss:
+The order is what makes a backup taken under load restorable without loss or duplicates:
 
-1. The durable consumers' positions on EVENTS (notifications, dashboard) are read first. A
-   consumer acknowledges an event after its transaction commits, so every event up to its
-   ack floor is in that service's database copied next; a restore starts the consumer right
-   after the floor, and the events applied between the two moments come again and are
-   skipped (both services keep the ids of the events they processed).
-2. The databases, chat's first. A message acknowledged to its sender is committed, with its
-   event in the outbox, before the copy starts, so it is in the copy.
+1. The EVENTS stream's last sequence (S0) and its time are recorded, then the durable
+   consumers' positions (notifications, dashboard) are read. A consumer acknowledges an
+   event after its transaction commits, so every event up to its ack floor is in that
+   service's database copied next; a restore starts the consumer right after the floor,
+   and the events applied between the two moments come again and are skipped (both
+   services keep the ids of the events they processed).
+2. The databases, each before those of the services whose events it applies: the
+   dashboard's (it applies every event), notifications', chat's, presence's
+   (`services/backup/sources.py`). So an event a copied database applied was published
+   before that copy, hence from a row committed before its owner's later copy: no copy
+   reflects an event its owner's copy does not have. A message acknowledged to its sender
+   is committed, with its event in the outbox, before the backup starts, so it is in the
+   copy.
 3. The signing key.
 4. The EVENTS snapshot, last: every event whose outbox row a copied database marks as sent
-   was in the stream before that copy, so it is in the snapshot; rows the copy holds unsent
-   are published by the restored service (again, if the snapshot has them too: de-duplicated
-   by `Nats-Msg-Id` within the stream's duplicate window, and by event id in the consumers).
+   was in the stream before that copy, so it is in the snapshot.
 
-A message posted while the backup runs may be in the stream and not in the chat database
-(posted between steps 2 and 4); nothing acknowledged before the backup started is missing.
+Events published while the backup ran (after S0) are in the snapshot whether or not their
+database's copy has them. The restore reconciles the two before any service starts
+(`services/backup/reconcile.py`): an event of chat or notifications (which publish through
+their outbox) that its service's copy does not have is deleted from the restored stream,
+and a row a copy holds unsent whose event the stream has is marked sent. So after a restore
+every chat or notifications event in EVENTS is in its service's database, once, and no id
+the restored chat hands out is already taken in EVENTS. Nothing acknowledged before the
+backup started is missing.
 """
 
 from __future__ import annotations
@@ -119,6 +129,8 @@ async def backup(target: Path, data_dir: Path | None, nats_url: str | None) -> P
         manifest = Manifest(started_at=now_iso(), tertulia_version=tertulia_version(),
                             data_dir=str(shown_dir))
         try:
+            # Before the first copy: an event at or before it is in its database's copy.
+            at_start = await jetstream.stream_state(nc, EVENTS_STREAM)
             consumers = await jetstream.durable_consumers(nc, EVENTS_STREAM)
         except jetstream.JetStreamApiError as exc:
             raise BackupError(f"NATS at {servers}: {exc}") from exc
@@ -130,10 +142,13 @@ async def backup(target: Path, data_dir: Path | None, nats_url: str | None) -> P
         except jetstream.JetStreamApiError as exc:
             raise BackupError(f"NATS at {servers}: {exc}") from exc
         await asyncio.to_thread(manifest.add, staging, SNAPSHOT_FILE, "jetstream_snapshot")
+        start = {"last_seq": int(at_start.get("last_seq") or 0),
+                 "last_ts": at_start.get("last_ts")}
         manifest.stream = {"name": EVENTS_STREAM, "config": snap.config, "state": snap.state,
-                           "consumers": consumers}
+                           "consumers": consumers, "start": start}
         say(f"stream {EVENTS_STREAM}: {snap.state.get('messages')} messages (seq "
-            f"{snap.state.get('first_seq')}..{snap.state.get('last_seq')}), "
+            f"{snap.state.get('first_seq')}..{snap.state.get('last_seq')}; "
+            f"{start['last_seq']} when the backup began), "
             f"{len(consumers)} durable consumers -> {SNAPSHOT_FILE} ({snap.size} bytes)")
         for what, why in EPHEMERAL:
             manifest.leave_out(what, why)

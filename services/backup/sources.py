@@ -15,8 +15,10 @@ from sqlalchemy.engine import make_url
 
 from shared.db import is_sqlite
 
-# In this order: chat's database first (see `services/backup/make.py`).
-SERVICES = ("chat", "notifications", "dashboard", "presence")
+# In this order (see `services/backup/make.py`): a service's database before the databases
+# of the services whose events it applies. The dashboard applies every event,
+# notifications chat's and the dashboard's; presence applies none.
+SERVICES = ("dashboard", "notifications", "chat", "presence")
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 ADMIN_USER_ENV = "TERTULIA_NATS_ADMIN_USER"
 ADMIN_PASSWORD_ENV = "TERTULIA_NATS_ADMIN_PASSWORD"

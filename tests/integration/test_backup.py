@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,6 +174,49 @@ async def _created_event_ids(nats_url: str, data_dir: Path | None = None) -> set
         await nc.close()
 
 
+@dataclass(frozen=True)
+class StreamEvents:
+    ids: list[str]  # every message's Nats-Msg-Id (the event id), in stream order
+    created: list[tuple[int, int]]  # (message id, seq) of every `message.created`
+
+
+async def _stream_events(nats_url: str, data_dir: Path) -> StreamEvents:
+    """All of EVENTS, read with an ephemeral ordered consumer up to its last message."""
+    nc = await _connect(nats_url, data_dir)
+    try:
+        js = nc.jetstream()
+        ids: list[str] = []
+        created: list[tuple[int, int]] = []
+        if not (await js.stream_info("EVENTS")).state.messages:
+            return StreamEvents(ids, created)
+        sub = await js.subscribe("events.>", stream="EVENTS", ordered_consumer=True)
+        try:
+            while True:
+                msg = await sub.next_msg(timeout=10)
+                ids.append((msg.headers or {})["Nats-Msg-Id"])
+                if msg.subject == "events.chat.message.created":
+                    data = json.loads(msg.data)["data"]
+                    created.append((int(data["message_id"]), int(data["seq"])))
+                if msg.metadata.num_pending == 0:
+                    return StreamEvents(ids, created)
+        finally:
+            await sub.unsubscribe()
+    finally:
+        await nc.close()
+
+
+def _assert_stream_agrees_with_history(events: StreamEvents,
+                                       history: dict[object, dict[str, object]]) -> None:
+    """Every message of EVENTS is chat's (same id, same seq), and no event is there twice."""
+    twice = {i for i, n in Counter(events.ids).items() if n > 1}
+    assert not twice, f"{len(twice)} event ids twice in EVENTS: {sorted(twice)[:5]}"
+    unknown = [(m, s) for m, s in events.created
+               if m not in history or history[m]["seq"] != s]
+    assert not unknown, f"{len(unknown)} messages in EVENTS, not in chat: {unknown[:5]}"
+    ids = [m for m, _ in events.created]
+    assert len(ids) == len(set(ids)), "two message.created events for one message id"
+
+
 async def _consumers_left(nats_url: str, data_dir: Path) -> dict[str, int]:
     """Per consumer, the events it has not taken yet: not delivered, or not acknowledged."""
     nc = await _connect(nats_url, data_dir)
@@ -207,6 +251,7 @@ def test_restored_system_has_every_message_acknowledged_before_the_backup(
     restored = tmp_path / "restored"
     result = tertulia("restore", "--from", str(backed_up.backup), "--data-dir", str(restored))
     assert result.returncode == 0, result.stdout + result.stderr
+    print(backed_up.backup_output, result.stdout)  # what ran while it ran, for -s
     assert (restored / "chat-signing-key.pem").read_bytes() == backed_up.key
     assert (restored / "chat-signing-key.pem").stat().st_mode & 0o777 == 0o600
 
@@ -233,7 +278,13 @@ def test_restored_system_has_every_message_acknowledged_before_the_backup(
             return wanted <= seen
         _wait("every acknowledged message's event in EVENTS", all_in_stream)
 
-        # New posts go on from the restored history's last sequence number.
+        # What the restore kept of the messages posted while the backup ran is chat's: no
+        # event in EVENTS names a message chat does not have, none is there twice.
+        before_posts = asyncio.run(_stream_events(nats_url, restored))
+        _assert_stream_agrees_with_history(before_posts, history)
+
+        # New posts go on from the restored history's last sequence number, with ids and
+        # seqs no event in EVENTS has already.
         last = max(int(m["seq"]) for m in history.values())  # type: ignore[call-overload]
         new_ids: set[int] = set()
         for expected in (last + 1, last + 2):
@@ -242,8 +293,16 @@ def test_restored_system_has_every_message_acknowledged_before_the_backup(
             assert posted.status_code == 201, posted.text
             assert posted.json()["seq"] == expected
             new_ids.add(int(posted.json()["id"]))
+            history[posted.json()["id"]] = posted.json()
+        assert not new_ids & {m for m, _ in before_posts.created}
+        assert not {last + 1, last + 2} & {s for _, s in before_posts.created}
         _wait("the new posts' events in EVENTS",
               lambda: new_ids <= asyncio.run(_created_event_ids(nats_url, restored)))
+        _assert_stream_agrees_with_history(asyncio.run(_stream_events(nats_url, restored)),
+                                           history)
+        record = json.loads((restored / "restored-from.json").read_text())
+        assert record["reconciliation"]["kept"] + len(record["reconciliation"]["deleted"]) \
+            >= 1  # the backup ran under load: events were published while it ran
 
         # The restored consumers bound and work: notifications and the dashboard take
         # every event, the redelivered ones and the new posts', until none is left.
@@ -289,7 +348,7 @@ def test_restore_into_an_empty_mount_point_keeps_the_directory(backed_up: Backed
     assert volume.stat().st_ino == inode
     assert sorted(p.name for p in volume.iterdir()) == [
         "chat-signing-key.pem", "chat.db", "dashboard.db", "nats", "notifications.db",
-        "presence.db"]
+        "presence.db", "restored-from.json"]
     assert (volume / "chat-signing-key.pem").read_bytes() == backed_up.key
     assert (volume / "nats" / "jetstream").is_dir()
 
@@ -333,7 +392,11 @@ def test_restore_into_a_running_nats(backed_up: BackedUp, tmp_path: Path,
     assert result.returncode == 0, result.stdout + result.stderr
     assert not (tmp_path / "one" / "nats").exists()  # the stream went to that NATS
     state, starts = asyncio.run(_stream_and_consumers(url))
-    assert state == {"messages": manifest["stream"]["state"]["messages"],
+    # The snapshot's messages, less those the reconciliation deleted (messages published
+    # while the backup ran that chat's or notifications' copy does not have).
+    deleted = json.loads((tmp_path / "one" / "restored-from.json").read_text())[
+        "reconciliation"]["deleted"]
+    assert state == {"messages": manifest["stream"]["state"]["messages"] - len(deleted),
                      "last_seq": manifest["stream"]["state"]["last_seq"]}
     # Each durable consumer starts right after what it had acknowledged at the backup.
     assert starts == {c["name"]: c["ack_floor"]["stream_seq"] + 1
