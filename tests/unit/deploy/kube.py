@@ -32,6 +32,7 @@ VARIANTS = {
     "single-node": ("overlays/single-node", []),
     "ha": ("overlays/ha", []),
     "single-node+ingress-nginx": ("overlays/single-node", ["components/ingress-nginx"]),
+    "single-node+backup": ("overlays/single-node", ["components/backup"]),
 }
 
 

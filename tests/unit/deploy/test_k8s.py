@@ -294,12 +294,13 @@ def _documented_kustomizations() -> list[str]:
 
 def test_the_kustomizations_docs_show_render_and_validate(tmp_path: Path) -> None:
     shown = _documented_kustomizations()
-    assert len(shown) == 2
-    gateway, nginx = (kube.render_own(text, tmp_path / str(n) / "my-tertulia")
-                      for n, text in enumerate(shown))
-    for docs in (gateway, nginx):
+    assert len(shown) == 3
+    gateway, nginx, backup = (kube.render_own(text, tmp_path / str(n) / "my-tertulia")
+                              for n, text in enumerate(shown))
+    for docs in (gateway, nginx, backup):
         assert [p for doc in docs for p in kube.problems(doc, "1.30")] == []
         assert {d["metadata"].get("namespace") for d in docs} == {kube.NAMESPACE}
     assert _of(gateway, "HTTPRoute")["tertulia"]["spec"]["parentRefs"] == [
         {"name": "shared", "namespace": "gateways"}]
     assert set(_of(nginx, "Ingress")) == {"tertulia"} and not _of(nginx, "HTTPRoute")
+    assert set(_of(backup, "CronJob")) == {"backup"}

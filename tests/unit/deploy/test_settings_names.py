@@ -103,3 +103,25 @@ def test_kubernetes_gives_each_tertulia_container_only_what_it_reads(variant: st
                     assert unread(shared, list(SETTINGS)) == [], ref["name"]
             assert unread(given, roles) == [], (doc["metadata"]["name"], container["name"])
     assert checked >= 8  # four services, each with its migrate initContainer
+
+
+def test_the_backup_job_reads_each_database_where_its_service_writes_it() -> None:
+    docs = kube.render("single-node+backup")
+    (job,) = [d for d in docs if d["kind"] == "CronJob"]
+    pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert "tertulia backup --to" in " ".join(container["args"])
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    # TERTULIA_NATS_ADMIN_PASSWORD is read by the backup command itself (services/backup/).
+    assert unread(set(env) - {"TERTULIA_NATS_ADMIN_PASSWORD"}, list(SETTINGS)) == []
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"]
+              for v in pod["volumes"] if "persistentVolumeClaim" in v}
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    for service in SETTINGS:
+        volume = mounts[env[f"{service.upper()}_DATA_DIR"]]
+        (own,) = [v["persistentVolumeClaim"]["claimName"]
+                  for v in deployments[service]["spec"]["template"]["spec"]["volumes"]
+                  if v["name"] == "data"]
+        assert claims[volume] == own, service
+    assert pod["securityContext"]["runAsUser"] == 10001
