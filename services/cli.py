@@ -180,8 +180,25 @@ def build_parser() -> argparse.ArgumentParser:
     up_cmd.add_argument("--data-dir", type=Path, default=Path(os.environ.get("DATA_DIR", "data")),
                         help="databases, signing key and NATS store (default: $DATA_DIR, "
                              "else ./data)")
-    up_cmd.add_argument("--chat-replicas", type=int, default=1, metavar="N",
-                        help="chat service processes behind the gateway (default: 1)")
+    up_cmd.add_argument("--chat-replicas", type=int, default=None, metavar="N",
+                        help="chat service processes behind the gateway (default: 1; "
+                             "3 with --ha)")
+    up_cmd.add_argument("--instances", type=int, default=None, metavar="N",
+                        help="processes of presence, notifications and the dashboard each "
+                             "(default: 1; 2 with --ha); more than 1 needs --postgres")
+    up_cmd.add_argument("--nats-nodes", type=int, default=None, metavar="N",
+                        help="NATS servers, clustered on loopback, EVENTS and the KV buckets "
+                             "replicated on up to 3 (default: 1; 3 with --ha)")
+    up_cmd.add_argument("--postgres", default=None, metavar="URL",
+                        help="a PostgreSQL server (postgresql://user@host:port/db, db being "
+                             "one to connect to): every service on a database of its own "
+                             "there, created when missing (default: SQLite in the data dir)")
+    up_cmd.add_argument("--postgres-prefix", default="tertulia", metavar="NAME",
+                        help="the databases' names: NAME_chat, NAME_presence, ... "
+                             "(default: %(default)s)")
+    up_cmd.add_argument("--ha", action="store_true",
+                        help="as a cluster runs it, on this machine: 3 NATS nodes, 3 chat "
+                             "replicas, 2 of every other service, on --postgres")
     for name in ("chat", "presence", "notifications", "dashboard", "nats"):
         up_cmd.add_argument(f"--{name}-port", type=int, default=None, metavar="PORT",
                             help=f"{name}'s own port on 127.0.0.1 (default: a free port"
@@ -231,6 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _or(given: int | None, default: int) -> int:
+    return default if given is None else given
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
@@ -238,7 +259,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "up":
         return up(UpOptions(
             host=args.host, port=args.port, data_dir=args.data_dir,
-            chat_replicas=args.chat_replicas, chat_port=args.chat_port,
+            chat_replicas=_or(args.chat_replicas, 3 if args.ha else 1),
+            instances=_or(args.instances, 2 if args.ha else 1),
+            nats_nodes=_or(args.nats_nodes, 3 if args.ha else 1),
+            postgres=args.postgres, postgres_prefix=args.postgres_prefix,
+            chat_port=args.chat_port,
             presence_port=args.presence_port, notifications_port=args.notifications_port,
             dashboard_port=args.dashboard_port, nats_port=args.nats_port,
             gateway_config=args.gateway_config, demo=args.demo,

@@ -32,11 +32,13 @@ class DemoError(RuntimeError):
     """The demo data could not be created (the system is not reachable, or not empty)."""
 
 
-async def _make_admin(data_dir: Path) -> None:
+async def _make_admin(data_dir: Path, database_url: str | None) -> None:
     from services.chat.bootstrap import create_admin
     from services.chat.settings import ChatSettings
 
-    await create_admin(ChatSettings(data_dir=data_dir), DEMO_ADMIN, DEMO_PASSWORD)
+    settings = (ChatSettings(data_dir=data_dir) if database_url is None
+                else ChatSettings(data_dir=data_dir, database_url=database_url))
+    await create_admin(settings, DEMO_ADMIN, DEMO_PASSWORD)
 
 
 def _check(response: httpx.Response, what: str) -> httpx.Response:
@@ -49,8 +51,10 @@ def _check(response: httpx.Response, what: str) -> httpx.Response:
     raise DemoError(f"{what}: HTTP {response.status_code} {detail}")
 
 
-async def fill_demo(url: str, data_dir: Path) -> list[str]:
-    """Create the demo data through the gateway at `url`; returns the lines to print."""
+async def fill_demo(url: str, data_dir: Path, chat_database_url: str | None = None
+                    ) -> list[str]:
+    """Create the demo data through the gateway at `url`; returns the lines to print. The
+    chat database is the one of `data_dir` unless `chat_database_url` names another."""
     base = url.rstrip("/")
     async with httpx.AsyncClient(base_url=base, timeout=10.0) as http:
         try:
@@ -62,7 +66,7 @@ async def fill_demo(url: str, data_dir: Path) -> list[str]:
 
         # The administrator is made in the chat database directly (there is no HTTP API to
         # grant the role); everyone else signs up like a user would.
-        await _make_admin(data_dir)
+        await _make_admin(data_dir, chat_database_url)
         tokens: dict[str, str] = {}
         for username in DEMO_USERS:
             response = await http.post("/api/auth/register",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,21 +26,23 @@ def schema_of(name: str) -> ServiceSchema:
     return schema
 
 
-def _settings(name: str, data_dir: Path | None) -> Any:
+def _settings(name: str, data_dir: Path | None, database_url: str | None = None) -> Any:
     cls = getattr(importlib.import_module(f"services.{name}.settings"),
                   f"{name.capitalize()}Settings")
-    return cls(data_dir=data_dir) if data_dir is not None else cls()
+    given = {"data_dir": data_dir, "database_url": database_url}
+    return cls(**{key: value for key, value in given.items() if value is not None})
 
 
 async def migrate_services(names: Sequence[str], say: Callable[[str], None],
-                           fail: Callable[[str], None], *, data_dir: Path | None = None
-                           ) -> bool:
+                           fail: Callable[[str], None], *, data_dir: Path | None = None,
+                           database_urls: Mapping[str, str] | None = None) -> bool:
     """Migrate each of `names` in turn; say what each got, or why it failed. True if all
     are at their latest revision. One failing does not stop the others: they are
     independent databases."""
     ok = True
     for name in names:
-        url = _settings(name, data_dir).resolved_database_url()
+        url = _settings(name, data_dir, (database_urls or {}).get(name)
+                        ).resolved_database_url()
         db = Database(url)
         try:
             await db.prepare()

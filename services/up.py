@@ -5,52 +5,27 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import signal
 import socket
 import sys
 import sysconfig
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
-from services import up_nats
-from services.supervisor import Output, ProcessSpec, StartupFailed, Supervisor
+from services import up_cluster, up_nats
+from services.supervisor import Output, ProcessSpec
+from services.up_options import (  # noqa: F401  (re-exported: `tertulia up`'s names)
+    DEFAULT_GATEWAY_PORT,
+    DEFAULT_HOST,
+    GATEWAY_CONFIG,
+    UpError,
+    UpOptions,
+    UpPlan,
+)
+from services.up_run import run_up
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_GATEWAY_PORT = 8080
 # The directory that holds the `services` package, so children run this same code.
 CODE_ROOT = Path(__file__).resolve().parents[1]
-GATEWAY_CONFIG = Path(__file__).resolve().parent / "gateway" / "Caddyfile"
-
-
-@dataclass(frozen=True, slots=True)
-class UpOptions:
-    host: str = DEFAULT_HOST  # where the gateway listens; the services stay on 127.0.0.1
-    port: int = DEFAULT_GATEWAY_PORT  # the gateway: the one origin users open
-    data_dir: Path = Path("data")
-    chat_replicas: int = 1
-    # Each service's own port (the first chat replica's; the next ones count up); None = free.
-    chat_port: int | None = None
-    presence_port: int | None = None
-    notifications_port: int | None = None
-    dashboard_port: int | None = None
-    nats_port: int | None = None
-    gateway_config: Path = GATEWAY_CONFIG
-    demo: bool = False
-    # "text": readable console lines (services/console.py); "json": every line as written.
-    log_format: str = "text"
-
-
-@dataclass(frozen=True, slots=True)
-class UpPlan:
-    """What `up` starts, stage by stage; a stage starts once the previous one is ready."""
-
-    stages: list[list[ProcessSpec]]
-    url: str
-
-
-class UpError(RuntimeError):
-    """Something `up` can say in one line before starting anything."""
 
 
 def _client_host(host: str) -> str:
@@ -104,6 +79,11 @@ def plan_up(options: UpOptions, *, free_port: Callable[[], int]) -> UpPlan:
     data_dir = options.data_dir
     if options.chat_replicas < 1:
         raise UpError("--chat-replicas must be at least 1")
+    if options.instances < 1 or options.nats_nodes < 1:
+        raise UpError("--instances and --nats-nodes must be at least 1")
+    if options.instances > 1 and options.postgres is None:
+        raise UpError("several instances of a service share its database: give --postgres URL "
+                      "(a PostgreSQL server; each service gets a database of its own)")
     if not options.gateway_config.is_file():
         raise UpError(f"gateway configuration {options.gateway_config} not found "
                       "(pass --gateway-config)")
@@ -119,8 +99,10 @@ def plan_up(options: UpOptions, *, free_port: Callable[[], int]) -> UpPlan:
         nats_argv = [nats_server_binary()]
     except NatsServerNotFound as exc:
         raise UpError(str(exc)) from None
-    nats_port = port_of(options.nats_port, "NATS", "--nats-port")
-    nats_url = f"nats://{internal}:{nats_port}"
+    nodes = up_cluster.plan_nats_nodes(
+        options.nats_nodes, data_dir / "nats", options.nats_port,
+        lambda wanted, what: port_of(wanted, what, "--nats-port"))
+    nats_url = ",".join(node.url for node in nodes)
     # Every service reads NATS_URL and DATA_DIR, but a service-prefixed variable left in the
     # shell (CHAT_NATS_URL, ...) would win over them and point it somewhere else.
     inherited = {name: value for name, value in os.environ.items()
@@ -132,17 +114,18 @@ def plan_up(options: UpOptions, *, free_port: Callable[[], int]) -> UpPlan:
         **inherited,
         "NATS_URL": nats_url,
         "DATA_DIR": str(data_dir),
+        **(up_cluster.replication_env(options.nats_nodes) if options.nats_nodes > 1 else {}),
+        **{f"{name.upper()}_DATABASE_URL": url for name, url in database_urls(options).items()},
     }
     if not _installed(CODE_ROOT):  # a checkout: its root first, so children run this code
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(CODE_ROOT), os.environ.get("PYTHONPATH", "")) if p)
     # Each service under its own NATS user (services/up_nats.py).
-    nats = ProcessSpec(
-        name="nats",
-        argv=[*nats_argv, "-c", str(up_nats.write_server_config(data_dir / "nats")),
-              "-a", internal, "-p", str(nats_port), "-sd", str(data_dir / "nats" / "jetstream")],
-        env={**os.environ, **up_nats.server_env(passwords)}, ready_port=(internal, nats_port),
-        url=nats_url)
+    config = up_nats.write_server_config(data_dir / "nats")
+    nats = [ProcessSpec(
+        name=node.name, argv=[*nats_argv, *up_cluster.node_argv(node, nodes, config)],
+        env={**os.environ, **up_nats.server_env(passwords)},
+        ready_port=(internal, node.client_port), url=node.url) for node in nodes]
 
     def service(name: str, port: int, extra_env: dict[str, str]) -> ProcessSpec:
         base = f"http://{internal}:{port}"
@@ -161,13 +144,20 @@ def plan_up(options: UpOptions, *, free_port: Callable[[], int]) -> UpPlan:
         # A stable id per slot: a restarted replica takes over its predecessor's place.
         chats.append(service(f"chat-{index + 1}", port, {"CHAT_REPLICA_ID": f"chat-{index + 1}"}))
     jwks_url = f"{chats[0].url}.well-known/jwks.json"
-    others = [
-        service(name, port_of(given, name, f"--{name}-port"),
-                {f"{name.upper()}_JWKS_URL": jwks_url})
-        for name, given in (("presence", options.presence_port),
-                            ("notifications", options.notifications_port),
-                            ("dashboard", options.dashboard_port))
-    ]
+    others: dict[str, list[ProcessSpec]] = {}
+    for name, given in (("presence", options.presence_port),
+                        ("notifications", options.notifications_port),
+                        ("dashboard", options.dashboard_port)):
+        instances = others[name] = []
+        for index in range(options.instances):
+            wanted = given + index if given is not None else None
+            # One instance keeps its plain name (and its id from settings); several are
+            # numbered, each id stable per slot as chat's replicas are.
+            label = name if options.instances == 1 else f"{name}-{index + 1}"
+            extra = {f"{name.upper()}_JWKS_URL": jwks_url}
+            if options.instances > 1:
+                extra[f"{name.upper()}_INSTANCE_ID"] = label
+            instances.append(service(label, port_of(wanted, label, f"--{name}-port"), extra))
 
     def upstreams(specs: Sequence[ProcessSpec]) -> str:
         return " ".join(f"{internal}:{spec.argv[-1]}" for spec in specs)  # argv ends --port N
@@ -180,9 +170,9 @@ def plan_up(options: UpOptions, *, free_port: Callable[[], int]) -> UpPlan:
               "--config", str(options.gateway_config)],
         env={**os.environ, "TERTULIA_HOST": options.host, "TERTULIA_PORT": str(options.port),
              "CHAT_UPSTREAMS": upstreams(chats),
-             "PRESENCE_UPSTREAMS": upstreams(others[0:1]),
-             "NOTIFICATIONS_UPSTREAMS": upstreams(others[1:2]),
-             "DASHBOARD_UPSTREAMS": upstreams(others[2:3]),
+             "PRESENCE_UPSTREAMS": upstreams(others["presence"]),
+             "NOTIFICATIONS_UPSTREAMS": upstreams(others["notifications"]),
+             "DASHBOARD_UPSTREAMS": upstreams(others["dashboard"]),
              # Caddy keeps its state (none needed with auto_https off) under data_dir.
              "XDG_DATA_HOME": caddy_home, "XDG_CONFIG_HOME": caddy_home},
         # The chat page through the gateway: it answers once Caddy reaches a chat replica
@@ -190,79 +180,19 @@ def plan_up(options: UpOptions, *, free_port: Callable[[], int]) -> UpPlan:
         ready_url=url, url=url)
     # The first chat replica alone first: it creates the signing key that the other replicas
     # share (`up` has migrated every schema before this).
-    return UpPlan(stages=[[nats], chats[:1], [*chats[1:], *others], [gateway]], url=url)
+    rest = [spec for specs in others.values() for spec in specs]
+    return UpPlan(stages=[nats, chats[:1], [*chats[1:], *rest], [gateway]], url=url,
+                  database_urls=database_urls(options))
 
 
-async def _run_up(plan: UpPlan, options: UpOptions, output: Output) -> int:
-    import httpx
-
-    supervisor = Supervisor(output)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, supervisor.request_stop)
-    status = 1
+def database_urls(options: UpOptions) -> dict[str, str]:
+    """Each service's PostgreSQL database with --postgres; none (SQLite) without."""
+    if options.postgres is None:
+        return {}
     try:
-        async with httpx.AsyncClient(timeout=2.0) as client:
-            for stage in plan.stages:
-                if supervisor.stop_requested.is_set():
-                    break
-                await supervisor.start_stage(stage, client)
-        if supervisor.stop_requested.is_set():
-            status = 0
-        else:
-            output.say(f"Tertulia is up: {plan.url}")
-            if options.demo:
-                from services.demo import fill_demo
-
-                try:
-                    for line in await fill_demo(plan.url, options.data_dir):
-                        output.say(line)
-                except Exception as exc:  # the system stays up; the demo is a convenience
-                    output.say(f"demo data could not be created: {exc}", "WARN")
-            output.block(await _summary(plan, options))
-            await supervisor.stop_requested.wait()
-            status = 0
-    except StartupFailed as exc:
-        output.say(f"Tertulia did not start: {exc}", "ERROR")
-        for child in supervisor.children:
-            if not child.running or child.spec.name in str(exc):
-                for line in child.tail:
-                    output.line(child.spec.name, line, everything=True)
-    finally:
-        output.say("Stopping...")
-        await supervisor.stop_all()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-    output.say("Stopped.")
-    return status
-
-
-async def _summary(plan: UpPlan, options: UpOptions) -> list[tuple[str, str]]:
-    """What a newcomer needs once the system is up: where to go, who is admin, what is where."""
-    from services.chat.bootstrap import has_accounts
-    from services.chat.settings import ChatSettings
-
-    try:
-        accounts = await has_accounts(ChatSettings(data_dir=options.data_dir))
-    except Exception:  # a hint, not a check: say what holds either way
-        accounts = None
-    admin = {
-        False: "the first account you create becomes the administrator",
-        True: "accounts exist already; an administrator's account opens the dashboard",
-        None: "the first account created on an empty system becomes the administrator",
-    }[accounts]
-    logs = ("on this console, one line per event (--log-format json: each line as the "
-            "process wrote it)" if options.log_format == "text" else
-            "on this console, each line as the process wrote it")
-    return [
-        ("Open", plan.url),
-        ("Dashboard", f"{plan.url}dashboard (administrators)"),
-        ("Admin", admin),
-        ("Data", f"{options.data_dir} (SQLite databases, signing key, NATS JetStream "
-                 "store, gateway state)"),
-        ("Logs", logs),
-        ("Stop", "Ctrl-C"),
-    ]
+        return up_cluster.database_urls(options.postgres, options.postgres_prefix)
+    except ValueError as exc:
+        raise UpError(str(exc)) from None
 
 
 def up(options: UpOptions) -> int:
@@ -278,12 +208,21 @@ def up(options: UpOptions) -> int:
     options.data_dir.mkdir(parents=True, exist_ok=True)
     names = [spec.name for stage in plan.stages for spec in stage]
     output = Output(names, readable=options.log_format == "text")
+    urls = plan.database_urls
+    if options.postgres is not None:
+        try:
+            created = asyncio.run(up_cluster.ensure_databases(options.postgres, urls))
+        except Exception as exc:  # the server's own words: unreachable, refused, ...
+            output.say(f"Tertulia did not start: PostgreSQL at --postgres: {exc}", "ERROR")
+            return 1
+        for name in created:
+            output.say(f"created the PostgreSQL database {name}")
     # Every database at its latest schema revision before anything starts.
     from services.migrate import SERVICE_NAMES, migrate_services
 
     if not asyncio.run(migrate_services(SERVICE_NAMES, output.say,
                                         lambda message: output.say(message, "ERROR"),
-                                        data_dir=options.data_dir)):
+                                        data_dir=options.data_dir, database_urls=urls)):
         output.say("Tertulia did not start: see the migration errors above", "ERROR")
         return 1
-    return asyncio.run(_run_up(plan, options, output))
+    return asyncio.run(run_up(plan, options, output))

@@ -315,3 +315,52 @@ def test_serve_configures_logging_from_the_settings_before_the_server_starts(
     assert [type(f) for f in formatters] == [JsonFormatter]
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         assert any(isinstance(f, RedactTokens) for f in logging.getLogger(name).filters)
+
+
+def _by_name(plan: Any) -> dict[str, Any]:
+    return {spec.name: spec for stage in plan.stages for spec in stage}
+
+
+def test_up_ha_plans_a_nats_cluster_three_chats_and_two_of_every_other_service(
+        tmp_path: Path) -> None:
+    plan = _plan(tmp_path, chat_replicas=3, instances=2, nats_nodes=3,
+                 postgres="postgresql://root@127.0.0.1:5432/test", postgres_prefix="t1")
+    specs = _by_name(plan)
+    nodes = [specs[f"nats-{i}"] for i in (1, 2, 3)]
+    assert plan.stages[0] == nodes
+    # Each node routes to the other two, stores on its own, under one cluster name.
+    for node in nodes:
+        argv = node.argv
+        routes = argv[argv.index("--routes") + 1].split(",")
+        own = argv[argv.index("--cluster") + 1]
+        assert len(routes) == 2 and own not in routes
+        assert argv[argv.index("--cluster_name") + 1] == "tertulia"
+    assert len({n.argv[n.argv.index("-sd") + 1] for n in nodes}) == 3
+    chat = specs["chat-1"]
+    assert chat.env["NATS_URL"] == ",".join(n.url for n in nodes)
+    assert chat.env["CHAT_DATABASE_URL"] == "postgresql+asyncpg://root@127.0.0.1:5432/t1_chat"
+    assert chat.env["DASHBOARD_EVENTS_REPLICAS"] == chat.env["CHAT_KV_REPLICAS"] == "3"
+    for name in ("presence", "notifications", "dashboard"):
+        pair = [specs[f"{name}-1"], specs[f"{name}-2"]]
+        assert [s.env[f"{name.upper()}_INSTANCE_ID"] for s in pair] == [f"{name}-1", f"{name}-2"]
+        upstreams = specs["gateway"].env[f"{name.upper()}_UPSTREAMS"].split()
+        assert upstreams == [f"127.0.0.1:{s.argv[-1]}" for s in pair]
+    assert len(specs["gateway"].env["CHAT_UPSTREAMS"].split()) == 3
+
+
+def test_up_one_of_each_keeps_its_plain_names_and_sqlite(tmp_path: Path) -> None:
+    specs = _by_name(_plan(tmp_path))
+    assert {"nats", "chat-1", "presence", "notifications", "dashboard", "gateway"} == set(specs)
+    assert "--routes" not in specs["nats"].argv
+    assert not any(key.endswith(("_DATABASE_URL", "_EVENTS_REPLICAS", "_INSTANCE_ID"))
+                   for key in specs["presence"].env if key.startswith("PRESENCE_"))
+
+
+def test_up_refuses_several_instances_without_postgres_and_a_bad_prefix(tmp_path: Path) -> None:
+    with pytest.raises(UpError, match="--postgres"):
+        _plan(tmp_path, instances=2)
+    with pytest.raises(UpError, match="--postgres-prefix"):
+        _plan(tmp_path, instances=2, postgres="postgresql://127.0.0.1/test",
+              postgres_prefix='x"; DROP')
+    with pytest.raises(UpError, match="postgresql://"):
+        _plan(tmp_path, postgres="mysql://127.0.0.1/test")
