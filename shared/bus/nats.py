@@ -33,6 +33,7 @@ from shared.bus.port import (
     RawEvent,
     RequestFailed,
     Responder,
+    SequencedHandler,
 )
 from shared.contracts.envelope import CloudEvent
 
@@ -259,7 +260,17 @@ class NatsEventBus:
 
     async def follow(self, subject: str, handler: EventHandler, *,
                      since: datetime) -> NatsFollower:
-        follower = NatsFollower(self, self._followers, subject, handler, since)
+        async def unsequenced(seq: int, event: CloudEvent) -> None:
+            await handler(event)
+
+        follower = NatsFollower(self, self._followers, subject, unsequenced, since)
+        self._followers.add(follower)
+        await follower.start()
+        return follower
+
+    async def replay(self, subject: str, handler: SequencedHandler, *,
+                     after_seq: int) -> NatsFollower:
+        follower = NatsFollower(self, self._followers, subject, handler, None, after_seq)
         self._followers.add(follower)
         await follower.start()
         return follower

@@ -1,0 +1,102 @@
+"""Several dashboard instances on one database: each folds the whole stream into its own
+memory, the database gets each event once, and a position means the same everywhere."""
+
+from __future__ import annotations
+
+from services.dashboard import use_cases
+from services.dashboard.adapters import views
+from services.dashboard.domain.facts import MESSAGES
+from shared.contracts import CloudEvent
+from tests.unit.dashboard.fakes import Line, SteppingClock, Stores, make_deps, session
+
+Outcome = use_cases.Outcome
+
+
+def stream(lines: list[Line]) -> list[CloudEvent]:
+    return [CloudEvent.model_validate(x.data) for x in lines if x.subject.startswith("events.")]
+
+
+async def fold(deps, events: list[CloudEvent], clock: SteppingClock,  # type: ignore[no-untyped-def]
+               first_seq: int = 1) -> list[Outcome]:
+    outcomes = []
+    for seq, event in enumerate(events, start=first_seq):
+        clock.at = event.time
+        outcomes.append(await use_cases.record_event(deps, event, seq))
+    return outcomes
+
+
+async def test_two_instances_on_one_database_show_the_numbers_of_one() -> None:
+    events = stream(session())
+    alone_clock, clock_a, clock_b = SteppingClock(), SteppingClock(), SteppingClock()
+    alone = make_deps(alone_clock)
+    alone_outcomes = await fold(alone, events, alone_clock)
+    stores = Stores()
+    a, b = make_deps(clock_a, stores), make_deps(clock_b, stores)
+    half = len(events) // 2
+    # A is ahead, B follows and then overtakes: each event is written by whoever is first.
+    outcomes_a = await fold(a, events[:half], clock_a)
+    outcomes_b = await fold(b, events, clock_b)
+    outcomes_a += await fold(a, events[half:], clock_a, first_seq=half + 1)
+    assert Outcome.SHARED in outcomes_a and Outcome.SHARED in outcomes_b
+    # The recording has a redelivered event: a duplicate for both, as for one alone.
+    for outcomes in (outcomes_a, outcomes_b):
+        assert [o is Outcome.DUPLICATE for o in outcomes] == [
+            o is Outcome.DUPLICATE for o in alone_outcomes]
+    for deps in (a, b):
+        assert views.stats(deps.state, deps.clock.now())["messages_24h"] == views.stats(
+            alone.state, alone.clock.now())["messages_24h"] > 0
+    # The database holds each count once, as one instance alone writes it.
+    assert stores.stats.tables.counts == alone.stats.tables.counts  # type: ignore[attr-defined]
+    assert stores.stats.tables.position == len(events)  # type: ignore[attr-defined]
+
+
+async def test_the_same_event_published_twice_counts_once_on_every_instance() -> None:
+    events = stream(session())
+    message = next(e for e in events if ".message.created." in e.type)
+    stores = Stores()
+    clock_a, clock_b = SteppingClock(), SteppingClock()
+    a, b = make_deps(clock_a, stores), make_deps(clock_b, stores)
+    # Stream messages 1 and 2 carry the same event id (a publish repeated after the
+    # de-duplication window): the second counts nowhere.
+    assert await fold(a, [message, message], clock_a) == [Outcome.COUNTED, Outcome.DUPLICATE]
+    assert await fold(b, [message, message], clock_b) == [Outcome.SHARED, Outcome.DUPLICATE]
+    for deps in (a, b):
+        assert deps.state.counters.window(MESSAGES, None, message.time.replace(year=2000)) == 1
+        assert deps.state.position == 2
+
+
+async def test_a_restarted_instance_starts_where_the_database_is() -> None:
+    events = stream(session())
+    stores = Stores()
+    clock = SteppingClock()
+    a = make_deps(clock, stores)
+    await fold(a, events, clock)
+    restarted = make_deps(clock, stores)
+    await use_cases.load(restarted)
+    assert restarted.state.position == len(events)
+    assert (views.stats(restarted.state, clock.now())["messages_24h"]
+            == views.stats(a.state, clock.now())["messages_24h"])
+
+
+async def test_changes_since_a_position_are_exactly_the_facts_after_it() -> None:
+    events = stream(session())
+    messages = [i for i, e in enumerate(events, 1) if ".message.created." in e.type]
+    assert len(messages) >= 3
+    clock = SteppingClock()
+    deps = make_deps(clock)
+    await fold(deps, events, clock)
+    cut = messages[-3]  # the client saw everything up to the third message from the end
+    changes = deps.state.changes_since(cut)
+    assert changes is not None
+    assert sum(changes.room_news.values()) == 2
+    assert deps.state.changes_since(len(events)) is not None  # nothing missed: live only
+    assert deps.state.changes_since(len(events) + 1) is None  # ahead of this instance
+
+
+async def test_a_position_older_than_the_log_cannot_be_resumed() -> None:
+    events = stream(session())
+    clock = SteppingClock()
+    deps = make_deps(clock)
+    deps.state._log = type(deps.state._log)(maxlen=2)  # noqa: SLF001 - a short memory
+    await fold(deps, events, clock)
+    assert deps.state.changes_since(0) is None
