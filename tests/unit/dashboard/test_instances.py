@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from services.dashboard import use_cases
 from services.dashboard.adapters import views
+from services.dashboard.domain import DashboardState
 from services.dashboard.domain.facts import MESSAGES
 from shared.contracts import CloudEvent
 from tests.unit.dashboard.fakes import Line, SteppingClock, Stores, make_deps, session
@@ -96,7 +97,7 @@ async def test_changes_since_a_position_are_exactly_the_facts_after_it() -> None
 async def test_a_position_older_than_the_log_cannot_be_resumed() -> None:
     events = stream(session())
     clock = SteppingClock()
-    deps = make_deps(clock)
-    deps.state._log = type(deps.state._log)(maxlen=2)  # noqa: SLF001 - a short memory
+    deps = make_deps(clock, state=DashboardState(  # a short memory
+        started_at=clock.now(), stale_factor=3.0, chat_heartbeat_secs=10.0, fact_log_size=2))
     await fold(deps, events, clock)
     assert deps.state.changes_since(0) is None
