@@ -43,6 +43,12 @@ class NatsFollower(PullLoop):
         self._consumer: str | None = None
         self._caught_up = asyncio.Event()
 
+    async def started(self) -> NatsFollower:
+        """Registered with the bus (stopped when it closes) and started."""
+        self._registry.add(self)
+        await self.start()
+        return self
+
     async def start(self) -> None:
         self._start_task(f"follow:{self._subject}")
         try:
