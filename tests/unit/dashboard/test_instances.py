@@ -101,3 +101,24 @@ async def test_a_position_older_than_the_log_cannot_be_resumed() -> None:
         started_at=clock.now(), stale_factor=3.0, chat_heartbeat_secs=10.0, fact_log_size=2))
     await fold(deps, events, clock)
     assert deps.state.changes_since(0) is None
+
+
+async def test_after_an_upgrade_the_refold_counts_nothing_twice() -> None:
+    # A database of the release before: ids claimed without a stream sequence and no fold
+    # position. The first start folds the stream from its first event again.
+    events = stream(session())
+    stores = Stores()
+    clock = SteppingClock()
+    before = make_deps(clock, stores)
+    for event in events:
+        clock.at = event.time
+        await use_cases.record_event(before, event)  # no sequence, as the durable consumer did
+    upgraded = make_deps(clock, stores)
+    await use_cases.load(upgraded)
+    assert upgraded.state.position == 0
+    shown = views.stats(upgraded.state, clock.now())["messages_24h"]
+    outcomes = await fold(upgraded, events, clock)
+    assert Outcome.COUNTED not in [o for o, e in zip(outcomes, events, strict=True)
+                                   if ".message.created." in e.type]
+    assert views.stats(upgraded.state, clock.now())["messages_24h"] == shown > 0
+    assert stores.stats.tables.position == len(events)  # type: ignore[attr-defined]
