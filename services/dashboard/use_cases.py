@@ -165,9 +165,12 @@ async def _learn_broadcast(deps: DashboardDeps, broadcast_id: str) -> Broadcast 
     event and its frame were published)."""
     b = deps.state.broadcasts.get(broadcast_id)
     if b is None:
-        b = await deps.broadcasts.get(broadcast_id)
-        if b is not None:
-            deps.state.add_broadcast(b)
+        stored = await deps.broadcasts.get(broadcast_id)
+        # Known by now (sent here meanwhile, or another receipt loaded it): keep that one,
+        # or the receipts it gathered would be lost.
+        b = deps.state.broadcasts.get(broadcast_id)
+        if b is None and stored is not None:
+            deps.state.add_broadcast(b := stored)
     return b
 
 

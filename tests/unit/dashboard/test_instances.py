@@ -122,3 +122,41 @@ async def test_after_an_upgrade_the_refold_counts_nothing_twice() -> None:
                                    if ".message.created." in e.type]
     assert views.stats(upgraded.state, clock.now())["messages_24h"] == shown > 0
     assert stores.stats.tables.position == len(events)  # type: ignore[attr-defined]
+
+
+async def test_a_broadcast_known_while_its_row_was_read_keeps_its_receipts() -> None:
+    import asyncio
+    from datetime import UTC, datetime
+
+    from services.dashboard.domain import Broadcast, Receipt
+    from shared.contracts import BroadcastReceipt
+    from tests.unit.dashboard.fakes import InMemoryBroadcastStore
+
+    class SlowStore(InMemoryBroadcastStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.reading = asyncio.Event()
+            self.answer = asyncio.Event()
+
+        async def get(self, broadcast_id: str) -> Broadcast | None:
+            self.reading.set()
+            await self.answer.wait()
+            return await super().get(broadcast_id)
+
+    store = SlowStore()
+    deps = make_deps(broadcasts=store)
+    b = Broadcast("b1", "hola", "Administrador", 1, datetime.now(UTC), 1,
+                  frozenset({"chat-a"}))
+    await store.save(b)
+    # A receipt for a broadcast this instance does not know yet: it reads the row ...
+    first = asyncio.create_task(use_cases.record_receipt(deps, BroadcastReceipt(
+        broadcast_id="b1", replica_id="chat-a", sockets=2, users=1, user_ids=[7],
+        at=datetime.now(UTC))))
+    await store.reading.wait()
+    # ... while the broadcast becomes known with a receipt already on it.
+    deps.state.add_broadcast(b)
+    b.add(Receipt("chat-b", 3, 1, (8,)))
+    store.answer.set()
+    await first
+    kept = deps.state.broadcasts["b1"]
+    assert kept is b and kept.sent_to == 5
