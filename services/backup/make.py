@@ -3,7 +3,8 @@
 The order is what makes a backup taken under load restorable without loss or duplicates:
 
 1. The EVENTS stream's last sequence (S0) and its time are recorded, then the durable
-   consumers' positions (notifications, dashboard) are read. A consumer acknowledges an
+   consumers' positions (notifications; the dashboard keeps its own in its database) are
+   read. A consumer acknowledges an
    event after its transaction commits, so every event up to its ack floor is in that
    service's database copied next; a restore starts the consumer right after the floor,
    and the events applied between the two moments come again and are skipped (both

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.dashboard import use_cases
-from services.dashboard.adapters.inbound.subscriptions import consume_events, subscribe_live
+from services.dashboard.adapters.inbound.subscriptions import fold_events, subscribe_live
 from services.dashboard.adapters.metrics import DashboardMetrics
 from services.dashboard.adapters.outbound.bus_broadcast import BusBroadcastChannel
 from services.dashboard.adapters.outbound.sqla_store import (
@@ -73,7 +73,8 @@ def wire(settings: DashboardSettings, *, bus: EventBus | None = None,
         verifier = TokenVerifier.from_pem(settings.jwt_public_key_pem)
     state = DashboardState(started_at=started_at,
                            stale_factor=settings.heartbeat_stale_factor,
-                           chat_heartbeat_secs=settings.chat_heartbeat_secs)
+                           chat_heartbeat_secs=settings.chat_heartbeat_secs,
+                           fact_log_size=settings.resume_events)
     deps = DashboardDeps(
         state=state,
         stats=SqlaStatsStore(db),
@@ -124,9 +125,9 @@ async def running(dashboard: Dashboard) -> AsyncIterator[Dashboard]:
         # Revoked sessions are in the set before the first request is answered.
         await subscribed(stack, follow_revocations(
             dashboard.bus, dashboard.keys.revoked, on_revoked=end_streams))
-        await subscribed(stack, consume_events(
+        await subscribed(stack, fold_events(
             dashboard.bus, dashboard.deps, dashboard.metrics,
-            durable=settings.durable_name, max_deliver=settings.max_deliver))
+            max_deliver=settings.max_deliver))
         stack.callback(hub.close_all)
         run_task(stack, publish_heartbeats(
             dashboard.bus, service="dashboard", instance_id=settings.instance_id,
@@ -147,6 +148,7 @@ async def _ticker(dashboard: Dashboard) -> None:
         await asyncio.sleep(period)
         try:
             use_cases.tick(dashboard.deps)
+            await use_cases.save_position(dashboard.deps)
         except Exception:
             log.exception("dashboard tick failed")
 

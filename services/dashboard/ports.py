@@ -23,8 +23,16 @@ from shared.contracts import BroadcastSent
 class EventTx(Protocol):
     """One database transaction for one durable event."""
 
-    async def claim(self, event_id: str, now: datetime) -> bool:
-        """Record the event as handled; False if it already was (a redelivery)."""
+    async def claim(self, event_id: str, now: datetime, seq: int | None = None) -> bool:
+        """Record the event as handled (by stream message `seq`); False if it already was."""
+        ...
+
+    async def claimed_by(self, event_id: str) -> int | None:
+        """The stream sequence that counted a claimed event (None: not known)."""
+        ...
+
+    async def advance(self, seq: int) -> None:
+        """The database has folded the stream up to `seq` (a lower one changes nothing)."""
         ...
 
     async def count(self, kind: str, key: str, minute: datetime, n: int) -> None: ...
@@ -38,8 +46,13 @@ class StatsStore(Protocol):
         ...
 
     async def load(self, since: datetime) -> tuple[list[CountRow], list[UserRecord],
-                                                   list[RoomRecord]]:
-        """Counters from `since` on, every known user and room."""
+                                                   list[RoomRecord], int]:
+        """Counters from `since` on, every known user and room, and the stream sequence
+        they reflect (`advance`), read together."""
+        ...
+
+    async def advance(self, seq: int) -> None:
+        """As `EventTx.advance`, alone (events that counted nothing move it too)."""
         ...
 
     async def prune(self, before: datetime) -> None:
@@ -55,6 +68,11 @@ class InstanceStore(Protocol):
 
 class BroadcastStore(Protocol):
     async def save(self, b: Broadcast) -> None: ...
+    async def get(self, broadcast_id: str) -> Broadcast | None:
+        """One broadcast, whichever instance sent it."""
+        ...
+
+    async def delete(self, broadcast_id: str) -> None: ...
     async def recent(self, limit: int) -> list[Broadcast]: ...
 
 
@@ -80,6 +98,21 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+class FoldSignal:
+    """Wakes whoever waits for the fold to move on; a fresh event per wait, so none misses
+    one."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def set(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+
+
 @dataclass(slots=True)
 class DashboardDeps:
     """Everything a use case may touch; `bootstrap.wire` builds it, tests pass fakes."""
@@ -101,5 +134,9 @@ class DashboardDeps:
     source: str = "tertulia/dashboard"
     # Broadcasts waiting for their receipts: set when every expected replica answered.
     receipt_waits: dict[str, asyncio.Event] = field(default_factory=dict)
+    # The fold position last written by `save_position`.
+    saved_position: int = 0
+    # Set after each folded event (a resuming stream waits for a position it was shown).
+    folded: FoldSignal = field(default_factory=lambda: FoldSignal())
     # When each instance's heartbeat last reached the database.
     instance_saved_at: dict[tuple[str, str], datetime] = field(default_factory=dict)

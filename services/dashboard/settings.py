@@ -8,7 +8,6 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.contracts.permissions import DASHBOARD_DURABLE
 from shared.nats_settings import NatsSettings
 
 
@@ -25,9 +24,7 @@ class DashboardSettings(NatsSettings):
     # Defaults to a SQLite file in data_dir; set to postgresql+asyncpg://... for multi-node.
     database_url: str | None = None
     instance_id: str = Field(default_factory=lambda: f"dashboard-{secrets.token_hex(4)}")
-    # The JetStream durable consumer of `events.>`. Its position must match this database:
-    # dashboard replicas with databases of their own need durable names of their own.
-    durable_name: str = DASHBOARD_DURABLE
+    # Attempts at a failing event (in stream order, backing off) before it is given up.
     max_deliver: int = 5
 
     # Access tokens are verified with the chat service's public key: a PEM, or its JWKS
@@ -44,6 +41,12 @@ class DashboardSettings(NatsSettings):
     client_queue_size: int = 256
     # Deltas kept for `Last-Event-ID` resume; an older id gets a fresh snapshot.
     delta_ring_size: int = 2048
+    # Folded events kept for a `Last-Event-ID` of another instance (resumed from its stream
+    # position); further back it gets a fresh snapshot.
+    resume_events: int = 10_000
+    # An id from an instance further along the stream waits this long for this one to
+    # catch up; then a snapshot.
+    resume_wait_secs: float = 5.0
     # Changes are gathered this long into one delta per kind; 0 sends each change at once.
     delta_interval_secs: float = 0.5
     # What browsers wait before reconnecting (the `retry:` field of the first event).

@@ -11,6 +11,7 @@ from services.dashboard.domain import (
     DAY,
     MINUTE,
     Broadcast,
+    BroadcastAnnounced,
     BroadcastRead,
     Fact,
     Instance,
@@ -54,6 +55,8 @@ from shared.contracts import (
 class Outcome(StrEnum):
     COUNTED = "counted"
     DUPLICATE = "duplicate"  # a redelivery of an event already counted
+    # Written by another instance sharing the database (this one only takes it into memory).
+    SHARED = "shared"
     IGNORED = "ignored"  # a type the dashboard does not count (or does not know)
     UNREADABLE = "unreadable"  # a known type whose data does not fit its model
 
@@ -62,11 +65,12 @@ async def load(deps: DashboardDeps) -> None:
     """Bring back the last 24 h of counters, the known users and rooms, service instances
     and recent broadcasts, so a restart changes no number."""
     now = deps.clock.now()
-    counts, users, rooms = await deps.stats.load(day_start(now))
+    counts, users, rooms, position = await deps.stats.load(day_start(now))
     instances = await deps.instances.load()
     broadcasts = await deps.broadcasts.recent(RECENT_BROADCASTS)
     deps.state.restore(counts=counts, users=users, rooms=rooms, instances=instances,
                        broadcasts=broadcasts, now=now)
+    deps.state.restore_position(position)
     for instance in instances:
         deps.instance_saved_at[instance.key] = instance.last_seen
 
@@ -96,36 +100,86 @@ def fact_of(event: CloudEvent) -> Fact | None:
         return NotificationHeld(payload.user_id, payload.reason, payload.decided_at)
     if isinstance(payload, NotificationRead) and payload.broadcast_id:
         return BroadcastRead(payload.user_id, payload.broadcast_id, payload.read_at)
+    if isinstance(payload, BroadcastSent):
+        return BroadcastAnnounced(payload.broadcast_id)
     return None
 
 
-async def record_event(deps: DashboardDeps, event: CloudEvent) -> Outcome:
+async def record_event(deps: DashboardDeps, event: CloudEvent,
+                       seq: int | None = None) -> Outcome:
     """Each durable event counts once: its id is claimed in the same transaction that writes
-    its counts, and memory changes only after that commit (a failure means redelivery)."""
+    its counts (and moves the database's fold position to `seq`, its stream sequence), and
+    memory changes only after that commit (a failure means it is tried again).
+
+    Instances sharing the database each fold the whole stream into their memory; the first
+    to claim an event writes it, the others find it claimed by the same stream message and
+    take it into memory only. Claimed by another message (the same event published twice),
+    it counts nothing anywhere."""
+    state = deps.state
     try:
         fact = fact_of(event)
     except ValueError:
+        state.folded(seq)
         return Outcome.UNREADABLE
     if fact is None:
+        state.folded(seq)
         return Outcome.IGNORED
-    state = deps.state
+    if isinstance(fact, BroadcastAnnounced):
+        await _learn_broadcast(deps, fact.broadcast_id)
+        state.apply(fact, [], None, seq)
+        _changed(deps)
+        return Outcome.COUNTED
     now = deps.clock.now()
     rows = state.rows_for(fact, now)
     user = None
     if isinstance(fact, UserSignedUp | PresenceSet):
         user = merged_user(state.users.get(fact.user_id), fact)
+    outcome = Outcome.COUNTED
     async with deps.stats.transaction() as tx:
-        if not await tx.claim(event.id, now):
-            return Outcome.DUPLICATE
-        for kind, key, minute in rows:
-            await tx.count(kind, key, minute, 1)
-        if isinstance(fact, RoomNamed):
-            await tx.save_room(RoomRecord(fact.room_id, fact.name, fact.is_private))
-        if user is not None:
-            await tx.save_user(user)
-    state.apply(fact, rows, user)
+        if not await tx.claim(event.id, now, seq):
+            if seq is None or await tx.claimed_by(event.id) != seq:
+                outcome = Outcome.DUPLICATE
+            else:
+                outcome = Outcome.SHARED
+        elif rows or user is not None or isinstance(fact, RoomNamed):
+            for kind, key, minute in rows:
+                await tx.count(kind, key, minute, 1)
+            if isinstance(fact, RoomNamed):
+                await tx.save_room(RoomRecord(fact.room_id, fact.name, fact.is_private))
+            if user is not None:
+                await tx.save_user(user)
+        if seq is not None:
+            await tx.advance(seq)
+    if seq is not None:
+        deps.saved_position = max(deps.saved_position, seq)
+    if outcome is Outcome.DUPLICATE:
+        state.folded(seq)
+        return outcome
+    state.apply(fact, rows, user, seq)
     _changed(deps)
-    return Outcome.COUNTED
+    return outcome
+
+
+async def _learn_broadcast(deps: DashboardDeps, broadcast_id: str) -> Broadcast | None:
+    """A broadcast another instance sent: it is in the shared database (stored before its
+    event and its frame were published)."""
+    b = deps.state.broadcasts.get(broadcast_id)
+    if b is None:
+        stored = await deps.broadcasts.get(broadcast_id)
+        # Known by now (sent here meanwhile, or another receipt loaded it): keep that one,
+        # or the receipts it gathered would be lost.
+        b = deps.state.broadcasts.get(broadcast_id)
+        if b is None and stored is not None:
+            deps.state.add_broadcast(b := stored)
+    return b
+
+
+async def save_position(deps: DashboardDeps) -> None:
+    """Events that counted nothing move the fold position too, now and then."""
+    position = deps.state.position
+    if position > deps.saved_position:
+        await deps.stats.advance(position)
+        deps.saved_position = position
 
 
 def record_connections(deps: DashboardDeps, message: LiveConnectionsMessage) -> None:
@@ -165,7 +219,10 @@ async def record_heartbeat(deps: DashboardDeps, beat: ServiceHeartbeat) -> None:
 
 
 async def record_receipt(deps: DashboardDeps, receipt: BroadcastReceipt) -> None:
-    """A chat replica handed a broadcast to its sockets; late receipts still count."""
+    """A chat replica handed a broadcast to its sockets; late receipts still count, and so
+    do those of a broadcast another instance sent (every instance hears every receipt)."""
+    if await _learn_broadcast(deps, receipt.broadcast_id) is None:
+        return
     b = deps.state.add_receipt(receipt.broadcast_id, Receipt(
         receipt.replica_id, receipt.sockets, receipt.users, tuple(receipt.user_ids)))
     if b is None:
@@ -187,12 +244,17 @@ async def send_broadcast(deps: DashboardDeps, *, sent_by: int, content: str) -> 
     b = Broadcast(str(uuid.uuid4()), text, deps.broadcast_sender, sent_by, now,
                   total_connections=state.sockets.totals().total,
                   expected_replicas=frozenset(state.chat_replicas(now)))
-    # Durable first: if NATS refuses it, nothing was half-sent.
-    await deps.channel.announce(
-        BroadcastSent(broadcast_id=b.broadcast_id, content=text, sender=b.sender,
-                      sent_by=sent_by, sent_at=now), b.broadcast_id)
-    state.add_broadcast(b)
+    # Stored first, so another instance that hears of it (its event, a receipt) finds it;
+    # then durable: if NATS refuses it, nothing was half-sent and the row goes again.
     await deps.broadcasts.save(b)
+    try:
+        await deps.channel.announce(
+            BroadcastSent(broadcast_id=b.broadcast_id, content=text, sender=b.sender,
+                          sent_by=sent_by, sent_at=now), b.broadcast_id)
+    except BaseException:
+        await deps.broadcasts.delete(b.broadcast_id)
+        raise
+    state.add_broadcast(b)
     answered = deps.receipt_waits[b.broadcast_id] = asyncio.Event()
     try:
         await deps.channel.send(b)

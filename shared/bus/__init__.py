@@ -10,6 +10,7 @@ from shared.bus.port import (
     RawEvent,
     RequestFailed,
     Responder,
+    SequencedHandler,
     Subscription,
 )
 
@@ -23,5 +24,6 @@ __all__ = [
     "RawEvent",
     "RequestFailed",
     "Responder",
+    "SequencedHandler",
     "Subscription",
 ]

@@ -20,6 +20,7 @@ from shared.bus.port import (
     RawEvent,
     RequestFailed,
     Responder,
+    SequencedHandler,
 )
 from shared.contracts.envelope import CloudEvent
 
@@ -161,6 +162,16 @@ class InMemoryEventBus:
                      len(self._stored_at))
         state = Durable(filter_subjects=(subject,), next_seq=first)
         consumer = Consumer(self, self._consumers, f"follow:{subject}", state, handler, 1, None)
+        self._consumers.add(consumer)
+        return consumer
+
+    async def replay(self, subject: str, handler: SequencedHandler, *,
+                     after_seq: int) -> Consumer:
+        # As `follow`, by position; sequences are 1-based, as JetStream's.
+        first = after_seq if after_seq <= len(self.published_events) else 0
+        state = Durable(filter_subjects=(subject,), next_seq=first)
+        consumer = Consumer(self, self._consumers, f"replay:{subject}", state, handler, 1,
+                            None, sequenced=True)
         self._consumers.add(consumer)
         return consumer
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from shared.bus.memory_live import stop_task, subject_matches
-from shared.bus.port import DeadLetterHandler, EventHandler
+from shared.bus.port import DeadLetterHandler, EventHandler, SequencedHandler
 from shared.contracts.envelope import CloudEvent
 
 logger = logging.getLogger(__name__)
@@ -72,11 +72,15 @@ class Consumer:
         registry: set[Consumer],
         durable: str,
         state: Durable,
-        handler: EventHandler,
+        handler: EventHandler | SequencedHandler,
         max_deliver: int,
         on_dead_letter: DeadLetterHandler | None,
+        *,
+        sequenced: bool = False,
     ) -> None:
         self.durable = durable
+        # A replay's handler takes (stream sequence, event).
+        self._sequenced = sequenced
         self.state = state
         self._bus = bus
         self._registry = registry  # the bus's consumers; we leave it when stopped
@@ -112,7 +116,10 @@ class Consumer:
         count = state.deliveries[seq] = state.deliveries.get(seq, 0) + 1
         state.in_flight.add(seq)
         try:
-            await self._handler(event)
+            if self._sequenced:
+                await self._handler(seq + 1, event)  # type: ignore[call-arg]
+            else:
+                await self._handler(event)
         except asyncio.CancelledError:
             # Unsubscribed mid-handler: unacked, so the next consumer of this durable gets it.
             state.redeliver_at[seq] = 0.0

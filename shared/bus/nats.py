@@ -1,8 +1,7 @@
 """`NatsEventBus`: live traffic on core NATS, durable events on the JetStream stream EVENTS.
-
-This module holds the connection and live messaging; the stream's setup (`nats_stream`),
-durable publishes (`nats_publish`), the fetch loop (`nats_pull`), the durable consumer
-(`nats_consumer`) and the follower (`nats_follower`) each have their own."""
+Here the connection and live messaging; the stream's setup (`nats_stream`), durable publishes
+(`nats_publish`), the fetch loop (`nats_pull`), the durable consumer (`nats_consumer`) and the
+follower and replays (`nats_follower`) each have their own."""
 
 from __future__ import annotations
 
@@ -33,12 +32,12 @@ from shared.bus.port import (
     RawEvent,
     RequestFailed,
     Responder,
+    SequencedHandler,
 )
 from shared.contracts.envelope import CloudEvent
 
 # Names callers import from here; each lives in the module of its concept.
-__all__ = ["ACK_WAIT_SECS", "NatsConsumer", "NatsEventBus", "NatsFollower",
-           "redelivery_delay_secs"]
+__all__ = ["ACK_WAIT_SECS", "NatsConsumer", "NatsEventBus", "NatsFollower", "redelivery_delay_secs"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +51,8 @@ LIVE_DROP_PENDING_BYTES = 4 * 1024 * 1024
 
 
 class NatsEventBus:
-    """The EventBus over one NATS connection that reconnects forever.
-
-    `client` and `jetstream` are exposed for services that also need KV buckets.
-    """
+    """The EventBus over one NATS connection that reconnects forever (`client`, `jetstream`
+    exposed for services that also need KV buckets)."""
 
     def __init__(
         self,
@@ -257,12 +254,15 @@ class NatsEventBus:
         self._consumers.add(consumer)
         return consumer
 
-    async def follow(self, subject: str, handler: EventHandler, *,
-                     since: datetime) -> NatsFollower:
-        follower = NatsFollower(self, self._followers, subject, handler, since)
-        self._followers.add(follower)
-        await follower.start()
-        return follower
+    async def follow(self, subject: str, handler: EventHandler, *, since: datetime
+                     ) -> NatsFollower:
+        return await NatsFollower(self, self._followers, subject, lambda _, e: handler(e),
+                                  since).started()
+
+    async def replay(self, subject: str, handler: SequencedHandler, *,
+                     after_seq: int) -> NatsFollower:
+        follower = NatsFollower(self, self._followers, subject, handler, None, after_seq)
+        return await follower.started()
 
     async def _abandon(self, nc: Client) -> None:
         self._nc = self._js = None

@@ -16,7 +16,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from shared.bus.nats_link import NATS_FAILURES, NatsLink
 from shared.bus.nats_pull import PullLoop
-from shared.bus.port import EventHandler
+from shared.bus.port import SequencedHandler
 from shared.contracts.envelope import CloudEvent
 from shared.contracts.events import EVENTS_STREAM
 
@@ -30,17 +30,24 @@ FOLLOW_CATCH_UP_SECS = 10.0
 
 
 class NatsFollower(PullLoop):
-    """An ephemeral pull consumer of `subject` from `since`, with no acknowledgements."""
+    """An ephemeral pull consumer of `subject` from `since` (None: from the stream's start,
+    or after `after_seq`), with no acknowledgements; `handler` gets each stream sequence."""
 
     def __init__(self, link: NatsLink, registry: set[PullLoop], subject: str,
-                 handler: EventHandler, since: datetime) -> None:
+                 handler: SequencedHandler, since: datetime | None, after_seq: int = 0) -> None:
         super().__init__(link, registry)
         self._subject = subject
         self._handler = handler
         self._since = since
-        self._last_seq = 0
+        self._last_seq = after_seq
         self._consumer: str | None = None
         self._caught_up = asyncio.Event()
+
+    async def started(self) -> NatsFollower:
+        """Registered with the bus (stopped when it closes) and started."""
+        self._registry.add(self)
+        await self.start()
+        return self
 
     async def start(self) -> None:
         self._start_task(f"follow:{self._subject}")
@@ -61,6 +68,7 @@ class NatsFollower(PullLoop):
             {"deliver_policy": DeliverPolicy.BY_START_SEQUENCE,
              "opt_start_seq": self._last_seq + 1}
             if self._last_seq else
+            {"deliver_policy": DeliverPolicy.ALL} if self._since is None else
             {"deliver_policy": DeliverPolicy.BY_START_TIME,
              "opt_start_time": self._since.isoformat()})
         # Named (still ephemeral): nats-py then asks on CONSUMER.CREATE.EVENTS.<name>.<filter>,
@@ -106,7 +114,7 @@ class NatsFollower(PullLoop):
         meta = msg.metadata
         self._last_seq = meta.sequence.stream
         try:
-            await self._handler(CloudEvent.from_bytes(msg.data))
+            await self._handler(self._last_seq, CloudEvent.from_bytes(msg.data))
         except Exception:
             logger.exception("following %s: handler failed on stream seq %d", self._subject,
                              self._last_seq)

@@ -44,6 +44,9 @@ LiveHandler = Callable[[LiveMessage], Awaitable[None]]
 EventHandler = Callable[[CloudEvent], Awaitable[None]]
 # Answers one request (core NATS request/reply); the returned bytes are the reply.
 Responder = Callable[[bytes], Awaitable[bytes]]
+# A replayed event with its stream sequence (1, 2, ...): what a fold of the stream needs to
+# know where it stands.
+SequencedHandler = Callable[[int, CloudEvent], Awaitable[None]]
 # Called once with an event that failed `max_deliver` times, before it is terminated.
 DeadLetterHandler = Callable[[CloudEvent, BaseException], Awaitable[None]]
 
@@ -112,6 +115,14 @@ class EventBus(Protocol):
         ephemeral consumer: no acknowledgements, no redelivery, no position kept on the
         server; a reconnect resumes after the last event handled). Returns once the events
         stored before the call were handled (or after a bounded wait, logged)."""
+        ...
+
+    async def replay(self, subject: str, handler: SequencedHandler, *,
+                     after_seq: int) -> Subscription:
+        """As `follow`, from the event after stream sequence `after_seq` (0: the first), and
+        `handler` gets each event's sequence too. If the stream ends before `after_seq` (a
+        new stream: NATS lost its store), from its first event. Nothing is kept on the server
+        once the subscriber is gone: the caller keeps its own position."""
         ...
 
     async def request(self, subject: str, data: bytes, timeout_secs: float = 1.0) -> bytes:

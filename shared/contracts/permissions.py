@@ -35,7 +35,6 @@ ADMIN_USER = "admin"
 CHAT_THROTTLE_BUCKET = "CHAT_THROTTLE"
 PRESENCE_BUCKET = "PRESENCE"
 NOTIFICATIONS_DURABLE = "notifications"
-DASHBOARD_DURABLE = "dashboard"
 
 LIVE_ROOMS = "live.room.*"
 LIVE_USERS = "live.user.*"
@@ -59,6 +58,8 @@ class Uses:
     answers: tuple[str, ...] = ()  # request subjects it replies to (queue group)
     durable: str | None = None  # its durable consumer of EVENTS
     kv_bucket: str | None = None
+    # Folds the whole of EVENTS with ephemeral consumers of its own (no durable to share).
+    replays_events: bool = False
 
 
 USES: dict[Service, Uses] = {
@@ -80,7 +81,7 @@ USES: dict[Service, Uses] = {
     "dashboard": Uses(
         publishes=(LIVE_BROADCAST, LIVE_SERVICE_HEARTBEAT),
         subscribes=(LIVE_CONNECTIONS, LIVE_SERVICE_HEARTBEAT, LIVE_BROADCAST_RECEIPTS),
-        durable=DASHBOARD_DURABLE),
+        replays_events=True),
 }
 
 
@@ -168,6 +169,9 @@ def permissions(service: Service) -> Permissions:
         publish += _durable_api(uses.durable)
     if uses.kv_bucket is not None:
         publish += _kv_api(uses.kv_bucket)
+    if uses.replays_events:
+        # Named ephemeral consumers of every event (as the follower's, wider filter).
+        publish.append(f"{JS_API}.CONSUMER.CREATE.{EVENTS_STREAM}.*.events.>")
     return Permissions(publish=_unique(publish), subscribe=_unique(subscribe),
                        publish_deny=_unique(_others_durables(service)),
                        allow_responses=bool(uses.answers))

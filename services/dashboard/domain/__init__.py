@@ -10,6 +10,7 @@ from services.dashboard.domain.broadcasts import (
 )
 from services.dashboard.domain.counters import DAY, MINUTE, day_start, minute_of
 from services.dashboard.domain.facts import (
+    BroadcastAnnounced,
     BroadcastRead,
     CountRow,
     Fact,
@@ -32,6 +33,7 @@ __all__ = [
     "DAY",
     "MINUTE",
     "Broadcast",
+    "BroadcastAnnounced",
     "BroadcastRead",
     "Changes",
     "CountRow",

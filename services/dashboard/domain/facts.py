@@ -76,8 +76,15 @@ class BroadcastRead:
     at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class BroadcastAnnounced:
+    """An operator broadcast was sent, by this instance or another."""
+
+    broadcast_id: str
+
+
 Fact = (MessagePosted | RoomNamed | UserSignedUp | PresenceSet | NotificationSent
-        | NotificationHeld | BroadcastRead)
+        | NotificationHeld | BroadcastRead | BroadcastAnnounced)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ repeated one still ends up right) is the adapters' (`adapters/views.py`), not th
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -24,6 +25,7 @@ from services.dashboard.domain.facts import (
     NOTIFICATIONS,
     REGISTRATIONS,
     SUPPRESSED,
+    BroadcastAnnounced,
     CountRow,
     Fact,
     MessagePosted,
@@ -31,6 +33,7 @@ from services.dashboard.domain.facts import (
     RoomNamed,
     RoomRecord,
     UserRecord,
+    UserSignedUp,
     counted,
 )
 from services.dashboard.domain.health import Health, Instance
@@ -38,6 +41,9 @@ from services.dashboard.domain.slow_consumers import SlowConsumerCloses
 from services.dashboard.domain.sockets import LiveSockets, Socket
 
 RECENT_BROADCASTS = 20
+# Folded facts kept so a stream resumed from another instance's event id gets exactly what
+# it missed (`changes_since`).
+FACT_LOG_SIZE = 10_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -69,8 +75,14 @@ class Changes:
 
 class DashboardState:
     def __init__(self, *, started_at: datetime, stale_factor: float,
-                 chat_heartbeat_secs: float) -> None:
+                 chat_heartbeat_secs: float, fact_log_size: int = FACT_LOG_SIZE) -> None:
         self.started_at = started_at
+        # The EVENTS stream sequence folded last: every instance at the same position has
+        # the same durable numbers, so it is the part of an event id they all understand.
+        self.position = 0
+        self._log: deque[tuple[int, Fact, list[tuple[str, str, datetime]], bool]] = deque(
+            maxlen=fact_log_size)
+        self._log_floor = 0  # positions from here on are all in the log
         self.counters = MinuteCounters()
         self.sockets = LiveSockets(default_interval_secs=chat_heartbeat_secs,
                                    stale_factor=stale_factor)
@@ -97,6 +109,9 @@ class DashboardState:
             self.broadcasts[b.broadcast_id] = b
         self._minute = minute_of(now)
 
+    def restore_position(self, position: int) -> None:
+        self.position = self._log_floor = position
+
     # --- durable events ----------------------------------------------------------------------
 
     def rows_for(self, fact: Fact, now: datetime) -> list[tuple[str, str, datetime]]:
@@ -110,39 +125,71 @@ class DashboardState:
                 rows.append((kind, key, minute))
         return rows
 
+    def folded(self, seq: int | None) -> None:
+        """Stream message `seq` is folded (it may have changed nothing)."""
+        if seq is not None:
+            self.position = seq
+
     def apply(self, fact: Fact, rows: list[tuple[str, str, datetime]],
-              user: UserRecord | None) -> None:
+              user: UserRecord | None, seq: int | None = None) -> None:
         """Apply a fact already written to the database (`rows` from `rows_for`, `user` from
-        `merged_user`)."""
+        `merged_user`), folded from stream message `seq`."""
         for kind, key, minute in rows:
             self.counters.add(kind, key, minute)
-            if kind == MESSAGES:
-                room_id = int(key)
-                news = self._dirty.room_news
-                news[room_id] = news.get(room_id, 0) + 1
-                self._dirty.minutes.setdefault(room_id, set()).add(minute)
-            elif kind == REGISTRATIONS:
-                self._dirty.users = True
-            elif kind in (NOTIFICATIONS, SUPPRESSED):
-                self._dirty.notifications = True
-            elif kind in (BROADCAST_INBOXES, BROADCAST_READS) and key in self.broadcasts:
-                self._dirty.broadcasts.add(key)
-        if isinstance(fact, MessagePosted) and rows:
-            last = self._dirty.last_activity
-            self._dirty.last_activity = fact.at if last is None else max(last, fact.at)
         if isinstance(fact, RoomNamed):
             self.rooms[fact.room_id] = RoomRecord(fact.room_id, fact.name, fact.is_private)
+        new_user = user is not None and user.user_id not in self.users
+        if user is not None:
+            self.users[user.user_id] = user
+        self._mark(self._dirty, fact, rows, user is not None, new_user)
+        if seq is not None:
+            if len(self._log) == self._log.maxlen:
+                self._log_floor = self._log[0][0]
+            self._log.append((seq, fact, rows, user is not None))
+            self.position = seq
+
+    def _mark(self, dirty: Changes, fact: Fact, rows: list[tuple[str, str, datetime]],
+              user: bool, new_user: bool) -> None:
+        for kind, key, minute in rows:
+            if kind == MESSAGES:
+                room_id = int(key)
+                dirty.room_news[room_id] = dirty.room_news.get(room_id, 0) + 1
+                dirty.minutes.setdefault(room_id, set()).add(minute)
+            elif kind == REGISTRATIONS:
+                dirty.users = True
+            elif kind in (NOTIFICATIONS, SUPPRESSED):
+                dirty.notifications = True
+            elif kind in (BROADCAST_INBOXES, BROADCAST_READS) and key in self.broadcasts:
+                dirty.broadcasts.add(key)
+        if isinstance(fact, MessagePosted) and rows:
+            last = dirty.last_activity
+            dirty.last_activity = fact.at if last is None else max(last, fact.at)
+        if isinstance(fact, RoomNamed):
             # Names appear in the top rooms and in rooms with people.
             if self.counters.window(MESSAGES, str(fact.room_id), EPOCH):
-                self._dirty.slid = True
+                dirty.slid = True
             if self.sockets.has_room(fact.room_id):
-                self._dirty.connections = True
-        if user is not None:
-            if user.user_id not in self.users:
-                self._dirty.users = True
-            self.users[user.user_id] = user
-            if isinstance(fact, PresenceSet):
-                self._dirty.presence[user.user_id] = fact
+                dirty.connections = True
+        if isinstance(fact, BroadcastAnnounced) and fact.broadcast_id in self.broadcasts:
+            dirty.broadcasts.add(fact.broadcast_id)
+        if new_user:
+            dirty.users = True
+        if user and isinstance(fact, PresenceSet):
+            dirty.presence[fact.user_id] = fact
+
+    def changes_since(self, seq: int) -> Changes | None:
+        """What a client that saw everything up to stream message `seq` (on any instance)
+        has not been told: the facts folded after it, and the live aggregates, which no
+        stream orders (sockets, health), as they are now. None when the log no longer
+        reaches back that far, or `seq` is ahead of this instance."""
+        if seq < self._log_floor or seq > self.position:
+            return None
+        changes = Changes(connections=True,
+                          instances=list(self.health.instances.values()))
+        for logged_seq, fact, rows, user in self._log:
+            if logged_seq > seq:
+                self._mark(changes, fact, rows, user, isinstance(fact, UserSignedUp))
+        return changes
 
     # --- live reports ------------------------------------------------------------------------
 

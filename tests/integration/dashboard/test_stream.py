@@ -147,8 +147,14 @@ async def _settled(server: DashboardServer, keys: Keys) -> bool:
             and s["presence"]["busy"] == 1)  # type: ignore[index]
 
 
+def local(event_id: str | None) -> int:
+    """An id's own counter (`<stream position>.<n>`)."""
+    assert event_id is not None
+    return int(event_id.partition(".")[2])
+
+
 def assert_ids_increase(events: list[SseEvent]) -> None:
-    ids = [int(e.id) for e in events if e.id is not None]
+    ids = [local(e.id) for e in events if e.id is not None]
     assert len(ids) == len(events), "every event has an id"
     assert ids == sorted(ids) and len(set(ids[1:])) == len(ids) - 1
 
@@ -187,7 +193,7 @@ async def test_reconnecting_with_last_event_id_gets_exactly_the_missed_deltas(
         async with sse(server, headers, "/dashboard/stream") as resumed:
             got = await resumed.quiet_for(0.6)  # bounded window: what the replay holds
             watched += await watcher.quiet_for(0.2)
-            missed = [e for e in watched if int(e.id or 0) > int(last_id)]
+            missed = [e for e in watched if local(e.id) > local(last_id)]
             assert any(e.type == "message_stats" for e in missed)
             assert [(e.id, e.data) for e in got] == [(e.id, e.data) for e in missed]
 

@@ -57,6 +57,8 @@ class DatabaseDown(Exception):
 class Tables:
     counts: dict[tuple[str, str, datetime], int] = field(default_factory=dict)
     processed: dict[str, datetime] = field(default_factory=dict)
+    claimed_seq: dict[str, int | None] = field(default_factory=dict)
+    position: int = 0
     users: dict[int, UserRecord] = field(default_factory=dict)
     rooms: dict[int, RoomRecord] = field(default_factory=dict)
 
@@ -65,11 +67,18 @@ class InMemoryEventTx:
     def __init__(self, tables: Tables) -> None:
         self._t = tables
 
-    async def claim(self, event_id: str, now: datetime) -> bool:
+    async def claim(self, event_id: str, now: datetime, seq: int | None = None) -> bool:
         if event_id in self._t.processed:
             return False
         self._t.processed[event_id] = now
+        self._t.claimed_seq[event_id] = seq
         return True
+
+    async def claimed_by(self, event_id: str) -> int | None:
+        return self._t.claimed_seq.get(event_id)
+
+    async def advance(self, seq: int) -> None:
+        self._t.position = max(self._t.position, seq)
 
     async def count(self, kind: str, key: str, minute: datetime, n: int) -> None:
         k = (kind, key, minute)
@@ -99,10 +108,13 @@ class InMemoryStatsStore:
         self.tables = work
 
     async def load(self, since: datetime) -> tuple[list[CountRow], list[UserRecord],
-                                                   list[RoomRecord]]:
+                                                   list[RoomRecord], int]:
         t = self.tables
         return ([CountRow(k, key, m, n) for (k, key, m), n in t.counts.items() if m >= since],
-                list(t.users.values()), list(t.rooms.values()))
+                list(t.users.values()), list(t.rooms.values()), t.position)
+
+    async def advance(self, seq: int) -> None:
+        self.tables.position = max(self.tables.position, seq)
 
     async def prune(self, before: datetime) -> None:
         t = self.tables
@@ -133,6 +145,13 @@ class InMemoryBroadcastStore:
 
     async def save(self, b: Broadcast) -> None:
         self.rows[b.broadcast_id] = copy.deepcopy(b)
+
+    async def get(self, broadcast_id: str) -> Broadcast | None:
+        b = self.rows.get(broadcast_id)
+        return copy.deepcopy(b) if b is not None else None
+
+    async def delete(self, broadcast_id: str) -> None:
+        self.rows.pop(broadcast_id, None)
 
     async def recent(self, limit: int) -> list[Broadcast]:
         rows = sorted(self.rows.values(), key=lambda b: b.sent_at, reverse=True)[:limit]

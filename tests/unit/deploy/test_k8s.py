@@ -16,7 +16,9 @@ import yaml
 from tests.unit.deploy import kube
 
 SERVICES = ("chat", "presence", "notifications", "dashboard")
-SINGLETONS = ("presence", "notifications", "dashboard")
+SINGLETONS = ("presence", "notifications")
+# Runs as several instances on one database (docs/operations.md, Several dashboard instances).
+SHARED_DATABASE = ("dashboard",)
 ROOT = kube.ROOT
 PASSWORDS = ("CHAT_NATS_PASSWORD", "PRESENCE_NATS_PASSWORD", "NOTIFICATIONS_NATS_PASSWORD",
              "DASHBOARD_NATS_PASSWORD", "TERTULIA_NATS_ADMIN_PASSWORD")
@@ -153,7 +155,7 @@ def test_single_node_runs_one_of_each_on_volumes() -> None:
     docs = kube.render("single-node")
     claims = _of(docs, "PersistentVolumeClaim")
     for name, deployment in _of(docs, "Deployment").items():
-        assert deployment["spec"]["replicas"] == 1
+        assert deployment["spec"]["replicas"] == (2 if name in SHARED_DATABASE else 1)
         data = next(v for v in _pod(deployment)["volumes"] if v["name"] == "data")
         assert data == {"name": "data", "persistentVolumeClaim": {"claimName": f"{name}-data"}}
         assert f"{name}-data" in claims
@@ -199,6 +201,20 @@ def test_the_services_that_must_run_alone_do(variant: str) -> None:
         assert deployments[name]["spec"]["replicas"] == 1
         assert deployments[name]["spec"]["strategy"] == {"type": "Recreate"}
     assert deployments["chat"]["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+
+
+@pytest.mark.parametrize("variant", kube.VARIANTS)
+def test_the_dashboard_runs_two_that_roll_and_drain_one_at_a_time(variant: str) -> None:
+    docs = kube.render(variant)
+    dashboard = _of(docs, "Deployment")["dashboard"]
+    assert dashboard["spec"]["replicas"] == 2
+    assert dashboard["spec"]["strategy"] == {
+        "type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    budget = _of(docs, "PodDisruptionBudget")["dashboard"]["spec"]
+    assert budget["maxUnavailable"] == 1
+    assert budget["selector"] == dashboard["spec"]["selector"]
+    (main,) = _pod(dashboard)["containers"]
+    assert main["lifecycle"]["preStop"]["sleep"]["seconds"] >= 1
 
 
 @pytest.mark.parametrize("variant", kube.VARIANTS)

@@ -147,6 +147,14 @@ class RecordingBus:
         self._inbox()
         return await self._bus.follow(subject, handler, since=since)
 
+    async def replay(self, subject: str, handler: Any, *, after_seq: int) -> Any:
+        # As `follow`'s, filtered to `subject` (every event for the dashboard).
+        self.published.update({f"{JS}.CREATE.{EVENTS_STREAM}.eph1.{subject}",
+                               f"{JS}.MSG.NEXT.{EVENTS_STREAM}.eph1",
+                               f"{JS}.DELETE.{EVENTS_STREAM}.eph1"})
+        self._inbox()
+        return await self._bus.replay(subject, handler, after_seq=after_seq)
+
     async def request(self, subject: str, data: bytes, timeout_secs: float = 1.0) -> bytes:
         self.published.add(subject)
         self._inbox()

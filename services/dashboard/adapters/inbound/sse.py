@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterable
 from typing import Annotated
 
@@ -11,6 +13,8 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from services.dashboard import use_cases
 from services.dashboard.adapters import views
 from services.dashboard.adapters.inbound.http import AdminDep, DashboardDep
+from services.dashboard.adapters.outbound.sse_hub import parse_id
+from services.dashboard.ports import DashboardDeps
 
 
 def stream_router() -> APIRouter:
@@ -28,11 +32,18 @@ def stream_router() -> APIRouter:
         `DASHBOARD_KEEPALIVE_SECS` of silence. A client that cannot keep up is dropped, and
         the stream ends when the session of its token is revoked (logout)."""
         hub = dashboard.hub
-        # The snapshot then matches the newest delta id exactly.
-        use_cases.flush(dashboard.deps)
         deps = dashboard.deps
+        await _caught_up(deps, last_event_id, dashboard.settings.resume_wait_secs)
+        # The snapshot then matches the newest delta id exactly.
+        use_cases.flush(deps)
+
+        def resume(position: int) -> list[views.Delta] | None:
+            changes = deps.state.changes_since(position)
+            return None if changes is None else views.deltas(deps.state, changes,
+                                                             deps.clock.now())
+
         client = hub.open(last_event_id, lambda: views.snapshot(deps.state, deps.clock.now()),
-                          admin.session_id)
+                          admin.session_id, resume)
         try:
             for event in client.backlog:
                 yield event
@@ -43,6 +54,18 @@ def stream_router() -> APIRouter:
                 yield event
         finally:
             hub.close(client)
+
+    async def _caught_up(deps: DashboardDeps, last_event_id: str | None,
+                         wait_secs: float) -> None:
+        """An id from an instance further along the stream: wait (a little) for this one
+        to fold that far, so the client is never shown older numbers than it had."""
+        parsed = parse_id(last_event_id)
+        if parsed is None or parsed[0] is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wait_secs):
+                while deps.state.position < parsed[0]:
+                    await deps.folded.wait()
 
     for path in ("/api/dashboard/stream", "/dashboard/stream"):
         router.add_api_route(path, stream, methods=["GET"], response_class=EventSourceResponse,

@@ -1,8 +1,9 @@
-"""NATS subscribers: the durable consumer of `events.>` and the live subjects the dashboard
-watches (`live.connections`, `live.service.heartbeat`, `live.broadcast.receipts`)."""
+"""NATS subscribers: the fold of `events.>` and the live subjects the dashboard watches
+(`live.connections`, `live.service.heartbeat`, `live.broadcast.receipts`)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -25,29 +26,44 @@ from shared.contracts import (
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
-EVENT_SUBJECTS = ("events.>",)
+EVENT_SUBJECTS = "events.>"
+RETRY_BASE_SECS = 0.5
+RETRY_MAX_SECS = 30.0
 
 
-async def consume_events(bus: EventBus, deps: DashboardDeps, metrics: DashboardMetrics, *,
-                         durable: str, max_deliver: int) -> Subscription:
-    """Every durable event, from the dashboard's own durable consumer (its position lives
-    in NATS, the counts in our database; a redelivery is recognised by event id)."""
+async def fold_events(bus: EventBus, deps: DashboardDeps, metrics: DashboardMetrics, *,
+                      max_deliver: int) -> Subscription:
+    """Every durable event after the database's fold position, in stream order, from an
+    ephemeral consumer of this instance alone: every instance folds the whole stream, and
+    nothing of an instance is left on the server once it is gone. An event that fails is
+    tried again in place (in order: 0.5 s doubling to 30 s), `max_deliver` times in all,
+    then given up (logged and counted)."""
 
-    async def on_event(event: CloudEvent) -> None:
-        outcome = await use_cases.record_event(deps, event)
-        metrics.events.labels(outcome.value).inc()
-        if outcome is use_cases.Outcome.UNREADABLE:
-            log.warning("unreadable event skipped",
-                        extra={"fields": {"event_id": event.id, "type": event.type}})
+    async def on_event(seq: int, event: CloudEvent) -> None:
+        for attempt in range(1, max_deliver + 1):
+            try:
+                outcome = await use_cases.record_event(deps, event, seq)
+            except Exception as exc:
+                if attempt == max_deliver:
+                    deps.state.folded(seq)
+                    metrics.events_dead_lettered.inc()
+                    log.error("event not counted after every retry",
+                              extra={"fields": {"event_id": event.id, "type": event.type,
+                                                "seq": seq, "error": repr(exc)}})
+                    return
+                delay = min(RETRY_MAX_SECS, RETRY_BASE_SECS * 2 ** (attempt - 1))
+                log.warning("event %s (seq %d) failed on attempt %d/%d, again in %.1fs: %r",
+                            event.id, seq, attempt, max_deliver, delay, exc)
+                await asyncio.sleep(delay)
+                continue
+            metrics.events.labels(outcome.value).inc()
+            if outcome is use_cases.Outcome.UNREADABLE:
+                log.warning("unreadable event skipped",
+                            extra={"fields": {"event_id": event.id, "type": event.type}})
+            deps.folded.set()
+            return
 
-    async def on_dead_letter(event: CloudEvent, exc: BaseException) -> None:
-        metrics.events_dead_lettered.inc()
-        log.error("event not counted after every retry",
-                  extra={"fields": {"event_id": event.id, "type": event.type,
-                                    "error": repr(exc)}})
-
-    return await bus.consume(durable, EVENT_SUBJECTS, on_event, max_deliver=max_deliver,
-                             on_dead_letter=on_dead_letter)
+    return await bus.replay(EVENT_SUBJECTS, on_event, after_seq=deps.state.position)
 
 
 async def subscribe_live(bus: EventBus, deps: DashboardDeps,

@@ -7,12 +7,13 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, select, tuple_
+from sqlalchemy import Table, delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.dashboard.adapters.outbound.sqla_tables import (
     broadcasts,
+    fold_position,
     minute_counts,
     processed_events,
     rooms,
@@ -48,11 +49,19 @@ class SqlaEventTx:
     def __init__(self, conn: AsyncConnection) -> None:
         self._c = conn
 
-    async def claim(self, event_id: str, now: datetime) -> bool:
+    async def claim(self, event_id: str, now: datetime, seq: int | None = None) -> bool:
         result = await self._c.execute(
-            _insert(self._c, processed_events).values(event_id=event_id, processed_at=now)
+            _insert(self._c, processed_events)
+            .values(event_id=event_id, processed_at=now, seq=seq)
             .on_conflict_do_nothing(index_elements=["event_id"]))
         return result.rowcount == 1
+
+    async def claimed_by(self, event_id: str) -> int | None:
+        return (await self._c.execute(select(processed_events.c.seq).where(
+            processed_events.c.event_id == event_id))).scalar()
+
+    async def advance(self, seq: int) -> None:
+        await _advance(self._c, seq)
 
     async def count(self, kind: str, key: str, minute: datetime, n: int) -> None:
         stmt = _insert(self._c, minute_counts).values(kind=kind, key=key, minute=minute, count=n)
@@ -71,6 +80,19 @@ class SqlaEventTx:
             "registered_at": user.registered_at})
 
 
+FOLD = "events"
+
+
+async def _advance(conn: AsyncConnection, seq: int) -> None:
+    # The highest any instance reached: each folds in stream order, so it is a prefix.
+    await conn.execute(_insert(conn, fold_position).values(name=FOLD, seq=0)
+                       .on_conflict_do_nothing(index_elements=["name"]))
+    await conn.execute(update(fold_position).where(fold_position.c.name == FOLD)
+                       .values(seq=func.max(fold_position.c.seq, seq)
+                               if conn.dialect.name == "sqlite"
+                               else func.greatest(fold_position.c.seq, seq)))
+
+
 class SqlaStatsStore:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -81,8 +103,14 @@ class SqlaStatsStore:
             yield SqlaEventTx(conn)
 
     async def load(self, since: datetime) -> tuple[list[CountRow], list[UserRecord],
-                                                   list[RoomRecord]]:
-        async with self._db.read() as conn:
+                                                   list[RoomRecord], int]:
+        # One transaction: the counts are exactly those of the events up to the position.
+        async with self._db.write() as conn:
+            # Holding the position's row (SQLite: the write lock), no instance commits counts
+            # between our reads: each moves the position in its counting transaction.
+            await _advance(conn, 0)
+            position = (await conn.execute(select(fold_position.c.seq).where(
+                fold_position.c.name == FOLD))).scalar() or 0
             counts = (await conn.execute(
                 select(minute_counts).where(minute_counts.c.minute >= since))).all()
             user_rows = (await conn.execute(select(users))).all()
@@ -92,7 +120,12 @@ class SqlaStatsStore:
             [UserRecord(r.user_id, r.username, r.status, r.status_at, r.room_id,
                         r.registered_at) for r in user_rows],
             [RoomRecord(r.room_id, r.name, r.is_private) for r in room_rows],
+            position,
         )
+
+    async def advance(self, seq: int) -> None:
+        async with self._db.write() as conn:
+            await _advance(conn, seq)
 
     async def prune(self, before: datetime) -> None:
         async with self._db.write() as conn:
@@ -151,6 +184,17 @@ class SqlaBroadcastStore:
                 "sent_by": b.sent_by, "sent_at": b.sent_at,
                 "total_connections": b.total_connections,
                 "expected_replicas": sorted(b.expected_replicas), "receipts": receipts})
+
+    async def get(self, broadcast_id: str) -> Broadcast | None:
+        async with self._db.read() as conn:
+            row = (await conn.execute(select(broadcasts).where(
+                broadcasts.c.broadcast_id == broadcast_id))).first()
+        return _broadcast(row) if row is not None else None
+
+    async def delete(self, broadcast_id: str) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(delete(broadcasts).where(
+                broadcasts.c.broadcast_id == broadcast_id))
 
     async def recent(self, limit: int) -> list[Broadcast]:
         async with self._db.read() as conn:

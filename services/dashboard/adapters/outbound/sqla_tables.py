@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -20,15 +21,23 @@ from shared.db import UtcDateTime
 
 metadata = MetaData()
 
-
-
-
-# Ids of the durable events already counted, so a redelivery counts nothing twice.
+# Ids of the durable events already counted, so a redelivery counts nothing twice. `seq`:
+# the EVENTS stream sequence that counted it (null: counted before instances shared this
+# database), so another instance folding the same message knows it is that message.
 processed_events = Table(
     "processed_events", metadata,
     Column("event_id", String(128), primary_key=True),
     Column("processed_at", UtcDateTime, nullable=False),
+    Column("seq", BigInteger),
     Index("ix_processed_events_processed_at", "processed_at"),
+)
+
+# How far the database has folded EVENTS (one row, name "events"): every event up to `seq`
+# is in it, written in the same transaction as the counts. Instances start folding after it.
+fold_position = Table(
+    "fold_position", metadata,
+    Column("name", String(32), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
 )
 
 # kind: messages (key room id), registrations, notifications (key reason), broadcast_inboxes.

@@ -1,6 +1,10 @@
 """Server-Sent Events fan-out: event ids, a ring of recent deltas for `Last-Event-ID`
 resume, and one bounded queue per client. A client whose queue is full is dropped (its
-stream ends) instead of being waited on; it can reconnect and resume or start over."""
+stream ends) instead of being waited on; it can reconnect and resume or start over.
+
+An id is `<position>.<n>`: the EVENTS stream sequence the numbers reflect, which means the
+same on every instance (each folds the whole stream), and this instance's own counter. The
+same instance replays its ring; another resumes from the position (`open`'s `resume`)."""
 
 from __future__ import annotations
 
@@ -17,6 +21,9 @@ from fastapi.sse import ServerSentEvent
 from services.dashboard.adapters.metrics import DashboardMetrics
 from services.dashboard.adapters.views import Delta, deltas
 from services.dashboard.domain import Changes, DashboardState
+
+# Renders what a client that saw everything up to a stream position missed; None: unknown.
+Resume = Callable[[int], list[Delta] | None]
 
 KEEPALIVE = ServerSentEvent(comment="keep-alive")
 
@@ -58,8 +65,9 @@ class SseHub:
         self._metrics = metrics
         self._queue_size = queue_size
         self._retry_ms = retry_ms
-        self._ring: deque[tuple[int, ServerSentEvent]] = deque(maxlen=ring_size)
+        self._ring: deque[tuple[int, int, ServerSentEvent]] = deque(maxlen=ring_size)
         self._last_id = first_id
+        self._position = 0  # the stream position of the newest event sent
         self._clients: set[SseClient] = set()
 
     @property
@@ -67,18 +75,27 @@ class SseHub:
         return self._last_id
 
     @property
+    def newest(self) -> str:
+        """The id a client that has everything sent so far stands at."""
+        return f"{self._position}.{self._last_id}"
+
+    @property
     def clients(self) -> int:
         return len(self._clients)
 
     def publish(self, state: DashboardState, changes: Changes, now: datetime) -> None:
-        self.send(deltas(state, changes, now))
+        self.send(deltas(state, changes, now), state.position)
 
-    def send(self, deltas: list[Delta]) -> None:
-        for delta in deltas:
+    def send(self, deltas: list[Delta], position: int | None = None) -> None:
+        """One drain's deltas. Only the last carries the new position: a client cut off
+        inside the batch resumes elsewhere from the previous one (told twice, never not)."""
+        for i, delta in enumerate(deltas):
             self._last_id += 1
+            if position is not None and i == len(deltas) - 1:
+                self._position = position
             event = ServerSentEvent(raw_data=_encode(delta.type, delta.data),
-                                    id=str(self._last_id))
-            self._ring.append((self._last_id, event))
+                                    id=f"{self._position}.{self._last_id}")
+            self._ring.append((self._last_id, self._position, event))
             self._metrics.sse_deltas.labels(delta.type).inc()
             for client in list(self._clients):
                 try:
@@ -87,15 +104,18 @@ class SseHub:
                     self._drop(client)
 
     def open(self, last_event_id: str | None, snapshot: Callable[[], dict[str, Any]],
-             session_id: str | None = None) -> SseClient:
+             session_id: str | None = None, resume: Resume | None = None) -> SseClient:
         """Register a client: it gets the deltas after `last_event_id` if they are all still
-        kept, else a snapshot. No await between reading and registering: nothing is lost
-        or repeated between the backlog and the queue."""
+        kept, else (an id of another instance) what it missed since that id's position,
+        else a snapshot. No await between reading and registering: nothing is lost or
+        repeated between the backlog and the queue."""
         backlog = self._replay(last_event_id)
+        if backlog is None and resume is not None:
+            backlog = self._resume(last_event_id, resume)
         resumed = backlog is not None
         if backlog is None:
             backlog = [ServerSentEvent(raw_data=_encode("initial_data", snapshot()),
-                                       id=str(self._last_id), retry=self._retry_ms)]
+                                       id=self.newest, retry=self._retry_ms)]
         else:
             self._metrics.sse_resumed.inc()
         client = SseClient(asyncio.Queue(self._queue_size), backlog, resumed,
@@ -135,15 +155,41 @@ class SseHub:
         client.queue.put_nowait(None)
 
     def _replay(self, last_event_id: str | None) -> list[ServerSentEvent] | None:
-        if last_event_id is None:
+        parsed = parse_id(last_event_id)
+        if parsed is None:
             return None
-        try:
-            last = int(last_event_id.strip())
-        except ValueError:
-            return None
+        position, last = parsed
         if last == self._last_id:
-            return []
+            return [] if position in (None, self._position) else None
         oldest = self._ring[0][0] if self._ring else self._last_id + 1
-        if oldest - 1 <= last < self._last_id:
-            return [event for event_id, event in self._ring if event_id > last]
+        if not oldest - 1 <= last < self._last_id:
+            return None
+        if position is not None and last >= oldest and not any(
+                event_id == last and at == position for event_id, at, _ in self._ring):
+            return None  # the same number from another instance: not our event
+        return [event for event_id, _, event in self._ring if event_id > last]
+
+    def _resume(self, last_event_id: str | None, resume: Resume) -> list[ServerSentEvent] | None:
+        parsed = parse_id(last_event_id)
+        if parsed is None or parsed[0] is None:
+            return None
+        missed = resume(parsed[0])
+        if missed is None:
+            return None
+        # All but the last keep the client's own id: cut off among them, it starts again.
+        events = [ServerSentEvent(raw_data=_encode(d.type, d.data), id=last_event_id)
+                  for d in missed]
+        if events:
+            events[-1] = ServerSentEvent(raw_data=events[-1].raw_data, id=self.newest)
+        return events
+
+
+def parse_id(last_event_id: str | None) -> tuple[int | None, int] | None:
+    """`<position>.<n>` (or a bare `<n>`, as ids were before instances shared the work)."""
+    if last_event_id is None:
+        return None
+    head, dot, tail = last_event_id.strip().partition(".")
+    try:
+        return (int(head), int(tail)) if dot else (None, int(head))
+    except ValueError:
         return None
