@@ -63,8 +63,7 @@ def _settings(name: str, data_dir: Path, nats_url: str, private_pem: str,
                                      durable_name=f"ntf-{time.monotonic_ns()}", **common)
     from services.dashboard.settings import DashboardSettings
 
-    return DashboardSettings(jwt_public_key_pem=public,
-                             durable_name=f"dashboard-{time.monotonic_ns()}", **common)
+    return DashboardSettings(jwt_public_key_pem=public, **common)
 
 
 def create_app(name: str, settings: Any) -> Any:

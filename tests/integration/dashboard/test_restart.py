@@ -41,7 +41,7 @@ def day_numbers(s: dict[str, Any]) -> dict[str, Any]:
 async def test_after_a_restart_the_24_hour_numbers_are_unchanged(
         tmp_path: Path, nats_server: NatsServerProcess) -> None:
     keys = Keys.generate()
-    settings = dashboard_settings(tmp_path, nats_server.url, keys, durable_name="dashboard")
+    settings = dashboard_settings(tmp_path, nats_server.url, keys)
     async with feeder(nats_server.url) as bus:
         async with running(settings) as server:
             await publish(bus, ev.room(1, "general"), ev.room(2, "random"),

@@ -28,7 +28,6 @@ async def test_sigterm_ends_open_streams_and_the_process_exits_promptly(
     port = free_port()
     env = {**os.environ, "DASHBOARD_NATS_URL": nats_url, "DASHBOARD_DATA_DIR": str(tmp_path),
            "DASHBOARD_JWT_PUBLIC_KEY_PEM": keys.public_pem, "DASHBOARD_LOG_LEVEL": "WARNING",
-           "DASHBOARD_DURABLE_NAME": f"dashboard-shutdown-{port}",
            "PYTHONPATH": str(REPO)}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "uvicorn", "services.dashboard.app:create_app", "--factory",
