@@ -36,21 +36,27 @@ class PartitionKeeper:
         table = await self._leases.read()
         await self._leases.alive()
         owners = {p: owner for p, (owner, _) in table.owners.items()}
-        lost: set[int] = set()
+        lost: dict[int, object] = {}
         for partition in sorted(ownership.mine):
+            # Renewed against the revision we wrote last, not the one just read: a read
+            # racing an expiry may miss a key, and only the server's refusal means lost.
             held = table.owners.get(partition)
-            revision = (await self._leases.renew(partition, held[1])
-                        if held is not None and held[0] == self._me else None)
+            last = self._revisions.get(partition) or (held[1] if held else 0)
+            revision = await self._leases.renew(partition, last)
             if revision is None:
-                lost.add(partition)
+                lost[partition] = held
                 if owners.get(partition) == self._me:
                     owners.pop(partition)
             else:
                 self._revisions[partition] = revision
+                owners[partition] = self._me
         self._renewed_at = asyncio.get_running_loop().time()
         if lost:
-            log.warning("presence partitions %s lost to another instance", sorted(lost))
-            await use_cases.release(self._deps, lost, store=False)
+            log.warning("presence partitions lost (their leases expired or were won by "
+                        "another instance): %s", lost)
+            for partition in lost:
+                self._revisions.pop(partition, None)
+            await use_cases.release(self._deps, set(lost), store=False)
         for partition, (owner, revision) in table.owners.items():
             if owner == self._me and partition not in ownership.mine and partition not in lost:
                 await self._leases.give_up(partition, revision)  # won, but never adopted
