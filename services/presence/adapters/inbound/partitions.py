@@ -26,6 +26,7 @@ class PartitionKeeper:
         self._drain = drain  # publish what is queued before a partition changes hands
         self._revisions: dict[int, int] = {}
         self._renewed_at: float | None = None
+        self.fenced_after: float | None = None  # seconds since the last renewal, if fenced
 
     @property
     def _me(self) -> str:
@@ -36,6 +37,8 @@ class PartitionKeeper:
         table = await self._leases.read()
         await self._leases.alive()
         owners = {p: owner for p, (owner, _) in table.owners.items()}
+        # A lease renewed now lasts from before the request, not from its answer.
+        renewing_at = asyncio.get_running_loop().time()
         lost: dict[int, object] = {}
         for partition in sorted(ownership.mine):
             # Renewed against the revision we wrote last, not the one just read: a read
@@ -50,7 +53,7 @@ class PartitionKeeper:
             else:
                 self._revisions[partition] = revision
                 owners[partition] = self._me
-        self._renewed_at = asyncio.get_running_loop().time()
+        self._renewed_at = renewing_at
         if lost:
             log.warning("presence partitions lost (their leases expired or were won by "
                         "another instance): %s", lost)
@@ -95,6 +98,11 @@ class PartitionKeeper:
             "partitions": sorted(partitions)}})
 
     async def run(self) -> None:
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self._renewing())
+            tasks.create_task(self._watching())
+
+    async def _renewing(self) -> None:
         while True:
             try:
                 await self.beat()
@@ -103,18 +111,29 @@ class PartitionKeeper:
             except Exception:
                 log.exception("renewing presence leases failed; trying again in %.1fs",
                               self._renew_secs)
-                await self._fence()
             await asyncio.sleep(self._renew_secs)
 
+    async def _watching(self) -> None:
+        """Apart from the renewals, which may hang as long as a NATS request does."""
+        while True:
+            await asyncio.sleep(self._renew_secs / 2)
+            try:
+                await self._fence()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("releasing unrenewed presence partitions failed")
+
     async def _fence(self) -> None:
-        # Leases not renewed for nearly their lifetime may be someone else's by now: stop
+        # Leases not renewed for nearly their lifetime may be someone else's soon: stop
         # computing those users before two instances announce the same change.
         lease_secs = self._leases.lease_secs
         now = asyncio.get_running_loop().time()
-        if self._deps.ownership.mine and (
-                self._renewed_at is None
-                or now - self._renewed_at > lease_secs - self._renew_secs):
-            log.warning("presence leases not renewed for %.1fs; releasing them", lease_secs)
+        if self._deps.ownership.mine and self._renewed_at is not None \
+                and now - self._renewed_at > lease_secs - self._renew_secs:
+            self.fenced_after = now - self._renewed_at
+            log.warning("presence leases not renewed for %.1fs; releasing them",
+                        self.fenced_after)
             self._revisions.clear()
             await use_cases.release(self._deps, set(self._deps.ownership.mine), store=False)
 

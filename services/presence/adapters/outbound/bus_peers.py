@@ -14,8 +14,11 @@ from shared.bus import EventBus, RequestFailed
 from shared.contracts import PRESENCE_PEER_RPC
 
 log = logging.getLogger(__name__)
-# A peer that does not answer in this long is treated as gone (its lease will tell).
+# A peer that does not answer a question in this long is treated as gone (its lease will
+# tell); a status change, which the owner writes to its database, gets longer: answered
+# late it was still applied, and the caller would retry what is done.
 ASK_TIMEOUT_SECS = 1.0
+SET_TIMEOUT_SECS = 5.0
 
 
 def peer_subject(instance_id: str) -> str:
@@ -46,10 +49,11 @@ class BusPeers:
         self._bus = bus
         self._timeout_secs = timeout_secs
 
-    async def _ask(self, instance: str, question: dict[str, Any]) -> Any:
+    async def _ask(self, instance: str, question: dict[str, Any],
+                   timeout_secs: float | None = None) -> Any:
         try:
             raw = await self._bus.request(peer_subject(instance), orjson.dumps(question),
-                                          timeout_secs=self._timeout_secs)
+                                          timeout_secs=timeout_secs or self._timeout_secs)
         except RequestFailed as exc:
             log.info("presence peer %s did not answer %s: %s", instance, question["op"], exc)
             return None
@@ -81,5 +85,5 @@ class BusPeers:
     async def set_status(self, instance: str, user_id: int, status: ManualStatus,
                          ) -> PresenceView | None:
         result = await self._ask(instance, {"op": "set_status", "user_id": user_id,
-                                            "status": status})
+                                            "status": status}, SET_TIMEOUT_SECS)
         return decode_view(result) if result else None
