@@ -13,6 +13,7 @@ from services.presence import use_cases
 from services.presence.domain import Board, Caller, Ownership, fair_share, partition_of, plan
 from services.presence.ports import PresenceDeps
 from shared.contracts import ConnectionClosed, ConnectionOpened, ConnectionsHeartbeat
+from tests.support.clocks import FixedClock
 from tests.unit.presence.fakes import TIMING, FakeScheduler, PresenceWorld
 
 P = 4
@@ -162,3 +163,24 @@ async def test_an_instance_without_the_user_asks_nobody_when_alone_and_reads_the
     assert view.status == "online"
     page, _ = await use_cases.present(pair.instances["a"], Caller(1, True))
     assert [v.user_id for v in page] == [2]
+
+
+def test_partitions_refuse_a_database_of_the_instance_own(tmp_path: Any) -> None:
+    """SQLite is one file per instance: "last announced" would not be shared."""
+    from cryptography.hazmat.primitives import serialization
+
+    from services.presence.bootstrap import wire
+    from services.presence.settings import PresenceSettings
+    from shared.auth import TokenIssuer, generate_private_key_pem
+    from shared.bus.memory import InMemoryEventBus
+    from tests.unit.presence.fakes import InMemoryConnectionStore
+
+    pem = TokenIssuer(generate_private_key_pem()).public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    settings = PresenceSettings(data_dir=tmp_path, partitions=4, jwt_public_key_pem=pem)
+    store = InMemoryConnectionStore(FixedClock(), 30.0)
+    with pytest.raises(ValueError, match="PRESENCE_PARTITIONS needs a database"):
+        wire(settings, bus=InMemoryEventBus(), store=store)
+    alone = wire(settings.model_copy(update={"partitions": 0}), bus=InMemoryEventBus(),
+                 store=store)
+    assert alone.keeper is None and not alone.deps.ownership.partitioned
