@@ -7,6 +7,7 @@ extend shows in one place that one instance still does exactly what it did."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from datetime import datetime
@@ -199,9 +200,11 @@ async def snapshot(deps: PresenceDeps, user_ids: list[int]) -> list[PresenceView
         owner = deps.ownership.owner_of(uid)
         if owner is not None and owner != deps.ownership.me and deps.peers is not None:
             asked.setdefault(owner, []).append(uid)
-    for owner, ids in asked.items():
-        answer = await deps.peers.views(owner, ids) if deps.peers else None
-        views.update((v.user_id, v) for v in answer or () if v.user_id in ids)
+    peers = deps.peers
+    if peers is not None and asked:
+        answers = await asyncio.gather(*(peers.views(o, ids) for o, ids in asked.items()))
+        for ids, answer in zip(asked.values(), answers, strict=True):
+            views.update((v.user_id, v) for v in answer or () if v.user_id in ids)
     missing = [uid for uid in wanted if views.get(uid) is None]
     records = await deps.records.get(missing) if missing else {}
 
@@ -219,8 +222,11 @@ async def _everyone_present(deps: PresenceDeps) -> list[PresenceView]:
     partitions nobody answers for, the last announced statuses."""
     found = {v.user_id: v for v in deps.board.present()}
     silent = set(deps.ownership.unowned())
-    for owner, partitions in deps.ownership.others().items():
-        answer = await deps.peers.present(owner) if deps.peers else None
+    others = deps.ownership.others()
+    peers = deps.peers
+    answers = (await asyncio.gather(*(peers.present(o) for o in others)) if peers
+               else [None] * len(others))
+    for partitions, answer in zip(others.values(), answers, strict=True):
         if answer is None:
             silent |= partitions
         found.update((v.user_id, v) for v in answer or ())
@@ -263,9 +269,11 @@ async def room_presence(deps: PresenceDeps, caller: Caller, room_id: int) -> lis
     if not viewer.may_see_room(room_id):
         raise Forbidden("not_in_room", "Join the room to see who is in it.")
     found = {v.user_id: v for v in deps.board.in_room(room_id)}
-    for owner in deps.ownership.others():
-        answer = await deps.peers.in_room(owner, room_id) if deps.peers else None
-        found.update((v.user_id, v) for v in answer or ())
+    if deps.peers is not None:
+        peers = deps.peers
+        for answer in await asyncio.gather(*(peers.in_room(o, room_id)
+                                             for o in deps.ownership.others())):
+            found.update((v.user_id, v) for v in answer or ())
     return [as_seen_by(found[uid], viewer) for uid in sorted(found)]
 
 
@@ -303,8 +311,10 @@ async def stats(deps: PresenceDeps) -> dict[str, int]:
     """Users by status (offline: users seen before and not here now) and open connections."""
     stored = await deps.records.count_by_status()
     counts = local_counts(deps)
-    for owner in deps.ownership.others():
-        answer = await deps.peers.counts(owner) if deps.peers else None
-        for key, value in (answer or {}).items():
-            counts[key] = counts.get(key, 0) + value
+    if deps.peers is not None:
+        peers = deps.peers
+        for answer in await asyncio.gather(*(peers.counts(o)
+                                             for o in deps.ownership.others())):
+            for key, value in (answer or {}).items():
+                counts[key] = counts.get(key, 0) + value
     return {**counts, "offline": stored.get("offline", 0)}
