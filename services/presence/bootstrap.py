@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from services.presence import use_cases
+from services.presence.adapters.inbound.partitions import PartitionKeeper
+from services.presence.adapters.inbound.peers import answer_peers
 from services.presence.adapters.inbound.subscriptions import (
     answer_presence_queries,
     subscribe_connections,
@@ -18,10 +20,12 @@ from services.presence.adapters.inbound.subscriptions import (
 from services.presence.adapters.inbound.ticker import Ticker
 from services.presence.adapters.metrics import PresenceMetrics
 from services.presence.adapters.outbound.bus_events import BusPresenceEvents
+from services.presence.adapters.outbound.bus_peers import BusPeers
 from services.presence.adapters.outbound.clock import SystemClock
 from services.presence.adapters.outbound.nats_kv_store import NatsKvConnectionStore
+from services.presence.adapters.outbound.nats_leases import NatsKvLeases
 from services.presence.adapters.outbound.sqla_records import SqlaPresenceRecords
-from services.presence.domain import Board, Timing
+from services.presence.domain import Board, Ownership, Timing
 from services.presence.migrations import SCHEMA
 from services.presence.ports import Clock, ConnectionStore, PresenceDeps
 from services.presence.settings import PresenceSettings
@@ -47,6 +51,7 @@ class Presence:
     ticker: Ticker
     keys: TokenKeys
     metrics: PresenceMetrics
+    keeper: PartitionKeeper | None = None  # several instances (PRESENCE_PARTITIONS) only
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -82,11 +87,26 @@ def wire(settings: PresenceSettings, *, bus: EventBus | None = None,
     events = BusPresenceEvents(bus)
     deps = PresenceDeps(board=Board(timing), store=store, records=SqlaPresenceRecords(db),
                         events=events, clock=clock, scheduler=ticker,
-                        page_max=settings.page_max)
+                        page_max=settings.page_max,
+                        ownership=Ownership(settings.partitions, settings.instance_id))
+    keeper = None
+    if settings.partitions:
+        if db.sqlite:
+            # "Last announced" must be one truth for all instances, or a hand-over would
+            # compare against another instance's past and announce (or miss) changes.
+            raise ValueError("PRESENCE_PARTITIONS needs a database every instance shares "
+                             "(PRESENCE_DATABASE_URL=postgresql+asyncpg://...), not SQLite")
+        if not isinstance(bus, NatsEventBus):
+            raise ValueError("partition leases need a NatsEventBus")
+        deps.peers = BusPeers(bus)
+        leases = NatsKvLeases(bus, settings.lease_bucket, settings.lease_secs,
+                              settings.instance_id)
+        keeper = PartitionKeeper(leases, deps, renew_secs=settings.lease_renew_secs,
+                                 drain=lambda: events.drain(DRAIN_EVENTS_SECS))
     metrics = PresenceMetrics()
     metrics.observe(deps.board, lambda: events.pending)
     return Presence(settings, db, bus, deps, events, ticker, _token_keys(settings, verifier),
-                    metrics)
+                    metrics, keeper)
 
 
 async def _every(secs: float, job: Callable[[], Awaitable[None]], name: str) -> None:
@@ -129,6 +149,11 @@ async def running(presence: Presence) -> AsyncIterator[Presence]:
         presence.ready.set()
         stack.callback(presence.ready.clear)
         await subscribed(stack, answer_presence_queries(presence.bus, deps))
+        if presence.keeper is not None:
+            await subscribed(stack, answer_peers(presence.bus, deps))
+            # On exit the renewals end first, then every partition is handed over at once.
+            stack.push_async_callback(presence.keeper.stop)
+            run_task(stack, presence.keeper.run(), "presence-leases")
         run_task(stack, presence.ticker.run(
             lambda: use_cases.tick(deps, hearing=presence.hearing())), "presence-timers")
         run_task(stack, _every(settings.persist_secs, lambda: use_cases.flush(deps),
@@ -137,12 +162,20 @@ async def running(presence: Presence) -> AsyncIterator[Presence]:
             presence.bus, service="presence", instance_id=settings.instance_id,
             version=VERSION, started_at=presence.started_at,
             interval_secs=settings.service_heartbeat_secs, readiness=presence.readiness,
-            details=lambda: {"connections": len(deps.board.connections),
-                             **deps.board.counts()}), "heartbeat")
+            details=lambda: _details(deps)), "heartbeat")
         log.info("presence service started", extra={"fields": {
             "instance_id": settings.instance_id, "grace_secs": settings.grace_secs,
-            "kv_ttl_secs": settings.resolved_kv_ttl_secs(), "bucket": settings.kv_bucket}})
+            "kv_ttl_secs": settings.resolved_kv_ttl_secs(), "bucket": settings.kv_bucket,
+            "partitions": settings.partitions}})
         yield presence
+
+
+def _details(deps: PresenceDeps) -> dict[str, object]:
+    details: dict[str, object] = {"connections": len(deps.board.connections),
+                                  **deps.board.counts()}
+    if deps.ownership.partitioned:
+        details["partitions"] = sorted(deps.ownership.mine)
+    return details
 
 
 async def _store_and_publish(presence: Presence, events: asyncio.Task[None]) -> None:

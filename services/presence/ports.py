@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from services.presence.domain import Board, Connection, PresenceRecord, Status
+from services.presence.domain import (
+    Board,
+    Connection,
+    ManualStatus,
+    Ownership,
+    PresenceRecord,
+    PresenceView,
+    Status,
+)
 from shared.contracts import PresenceChanged
 
 
@@ -41,6 +49,21 @@ class PresenceEvents(Protocol):
         ...
 
 
+class Peers(Protocol):
+    """The other presence instances, asked about the users they compute (several instances
+    only). Each answers from its own board; None means it did not answer in time."""
+
+    async def views(self, instance: str, user_ids: list[int]) -> list[PresenceView] | None:
+        ...
+    async def present(self, instance: str) -> list[PresenceView] | None: ...
+    async def in_room(self, instance: str, room_id: int) -> list[PresenceView] | None: ...
+    async def counts(self, instance: str) -> dict[str, int] | None: ...
+    async def set_status(self, instance: str, user_id: int, status: ManualStatus,
+                         ) -> PresenceView | None:
+        """The view after the change; None also when that instance no longer owns them."""
+        ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
@@ -62,5 +85,8 @@ class PresenceDeps:
     clock: Clock
     scheduler: Scheduler
     page_max: int = 200
+    # Which users this board computes: everyone, unless PRESENCE_PARTITIONS splits them.
+    ownership: Ownership = field(default_factory=Ownership)
+    peers: Peers | None = None
     # One step at a time: the live subscription, the timers and HTTP all change the board.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)

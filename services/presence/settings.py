@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.contracts.permissions import PRESENCE_BUCKET
+from shared.contracts.permissions import PRESENCE_BUCKET, PRESENCE_LEASES_BUCKET
 from shared.nats_settings import NatsSettings
 
 
@@ -51,6 +51,17 @@ class PresenceSettings(NatsSettings):
     sweep_secs: float = 1.0
     # Last activity and last seen reach the database at least this often.
     persist_secs: float = 5.0
+
+    # Several instances at once: the users are split over this many partitions (by user id),
+    # each computed by the one instance holding its lease in the KV bucket `lease_bucket`.
+    # 0, the default, is one instance computing everyone: then never run a second one.
+    # Needs a database all instances share (PostgreSQL); the same number on every instance.
+    partitions: int = Field(0, ge=0, le=1024)
+    # A lease not renewed for this long expires and another instance takes the partition
+    # over; each instance renews its leases every lease_renew_secs.
+    lease_secs: float = 5.0
+    lease_renew_secs: float = 1.0
+    lease_bucket: str = PRESENCE_LEASES_BUCKET
 
     service_heartbeat_secs: float = 5.0
     page_max: int = 200

@@ -1,7 +1,13 @@
-"""Presence use cases: what the chat replicas report, what time does, what people ask."""
+"""Presence use cases: what the chat replicas report, what time does, what people ask.
+
+Longer than 300 lines: with several instances (PRESENCE_PARTITIONS) each question is the
+same question put to the local board and to the instances owning the other partitions, and
+a hand-over is a restore of some users; keeping those beside the one-instance versions they
+extend shows in one place that one instance still does exactly what it did."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from datetime import datetime
@@ -15,7 +21,10 @@ from services.presence.domain import (
     Outcome,
     PresenceView,
     Status,
+    Unavailable,
+    Viewer,
     as_seen_by,
+    view_of_announced,
     view_of_record,
 )
 from services.presence.ports import PresenceDeps
@@ -88,7 +97,10 @@ async def report(deps: PresenceDeps, message: LiveConnectionsMessage) -> None:
         match message:
             case ConnectionOpened():
                 conn = _connection(message.replica_id, message.connection, now)
-                out = board.open(conn, now) if conn is not None else Outcome()
+                # Another instance computes users outside our partitions. Close, activity
+                # and status name sockets the board knows only if it owns their user.
+                out = (board.open(conn, now) if conn is not None
+                       and deps.ownership.owns(conn.user_id) else Outcome())
             case ConnectionClosed():
                 out = board.close(message.connection_id, now)
             case ConnectionActivity():
@@ -100,7 +112,8 @@ async def report(deps: PresenceDeps, message: LiveConnectionsMessage) -> None:
             case ConnectionsHeartbeat():
                 listed = [_connection(message.replica_id, info, now)
                           for info in message.connections]
-                out = board.heartbeat(message.replica_id, [c for c in listed if c], now)
+                out = board.heartbeat(message.replica_id, [
+                    c for c in listed if c and deps.ownership.owns(c.user_id)], now)
         await _apply(deps, out, now)
 
 
@@ -120,6 +133,8 @@ async def tick(deps: PresenceDeps, *, hearing: bool = True) -> None:
 async def restore(deps: PresenceDeps) -> None:
     """Start where the last process stopped: sockets from the store, announced statuses from
     the database. Nothing is announced unless something really changed meanwhile."""
+    if deps.ownership.partitioned:
+        return  # each partition is restored when its lease is won (`adopt`)
     async with deps.lock:
         now = deps.clock.now()
         connections = await deps.store.load_all()
@@ -128,6 +143,40 @@ async def restore(deps: PresenceDeps) -> None:
     log.info("presence restored", extra={"fields": {
         "connections": len(deps.board.connections),
         "users": sum(deps.board.counts().values())}})
+
+
+async def adopt(deps: PresenceDeps, partitions: set[int]) -> None:
+    """Partitions whose leases this instance just won: their sockets from the store, their
+    announced statuses from the shared database, then only real differences announced (a
+    hand-over where nothing changed announces nothing). Reports wait on the lock meanwhile,
+    and apply to these users from then on."""
+    ownership = deps.ownership
+
+    def ours(user_id: int) -> bool:
+        return ownership.partition(user_id) in partitions
+
+    async with deps.lock:
+        now = deps.clock.now()
+        connections = [c for c in await deps.store.load_all() if ours(c.user_id)]
+        records = [r for r in await deps.records.not_offline() if ours(r.user_id)]
+        ownership.mine |= partitions
+        await _apply(deps, deps.board.adopt(connections, records, now), now)
+    log.info("presence partitions adopted", extra={"fields": {
+        "partitions": sorted(partitions), "connections": len(connections),
+        "announced": len(records)}})
+
+
+async def release(deps: PresenceDeps, partitions: set[int], *, store: bool = True) -> None:
+    """Stop computing these partitions' users. `store`: write their records first (a lease
+    given up on purpose, so its next owner starts from them); not when the lease was lost,
+    because the next owner may be writing them already."""
+    ownership = deps.ownership
+    async with deps.lock:
+        users = {uid for uid in deps.board.users if ownership.partition(uid) in partitions}
+        ownership.mine -= partitions
+        if store:
+            await _persist(deps, users, deps.clock.now())
+        deps.board.forget(users)
 
 
 async def flush(deps: PresenceDeps) -> None:
@@ -141,11 +190,58 @@ async def flush(deps: PresenceDeps) -> None:
 
 
 async def snapshot(deps: PresenceDeps, user_ids: list[int]) -> list[PresenceView]:
-    """Each user asked about, in order; users unknown to the service are offline."""
-    views = {uid: deps.board.view(uid) for uid in dict.fromkeys(user_ids)}
-    missing = [uid for uid, view in views.items() if view is None]
+    """Each user asked about, in order; users unknown to the service are offline. Users
+    another instance computes are asked of it; while nobody answers for them (a hand-over)
+    their last announced status stands."""
+    wanted = list(dict.fromkeys(user_ids))
+    views = {uid: deps.board.view(uid) for uid in wanted if deps.ownership.owns(uid)}
+    asked: dict[str, list[int]] = {}
+    for uid in wanted:
+        owner = deps.ownership.owner_of(uid)
+        if owner is not None and owner != deps.ownership.me and deps.peers is not None:
+            asked.setdefault(owner, []).append(uid)
+    peers = deps.peers
+    if peers is not None and asked:
+        answers = await asyncio.gather(*(peers.views(o, ids) for o, ids in asked.items()))
+        for ids, answer in zip(asked.values(), answers, strict=True):
+            views.update((v.user_id, v) for v in answer or () if v.user_id in ids)
+    missing = [uid for uid in wanted if views.get(uid) is None]
     records = await deps.records.get(missing) if missing else {}
-    return [view or view_of_record(records.get(uid), uid) for uid, view in views.items()]
+
+    def unknown(uid: int) -> PresenceView:
+        record = records.get(uid)
+        if record is not None and not deps.ownership.owns(uid):
+            return view_of_announced(record)  # its owner did not answer
+        return view_of_record(record, uid)
+
+    return [views.get(uid) or unknown(uid) for uid in wanted]
+
+
+async def _everyone_present(deps: PresenceDeps) -> list[PresenceView]:
+    """Every user not offline, by user id: this board's, each other owner's, and for
+    partitions nobody answers for, the last announced statuses."""
+    found = {v.user_id: v for v in deps.board.present()}
+    silent = set(deps.ownership.unowned())
+    others = deps.ownership.others()
+    peers = deps.peers
+    answers = (await asyncio.gather(*(peers.present(o) for o in others)) if peers
+               else [None] * len(others))
+    for partitions, answer in zip(others.values(), answers, strict=True):
+        if answer is None:
+            silent |= partitions
+        found.update((v.user_id, v) for v in answer or ())
+    if silent:
+        for record in await deps.records.not_offline():
+            if deps.ownership.partition(record.user_id) in silent:
+                found.setdefault(record.user_id, view_of_announced(record))
+    return [found[uid] for uid in sorted(found)]
+
+
+async def _viewer(deps: PresenceDeps, caller: Caller) -> Viewer:
+    if deps.ownership.owns(caller.user_id):
+        return deps.board.viewer(caller.user_id, caller.is_admin)
+    (view,) = await snapshot(deps, [caller.user_id])
+    return Viewer(caller.user_id, caller.is_admin, view.rooms)
 
 
 async def present(deps: PresenceDeps, caller: Caller, *, after: int | None = None,
@@ -153,8 +249,10 @@ async def present(deps: PresenceDeps, caller: Caller, *, after: int | None = Non
                   ) -> tuple[list[PresenceView], bool]:
     """Users who are not offline, by user id, a page at a time (`after` the last id seen)."""
     limit = max(1, min(limit, deps.page_max))
-    viewer = deps.board.viewer(caller.user_id, caller.is_admin)
-    found = [v for v in deps.board.present()
+    viewer = await _viewer(deps, caller)
+    everyone = (deps.board.present() if not deps.ownership.partitioned
+                else await _everyone_present(deps))
+    found = [v for v in everyone
              if (after is None or v.user_id > after) and (status is None or v.status == status)]
     return [as_seen_by(v, viewer) for v in found[:limit]], len(found) > limit
 
@@ -162,31 +260,61 @@ async def present(deps: PresenceDeps, caller: Caller, *, after: int | None = Non
 async def user_presence(deps: PresenceDeps, caller: Caller, user_id: int) -> PresenceView:
     """Status and last seen of one user (offline if the service never saw them)."""
     (view,) = await snapshot(deps, [user_id])
-    return as_seen_by(view, deps.board.viewer(caller.user_id, caller.is_admin))
+    return as_seen_by(view, await _viewer(deps, caller))
 
 
 async def room_presence(deps: PresenceDeps, caller: Caller, room_id: int) -> list[PresenceView]:
     """Who has a socket in the room now. Only admins and people in that room may ask."""
-    viewer = deps.board.viewer(caller.user_id, caller.is_admin)
+    viewer = await _viewer(deps, caller)
     if not viewer.may_see_room(room_id):
         raise Forbidden("not_in_room", "Join the room to see who is in it.")
-    return [as_seen_by(v, viewer) for v in deps.board.in_room(room_id)]
+    found = {v.user_id: v for v in deps.board.in_room(room_id)}
+    if deps.peers is not None:
+        peers = deps.peers
+        for answer in await asyncio.gather(*(peers.in_room(o, room_id)
+                                             for o in deps.ownership.others())):
+            found.update((v.user_id, v) for v in answer or ())
+    return [as_seen_by(found[uid], viewer) for uid in sorted(found)]
 
 
 async def set_my_status(deps: PresenceDeps, caller: Caller, status: ManualStatus,
                         ) -> PresenceView:
     """Away or busy wins over activity while any of your connections is open; online hands
     the status back to activity. Needs an open connection (409 `not_connected`)."""
+    owner = deps.ownership.owner_of(caller.user_id)
+    if owner != deps.ownership.me:
+        view = (await deps.peers.set_status(owner, caller.user_id, status)
+                if owner is not None and deps.peers is not None else None)
+        if view is None:
+            raise Unavailable("presence_moving",
+                              "Your presence is moving between instances; try again.")
+        return view
+    return await set_status_here(deps, caller.user_id, status)
+
+
+async def set_status_here(deps: PresenceDeps, user_id: int, status: ManualStatus,
+                          ) -> PresenceView:
+    """`set_my_status` on this board (the owner's side of a forwarded one too)."""
     async with deps.lock:
         now = deps.clock.now()
-        await _apply(deps, deps.board.set_manual(caller.user_id, status, now), now)
-        view = deps.board.view(caller.user_id)
+        await _apply(deps, deps.board.set_manual(user_id, status, now), now)
+        view = deps.board.view(user_id)
     assert view is not None
     return view
+
+
+def local_counts(deps: PresenceDeps) -> dict[str, int]:
+    return {**deps.board.counts(), "connections": len(deps.board.connections)}
 
 
 async def stats(deps: PresenceDeps) -> dict[str, int]:
     """Users by status (offline: users seen before and not here now) and open connections."""
     stored = await deps.records.count_by_status()
-    return {**deps.board.counts(), "offline": stored.get("offline", 0),
-            "connections": len(deps.board.connections)}
+    counts = local_counts(deps)
+    if deps.peers is not None:
+        peers = deps.peers
+        for answer in await asyncio.gather(*(peers.counts(o)
+                                             for o in deps.ownership.others())):
+            for key, value in (answer or {}).items():
+                counts[key] = counts.get(key, 0) + value
+    return {**counts, "offline": stored.get("offline", 0)}

@@ -52,6 +52,7 @@ from shared.contracts.live import (
     parse_viewing_message,
 )
 from shared.contracts.rpc import (
+    PRESENCE_PEER_RPC,
     PRESENCE_USERS_RPC,
     PresenceQuery,
     PresenceSnapshot,
@@ -66,6 +67,7 @@ __all__ = [
     "LIVE_CONNECTIONS",
     "LIVE_SERVICE_HEARTBEAT",
     "LIVE_VIEWING",
+    "PRESENCE_PEER_RPC",
     "PRESENCE_USERS_RPC",
     "BroadcastReceipt",
     "BroadcastSent",

@@ -25,7 +25,7 @@ from shared.contracts.live import (
     LIVE_SERVICE_HEARTBEAT,
     LIVE_VIEWING,
 )
-from shared.contracts.rpc import PRESENCE_USERS_RPC
+from shared.contracts.rpc import PRESENCE_PEER_RPC, PRESENCE_USERS_RPC
 
 Service = Literal["chat", "presence", "notifications", "dashboard"]
 SERVICES: tuple[Service, ...] = ("chat", "presence", "notifications", "dashboard")
@@ -34,6 +34,7 @@ ADMIN_USER = "admin"
 # Names the services' settings default to; the permissions are written for these.
 CHAT_THROTTLE_BUCKET = "CHAT_THROTTLE"
 PRESENCE_BUCKET = "PRESENCE"
+PRESENCE_LEASES_BUCKET = "PRESENCE_LEASES"
 NOTIFICATIONS_DURABLE = "notifications"
 
 LIVE_ROOMS = "live.room.*"
@@ -57,7 +58,7 @@ class Uses:
     subscribes: tuple[str, ...]
     answers: tuple[str, ...] = ()  # request subjects it replies to (queue group)
     durable: str | None = None  # its durable consumer of EVENTS
-    kv_bucket: str | None = None
+    kv_buckets: tuple[str, ...] = ()
     # Folds the whole of EVENTS with ephemeral consumers of its own (no durable to share).
     replays_events: bool = False
 
@@ -68,12 +69,14 @@ USES: dict[Service, Uses] = {
                    LIVE_BROADCAST_RECEIPTS, LIVE_SERVICE_HEARTBEAT, PRESENCE_USERS_RPC),
         # Presence changes reach chat as a core subscription on the event's subject.
         subscribes=(LIVE_ROOMS, LIVE_USERS, LIVE_BROADCAST, spec_for(PresenceChanged).subject),
-        kv_bucket=CHAT_THROTTLE_BUCKET),
+        kv_buckets=(CHAT_THROTTLE_BUCKET,)),
     "presence": Uses(
-        publishes=(LIVE_SERVICE_HEARTBEAT,),
+        # Several instances (PRESENCE_PARTITIONS) ask each other on rpc.presence.peer.<id>
+        # and hold their partitions' leases in a bucket of their own.
+        publishes=(LIVE_SERVICE_HEARTBEAT, f"{PRESENCE_PEER_RPC}.*"),
         subscribes=(LIVE_CONNECTIONS,),
-        answers=(PRESENCE_USERS_RPC,),
-        kv_bucket=PRESENCE_BUCKET),
+        answers=(PRESENCE_USERS_RPC, f"{PRESENCE_PEER_RPC}.*"),
+        kv_buckets=(PRESENCE_BUCKET, PRESENCE_LEASES_BUCKET)),
     "notifications": Uses(
         publishes=(LIVE_USERS, LIVE_SERVICE_HEARTBEAT),
         subscribes=(LIVE_VIEWING,),
@@ -167,8 +170,8 @@ def permissions(service: Service) -> Permissions:
     subscribe = [*uses.subscribes, *uses.answers, f"{inbox_prefix(service)}.>"]
     if uses.durable is not None:
         publish += _durable_api(uses.durable)
-    if uses.kv_bucket is not None:
-        publish += _kv_api(uses.kv_bucket)
+    for bucket in uses.kv_buckets:
+        publish += _kv_api(bucket)
     if uses.replays_events:
         # Named ephemeral consumers of every event (as the follower's, wider filter).
         publish.append(f"{JS_API}.CONSUMER.CREATE.{EVENTS_STREAM}.*.events.>")

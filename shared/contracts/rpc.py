@@ -33,3 +33,7 @@ class PresenceSnapshot(_Rpc):
     """Users the service knows nothing about are reported `offline` with no last activity."""
 
     users: list[UserPresence]
+
+# Presence instances ask each other about the users they compute (PRESENCE_PARTITIONS):
+# `rpc.presence.peer.<instance_id>`, a JSON question answered from that instance's board.
+PRESENCE_PEER_RPC = "rpc.presence.peer"

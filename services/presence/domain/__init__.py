@@ -22,6 +22,7 @@ from services.presence.domain.model import (
     PresenceView,
     Status,
     Timing,
+    Unavailable,
     UserState,
     Viewer,
     aggregate,
@@ -29,7 +30,14 @@ from services.presence.domain.model import (
     most_recently_active,
     reason_for,
     view_of,
+    view_of_announced,
     view_of_record,
+)
+from services.presence.domain.partitions import (
+    Ownership,
+    fair_share,
+    partition_of,
+    plan,
 )
 
 __all__ = [
@@ -49,17 +57,23 @@ __all__ = [
     "ManualStatus",
     "NotConnected",
     "Outcome",
+    "Ownership",
     "PresenceError",
     "PresenceRecord",
     "PresenceView",
     "Status",
     "Timing",
+    "Unavailable",
     "UserState",
     "Viewer",
     "aggregate",
     "as_seen_by",
+    "fair_share",
     "most_recently_active",
+    "partition_of",
+    "plan",
     "reason_for",
     "view_of",
+    "view_of_announced",
     "view_of_record",
 ]

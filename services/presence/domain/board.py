@@ -10,6 +10,7 @@ part of it already lives elsewhere (the rules in `model.py`, the I/O in the use 
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from services.presence.domain.model import (
@@ -146,7 +147,7 @@ class Board:
                 conn = self.connections.get(str(key))
                 if conn is not None and self._expires_at(conn) <= now:
                     self._drop(conn, now, EXPIRED, out, touched)
-            else:
+            elif int(key) in self.users:  # not a user handed over since
                 if self._user_due_at.get(int(key)) == when:
                     del self._user_due_at[int(key)]
                 touched.setdefault(int(key), None)
@@ -163,25 +164,50 @@ class Board:
 
         Entries older than the TTL are dropped; the rest, and every user announced but with
         no socket left, get the same treatment as after an outage (see `tick`)."""
+        return self.adopt(connections, records, now)
+
+    def adopt(self, connections: list[Connection], records: list[PresenceRecord],
+              now: datetime) -> Outcome:
+        """`restore` for some users only (a partition this instance just took over): the
+        users and sockets given are added and settled, everyone else is left alone. Their
+        announced status is the one given, so only a real difference is announced."""
+        adopted: dict[str, Connection] = {}
+        users: set[int] = set()
         for record in records:
+            if record.user_id in self.users:
+                continue
+            users.add(record.user_id)
             self.users[record.user_id] = UserState(
                 record.user_id, record.username, record.status,
                 last_active_at=record.last_active_at, current_room=record.current_room,
                 last_seen_at=record.last_seen_at or record.last_active_at,
                 offline_reason=EXPIRED)
         for conn in connections:
-            if self._expires_at(conn) <= now:
+            if self._expires_at(conn) <= now or conn.connection_id in self.connections:
                 continue
             user = self._user(conn.user_id, conn.username)
+            users.add(conn.user_id)
             user.connections[conn.connection_id] = conn
             self.connections[conn.connection_id] = conn
+            adopted[conn.connection_id] = conn
             if conn.manual is not None:
                 user.manual = conn.manual
         out, touched = Outcome(), {}
-        self._reconfirm(now, out, touched)
-        touched.update(dict.fromkeys(self.users))
+        self._reconfirm(now, out, touched, adopted.values(), [self.users[u] for u in users])
+        touched.update(dict.fromkeys(users))
         self._settle(touched, now, out)
         return out
+
+    def forget(self, user_ids: set[int]) -> None:
+        """Drop these users and their sockets without a word (a partition handed over: its
+        new owner carries on from the store and the database)."""
+        for user_id in user_ids:
+            user = self.users.pop(user_id, None)
+            if user is not None:
+                for conn_id in user.connections:
+                    self.connections.pop(conn_id, None)
+            self._user_due_at.pop(user_id, None)
+        self.dirty.difference_update(user_ids)
 
     # --- questions ----------------------------------------------------------------------
 
@@ -281,11 +307,15 @@ class Board:
         self._settle({user.user_id: MANUAL}, now, out)
         return out
 
-    def _reconfirm(self, now: datetime, out: Outcome, touched: dict[int, str | None]) -> None:
-        for conn in self.connections.values():
+    def _reconfirm(self, now: datetime, out: Outcome, touched: dict[int, str | None],
+                   connections: Iterable[Connection] | None = None,
+                   users: Iterable[UserState] | None = None) -> None:
+        """Every socket (or those given) a fresh TTL; every user (or those given) announced
+        but without a socket `settle_secs` before offline."""
+        for conn in self.connections.values() if connections is None else connections:
             self._confirm(conn, now, out)
         settle = now + timedelta(seconds=max(self.timing.grace_secs, self.timing.settle_secs))
-        for user in self.users.values():
+        for user in self.users.values() if users is None else users:
             if not user.connections and user.status != "offline":
                 user.offline_due = max(user.offline_due or settle, settle)
                 touched.setdefault(user.user_id, None)

@@ -36,6 +36,12 @@ class Forbidden(PresenceError):
     status = 403
 
 
+class Unavailable(PresenceError):
+    """The instance computing this user did not answer (a hand-over under way)."""
+
+    status = 503
+
+
 @dataclass(frozen=True, slots=True)
 class Timing:
     grace_secs: float
@@ -197,6 +203,15 @@ def view_of_record(record: PresenceRecord | None, user_id: int) -> PresenceView:
         return PresenceView(user_id, None, "offline", None, None, None, 0)
     return PresenceView(user_id, record.username, "offline", None, record.last_active_at,
                         record.last_seen_at or record.last_active_at, 0)
+
+
+def view_of_announced(record: PresenceRecord) -> PresenceView:
+    """A user another instance computes, while it does not answer (a hand-over): their last
+    announced status, as the shared database holds it."""
+    offline = record.status == "offline"
+    return PresenceView(record.user_id, record.username, record.status,
+                        None if offline else record.current_room, record.last_active_at,
+                        (record.last_seen_at or record.last_active_at) if offline else None, 0)
 
 
 def as_seen_by(view: PresenceView, viewer: Viewer) -> PresenceView:

@@ -194,13 +194,39 @@ def test_ha_runs_three_chats_on_postgresql_and_three_nats_nodes_with_r3() -> Non
         f"nats://nats-{n}.nats-headless:4222" for n in range(3)]
 
 
+def _singletons(variant: str) -> tuple[str, ...]:
+    # overlays/ha runs presence over partitions, on PostgreSQL (test below).
+    return tuple(n for n in SINGLETONS if not (n == "presence" and variant.startswith("ha")))
+
+
 @pytest.mark.parametrize("variant", kube.VARIANTS)
 def test_the_services_that_must_run_alone_do(variant: str) -> None:
     deployments = _of(kube.render(variant), "Deployment")
-    for name in SINGLETONS:
+    for name in _singletons(variant):
         assert deployments[name]["spec"]["replicas"] == 1
         assert deployments[name]["spec"]["strategy"] == {"type": "Recreate"}
     assert deployments["chat"]["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+
+
+def test_ha_runs_two_presence_instances_over_partitions_rolling_one_at_a_time() -> None:
+    """Several presence instances need PRESENCE_PARTITIONS on every one and a shared
+    database; a rolling update starts the new pod before the old one hands over, and the
+    budget leaves one running."""
+    docs = kube.render("ha")
+    presence = _of(docs, "Deployment")["presence"]
+    assert presence["spec"]["replicas"] == 2
+    assert presence["spec"]["strategy"] == {
+        "type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    assert int(_settings(docs)["PRESENCE_PARTITIONS"]) >= 2
+    env = {e["name"] for c in _containers(presence) for e in c.get("env", [])}
+    assert "PRESENCE_DATABASE_URL" in env  # PostgreSQL: the instances share "last announced"
+    spread = _pod(presence)["topologySpreadConstraints"]
+    assert spread[0]["labelSelector"]["matchLabels"] == {"app.kubernetes.io/name": "presence"}
+    (budget,) = [b for b in _of(docs, "PodDisruptionBudget").values()
+                 if b["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] == "presence"]
+    assert budget["spec"]["maxUnavailable"] == 1 < presence["spec"]["replicas"]
+    # The single-node overlay keeps one instance on SQLite, where partitions are refused.
+    assert "PRESENCE_PARTITIONS" not in _settings(kube.render("single-node"))
 
 
 @pytest.mark.parametrize("variant", kube.VARIANTS)
