@@ -24,6 +24,8 @@ from services.up_options import (  # noqa: F401  (re-exported: `tertulia up`'s n
 )
 from services.up_run import run_up
 
+# Presence's partitions when several instances run (the Kubernetes ha overlay's number).
+PRESENCE_PARTITIONS = 16
 # The directory that holds the `services` package, so children run this same code.
 CODE_ROOT = Path(__file__).resolve().parents[1]
 
@@ -157,6 +159,8 @@ def plan_up(options: UpOptions, *, free_port: Callable[[], int]) -> UpPlan:
             extra = {f"{name.upper()}_JWKS_URL": jwks_url}
             if options.instances > 1:
                 extra[f"{name.upper()}_INSTANCE_ID"] = label
+                if name == "presence":  # the users shared out by partition leases
+                    extra["PRESENCE_PARTITIONS"] = str(PRESENCE_PARTITIONS)
             instances.append(service(label, port_of(wanted, label, f"--{name}-port"), extra))
 
     def upstreams(specs: Sequence[ProcessSpec]) -> str:

@@ -346,6 +346,7 @@ def test_up_ha_plans_a_nats_cluster_three_chats_and_two_of_every_other_service(
         upstreams = specs["gateway"].env[f"{name.upper()}_UPSTREAMS"].split()
         assert upstreams == [f"127.0.0.1:{s.argv[-1]}" for s in pair]
     assert len(specs["gateway"].env["CHAT_UPSTREAMS"].split()) == 3
+    assert specs["presence-1"].env["PRESENCE_PARTITIONS"] == "16"
 
 
 def test_up_one_of_each_keeps_its_plain_names_and_sqlite(tmp_path: Path) -> None:
