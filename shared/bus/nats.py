@@ -20,6 +20,7 @@ from nats.js import JetStreamContext
 
 from shared.bus import nats_publish
 from shared.bus.nats_consumer import ACK_WAIT_SECS, NatsConsumer, redelivery_delay_secs
+from shared.bus.nats_exclusive import ExclusiveConsumer
 from shared.bus.nats_follower import NatsFollower
 from shared.bus.nats_link import NATS_FAILURES
 from shared.bus.nats_options import NatsAuth, StreamLimits, redact_url, split_servers
@@ -28,6 +29,7 @@ from shared.bus.nats_stream import ensure_stream, ensure_stream_retrying
 from shared.bus.port import (
     DeadLetterHandler,
     EventHandler,
+    Exclusive,
     LiveHandler,
     LiveMessage,
     RawEvent,
@@ -94,6 +96,7 @@ class NatsEventBus:
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._consumers: set[PullLoop] = set()
+        self._exclusive: set[ExclusiveConsumer] = set()
         self._followers: set[PullLoop] = set()
 
     @property
@@ -148,6 +151,8 @@ class NatsEventBus:
 
     async def close(self) -> None:
         """Stop consumers, then drain: queued live messages are handled and publishes flushed."""
+        for exclusive in list(self._exclusive):  # releasing its lease needs the connection
+            await exclusive.unsubscribe()
         for consumer in list(self._consumers):
             await consumer.unsubscribe()
         for follower in list(self._followers):
@@ -248,7 +253,15 @@ class NatsEventBus:
         *,
         max_deliver: int = 5,
         on_dead_letter: DeadLetterHandler | None = None,
-    ) -> NatsConsumer:
+        exclusive: Exclusive | None = None,
+    ) -> NatsConsumer | ExclusiveConsumer:
+        if exclusive is not None:
+            leased = ExclusiveConsumer(self, self._exclusive, durable, list(filter_subjects),
+                                       handler, max_deliver, on_dead_letter, exclusive,
+                                       kv_replicas=self.kv_replicas)
+            await leased.start()
+            self._exclusive.add(leased)
+            return leased
         consumer = NatsConsumer(
             self, self._consumers, durable, list(filter_subjects), handler, max_deliver,
             on_dead_letter,

@@ -35,6 +35,7 @@ ADMIN_USER = "admin"
 CHAT_THROTTLE_BUCKET = "CHAT_THROTTLE"
 PRESENCE_BUCKET = "PRESENCE"
 NOTIFICATIONS_DURABLE = "notifications"
+NOTIFICATIONS_LEASE_BUCKET = "NOTIFICATIONS_LEASE"
 DASHBOARD_DURABLE = "dashboard"
 
 LIVE_ROOMS = "live.room.*"
@@ -59,6 +60,9 @@ class Uses:
     answers: tuple[str, ...] = ()  # request subjects it replies to (queue group)
     durable: str | None = None  # its durable consumer of EVENTS
     kv_bucket: str | None = None
+    # Its durable is exclusive (`shared/bus/nats_exclusive.py`): a new holder of the lease
+    # reads the unacknowledged range from the stream by sequence (STREAM.MSG.GET).
+    catches_up: bool = False
 
 
 USES: dict[Service, Uses] = {
@@ -76,7 +80,9 @@ USES: dict[Service, Uses] = {
     "notifications": Uses(
         publishes=(LIVE_USERS, LIVE_SERVICE_HEARTBEAT),
         subscribes=(LIVE_VIEWING,),
-        durable=NOTIFICATIONS_DURABLE),
+        durable=NOTIFICATIONS_DURABLE,
+        kv_bucket=NOTIFICATIONS_LEASE_BUCKET,
+        catches_up=True),
     "dashboard": Uses(
         publishes=(LIVE_BROADCAST, LIVE_SERVICE_HEARTBEAT),
         subscribes=(LIVE_CONNECTIONS, LIVE_SERVICE_HEARTBEAT, LIVE_BROADCAST_RECEIPTS),
@@ -168,6 +174,8 @@ def permissions(service: Service) -> Permissions:
         publish += _durable_api(uses.durable)
     if uses.kv_bucket is not None:
         publish += _kv_api(uses.kv_bucket)
+    if uses.catches_up:
+        publish.append(f"{JS_API}.STREAM.MSG.GET.{EVENTS_STREAM}")
     return Permissions(publish=_unique(publish), subscribe=_unique(subscribe),
                        publish_deny=_unique(_others_durables(service)),
                        allow_responses=bool(uses.answers))
