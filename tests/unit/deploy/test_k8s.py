@@ -195,10 +195,26 @@ def test_ha_runs_three_chats_on_postgresql_and_three_nats_nodes_with_r3() -> Non
 @pytest.mark.parametrize("variant", kube.VARIANTS)
 def test_the_services_that_must_run_alone_do(variant: str) -> None:
     deployments = _of(kube.render(variant), "Deployment")
-    for name in SINGLETONS:
+    # On PostgreSQL (ha) notifications run as two, taking turns on their consumer's lease.
+    alone = [n for n in SINGLETONS if not (variant == "ha" and n == "notifications")]
+    for name in alone:
         assert deployments[name]["spec"]["replicas"] == 1
         assert deployments[name]["spec"]["strategy"] == {"type": "Recreate"}
     assert deployments["chat"]["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+
+
+def test_ha_runs_two_notifications_instances_rolled_over_one_by_one() -> None:
+    """The new pod is ready before the old one stops (and releases the lease), the two
+    spread over nodes, and drains leave one of them running."""
+    docs = kube.render("ha")
+    notifications = _of(docs, "Deployment")["notifications"]["spec"]
+    assert notifications["replicas"] == 2
+    assert notifications["strategy"] == {
+        "type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    (spread,) = notifications["template"]["spec"]["topologySpreadConstraints"]
+    assert spread["labelSelector"]["matchLabels"] == {"app.kubernetes.io/name": "notifications"}
+    budget = _of(docs, "PodDisruptionBudget")["notifications"]["spec"]
+    assert budget["maxUnavailable"] == 1
 
 
 @pytest.mark.parametrize("variant", kube.VARIANTS)
