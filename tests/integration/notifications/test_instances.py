@@ -1,7 +1,7 @@
-"""Several notifications instances on one PostgreSQL database: one applies events at a time
-(the lease holder), a killed holder's place is taken within seconds, and every mention is
-notified exactly once, in order per room. Real processes, a real nats-server, a real chat
-app posting through its HTTP API."""
+"""Several notifications instances on one PostgreSQL database (or one SQLite file): one
+applies events at a time (the lease holder), a killed holder's place is taken within
+seconds, and every mention is notified exactly once, in order per room. Real processes, a
+real nats-server, a real chat app posting through its HTTP API."""
 
 from __future__ import annotations
 
@@ -127,13 +127,22 @@ async def test_a_dead_holders_unacknowledged_events_are_applied_before_newer_one
         assert "caught up 3 unacknowledged events" in standby.log.read_text()
 
 
+@pytest.fixture(params=["postgresql", "sqlite"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """PostgreSQL, or one SQLite file that instances on this host share (their writes take
+    turns on `shared/db.py`'s writer lock file beside it)."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'shared' / 'notifications.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
 async def test_killing_the_active_instance_mid_stream_loses_and_repeats_nothing(
-        tmp_path: Path, nats_server: NatsServerProcess, postgres_url: str) -> None:
+        tmp_path: Path, nats_server: NatsServerProcess, database: str) -> None:
     pem = new_private_pem()
     url = nats_server.url
     total, kill_after = 60, 20
     async with chat(tmp_path, url, pem) as people, \
-            cluster(tmp_path, url, postgres_url, pem) as instances:
+            cluster(tmp_path, url, database, pem) as instances:
         for name in ("ntf-a", "ntf-b", "ntf-c"):
             await instances.start(name)
         for name in ("alice", "bob", "carol"):
