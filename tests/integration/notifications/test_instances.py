@@ -19,6 +19,7 @@ from shared.contracts import EVENTS_STREAM, CloudEvent, MessageCreated, spec_for
 from shared.contracts.permissions import NOTIFICATIONS_DURABLE, NOTIFICATIONS_LEASE_BUCKET
 from tests.integration.notifications.harness import created_events, eventually
 from tests.integration.notifications.instances import (
+    ACTIVE,
     Chat,
     chat,
     cluster,
@@ -201,3 +202,34 @@ async def test_killing_the_active_instance_mid_stream_loses_and_repeats_nothing(
         stored = await created_events(url, {people.ids["bob"], people.ids["carol"]})
         pairs = Counter((e.data["user_id"], e.data["data"]["message_id"]) for e in stored)
         assert len(pairs) == 2 * total and set(pairs.values()) == {1}
+
+
+async def test_a_frozen_holder_that_wakes_up_stands_down_and_applies_nothing(
+        tmp_path: Path, nats_server: NatsServerProcess, postgres_url: str) -> None:
+    """Frozen (SIGSTOP) past its lease, the holder is replaced; woken, its renewal fails on
+    the revision and it stands by: one holder again, every mention once."""
+    pem = new_private_pem()
+    async with chat(tmp_path, nats_server.url, pem) as people, \
+            cluster(tmp_path, nats_server.url, postgres_url, pem) as instances:
+        frozen = await instances.start("ntf-a")
+        other = await instances.start("ntf-b")
+        for name in ("alice", "bob"):
+            await people.person(name)
+        room = await people.room("alice", "bob")
+        posted = [await people.post("alice", room, "@bob before")]
+        await eventually(lambda: _has(other, people, "bob", 1), within_secs=20, what="first")
+        frozen.process.send_signal(signal.SIGSTOP)
+        try:
+            assert await eventually(other.active, within_secs=30, what="taken over")
+            for n in range(5):
+                posted.append(await people.post("alice", room, f"@bob while frozen {n}"))
+        finally:
+            frozen.process.send_signal(signal.SIGCONT)
+        await eventually(lambda: "lost the lease" in frozen.log.read_text(), within_secs=30,
+                         what="the woken holder noticing")
+        assert await instances.the_active() is other
+        posted.append(await people.post("alice", room, "@bob after"))
+        entries = await eventually(lambda: _has(frozen, people, "bob", len(posted)),
+                                   within_secs=20, what="every mention")
+        assert _message_ids(entries) == list(reversed(posted))
+        assert await frozen.metric(ACTIVE) == 0.0
