@@ -24,7 +24,7 @@ from services.notifications.migrations import SCHEMA
 from services.notifications.ports import Clock, NotificationsDeps
 from services.notifications.settings import NotificationsSettings
 from shared.auth import TokenKeys, TokenVerifier, follow_revocations
-from shared.bus import EventBus, Subscription
+from shared.bus import EventBus, Exclusive, Subscription
 from shared.db import Database
 from shared.lifecycle import connect_bus, open_database, run_relay, run_task, subscribed
 from shared.observability import publish_heartbeats
@@ -100,9 +100,13 @@ async def running(svc: Notifications) -> AsyncIterator[Notifications]:
         await subscribed(stack, follow_revocations(svc.bus, svc.keys.revoked))
         # Before the consumer: a message decided now should know who is looking already.
         await subscribed(stack, subscribe_viewing(svc.bus, svc.deps))
+        # Instances sharing the durable take turns on it: one applies events, in stream
+        # order, the others stand by (and serve HTTP all the same).
+        lease = Exclusive(settings.lease_bucket, settings.instance_id, settings.lease_secs,
+                          on_change=svc.metrics.consumer_active.set)
         svc.consumer = await subscribed(stack, consume_events(
             svc.bus, svc.deps, svc.metrics, durable=settings.durable_name,
-            max_deliver=settings.max_deliver))
+            max_deliver=settings.max_deliver, exclusive=lease))
         stack.callback(setattr, svc, "consumer", None)
         run_task(stack, publish_heartbeats(
             svc.bus, service=SERVICE, instance_id=settings.instance_id, version=VERSION,

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.contracts.permissions import NOTIFICATIONS_DURABLE
+from shared.contracts.permissions import NOTIFICATIONS_DURABLE, NOTIFICATIONS_LEASE_BUCKET
 from shared.nats_settings import NatsSettings
 
 
@@ -29,9 +29,13 @@ class NotificationsSettings(NatsSettings):
     instance_id: str = Field(default_factory=lambda: f"notifications-{secrets.token_hex(4)}")
 
     # The JetStream durable consumer; its position survives restarts. Events are applied in
-    # stream order, which holds for one running instance: replicas sharing the durable
-    # would split batches between them and could apply an edit before its message.
+    # stream order by one instance at a time: the one holding the lease, a key named after
+    # the durable in the KV bucket `lease_bucket`, renewed while it runs and expiring
+    # `lease_secs` after it stops renewing (killed, cut off); the other instances stand by
+    # and one takes over then (at once after a clean stop, which releases it).
     durable_name: str = NOTIFICATIONS_DURABLE
+    lease_bucket: str = NOTIFICATIONS_LEASE_BUCKET
+    lease_secs: float = Field(5.0, ge=3.0)
     # Deliveries of a failing event before it is kept as a dead letter; with the bus's
     # back-off (0.5 s doubling, capped at 30 s) ten span about two minutes of trouble.
     max_deliver: int = 10

@@ -14,6 +14,7 @@ from shared.bus.memory_live import LiveSubscription, Responding, subject_matches
 from shared.bus.port import (
     DeadLetterHandler,
     EventHandler,
+    Exclusive,
     LiveHandler,
     LiveMessage,
     PublishFailed,
@@ -144,7 +145,12 @@ class InMemoryEventBus:
         *,
         max_deliver: int = 5,
         on_dead_letter: DeadLetterHandler | None = None,
+        exclusive: Exclusive | None = None,
     ) -> Consumer:
+        # One process: an exclusive consumer is simply the active one (the lease, its
+        # expiry and the hand-over are NATS's, tested on a real server).
+        if exclusive is not None and exclusive.on_change is not None:
+            exclusive.on_change(True)
         state = self._durables.setdefault(durable, Durable())
         # Like updating a JetStream consumer: new filters, same position.
         state.filter_subjects = tuple(filter_subjects)

@@ -1,7 +1,10 @@
 """`NatsEventBus`: live traffic on core NATS, durable events on the JetStream stream EVENTS.
-Here the connection and live messaging; the stream's setup (`nats_stream`), durable publishes
-(`nats_publish`), the fetch loop (`nats_pull`), the durable consumer (`nats_consumer`) and the
-follower and replays (`nats_follower`) each have their own."""
+
+This module holds the connection and live messaging; the stream's setup (`nats_stream`),
+durable publishes (`nats_publish`), the fetch loop (`nats_pull`), the durable consumer
+(`nats_consumer`), the exclusive one (`nats_exclusive`) and the follower (`nats_follower`)
+each have their own. Longer than 300 lines: the EventBus adapter is one object, and its
+entry points to each of those parts (a few lines each) are here with the connection."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from nats.js import JetStreamContext
 
 from shared.bus import nats_publish
 from shared.bus.nats_consumer import ACK_WAIT_SECS, NatsConsumer, redelivery_delay_secs
+from shared.bus.nats_exclusive import ExclusiveConsumer
 from shared.bus.nats_follower import NatsFollower
 from shared.bus.nats_link import NATS_FAILURES
 from shared.bus.nats_options import NatsAuth, StreamLimits, redact_url, split_servers
@@ -27,6 +31,7 @@ from shared.bus.nats_stream import ensure_stream, ensure_stream_retrying
 from shared.bus.port import (
     DeadLetterHandler,
     EventHandler,
+    Exclusive,
     LiveHandler,
     LiveMessage,
     RawEvent,
@@ -91,6 +96,7 @@ class NatsEventBus:
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._consumers: set[PullLoop] = set()
+        self._exclusive: set[ExclusiveConsumer] = set()
         self._followers: set[PullLoop] = set()
 
     @property
@@ -145,6 +151,8 @@ class NatsEventBus:
 
     async def close(self) -> None:
         """Stop consumers, then drain: queued live messages are handled and publishes flushed."""
+        for exclusive in list(self._exclusive):  # releasing its lease needs the connection
+            await exclusive.unsubscribe()
         for consumer in list(self._consumers):
             await consumer.unsubscribe()
         for follower in list(self._followers):
@@ -245,7 +253,15 @@ class NatsEventBus:
         *,
         max_deliver: int = 5,
         on_dead_letter: DeadLetterHandler | None = None,
-    ) -> NatsConsumer:
+        exclusive: Exclusive | None = None,
+    ) -> NatsConsumer | ExclusiveConsumer:
+        if exclusive is not None:
+            leased = ExclusiveConsumer(self, self._exclusive, durable, list(filter_subjects),
+                                       handler, max_deliver, on_dead_letter, exclusive,
+                                       kv_replicas=self.kv_replicas)
+            await leased.start()
+            self._exclusive.add(leased)
+            return leased
         consumer = NatsConsumer(
             self, self._consumers, durable, list(filter_subjects), handler, max_deliver,
             on_dead_letter,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 import nats.js.errors
 from nats.aio.msg import Msg
@@ -40,8 +41,13 @@ class NatsConsumer(PullLoop):
         handler: EventHandler,
         max_deliver: int,
         on_dead_letter: DeadLetterHandler | None,
+        may_handle: Callable[[], bool] | None = None,
     ) -> None:
         super().__init__(link, registry)
+        # An exclusive consumer's lease check (`nats_exclusive`): once it fails, nothing more
+        # is fetched or handled here; what this instance holds unacknowledged is the next
+        # holder's to apply.
+        self._may_handle = may_handle
         self._durable = durable
         self._filter_subjects = filter_subjects
         self._handler = handler
@@ -106,6 +112,9 @@ class NatsConsumer(PullLoop):
                 logger.info("updated consumer %s to %s", self._durable, self._filter_subjects)
         return await js.pull_subscribe_bind(durable=self._durable, stream=EVENTS_STREAM)
 
+    def _may_fetch(self) -> bool:
+        return self._may_handle is None or self._may_handle()
+
     def _fetch_failed(self, exc: Exception) -> None:
         # The position lives on the server, so binding again later loses nothing.
         logger.warning("consumer %s: fetch failed (%r); rebinding", self._durable, exc)
@@ -114,6 +123,8 @@ class NatsConsumer(PullLoop):
         loop = asyncio.get_running_loop()
         held_since = loop.time()
         for i, msg in enumerate(msgs):
+            if not self._may_fetch():
+                return  # the lease lapsed: the rest is the next holder's, unacknowledged
             if loop.time() - held_since > ACK_WAIT_SECS / 2:
                 # Slow handlers: tell the server the rest of the batch is still ours, or it
                 # redelivers them (counting towards max_deliver) while they wait their turn.

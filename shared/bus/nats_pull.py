@@ -45,6 +45,11 @@ class PullLoop:
     def _fetch_failed(self, exc: Exception) -> None:
         raise NotImplementedError
 
+    def _may_fetch(self) -> bool:
+        """False while this loop must not take deliveries (an exclusive consumer whose lease
+        may have lapsed): it waits instead of fetching."""
+        return True
+
     def _start_task(self, name: str) -> None:
         self._task = asyncio.create_task(self._run(), name=name)
 
@@ -67,6 +72,9 @@ class PullLoop:
             while True:
                 if not self._link.is_connected:
                     # Fetching now would only pile pull requests into nats-py's reconnect buffer.
+                    await asyncio.sleep(CONSUMER_RETRY_SECS)
+                    continue
+                if not self._may_fetch():
                     await asyncio.sleep(CONSUMER_RETRY_SECS)
                     continue
                 try:

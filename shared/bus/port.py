@@ -26,6 +26,25 @@ class RawEvent:
     payload: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class Exclusive:
+    """Consume a durable from one instance at a time (`EventBus.consume(exclusive=...)`).
+
+    Several instances may consume the same durable; one holds a lease (on NATS a key
+    `durable` in the KV bucket `bucket`, valued `holder`, renewed while it lives and gone
+    `lease_secs` after it stops renewing) and fetches, the others stand by and take over
+    when it is released or expires. The new holder first applies, in stream order, what
+    its predecessor was handed and did not acknowledge, so events stay in stream order
+    across a hand-over; the handler must be idempotent by event id (a duplicate is
+    possible around a hand-over, never a reordering). `on_change(True)` is called when
+    this instance becomes the active consumer, `on_change(False)` when it stops being."""
+
+    bucket: str
+    holder: str
+    lease_secs: float = 5.0
+    on_change: Callable[[bool], None] | None = None
+
+
 class RequestFailed(Exception):
     """No responder answered in time (service down, or too slow)."""
 
@@ -103,9 +122,12 @@ class EventBus(Protocol):
         *,
         max_deliver: int = 5,
         on_dead_letter: DeadLetterHandler | None = None,
+        exclusive: Exclusive | None = None,
     ) -> Subscription:
         """Run `handler` for each event of a durable pull consumer (explicit ack, bounded
-        redelivery with back-off). The consumer's position survives restarts."""
+        redelivery with back-off). The consumer's position survives restarts. With
+        `exclusive`, one instance at a time consumes (see `Exclusive`); this returns once
+        this instance is either the active consumer or standing by."""
         ...
 
     async def follow(self, subject: str, handler: EventHandler, *,

@@ -36,6 +36,7 @@ CHAT_THROTTLE_BUCKET = "CHAT_THROTTLE"
 PRESENCE_BUCKET = "PRESENCE"
 PRESENCE_LEASES_BUCKET = "PRESENCE_LEASES"
 NOTIFICATIONS_DURABLE = "notifications"
+NOTIFICATIONS_LEASE_BUCKET = "NOTIFICATIONS_LEASE"
 
 LIVE_ROOMS = "live.room.*"
 LIVE_USERS = "live.user.*"
@@ -61,6 +62,9 @@ class Uses:
     kv_buckets: tuple[str, ...] = ()
     # Folds the whole of EVENTS with ephemeral consumers of its own (no durable to share).
     replays_events: bool = False
+    # Its durable is exclusive (`shared/bus/nats_exclusive.py`): a new holder of the lease
+    # reads the unacknowledged range from the stream by sequence (STREAM.MSG.GET).
+    catches_up: bool = False
 
 
 USES: dict[Service, Uses] = {
@@ -80,7 +84,9 @@ USES: dict[Service, Uses] = {
     "notifications": Uses(
         publishes=(LIVE_USERS, LIVE_SERVICE_HEARTBEAT),
         subscribes=(LIVE_VIEWING,),
-        durable=NOTIFICATIONS_DURABLE),
+        durable=NOTIFICATIONS_DURABLE,
+        kv_bucket=NOTIFICATIONS_LEASE_BUCKET,
+        catches_up=True),
     "dashboard": Uses(
         publishes=(LIVE_BROADCAST, LIVE_SERVICE_HEARTBEAT),
         subscribes=(LIVE_CONNECTIONS, LIVE_SERVICE_HEARTBEAT, LIVE_BROADCAST_RECEIPTS),
@@ -175,6 +181,8 @@ def permissions(service: Service) -> Permissions:
     if uses.replays_events:
         # Named ephemeral consumers of every event (as the follower's, wider filter).
         publish.append(f"{JS_API}.CONSUMER.CREATE.{EVENTS_STREAM}.*.events.>")
+    if uses.catches_up:
+        publish.append(f"{JS_API}.STREAM.MSG.GET.{EVENTS_STREAM}")
     return Permissions(publish=_unique(publish), subscribe=_unique(subscribe),
                        publish_deny=_unique(_others_durables(service)),
                        allow_responses=bool(uses.answers))

@@ -28,3 +28,7 @@ class NotificationsMetrics:
                                         "Outbox events acknowledged by JetStream", registry=r)
         self.outbox_pending = Gauge("tertulia_notifications_outbox_pending",
                                     "Outbox events not yet acknowledged", registry=r)
+        self.consumer_active = Gauge(
+            "tertulia_notifications_consumer_active",
+            "1 while this instance holds the consumer's lease and applies events, 0 while it "
+            "stands by", registry=r)

@@ -196,7 +196,8 @@ def test_ha_runs_three_chats_on_postgresql_and_three_nats_nodes_with_r3() -> Non
 
 def _singletons(variant: str) -> tuple[str, ...]:
     # overlays/ha runs presence over partitions, on PostgreSQL (test below).
-    return tuple(n for n in SINGLETONS if not (n == "presence" and variant.startswith("ha")))
+    return tuple(n for n in SINGLETONS
+                 if not (n in ("presence", "notifications") and variant.startswith("ha")))
 
 
 @pytest.mark.parametrize("variant", kube.VARIANTS)
@@ -241,6 +242,20 @@ def test_the_dashboard_runs_two_that_roll_and_drain_one_at_a_time(variant: str) 
     assert budget["selector"] == dashboard["spec"]["selector"]
     (main,) = _pod(dashboard)["containers"]
     assert main["lifecycle"]["preStop"]["sleep"]["seconds"] >= 1
+
+
+def test_ha_runs_two_notifications_instances_rolled_over_one_by_one() -> None:
+    """The new pod is ready before the old one stops (and releases the lease), the two
+    spread over nodes, and drains leave one of them running."""
+    docs = kube.render("ha")
+    notifications = _of(docs, "Deployment")["notifications"]["spec"]
+    assert notifications["replicas"] == 2
+    assert notifications["strategy"] == {
+        "type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    (spread,) = notifications["template"]["spec"]["topologySpreadConstraints"]
+    assert spread["labelSelector"]["matchLabels"] == {"app.kubernetes.io/name": "notifications"}
+    budget = _of(docs, "PodDisruptionBudget")["notifications"]["spec"]
+    assert budget["maxUnavailable"] == 1
 
 
 @pytest.mark.parametrize("variant", kube.VARIANTS)

@@ -137,6 +137,15 @@ class RecordingBus:
                                f"{JS}.CREATE.{EVENTS_STREAM}.{durable}",
                                f"{JS}.MSG.NEXT.{EVENTS_STREAM}.{durable}",
                                f"$JS.ACK.{EVENTS_STREAM}.{durable}.1.1.1.1.1"})
+        exclusive = options.get("exclusive")
+        if exclusive is not None:
+            # The lease (`shared/bus/nats_exclusive.py`): its bucket made and written, and
+            # the catch-up's reads of the stream by sequence.
+            stream = f"KV_{exclusive.bucket}"
+            self.published.update({f"$JS.API.STREAM.INFO.{stream}",
+                                   f"$JS.API.STREAM.CREATE.{stream}",
+                                   f"$KV.{exclusive.bucket}.{durable}",
+                                   f"$JS.API.STREAM.MSG.GET.{EVENTS_STREAM}"})
         self._inbox()
         return await self._bus.consume(durable, filter_subjects, handler, **options)
 

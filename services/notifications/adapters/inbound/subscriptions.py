@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from services.notifications import use_cases
 from services.notifications.adapters.metrics import NotificationsMetrics
 from services.notifications.ports import NotificationsDeps
-from shared.bus import EventBus, LiveMessage, Subscription
+from shared.bus import EventBus, Exclusive, LiveMessage, Subscription
 from shared.contracts import (
     LIVE_VIEWING,
     BroadcastSent,
@@ -28,9 +28,11 @@ FILTER_SUBJECTS: tuple[str, ...] = (
 
 
 async def consume_events(bus: EventBus, deps: NotificationsDeps, metrics: NotificationsMetrics,
-                         *, durable: str, max_deliver: int) -> Subscription:
+                         *, durable: str, max_deliver: int,
+                         exclusive: Exclusive | None = None) -> Subscription:
     """Handle every event once, in stream order; the position lives on the server, so a
-    restarted service resumes where it stopped."""
+    restarted service resumes where it stopped. With `exclusive`, instances sharing the
+    durable take turns: one applies, the others stand by (`shared/bus/nats_exclusive.py`)."""
 
     async def on_event(event: CloudEvent) -> None:
         try:
@@ -64,7 +66,7 @@ async def consume_events(bus: EventBus, deps: NotificationsDeps, metrics: Notifi
                                            repr(exc))
 
     return await bus.consume(durable, FILTER_SUBJECTS, on_event, max_deliver=max_deliver,
-                             on_dead_letter=on_dead_letter)
+                             on_dead_letter=on_dead_letter, exclusive=exclusive)
 
 
 async def subscribe_viewing(bus: EventBus, deps: NotificationsDeps) -> Subscription:
