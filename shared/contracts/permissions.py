@@ -85,7 +85,7 @@ USES: dict[Service, Uses] = {
         publishes=(LIVE_USERS, LIVE_SERVICE_HEARTBEAT),
         subscribes=(LIVE_VIEWING,),
         durable=NOTIFICATIONS_DURABLE,
-        kv_bucket=NOTIFICATIONS_LEASE_BUCKET,
+        kv_buckets=(NOTIFICATIONS_LEASE_BUCKET,),
         catches_up=True),
     "dashboard": Uses(
         publishes=(LIVE_BROADCAST, LIVE_SERVICE_HEARTBEAT),
