@@ -1,6 +1,7 @@
 """A service whose start fails half-way stops what had started, and only that: its tasks
 end, its subscriptions go, its bus connection closes, its database threads end. Each
-service's start fails here on the last subscription it makes, so nearly all of it ran."""
+service's start fails here on one of the last subscriptions it makes, so nearly all of it
+ran."""
 
 from __future__ import annotations
 
@@ -45,6 +46,11 @@ class RefusingBus(InMemoryEventBus):
             raise RuntimeError("refused")
         return await super().consume(durable, filter_subjects, handler, **kwargs)
 
+    async def replay(self, subject: str, handler: Any, *, after_seq: int) -> Any:
+        if self.refuse == "replay":
+            raise RuntimeError("refused")
+        return await super().replay(subject, handler, after_seq=after_seq)
+
 
 def _app(service: str, data_dir: Path) -> tuple[Any, RefusingBus]:
     common = {"data_dir": data_dir, "log_json": False}
@@ -67,7 +73,7 @@ def _app(service: str, data_dir: Path) -> tuple[Any, RefusingBus]:
         return create_app(NotificationsSettings(**common, jwks_url=JWKS), bus=bus), bus
     from services.dashboard.app import create_app
     from services.dashboard.settings import DashboardSettings
-    bus = RefusingBus("consume")
+    bus = RefusingBus("replay")  # it folds EVENTS by replay, with no durable of its own
     return create_app(DashboardSettings(**common, jwks_url=JWKS), bus=bus), bus
 
 
