@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from shared.bus.memory_durable import Consumer, Durable
-from shared.bus.memory_live import LiveSubscription, Responding, subject_matches
+from shared.bus.memory_live import LiveSubscription, Responding
 from shared.bus.port import (
     DeadLetterHandler,
     EventHandler,
@@ -24,6 +24,7 @@ from shared.bus.port import (
     SequencedHandler,
 )
 from shared.contracts.envelope import CloudEvent
+from shared.contracts.subjects import subject_matches
 
 __all__ = ["InMemoryEventBus", "subject_matches"]
 

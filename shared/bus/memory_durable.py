@@ -9,9 +9,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from shared.bus.memory_live import stop_task, subject_matches
+from shared.bus.memory_live import stop_task
 from shared.bus.port import DeadLetterHandler, EventHandler, SequencedHandler
 from shared.contracts.envelope import CloudEvent
+from shared.contracts.subjects import subject_matches
 
 logger = logging.getLogger(__name__)
 

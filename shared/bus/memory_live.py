@@ -13,18 +13,6 @@ from shared.bus.port import LiveHandler, LiveMessage, Responder
 logger = logging.getLogger(__name__)
 
 
-def subject_matches(pattern: str, subject: str) -> bool:
-    """NATS subject matching: `*` is exactly one token, a trailing `>` is one or more tokens."""
-    want = pattern.split(".")
-    got = subject.split(".")
-    for i, token in enumerate(want):
-        if token == ">":
-            return len(got) > i
-        if i >= len(got) or (token != "*" and token != got[i]):
-            return False
-    return len(want) == len(got)
-
-
 class Responding:
     def __init__(self, registry: list[tuple[str, Responder]],
                  entry: tuple[str, Responder]) -> None:

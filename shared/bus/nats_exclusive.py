@@ -29,7 +29,6 @@ import logging
 import nats.js.errors
 from nats.js.kv import KeyValue
 
-from shared.bus.memory_live import subject_matches
 from shared.bus.nats_consumer import NatsConsumer
 from shared.bus.nats_kv import ensure_kv_bucket
 from shared.bus.nats_link import NATS_FAILURES, NatsLink
@@ -37,6 +36,7 @@ from shared.bus.nats_pull import FETCH_WAIT_SECS, PullLoop
 from shared.bus.port import DeadLetterHandler, EventHandler, Exclusive
 from shared.contracts.envelope import CloudEvent
 from shared.contracts.events import EVENTS_STREAM
+from shared.contracts.subjects import subject_matches
 
 logger = logging.getLogger(__name__)
 

@@ -26,6 +26,7 @@ from shared.contracts.live import (
     LIVE_VIEWING,
 )
 from shared.contracts.rpc import PRESENCE_PEER_RPC, PRESENCE_USERS_RPC
+from shared.contracts.subjects import subject_matches
 
 Service = Literal["chat", "presence", "notifications", "dashboard"]
 SERVICES: tuple[Service, ...] = ("chat", "presence", "notifications", "dashboard")
@@ -186,17 +187,6 @@ def permissions(service: Service) -> Permissions:
     return Permissions(publish=_unique(publish), subscribe=_unique(subscribe),
                        publish_deny=_unique(_others_durables(service)),
                        allow_responses=bool(uses.answers))
-
-
-def subject_matches(pattern: str, subject: str) -> bool:
-    """NATS wildcard matching: `*` is one token, `>` one or more at the end."""
-    want, have = pattern.split("."), subject.split(".")
-    for index, token in enumerate(want):
-        if token == ">":
-            return len(have) > index
-        if index >= len(have) or (token != "*" and token != have[index]):
-            return False
-    return len(want) == len(have)
 
 
 def allowed(patterns: tuple[str, ...], subject: str) -> bool:
