@@ -16,8 +16,11 @@ from shared.contracts import PRESENCE_PEER_RPC
 log = logging.getLogger(__name__)
 # A peer that does not answer a question in this long is treated as gone (its lease will
 # tell); a status change, which the owner writes to its database, gets longer: answered
-# late it was still applied, and the caller would retry what is done.
-ASK_TIMEOUT_SECS = 1.0
+# late it was still applied, and the caller would retry what is done. 3 s, not less: a
+# peer answers from memory, but on a loaded machine 1 s was seen to pass (the read then
+# fell back to the database with 0 connections), and a wrong answer is worse than a slow
+# one during the few seconds of a hand-over.
+ASK_TIMEOUT_SECS = 3.0
 SET_TIMEOUT_SECS = 5.0
 
 
