@@ -84,7 +84,12 @@ class ExclusiveConsumer:
             self._link.jetstream, self._lease.bucket, self._lease.lease_secs,
             "Which instance consumes each exclusive durable consumer (leases)",
             replicas=self._kv_replicas)
-        await self._try_acquire()  # alone, consuming before start returns, as without a lease
+        try:
+            await self._try_acquire()  # alone, consuming before start returns, as without one
+        except NATS_FAILURES as exc:
+            # A bucket just created on a cluster has no leader for a moment ("no response
+            # from stream"): stand by, and the loop below asks again within poll_secs.
+            logger.warning("lease of consumer %s not taken yet: %r", self._durable, exc)
         self._task = asyncio.create_task(self._run(), name=f"lease:{self._durable}")
 
     async def unsubscribe(self) -> None:
