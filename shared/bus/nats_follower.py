@@ -1,5 +1,12 @@
 """`NatsFollower`: an ephemeral pull consumer on EVENTS that this process alone reads
-(`follow`), made again after a failure from the stream sequence after the last event handled."""
+(`follow`), made again after a failure from the stream sequence after the last event handled.
+
+Its consumer is R1 and in memory, so it lives on one node of a cluster. When that node dies
+the consumer is gone (fetches only time out) or, if the node comes back at once, made again
+from its first configuration (it sends from the original start again). The follower checks
+for both: after `STALL_CHECK_SECS` of empty fetches it asks for the consumer's info, and a
+delivery at or before the last sequence it handled is never handed on; either way it makes
+a new consumer after the last event it handled."""
 
 from __future__ import annotations
 
@@ -27,6 +34,8 @@ logger = logging.getLogger(__name__)
 FOLLOW_INACTIVE_SECS = 60.0
 # How long `follow` waits for the events stored before it to be handled.
 FOLLOW_CATCH_UP_SECS = 10.0
+# Empty fetches for this long make the follower ask whether its consumer still exists.
+STALL_CHECK_SECS = 5.0
 
 
 class NatsFollower(PullLoop):
@@ -42,6 +51,8 @@ class NatsFollower(PullLoop):
         self._last_seq = after_seq
         self._consumer: str | None = None
         self._caught_up = asyncio.Event()
+        self._idle_since: float | None = None
+        self._suspect_at: int | None = None  # _last_seq when a check last found pending events
 
     async def started(self) -> NatsFollower:
         """Registered with the bus (stopped when it closes) and started."""
@@ -106,8 +117,41 @@ class NatsFollower(PullLoop):
         logger.warning("following %s: fetch failed (%r); again from seq %d",
                        self._subject, exc, self._last_seq + 1)
 
+    async def _stalled(self) -> bool:
+        now = asyncio.get_running_loop().time()
+        if self._idle_since is None:
+            self._idle_since = now
+        if now - self._idle_since < STALL_CHECK_SECS or self._consumer is None:
+            return False
+        self._idle_since = now
+        try:
+            info = await self._link.jetstream.consumer_info(EVENTS_STREAM, self._consumer)
+        except (*NATS_FAILURES, nats.js.errors.Error) as exc:
+            logger.warning("following %s: consumer %s lost (%r); again from seq %d",
+                           self._subject, self._consumer, exc, self._last_seq + 1)
+            return True
+        if not info.num_pending:
+            self._suspect_at = None
+            return False
+        # Events wait and fetches find none: stalled if twice running with no progress.
+        stalled = self._suspect_at == self._last_seq
+        self._suspect_at = self._last_seq
+        if stalled:
+            logger.warning("following %s: consumer %s delivers nothing; again from seq %d",
+                           self._subject, self._consumer, self._last_seq + 1)
+        return stalled
+
     async def _handle_batch(self, msgs: list[Msg]) -> None:
+        self._idle_since = None
         for msg in msgs:
+            seq = msg.metadata.sequence.stream
+            if seq <= self._last_seq:
+                # Made again from its first configuration (its node restarted): not ours to
+                # hand on twice; a new consumer after the last event handled.
+                logger.warning("following %s: consumer %s went back to seq %d; again from "
+                               "seq %d", self._subject, self._consumer, seq, self._last_seq + 1)
+                await self._unbind()
+                return
             await self._handle(msg)
 
     async def _handle(self, msg: Msg) -> None:

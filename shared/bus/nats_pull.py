@@ -45,6 +45,11 @@ class PullLoop:
     def _fetch_failed(self, exc: Exception) -> None:
         raise NotImplementedError
 
+    async def _stalled(self) -> bool:
+        """After a fetch that found nothing: True when the consumer is in fact lost (gone with
+        a node, say), so the loop binds again; each kind of loop knows how to tell."""
+        return False
+
     def _may_fetch(self) -> bool:
         """False while this loop must not take deliveries (an exclusive consumer whose lease
         may have lapsed): it waits instead of fetching."""
@@ -82,6 +87,8 @@ class PullLoop:
                         self._psub = await self._bind()
                     msgs = await self._psub.fetch(FETCH_BATCH, timeout=FETCH_WAIT_SECS)
                 except TimeoutError:
+                    if await self._stalled():
+                        await self._unbind()
                     continue  # nothing new
                 except Exception as exc:
                     # Disconnect, NATS restarted without our consumer, API hiccup.

@@ -8,6 +8,7 @@ import contextlib
 import secrets
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -218,3 +219,62 @@ async def _all_current(js: Any) -> bool:
     info = await js.stream_info(EVENTS_STREAM)
     replicas = info.cluster.replicas or []
     return len(replicas) == 2 and all(r.current for r in replicas)
+
+
+@pytest.mark.parametrize("restarted", [True, False], ids=["node-restarted", "node-down"])
+async def test_a_follower_whose_consumer_node_dies_goes_on_from_its_last_event(
+        tmp_path: Path, restarted: bool) -> None:
+    """A follower's consumer (ephemeral, R1, in memory) lives on one node; SIGKILL that node.
+    Restarted at once (as a supervisor does), the node makes the consumer again from its
+    first configuration, which sends from the start again; left down, the consumer is gone
+    and fetches only time out. Either way the follower must make another consumer after the
+    last event it had, neither missing nor repeating an event (the dashboard folds EVENTS
+    this way)."""
+    from shared.bus.nats import NatsEventBus
+    from shared.bus.nats_options import NatsAuth, StreamLimits
+
+    async with _cluster(tmp_path) as cluster:
+        bus = NatsEventBus(cluster.urls, name="follower-test", events=StreamLimits(replicas=3),
+                           auth=NatsAuth(user="admin", password=cluster.passwords["admin"]))
+        await bus.connect()
+        admin = await cluster.admin()
+        seen: list[int] = []
+        try:
+            js = admin.jetstream()
+
+            for n in range(5):
+                assert await _published(js, n)
+
+            async def handler(seq: int, event: CloudEvent) -> None:
+                seen.append(seq)
+
+            follower = await bus.replay("events.test.follow", handler, after_seq=0)
+            assert await _eventually(lambda: _at_least(seen, 5), 10)
+            consumer = follower._consumer
+            assert consumer is not None
+            host = (await js.consumer_info(EVENTS_STREAM, consumer)).cluster.leader
+            node = cluster.nodes[host]
+            node.kill()
+            if restarted:
+                await node.astart(20)
+            for n in range(5, 15):
+                await _eventually(lambda n=n: _published(js, n), 30)
+            assert await _eventually(lambda: _at_least(seen, 15), 30), seen
+            assert seen == sorted(set(seen)) and len(seen) == 15, seen
+        finally:
+            await admin.close()
+            await bus.close()
+
+
+async def _at_least(seen: list[int], n: int) -> bool:
+    return len(seen) >= n
+
+
+async def _published(js: Any, n: int) -> bool:
+    try:
+        event = CloudEvent(id=f"follow-{n}", source="test", type="test.follow",
+                           time=datetime.now(UTC), data={"n": n})
+        await js.publish("events.test.follow", event.to_bytes(), timeout=2)
+        return True
+    except nats.errors.Error:
+        return False
