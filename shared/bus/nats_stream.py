@@ -17,6 +17,8 @@ from shared.contracts.events import EVENTS_STREAM
 logger = logging.getLogger(__name__)
 
 STREAM_RETRY_SECS = 0.25
+# JetStream's "no suitable peers for placement": more replicas asked for than peers known.
+NO_SUITABLE_PEERS = 10005
 
 
 def _limits(limits: StreamLimits) -> dict[str, float | int]:
@@ -58,7 +60,9 @@ async def ensure_stream(
             await js.add_stream(wanted)
             logger.info("created JetStream stream %s for %s", EVENTS_STREAM, wanted.subjects)
             return
-        except nats.js.errors.BadRequestError:
+        except nats.js.errors.BadRequestError as exc:
+            if exc.err_code == NO_SUITABLE_PEERS:
+                raise ClusterForming(exc.description) from exc
             # Another service created it between our look-up and our create.
             info = await js.stream_info(EVENTS_STREAM)
     current = info.config
@@ -76,6 +80,11 @@ async def ensure_stream(
                     limit_fields["max_age"], limit_fields["max_bytes"])
 
 
+class ClusterForming(Exception):
+    """A cluster whose meta leader does not know enough peers yet to place the replicas (it
+    has just been elected; the other nodes report in within a second or two)."""
+
+
 async def ensure_stream_retrying(
     js: JetStreamContext, subjects: Sequence[str], duplicate_window_secs: float,
     limits: StreamLimits | None = None,
@@ -86,7 +95,8 @@ async def ensure_stream_retrying(
         try:
             await ensure_stream(js, subjects, duplicate_window_secs, limits)
             return
-        except (nats.js.errors.ServiceUnavailableError, nats.errors.TimeoutError) as exc:
+        except (nats.js.errors.ServiceUnavailableError, nats.errors.TimeoutError,
+                ClusterForming) as exc:
             # A cluster that has not elected its meta leader yet answers nothing at all.
             logger.info("JetStream not ready yet (%r); retrying", exc)
             await asyncio.sleep(STREAM_RETRY_SECS)
