@@ -1,6 +1,10 @@
 """`tertulia up --ha`: the system as a cluster runs it, on one machine and for real: three
 NATS nodes with EVENTS replicated on all of them, three chat replicas and two instances of
-every other service, each service on a PostgreSQL database of its own."""
+every other service, each service on a PostgreSQL database of its own. Last, under steady
+load through the gateway, SIGKILL in turn of one chat replica, one presence instance, the
+notifications instance applying events, one dashboard instance and the NATS node leading
+EVENTS, each followed by the checks of `tests/support/chaos_checks.py`; the figures are
+printed (`-s`) and written beside the data directory (`chaos-figures.json`)."""
 
 from __future__ import annotations
 
@@ -14,6 +18,10 @@ import httpx
 import nats
 import pytest
 
+from services.demo import DEMO_ADMIN, DEMO_PASSWORD
+from tests.support import chaos_checks as chaos
+from tests.support.chaos_load import Load
+from tests.support.chaos_probe import Cluster, eventually
 from tests.support.system import RunningSystem
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -35,7 +43,11 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     prefix = f"tha{secrets.token_hex(3)}"
     running = RunningSystem(tmp_path_factory.mktemp("up-ha") / "data",
                             args=["--ha", "--postgres", PG, "--postgres-prefix", prefix,
-                                  "--demo"])
+                                  "--demo"],
+                            # The load's 4 posters send ~4 frames/s each, typing included;
+                            # a reconnect lands them on one replica: above 10 frames/s.
+                            env={"CHAT_RATE_LIMIT_PER_SEC": "1000",
+                                 "CHAT_RATE_LIMIT_BURST": "1000"})
     try:
         with running:
             running.wait_for_line("Demo data added", 90)
@@ -95,3 +107,41 @@ def test_the_databases_are_postgresql_and_hold_what_was_posted(system: RunningSy
 
     assert asyncio.run(count()) == 1
     assert not (system.data_dir / "chat.db").exists()
+
+
+@pytest.mark.timeout(600)
+async def test_losing_any_one_process_loses_nothing(system: RunningSystem) -> None:
+    urls = system.urls()
+    cluster = Cluster(system.data_dir, [urls[f"nats-{n}"] for n in (1, 2, 3)])
+    chat_db = PG.rsplit("/", 1)[0] + f"/{system.prefix}_chat"  # type: ignore[attr-defined]
+
+    async def persisted() -> int:  # every message of every room, the demo's included
+        conn = await asyncpg.connect(chat_db)
+        try:
+            return int(await conn.fetchval("SELECT count(*) FROM chat_messages"))
+        finally:
+            await conn.close()
+
+    figures = []
+    async with httpx.AsyncClient(base_url=system.url, timeout=30) as http:
+        tokens, room_id = await chaos.people(http, DEMO_ADMIN, DEMO_PASSWORD)
+        load = Load(system.url, room_id, tokens, posters=chaos.POSTERS,
+                    observers=chaos.OBSERVERS, churn=chaos.CHURN, admin=DEMO_ADMIN,
+                    mentions=chaos.MENTIONED)
+        load.start()
+        try:
+            await load.wait_connected()
+            everyone = {*chaos.POSTERS, *chaos.OBSERVERS}
+            online, _ = await eventually(
+                lambda: chaos.online(http, tokens[DEMO_ADMIN], everyone), 30)
+            assert online, "not everyone came online"
+            baseline = len(await cluster.events())  # presence is checked from here on
+            for target in chaos.TARGETS:
+                figures.append(await chaos.kill_and_check(system, cluster, http, load, target,
+                                                          baseline, persisted))
+                print(f"{target}: {figures[-1]}", flush=True)
+        finally:
+            await load.stop()
+    report = json.dumps(figures, indent=2)
+    (system.data_dir.parent / "chaos-figures.json").write_text(report)
+    print(report)
