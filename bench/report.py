@@ -19,6 +19,7 @@ COLUMNS = [
     ("tertulia-pg", "tertulia-pg"),
     ("tertulia-unpinned", "tertulia unpinned"),
     ("tertulia-2", "tertulia-2 unpinned"),
+    ("tertulia-3", "tertulia-3 unpinned"),
     ("tertulia@base", "tertulia@base"),
 ]
 RATIOS = [("naive", "T÷naive"), ("socketio", "T÷socketio"), ("naive-nodb", "T÷naive-noDB"),
@@ -276,6 +277,11 @@ def table(best: Best) -> str:
         g = goals["A-2"]
         lines.append(f"| A tertulia-2 ÷ tertulia unpinned | {g['detail']} |"
                      + " |" * (len(head) - 3) + f" {g['verdict']} {g['goal']} |")
+    if ("A", "tertulia-3") in best:
+        one = dig(best.get(("A", "tertulia-unpinned")), "deliveries_per_s")
+        three = dig(best.get(("A", "tertulia-3")), "deliveries_per_s")
+        shown = f"{three / one:.2f}x" if one and three is not None else "not measured"
+        lines.append(f"| A tertulia-3 ÷ tertulia unpinned | {shown} |" + " |" * (len(head) - 2))
     return "\n".join(lines)
 
 

@@ -49,10 +49,13 @@ from servers import (
     verify_history,
 )
 
-SERVERS = ["naive", "naive-nodb", "socketio", "node", "tertulia", "tertulia-pg", "tertulia-2"]
-# The run order within a pass; tertulia-unpinned runs right before tertulia-2, its measure.
+# tertulia-N: N chat replicas on one NATS and one DATA_DIR, unpinned, A only.
+REPLICATED = {f"tertulia-{n}": n for n in (2, 3)}
+SERVERS = ["naive", "naive-nodb", "socketio", "node", "tertulia", "tertulia-pg", *REPLICATED]
+# The run order within a pass; tertulia-unpinned (one replica) runs right before the
+# tertulia-N it is the baseline of.
 ORDER = ["naive", "naive-nodb", "socketio", "node", "tertulia", "tertulia-pg", "tertulia@base",
-         "tertulia-unpinned", "tertulia-2"]
+         "tertulia-unpinned", *REPLICATED]
 C10K_DEFAULT = {"tertulia", "node", "tertulia@base"}
 POSTS_SERVERS = {"tertulia", "tertulia-pg", "tertulia@base"}
 NEEDED_FILES = 10_020 + 500  # C10k: per process (the server, the load generator)
@@ -97,8 +100,8 @@ class Workspace:
             return NodeServer(name, workdir)
         root = self.base if name == "tertulia@base" else self.root
         postgres = name == "tertulia-pg"
-        pinned = name not in ("tertulia-unpinned", "tertulia-2")
-        replicas = 2 if name == "tertulia-2" else 1
+        pinned = name != "tertulia-unpinned" and name not in REPLICATED
+        replicas = REPLICATED.get(name, 1)
         return TertuliaServer(name, workdir, pinned, self.seed(root, postgres), replicas,
                               self.databases)
 
@@ -119,10 +122,10 @@ def servers_for(scenario: str, args: argparse.Namespace) -> list[str]:
     if args.compare_root:
         chosen.add("tertulia@base")
     if scenario == "A":
-        if "tertulia-2" in chosen:
+        if chosen & REPLICATED.keys():
             chosen.add("tertulia-unpinned")
     else:
-        chosen.discard("tertulia-2")
+        chosen -= REPLICATED.keys()
     if scenario == "C10k" and not args.c10k_all:
         chosen &= C10K_DEFAULT
     if scenario == "posts":
@@ -349,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
             "passes": args.passes, **roots, "bench_commit": commit_of(ROOT),
             "python": platform.python_version(), "machine": platform.machine(),
             "cores": os.cpu_count(), "placement": "server and NATS on core 0, load generator "
-            "on core 1; tertulia-2 and tertulia-unpinned unpinned"}
+            "on core 1; tertulia-2, tertulia-3 and tertulia-unpinned unpinned"}
     args.results.mkdir(parents=True, exist_ok=True)
     out = args.results / f"{started_at.strftime('%Y%m%dT%H%M%SZ')}.json"
     out.write_text(json.dumps({
