@@ -12,7 +12,6 @@ import re
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 import httpx
 import orjson
@@ -22,6 +21,7 @@ from websockets.exceptions import ConnectionClosed
 
 from services.launcher import NatsServerProcess, free_port
 from tests.integration.chat.harness import stream_events
+from tests.support.chaos_probe import history
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -83,18 +83,6 @@ async def batch_sizes(url: str) -> tuple[float, float]:
     return count, total
 
 
-async def all_messages(http: httpx.AsyncClient, room_id: int) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    after = 0
-    while True:
-        page = (await http.get(f"/api/chat/rooms/{room_id}/messages",
-                               params={"after_seq": after, "limit": 200})).json()
-        found.extend(page["messages"])
-        if not page["has_more"]:
-            return found
-        after = found[-1]["seq"]
-
-
 async def test_a_replica_killed_mid_batch_loses_no_acked_post_and_acks_nothing_unstored(
         tmp_path: Path, nats_server: NatsServerProcess) -> None:
     chat = await ChatProcess(tmp_path / "data", nats_server.url).start()
@@ -145,7 +133,7 @@ async def test_a_replica_killed_mid_batch_loses_no_acked_post_and_acks_nothing_u
         await chat.start()
         async with httpx.AsyncClient(base_url=chat.url, timeout=30,
                                      headers={"Authorization": f"Bearer {tokens[0]}"}) as http:
-            stored = await all_messages(http, room)
+            stored = await history(http, room)
         by_cmid = {m["client_msg_id"]: m for m in stored}
         assert len(by_cmid) == len(stored), "a post was stored twice"
         assert [m["seq"] for m in stored] == list(range(1, len(stored) + 1))
