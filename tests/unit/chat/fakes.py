@@ -28,6 +28,7 @@ from services.chat.posting import PostQueue
 from tests.support.clocks import T0 as T0  # the fakes' start, imported by the tests from here
 from tests.support.clocks import FixedClock
 from tests.support.memory_uow import MemoryStore, MemoryUnitOfWork, RecordingOutbox
+from tests.unit.chat.dm_fakes import InMemoryDmStore
 
 
 class IntegrityViolation(Exception):
@@ -270,6 +271,7 @@ class InMemoryChatTx:
         self.members = InMemoryMemberStore(state, read_only)
         self.messages = InMemoryMessageStore(state, read_only)
         self.sessions = InMemorySessionStore(state, read_only)
+        self.dms = InMemoryDmStore(state, read_only)
         self.outbox = RecordingOutbox(state, read_only, source)
 
 
