@@ -189,7 +189,7 @@ async def test_non_members_cannot_see_read_join_or_post(deps: ChatDeps) -> None:
 
 
 async def test_a_dm_is_not_renamed_invited_into_kicked_from_or_left(deps: ChatDeps) -> None:
-    alice, bob, carol = await people(deps, "alice", "bob", "carol")
+    alice, bob, _carol = await people(deps, "alice", "bob", "carol")
     admin = Actor(alice.user_id, alice.username, is_admin=True)  # even a server admin in it
     room = (await use_cases.open_dm(deps, alice, [bob.user_id])).room  # type: ignore[list-item]
     attempts = {
