@@ -3,6 +3,7 @@
 
 from services.notifications.domain.model import (
     DEFAULT_LEVEL,
+    DM_DEFAULT_LEVEL,
     LEVELS,
     NOTIFICATION_ID_RE,
     ROOM_MENTION,
@@ -22,12 +23,14 @@ from services.notifications.domain.model import (
     PostedMessage,
     Purged,
     Role,
+    RoomKind,
     Suppression,
     Viewing,
     notification_id,
 )
 from services.notifications.domain.rules import (
     decide,
+    default_level,
     explain,
     kind_for,
     may_mention_room,
@@ -47,6 +50,7 @@ from services.notifications.domain.wording import (
 
 __all__ = [
     "DEFAULT_LEVEL",
+    "DM_DEFAULT_LEVEL",
     "LEVELS",
     "NOTIFICATION_ID_RE",
     "ROOM_MENTION",
@@ -66,10 +70,12 @@ __all__ = [
     "PostedMessage",
     "Purged",
     "Role",
+    "RoomKind",
     "Suppression",
     "Viewing",
     "broadcast_notification",
     "decide",
+    "default_level",
     "explain",
     "kind_for",
     "may_mention_room",

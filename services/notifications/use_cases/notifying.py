@@ -32,7 +32,8 @@ async def message_created(deps: NotificationsDeps, tx: NotificationsTx, ev: Mess
     sender = await tx.users.get(ev.user_id) if ev.user_id is not None else None
     decisions = decide(message, members, deps.viewing.rooms_of(others),
                        await tx.preferences.in_room(ev.room_id),
-                       sender is not None and sender.is_admin, now)
+                       sender is not None and sender.is_admin, now,
+                       "dm" if others and await tx.rooms.dms_among([ev.room_id]) else "room")
     for decision in decisions:
         if decision.notified:
             created = await tx.inbox.add(message_notification(decision, message,
