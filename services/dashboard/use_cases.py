@@ -85,10 +85,7 @@ def fact_of(event: CloudEvent) -> Fact | None:
     if isinstance(payload, MessageCreated):
         return MessagePosted(payload.room_id, payload.created_at)
     if isinstance(payload, RoomCreated | RoomUpdated):
-        # A direct message's name is chat's internal one (its people's ids): not shown.
-        dm = isinstance(payload, RoomCreated) and payload.kind == "dm"
-        return RoomNamed(payload.room_id, "Direct message" if dm else payload.name,
-                         payload.is_private)
+        return RoomNamed.of(payload)
     if isinstance(payload, UserRegistered):
         return UserSignedUp(payload.user_id, payload.username, payload.registered_at)
     if isinstance(payload, PresenceChanged):

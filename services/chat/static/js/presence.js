@@ -2,6 +2,7 @@
 // changes, a new member's status looked up) and the open room's bar of its members online.
 
 import { api } from './api.js';
+import { paintDmPresence } from './dms.js';
 import { clear, el, hueOf, initials } from './dom.js';
 import { t } from './i18n.js';
 import { $, current, state } from './state.js';
@@ -21,6 +22,7 @@ export function onRoomPresence(data) {
     if (!here.has(id) && known) state.presence.set(id, { ...known, status: 'offline' });
   }
   if (room.id === state.currentId) renderOnline();
+  paintDmPresence();
 }
 
 export function onUserPresence(data) {
@@ -30,6 +32,7 @@ export function onUserPresence(data) {
     $('status-menu').value = data.status;
   }
   renderOnline();
+  paintDmPresence();
 }
 
 export function renderOnline() {
@@ -59,5 +62,6 @@ export async function lookUpPresence(userId, username) {
     if (state.presence.has(userId)) return; // a frame said it meanwhile
     state.presence.set(userId, { username, status: user.status });
     renderOnline();
+    paintDmPresence();
   } catch { /* no presence service: the next room_presence or user_presence tells */ }
 }
