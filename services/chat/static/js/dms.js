@@ -147,7 +147,12 @@ async function openDm(event) {
         errorBox.hidden = false;
         return;
       }
-      ids.push(id);
+      if (id !== state.me?.id) ids.push(id);
+    }
+    if (!ids.length) { // the server would refuse it too (`dm_with_self`)
+      errorBox.textContent = errorText('dm_with_self');
+      errorBox.hidden = false;
+      return;
     }
     const data = await api('/api/chat/dms', { method: 'POST', body: { user_ids: ids } });
     let room = state.rooms.get(data.id);
