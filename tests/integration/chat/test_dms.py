@@ -175,3 +175,29 @@ async def test_a_plain_message_in_a_dm_notifies_with_the_direct_message_reason(
                 await client.http.aclose()
     finally:
         await chat.stop()
+
+
+@pytest.mark.postgres
+async def test_openers_on_two_replicas_of_one_postgres_make_one_dm(
+        tmp_path: Path, nats_url: str, postgres_url: str) -> None:
+    """PostgreSQL's READ COMMITTED lets both transactions see no DM; the unique key lets
+    one insert win, and the other, rolled back, reads the winner's."""
+    settings = [chat_settings(tmp_path / n, nats_url, database_url=postgres_url,
+                              replica_id=f"pg-{n}") for n in ("a", "b")]
+    async with replicas(settings) as (one, two):
+        people = [await sign_up(one), await sign_up(two), await sign_up(one)]
+        for trio in range(3):
+            first, second, third = people[trio:] + people[:trio]
+            answers = await asyncio.gather(
+                open_dm(first, second), open_dm(second, first),
+                open_dm(first, second, third), open_dm(third, second, first),
+                open_dm(second, third, first))
+            assert {r.status_code for r in answers} <= {200, 201}, [r.text for r in answers]
+            pair, group = {answers[0].json()["id"], answers[1].json()["id"]}, {
+                r.json()["id"] for r in answers[2:]}
+            assert len(pair) == 1 and len(group) == 1 and pair != group
+        listed = (await people[0].http.get("/api/chat/rooms")).json()
+        # 0 with 1, 1 with 2 (trio 1), 2 with 0 (trio 2): three pairs and one group of three.
+        assert sorted(len(r["members"]) for r in listed if r["kind"] == "dm") == [2, 2, 3]
+        for client in people:
+            await client.http.aclose()
