@@ -20,12 +20,21 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
+    # Only what is missing: a database whose tables a newer `create_all` made before it had
+    # a version (a baseline case, see 0001) may have these already.
+    present: set[str] = set()
+    if not op.get_context().as_sql:
+        present = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("chat_rooms")}
+    if {"kind", "dm_key"} <= present:
+        return
     with op.batch_alter_table("chat_rooms", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("kind", sa.String(length=10), server_default="room", nullable=False)
-        )
-        batch_op.add_column(sa.Column("dm_key", sa.String(length=100), nullable=True))
-        batch_op.create_unique_constraint("uq_chat_rooms_dm_key", ["dm_key"])
+        if "kind" not in present:
+            batch_op.add_column(
+                sa.Column("kind", sa.String(length=10), server_default="room", nullable=False)
+            )
+        if "dm_key" not in present:
+            batch_op.add_column(sa.Column("dm_key", sa.String(length=100), nullable=True))
+            batch_op.create_unique_constraint("uq_chat_rooms_dm_key", ["dm_key"])
 
 
 def downgrade() -> None:

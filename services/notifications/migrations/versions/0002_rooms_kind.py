@@ -18,6 +18,11 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
+    # Only when missing: a database whose tables a newer `create_all` made before it had a
+    # version (a baseline case, see 0001) has it already.
+    if not op.get_context().as_sql:
+        if "kind" in {c["name"] for c in sa.inspect(op.get_bind()).get_columns("ntf_rooms")}:
+            return
     with op.batch_alter_table("ntf_rooms", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("kind", sa.String(length=10), server_default="room", nullable=False)
