@@ -13,6 +13,7 @@ import pytest
 from websockets.exceptions import ConnectionClosedError
 
 from services.launcher import NatsServerProcess
+from tests.integration.chat import test_fakes as store_fakes
 from tests.integration.chat.harness import (
     ChatReplica,
     Client,
@@ -30,6 +31,15 @@ from tests.integration.notifications.harness import (
 )
 
 pytestmark = pytest.mark.integration
+
+pytest.register_assert_rewrite("tests.unit.chat.dm_store_contract")
+from tests.unit.chat.dm_store_contract import DmStoreContract  # noqa: E402
+
+
+class TestSqliteDmStore(DmStoreContract):
+    """The DM store contract on SQLite, with the fixture of the chat store contract's."""
+
+    subject = store_fakes.TestSqliteStores.subject
 
 
 async def open_dm(client: Client, *others: Client | int) -> httpx.Response:

@@ -23,6 +23,10 @@ from services.chat.ports import ChatDeps
 from shared.contracts import MemberJoined, RoomCreated
 from tests.unit.chat.dm_fakes import InMemoryDmStore
 from tests.unit.chat.fakes import InMemoryChatUnitOfWork, RecordingLiveFeed
+from tests.unit.chat.test_fakes import FakeSubject
+
+pytest.register_assert_rewrite("tests.unit.chat.dm_store_contract")
+from tests.unit.chat.dm_store_contract import DmStoreContract  # noqa: E402
 
 PASSWORD = "correct horse battery"
 
@@ -246,3 +250,9 @@ async def test_people_are_found_by_username_prefix_active_only(deps: ChatDeps) -
     with pytest.raises(ChatError) as guest:
         await use_cases.find_people(deps, Actor(None), "a")
     assert guest.value.code == "not_authenticated"
+
+
+class TestInMemoryDmStore(DmStoreContract):
+    @pytest.fixture
+    def subject(self) -> FakeSubject:
+        return FakeSubject()
