@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from services.notifications.domain.formatting import plain_text
 from services.notifications.domain.model import (
     NOTIFICATION_ID_RE,
     Decision,
@@ -19,6 +20,12 @@ from services.notifications.domain.model import (
 def preview(content: str, chars: int) -> str:
     """The exercise's preview: the first `chars` characters, as they are."""
     return content[:chars]
+
+
+def message_preview(content: str, chars: int) -> str:
+    """A message's preview: its plain text (markdown markers gone, as the chat page shows
+    it), then the first `chars` characters."""
+    return preview(plain_text(content), chars)
 
 
 def title_for(kind: Kind, sender_name: str) -> str:
@@ -37,7 +44,7 @@ def message_notification(decision: Decision, message: PostedMessage, preview_cha
         user_id=decision.user_id,
         kind=decision.kind,
         title=title_for(decision.kind, message.sender_name),
-        content=preview(message.content, preview_chars),
+        content=message_preview(message.content, preview_chars),
         data={"type": "chat_message", "room_id": message.room_id,
               "message_id": message.message_id, "kind": decision.kind},
         created_at=decision.decided_at,

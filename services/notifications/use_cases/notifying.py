@@ -10,7 +10,7 @@ from services.notifications.domain import (
     broadcast_notification,
     decide,
     message_notification,
-    preview,
+    message_preview,
     recipients,
 )
 from services.notifications.ports import NotificationsDeps, NotificationsTx
@@ -51,7 +51,8 @@ async def message_created(deps: NotificationsDeps, tx: NotificationsTx, ev: Mess
 async def message_edited(deps: NotificationsDeps, tx: NotificationsTx, ev: MessageEdited,
                           at: datetime, now: datetime) -> None:
     """Unread notifications show the new text; an edit neither adds nor withdraws any."""
-    await tx.changes.rewrite_pending(ev.message_id, preview(ev.content, deps.preview_chars))
+    await tx.changes.rewrite_pending(ev.message_id, message_preview(ev.content,
+                                                                     deps.preview_chars))
 
 
 async def message_deleted(deps: NotificationsDeps, tx: NotificationsTx, ev: MessageDeleted,
