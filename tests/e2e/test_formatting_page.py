@@ -57,7 +57,8 @@ DOM_CASES = [
     ("***both***", 'em(strong("both"))'),
     ("`**no** _bold_`", 'code("**no** _bold_")'),
     ("hi @bob and @carol", '"hi " span.mention.mention-me("@bob") " and " span.mention("@carol")'),
-    ("see #general, not #nowhere", '"see " a.room-link[href="#/rooms/7"]("#general") ", not #nowhere"'),
+    ("see #general, not #nowhere",
+     '"see " a.room-link[href="#/rooms/7"]("#general") ", not #nowhere"'),
     ("```py\nx = '**y**'\n  <b>\n```",
      'div.code-block(span.code-lang("py") pre(code("x = \'**y**\'\\n  <b>")))'),
     ("> quoted **text**\n> more",
@@ -80,7 +81,8 @@ RENDER_JS = """async (texts) => {
     const named = attrs.filter((a) => n.hasAttribute(a))
       .map((a) => `${a}=${JSON.stringify(n.getAttribute(a))}`);
     const inner = [...n.childNodes].map(ser).join(' ');
-    return `${n.tagName.toLowerCase()}${cls}${named.length ? `[${named.join(' ')}]` : ''}(${inner})`;
+    const list = named.length ? `[${named.join(' ')}]` : '';
+    return `${n.tagName.toLowerCase()}${cls}${list}(${inner})`;
   };
   return texts.map((text) => {
     const box = document.createElement('div');
