@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.chat_page import (
+    SCREENSHOTS,
     Person,
     create_room,
     messages,
@@ -177,6 +178,7 @@ def test_a_formatted_conversation_as_the_other_person_sees_it(
     block.locator("blockquote").filter(has_text="ship it").wait_for()
     assert block.locator("ul > li").all_inner_texts() == ["build", "test"]
     assert block.locator("ol > li").all_inner_texts() == ["deploy"]
+    bob.page.screenshot(path=str(SCREENSHOTS / "formatting.png"))
 
     # A #room link opens that room in the page; a room nobody can see stays text.
     block.locator("a.room-link", has_text=f"#{other}").click()

@@ -39,12 +39,14 @@ def title_for(kind: Kind, sender_name: str) -> str:
 
 
 def message_notification(decision: Decision, message: PostedMessage, preview_chars: int,
-                         ) -> NewNotification:
+                         *, content: str | None = None) -> NewNotification:
+    """`content`: the message's preview when the caller made it once for every recipient."""
     return NewNotification(
         user_id=decision.user_id,
         kind=decision.kind,
         title=title_for(decision.kind, message.sender_name),
-        content=message_preview(message.content, preview_chars),
+        content=content if content is not None else message_preview(message.content,
+                                                                    preview_chars),
         data={"type": "chat_message", "room_id": message.room_id,
               "message_id": message.message_id, "kind": decision.kind},
         created_at=decision.decided_at,

@@ -33,10 +33,11 @@ async def message_created(deps: NotificationsDeps, tx: NotificationsTx, ev: Mess
     decisions = decide(message, members, deps.viewing.rooms_of(others),
                        await tx.preferences.in_room(ev.room_id),
                        sender is not None and sender.is_admin, now)
+    text = message_preview(ev.content, deps.preview_chars)  # once, not per recipient
     for decision in decisions:
         if decision.notified:
             created = await tx.inbox.add(message_notification(decision, message,
-                                                              deps.preview_chars))
+                                                              deps.preview_chars, content=text))
             decision = replace(decision, notification_id=created.id)
             effects.created.append(created)
         effects.decisions.append(decision)
