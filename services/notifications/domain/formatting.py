@@ -13,24 +13,28 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+# JavaScript's whitespace (its `\s` and `trim()`), not Python's: both parsers must agree.
+_SPACES = ("\t\n\v\f\r \u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+           + "\u2028\u2029\u202f\u205f\u3000\ufeff")
+_S = "\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
 MAX_QUOTE_DEPTH = 3
 MAX_EMPHASIS_DEPTH = 8
 _FENCE = re.compile(r" {0,3}```(.*)")
-_FENCE_END = re.compile(r" {0,3}```\s*")
+_FENCE_END = re.compile(f" {{0,3}}```[{_S}]*")
 _QUOTE = re.compile(r" {0,3}> ?(.*)")
 _BULLET = re.compile(r" {0,3}[-*] +(.*)")
-_ORDERED = re.compile(r" {0,3}(\d{1,9})[.)] +(.*)")
+_ORDERED = re.compile(r" {0,3}([0-9]{1,9})[.)] +(.*)")
 _ESCAPABLE = "\\`*_~[]()#@<>!"
-_URL_AT = re.compile(r"https?://[^\s<>`]+", re.IGNORECASE)
-_ANGLE_URL_AT = re.compile(r"<(https?://[^\s<>`]+)>", re.IGNORECASE)
-_LINK_TARGET_AT = re.compile(r"\((https?://[^\s()<>`]+)\)", re.IGNORECASE)
-_HAS_HOST = re.compile(r"https?://[^/?#\s]", re.IGNORECASE)
+_URL_AT = re.compile(f"https?://[^{_S}<>`]+", re.IGNORECASE)
+_ANGLE_URL_AT = re.compile(f"<(https?://[^{_S}<>`]+)>", re.IGNORECASE)
+_LINK_TARGET_AT = re.compile(f"\\((https?://[^{_S}()<>`]+)\\)", re.IGNORECASE)
+_HAS_HOST = re.compile(f"https?://[^/?#{_S}]", re.IGNORECASE)
 _URL_TRAILING = ".,:;!?'\"*_~"
 # Chat's MENTION_RE (services/chat/domain/model.py); what comes before is checked apart.
 _MENTION_AT = re.compile(r"@([A-Za-z0-9_][A-Za-z0-9_.-]{1,30}[A-Za-z0-9_])")
 _BEFORE_MENTION_BAD = re.compile(r"[\w@.]", re.ASCII)
 _ROOM_AT = re.compile(r"#([\w][\w.-]{0,99})")
-_BEFORE_ROOM_OK = re.compile(r"[\s(\[{\"'*_~>,;:]")
+_BEFORE_ROOM_OK = re.compile(f"[{_S}(\\[{{\"'*_~>,;:]")
 _WORD = re.compile(r"[A-Za-z0-9]")
 
 
@@ -60,7 +64,7 @@ def _parse_blocks(lines: list[str], depth: int) -> list[dict]:
     i = 0
     while i < len(lines):
         line = lines[i]
-        if not line.strip():
+        if not line.strip(_SPACES):
             i += 1
         elif (fence := _fence_of(line)) is not None:
             body = []
@@ -70,7 +74,7 @@ def _parse_blocks(lines: list[str], depth: int) -> list[dict]:
                 i += 1
             i += 1  # the closing fence; an unclosed block runs to the end
             blocks.append({"type": "code_block", "text": "\n".join(body),
-                           "lang": (fence.group(1).split() or [""])[0][:30]})
+                           "lang": re.split(f"[{_S}]", fence.group(1).strip(_SPACES))[0][:30]})
         elif depth < MAX_QUOTE_DEPTH and _QUOTE.fullmatch(line) is not None:
             inner = []
             while i < len(lines) and (m := _QUOTE.fullmatch(lines[i])) is not None:
@@ -90,7 +94,7 @@ def _parse_blocks(lines: list[str], depth: int) -> list[dict]:
         else:
             para = [line]
             i += 1
-            while i < len(lines) and lines[i].strip() and not _starts_block(lines[i], depth):
+            while i < len(lines) and lines[i].strip(_SPACES) and not _starts_block(lines[i], depth):
                 para.append(lines[i])
                 i += 1
             blocks.append({"type": "paragraph", "children": _parse_inline("\n".join(para),
@@ -166,7 +170,7 @@ class _Delims:
 
 
 def _is_space(ch: str) -> bool:
-    return ch == "" or ch.isspace()
+    return ch == "" or ch in _SPACES
 
 
 def _is_punct(ch: str) -> bool:
@@ -204,6 +208,7 @@ def _backtick_runs(text: str) -> dict[int, list[int]]:
 
 
 def _parse_inline(text: str, *, links: bool) -> list[dict]:
+    """`links`: false inside a link's text, where no other link may start."""
     chain, delims = _Chain(), _Delims()
     runs = _backtick_runs(text)
     run_next = dict.fromkeys(runs, 0)
@@ -238,20 +243,21 @@ def _parse_inline(text: str, *, links: bool) -> list[dict]:
             if n in run_next and run_next[n] < len(at):
                 end = at[run_next[n]]
                 code = text[i + n:end].replace("\n", " ")
-                if code[:1] == " " and code[-1:] == " " and code.strip():
+                if code[:1] == " " and code[-1:] == " " and code.strip(_SPACES):
                     code = code[1:-1]
                 add(_Node("code", code))
                 i = end + n
             else:
                 buffer.append("`" * n)
                 i += n
-        elif ch == "<" and (m := _ANGLE_URL_AT.match(text, i)) and _HAS_HOST.match(m.group(1)):
+        elif (ch == "<" and links and (m := _ANGLE_URL_AT.match(text, i))
+              and _HAS_HOST.match(m.group(1))):
             add(_Node("link", children=[{"type": "text", "text": m.group(1)}]))
             i += len(m.group(0))
         elif ch == "[" and links and (found := _link_at(text, i, find)) is not None:
             add(found[0])
             i = found[1]
-        elif (ch in "hH" and not _WORD.match(before) and (m := _URL_AT.match(text, i))
+        elif (ch in "hH" and links and not _WORD.match(before) and (m := _URL_AT.match(text, i))
               and _HAS_HOST.match(url := _trim_url(m.group(0)))):
             add(_Node("link", children=[{"type": "text", "text": url}]))
             i += len(url)
@@ -321,7 +327,7 @@ def _link_at(text: str, i: int, find: Callable[[str, int], int]) -> tuple[_Node,
     if m is None or not _HAS_HOST.match(m.group(1)):
         return None
     label = text[i + 1:close]
-    children = (_parse_inline(label, links=False) if label.strip()
+    children = (_parse_inline(label, links=False) if label.strip(_SPACES)
                 else [{"type": "text", "text": m.group(1)}])
     return _Node("link", children=children), close + 1 + len(m.group(0))
 

@@ -32,9 +32,14 @@ def test_the_shared_table(case: dict[str, str]) -> None:
     "`a ``" * 800, "[a](https://x " * 300, "http://" * 570, "- *a*\n" * 660,
 ])
 def test_a_hostile_message_is_read_in_linear_time(hostile: str) -> None:
-    started = time.perf_counter()
-    plain_text(hostile)
-    assert time.perf_counter() - started < 0.5
+    """Milliseconds each; quadratic work on 4000 characters would take seconds. The best of
+    three, as the machine may be busy with other things."""
+    took = []
+    for _ in range(3):
+        started = time.perf_counter()
+        plain_text(hostile)
+        took.append(time.perf_counter() - started)
+    assert min(took) < 1.0
 
 
 def test_deep_nesting_stays_shallow_and_keeps_the_text() -> None:
@@ -52,7 +57,7 @@ def test_markers_go_but_no_letter_is_invented(text: str) -> None:
 
 
 @given(st.text(alphabet=st.characters(blacklist_characters="*_~`>[]()#@<\\-\r\n0123456789",
-                                      blacklist_categories=("Cs",))))
+                                      blacklist_categories=("Cc", "Cf", "Cs"))))
 def test_text_without_markers_is_its_own_plain_form(text: str) -> None:
     assert plain_text(text) == (text if text.strip() else "")
 

@@ -149,6 +149,7 @@ function push(list, node) {
   list.tail = node;
 }
 
+/** `links`: false inside a link's text, where no other link may start. */
 function parseInline(text, links) {
   const list = { head: null, tail: null };
   const delims = { head: null, tail: null, count: 0 };
@@ -188,14 +189,14 @@ function parseInline(text, links) {
         buffer += '`'.repeat(n);
         i += n;
       }
-    } else if (ch === '<' && (ANGLE_URL_AT.lastIndex = i, m = ANGLE_URL_AT.exec(text))
+    } else if (ch === '<' && links && (ANGLE_URL_AT.lastIndex = i, m = ANGLE_URL_AT.exec(text))
       && HAS_HOST.test(m[1])) {
       add({ type: 'link', href: m[1], children: [{ type: 'text', text: m[1] }], auto: true });
       i += m[0].length;
     } else if (ch === '[' && links && (m = linkAt(text, i, find))) {
       add(m.node);
       i = m.end;
-    } else if ((ch === 'h' || ch === 'H') && !WORD.test(charBefore(text, i))
+    } else if ((ch === 'h' || ch === 'H') && links && !WORD.test(charBefore(text, i))
       && (URL_AT.lastIndex = i, m = URL_AT.exec(text)) && HAS_HOST.test(trimUrl(m[0]))) {
       const url = trimUrl(m[0]);
       add({ type: 'link', href: url, children: [{ type: 'text', text: url }], auto: true });
