@@ -254,14 +254,23 @@ def test_a_formatted_conversation_as_the_other_person_sees_it(
     send(alice, "plain for now")
     mine = messages(alice, "plain for now").and_(alice.page.locator('[data-state="sent"]'))
     mine.wait_for()
+    mine = alice.page.locator(
+        f'[data-testid="message"][data-message-id="{mine.get_attribute("data-message-id")}"]')
     mine.hover()
     mine.locator('[data-testid="message-edit"]').click()
     editor = alice.by("message-edit-input")
-    editor.fill("now *edited* with ~~strike~~")
+    editor.fill("now *edited* with ~~strike~~\n- and\n- a list")
     editor.press("Enter")
     edited = _content(bob, "now edited")
     edited.locator("em").filter(has_text="edited").wait_for()
     assert edited.locator("s").inner_text() == "strike"
+    assert edited.locator("li").all_inner_texts() == ["and", "a list"]
+    # Editing it again starts from its lines, not one line.
+    mine.locator("li").filter(has_text="a list").wait_for()
+    mine.hover()
+    mine.locator('[data-testid="message-edit"]').click()
+    assert editor.input_value() == "now *edited* with ~~strike~~\n- and\n- a list"
+    editor.press("Escape")
 
     # At phone width a long code line scrolls inside its block; the message stays on screen.
     bob.page.set_viewport_size({"width": 390, "height": 800})

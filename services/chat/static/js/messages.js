@@ -215,8 +215,9 @@ export class MessageView {
 
   startEdit(msg, node, content) {
     if (node.querySelector('.message-edit-input')) return;
-    const input = el('input', {
+    const input = el('textarea', { // keeps the lines of a code block or a list
       class: 'message-edit-input', dataset: { testid: 'message-edit-input' },
+      rows: Math.min(8, msg.content.split('\n').length),
       'aria-label': t('messages.edit'), title: t('messages.editHint'), maxlength: 4000,
     });
     input.value = msg.content;
