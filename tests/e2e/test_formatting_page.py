@@ -154,33 +154,25 @@ def test_the_parser_draws_each_case_as_elements_and_the_plain_table_matches(
     assert differ == []
 
 
-def test_hostile_markers_render_quickly_in_the_browser(people: Callable[..., Person]) -> None:
-    """Ten times the longest message, so that quadratic work would take seconds; the best of
-    three runs, as the machine may be busy."""
+def test_hostile_markers_render_as_text_in_the_browser(people: Callable[..., Person]) -> None:
+    """Ten times the longest message: each renders, keeps its text and makes no element of
+    its own (an image from the payload); the time it takes is `bench/formatting.py`'s."""
     page = people(unique("reader")).page
     hostile = [piece * (40_000 // len(piece)) for piece in (
         "*", "_", "*a ", "*a _b ", "`a ``", "[", "[a](https://x ", "> ", "- *a*\n", "~~a ")]
     hostile += ["**a " * 5000 + "b** " * 5000, "*a " * 6000 + "b" + " c*" * 6000,
                 "<img src=x onerror=alert(1)>" * 1400]
-    took = page.evaluate("""async (texts) => {
+    lengths = page.evaluate("""async (texts) => {
       const md = await import('/static/js/markdown.js');
       const view = await import('/static/js/formatted.js');
       return texts.map((text) => {
-        let best = Infinity;
-        let length = 0;
-        for (let run = 0; run < 3; run += 1) {
-          const started = performance.now();
-          const box = document.createElement('div');
-          box.append(view.render(md.parse(text), {}));
-          best = Math.min(best, performance.now() - started);
-          length = box.textContent.length;
-        }
-        return [best, length];
+        const box = document.createElement('div');
+        box.append(view.render(md.parse(text), {}));
+        return box.textContent.length;
       });
     }""", hostile)
-    for text, (millis, length) in zip(hostile, took, strict=True):
-        assert millis < 1000, (text[:20], millis)
-        assert length > 0
+    for text, length in zip(hostile, lengths, strict=True):
+        assert length > 0, text[:20]
     assert page.locator("img").count() == 0
 
 

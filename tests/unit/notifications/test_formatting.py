@@ -4,7 +4,6 @@ as the chat page's parser reads it (the same table checks both)."""
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -31,15 +30,12 @@ def test_the_shared_table(case: dict[str, str]) -> None:
     "*a " * 1333, "**a " * 500 + "b** " * 500, "*a _b " * 350 + "c* d_ " * 350,
     "`a ``" * 800, "[a](https://x " * 300, "http://" * 570, "- *a*\n" * 660,
 ])
-def test_a_hostile_message_is_read_in_linear_time(hostile: str) -> None:
-    """Milliseconds each; quadratic work on 4000 characters would take seconds. The best of
-    three, as the machine may be busy with other things."""
-    took = []
-    for _ in range(3):
-        started = time.perf_counter()
-        plain_text(hostile)
-        took.append(time.perf_counter() - started)
-    assert min(took) < 1.0
+def test_a_hostile_message_keeps_its_words(hostile: str) -> None:
+    """Markers go, nothing else: how long these take (milliseconds, growing linearly) is
+    measured by `bench/formatting.py` (docs/performance.md), not asserted here."""
+    words = Counter(ch for ch in hostile if ch.isalnum())
+    assert Counter(ch for ch in plain_text(hostile) if ch.isalnum()) <= words
+    assert plain_text(hostile).strip() or not words
 
 
 def test_deep_nesting_stays_shallow_and_keeps_the_text() -> None:
