@@ -1,4 +1,5 @@
-"""One's own profile: display name, status text and time zone, and telling the rooms."""
+"""Profiles: one's own (display name, status text, time zone, and telling the rooms) and
+anyone's, as a profile card shows it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from services.chat.domain import (
     Actor,
     Frame,
     Invalid,
+    NotFound,
     User,
     validate_display_name,
     validate_status_text,
@@ -52,3 +54,14 @@ async def update_profile(deps: ChatDeps, actor: Actor,
     for room_id in rooms:
         await deps.live.to_room(room_id, frame)
     return updated
+
+
+async def user_profile(deps: ChatDeps, actor: Actor, user_id: int) -> User:
+    """Anyone signed in sees anyone's profile (what a profile card shows); a deleted
+    account has none (`user_not_found`)."""
+    require_user(actor)
+    async with deps.uow.read() as tx:
+        user = await tx.users.get(user_id)
+    if user is None or user.deleted_at is not None:
+        raise NotFound("user_not_found", f"User {user_id} not found.")
+    return user
