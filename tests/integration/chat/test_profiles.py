@@ -24,9 +24,19 @@ pytestmark = pytest.mark.integration
 
 async def test_a_new_display_name_shows_in_history_on_live_sockets_and_in_members(
         tmp_path: Path, nats_url: str) -> None:
+    await _a_rename_shows_everywhere(tmp_path, nats_url)
+
+
+@pytest.mark.postgres
+async def test_on_postgres_too(tmp_path: Path, nats_url: str, postgres_url: str) -> None:
+    await _a_rename_shows_everywhere(tmp_path, nats_url, database_url=postgres_url)
+
+
+async def _a_rename_shows_everywhere(tmp_path: Path, nats_url: str, **overrides: str) -> None:
+    """Two replicas on one database (SQLite file or PostgreSQL)."""
     shared_key = (tmp_path / "key").as_posix()
     settings = [chat_settings(tmp_path, nats_url, signing_key_file=shared_key,
-                              replica_id=f"chat-{n}") for n in ("a", "b")]
+                              replica_id=f"chat-{n}", **overrides) for n in ("a", "b")]
     async with replicas(settings) as (one, two):
         ana = await sign_up(one)
         bob = await sign_up(two)
@@ -77,8 +87,10 @@ async def test_a_new_display_name_shows_in_history_on_live_sockets_and_in_member
 
         async with asyncio.timeout(10):
             while True:
+                # The stream outlives each test's database: find this test's user by name.
                 found = [e for e in await stream_events(nats_url)
-                         if e.type == "tertulia.chat.user.updated.v1"]
+                         if e.type == "tertulia.chat.user.updated.v1"
+                         and e.data["username"] == ana.username]
                 if found:
                     break
                 await asyncio.sleep(0.1)
