@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.e2e.chat_page import (
+    SCREENSHOTS,
     Person,
     create_room,
     messages,
@@ -56,12 +57,15 @@ def test_a_new_display_name_shows_on_my_messages_in_the_other_page(
     alice.by("profile-display-name").fill("Alicia Prueba")
     alice.by("profile-status-text").fill("Probando perfiles")
     alice.by("profile-time-zone").select_option("America/Mexico_City")
+    alice.page.screenshot(path=str(SCREENSHOTS / "people-profile-editor.png"))
     alice.by("profile-save").click()
     editor.wait_for(state="detached")
     alice.by("current-user").filter(has_text="Alicia Prueba").wait_for()
 
     # Bob's page renames her without a reload (user_updated), old and new messages alike.
     messages(bob, "Hola, soy yo").locator('[data-testid="message-author"]').filter(
+        has_text="Alicia Prueba").wait_for()
+    bob.page.locator(f'[data-testid="online-user"][data-username="{alice.username}"]').filter(
         has_text="Alicia Prueba").wait_for()
     send(alice, "Con nombre nuevo")
     messages(bob, "Con nombre nuevo").wait_for()
@@ -119,6 +123,7 @@ def test_the_members_panel_a_profile_card_and_mention_autocomplete(
     assert card.locator('[data-testid="card-username"]').inner_text() == f"@{alice.username}"
     assert "Asia/Tokyo" in card.locator('[data-testid="card-local-time"]').inner_text()
     assert card.locator('[data-testid="card-presence"]').inner_text() == "Online"
+    bob.page.screenshot(path=str(SCREENSHOTS / "people-members-card.png"))
     bob.page.keyboard.press("Escape")
     card.wait_for(state="detached")
 
@@ -144,6 +149,7 @@ def test_the_members_panel_a_profile_card_and_mention_autocomplete(
     button = bob.by("send").bounding_box()
     assert listed is not None and button is not None
     assert listed["x"] + listed["width"] <= button["x"], "the list covers the send button"
+    bob.page.screenshot(path=str(SCREENSHOTS / "people-autocomplete-phone.png"))
     composer.press("Enter")
     bob.by("mention-list").wait_for(state="detached")
     assert composer.input_value() == f"hola @{alice.username} "

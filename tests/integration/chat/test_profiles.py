@@ -79,11 +79,21 @@ async def _a_rename_shows_everywhere(tmp_path: Path, nats_url: str, **overrides:
             ana.username: "Ana María", bob.username: bob.username}
         assert (await bob.http.get("/api/auth/me")).json()["display_name"] is None
 
+        # A first post in a public room (no membership yet) reads the poster's name too.
+        carol = await sign_up(two)
+        await carol.http.patch("/api/auth/me", json={"display_name": "Carolina"})
+        first = await carol.post(room["id"], "hola a todos")
+        assert first.status_code == 201, first.text
+        assert first.json()["display_name"] == "Carolina"
+        members = (await bob.http.get(f"/api/chat/rooms/{room['id']}/members")).json()
+        assert members[-1]["display_name"] == "Carolina"
+
         # A rejoin's replay carries the current name too.
         async with bob.socket(f"/ws/chat/{room['id']}?since_seq=0") as ws:
             replay = [f["data"] for f in await frames_until(ws, "joined")
                       if f["type"] == "message"]
-            assert [m["display_name"] for m in replay] == ["Ana María", "Ana María"]
+            assert [m["display_name"] for m in replay] == ["Ana María", "Ana María",
+                                                           "Carolina"]
 
         async with asyncio.timeout(10):
             while True:

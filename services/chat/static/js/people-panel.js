@@ -6,6 +6,7 @@ import { api } from './api.js';
 import { clear, el, hueOf, initials } from './dom.js';
 import { t } from './i18n.js';
 import { nameOf, onPeopleChange, people, rememberMembers, rememberUser, roleIn } from './people.js';
+import { renderOnline } from './presence.js';
 import { $, current, state } from './state.js';
 
 let panelRoom = null; // the room whose panel is open, or null
@@ -16,7 +17,7 @@ export function bindPeoplePanel() {
     else openMembersPanel();
   });
   $('members-close').addEventListener('click', closeMembersPanel);
-  onPeopleChange(renderMembersPanel);
+  onPeopleChange(renderOnline); // the room bar's names (it draws this panel too)
   document.addEventListener('keydown', (event) => {
     if (event.key === 'Escape') closeProfileCard();
   });
