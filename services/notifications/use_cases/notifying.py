@@ -25,11 +25,13 @@ async def message_created(deps: NotificationsDeps, tx: NotificationsTx, ev: Mess
     effects = Effects()
     if await tx.decisions.about_message(ev.message_id):
         return effects  # the same message under another event id (an outbox replayed late)
-    message = PostedMessage(ev.message_id, ev.room_id, ev.seq, ev.user_id, ev.username,
+    sender = await tx.users.get(ev.user_id) if ev.user_id is not None else None
+    # Titles name the sender as people see them in chat: their display name, if any.
+    message = PostedMessage(ev.message_id, ev.room_id, ev.seq, ev.user_id,
+                            sender.shown_name if sender is not None else ev.username,
                             ev.content, tuple(ev.mentions), ev.message_type)
     members = await tx.members.of_room(ev.room_id)
     others = [m.user_id for m in recipients(members, ev.user_id)]
-    sender = await tx.users.get(ev.user_id) if ev.user_id is not None else None
     decisions = decide(message, members, deps.viewing.rooms_of(others),
                        await tx.preferences.in_room(ev.room_id),
                        sender is not None and sender.is_admin, now)
