@@ -42,6 +42,15 @@ from services.chat.domain.model import (
     User,
     new_session_id,
 )
+from services.chat.domain.profile import (
+    DISPLAY_NAME_MAX_CHARS,
+    PROFILE_FIELDS,
+    STATUS_TEXT_MAX_CHARS,
+    shown_name,
+    validate_display_name,
+    validate_status_text,
+    validate_time_zone,
+)
 from services.chat.domain.rules import (
     PasswordPolicy,
     can_delete,
@@ -63,6 +72,7 @@ from services.chat.domain.rules import (
 
 __all__ = [
     "CLIENT_MSG_ID_MAX_CHARS",
+    "DISPLAY_NAME_MAX_CHARS",
     "DM_MAX_MEMBERS",
     "DM_NAME_PREFIX",
     "GUEST",
@@ -70,9 +80,11 @@ __all__ = [
     "NO_PASSWORD",
     "PASSWORD_MAX_CHARS",
     "PASSWORD_MIN_CHARS",
+    "PROFILE_FIELDS",
     "ROLES",
     "ROOM_DESCRIPTION_MAX_CHARS",
     "ROOM_NAME_MAX_CHARS",
+    "STATUS_TEXT_MAX_CHARS",
     "USERNAME_RE",
     "Actor",
     "AuthSession",
@@ -108,11 +120,15 @@ __all__ = [
     "new_session_id",
     "next_read_seq",
     "refuse_in_dm",
+    "shown_name",
     "validate_client_msg_id",
     "validate_content",
     "validate_description",
+    "validate_display_name",
     "validate_password",
     "validate_role",
     "validate_room_name",
+    "validate_status_text",
+    "validate_time_zone",
     "validate_username",
 ]

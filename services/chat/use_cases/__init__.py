@@ -31,6 +31,7 @@ from services.chat.use_cases.messages import (
     post_message,
 )
 from services.chat.use_cases.presence import present_members, rooms_of_user, typing_frame
+from services.chat.use_cases.profile import update_profile, user_profile
 from services.chat.use_cases.reads import mark_read, unread_counts
 from services.chat.use_cases.recovery import Recovery, messages_between, recover
 from services.chat.use_cases.rooms import create_room, get_room, list_rooms, update_room
@@ -76,5 +77,7 @@ __all__ = [
     "rooms_of_user",
     "typing_frame",
     "unread_counts",
+    "update_profile",
     "update_room",
+    "user_profile",
 ]

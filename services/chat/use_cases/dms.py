@@ -84,7 +84,8 @@ async def _create(deps: ChatDeps, tx: ChatTx, key: str, opener: int,
     members = []
     for user in people:
         # Everyone has read the empty conversation; nobody in it is its admin.
-        member = Member(room.id, user.id, user.username, "member", now, read_seq=0)
+        member = Member(room.id, user.id, user.username, "member", now, read_seq=0,
+                        display_name=user.display_name)
         await tx.members.add(member)
         await tx.outbox.add(joined_event(member, None if user.id == opener else opener), now)
         members.append(member)

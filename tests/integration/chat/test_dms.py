@@ -57,8 +57,9 @@ async def test_the_same_people_get_the_same_dm_and_the_other_hears_of_it_live(
             assert made.status_code == 201, made.text
             dm = made.json()
             assert (dm["kind"], dm["is_private"]) == ("dm", True)
-            assert dm["members"] == [{"user_id": alice.id, "username": "alice"},
-                                     {"user_id": bob.id, "username": "bob"}]
+            assert dm["members"] == [
+                {"user_id": alice.id, "username": "alice", "display_name": "alice"},
+                {"user_id": bob.id, "username": "bob", "display_name": "bob"}]
             # Bob has joined no room, yet hears at once that he is in a new one.
             told = await receive(bob_lobby, "member_joined")
             assert (told["data"]["room_id"], told["data"]["user_id"]) == (dm["id"], bob.id)

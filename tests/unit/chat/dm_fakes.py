@@ -36,7 +36,8 @@ class InMemoryDmStore:
         for (room_id, user_id), member in self._state.members.items():
             user = self._state.users.get(user_id)
             if room_id in found and user is not None:
-                found[room_id].append(replace(member, username=user.username))
+                found[room_id].append(replace(member, username=user.username,
+                                              display_name=user.display_name))
         return found
 
     async def people(self, prefix: str, limit: int) -> list[User]:

@@ -34,6 +34,8 @@ users = Table(
     Column("user_id", Integer, primary_key=True, autoincrement=False),
     Column("username", String(64), nullable=False),
     Column("is_admin", Boolean, nullable=False, default=False),
+    # From user.registered and user.updated (migration 0003): titles use it.
+    Column("display_name", String(100)),
 )
 
 rooms = Table(
@@ -41,7 +43,7 @@ rooms = Table(
     Column("room_id", Integer, primary_key=True, autoincrement=False),
     Column("name", String(200), nullable=False),
     Column("is_private", Boolean, nullable=False, default=False),
-    # "room" or "dm" (chat's RoomCreated.kind; migration 0002): a DM notifies every message.
+    # "room" or "dm" (chat's RoomCreated.kind; migration 0003): a DM notifies every message.
     Column("kind", String(10), nullable=False, default="room", server_default="room"),
 )
 

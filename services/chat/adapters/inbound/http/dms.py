@@ -12,7 +12,7 @@ from pydantic import Field
 from services.chat import use_cases
 from services.chat.adapters.frames import room_data
 from services.chat.adapters.inbound.http._deps import ActorDep, Body, ChatDep
-from services.chat.domain import Actor, Member, Room
+from services.chat.domain import Actor, Member, Room, shown_name
 from services.chat.ports import ChatDeps
 from shared.contracts.bounds import Id
 
@@ -24,7 +24,8 @@ class DmBody(Body):
 
 
 def person_data(member: Member) -> dict[str, Any]:
-    return {"user_id": member.user_id, "username": member.username}
+    return {"user_id": member.user_id, "username": member.username,
+            "display_name": shown_name(member.username, member.display_name)}
 
 
 def dm_data(room: Room, members: Sequence[Member]) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """Direct messages: `ntf_rooms.kind`, "room" or "dm" as chat's RoomCreated says (every
 room already known is a room), so a DM's members are notified of every message by default.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-02 13:55:01.669518
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002"
-down_revision: str | None = "0001"
+revision: str = "0003"
+down_revision: str | None = "0002"
 branch_labels: str | None = None
 depends_on: str | None = None
 
