@@ -66,6 +66,13 @@ def test_a_dm_reaches_the_other_person_live_with_presence(
     assert "Busy" in ana.page.locator("#room-meta").inner_text()
     ana.page.screenshot(path=str(SCREENSHOTS / "dm.png"))
 
+    # Bruno takes a display name: Ana's DM is renamed at once, in the list and its header.
+    bruno.page.evaluate("""() => fetch('/api/auth/me', {method: 'PATCH',
+        headers: {'Content-Type': 'application/json'},
+        body: JSON.stringify({display_name: 'Bruno Díaz'})})""")
+    dm_item(ana, "Bruno Díaz").wait_for()
+    ana.by("room-title").filter(has_text="Bruno Díaz").wait_for()
+
     # The same people get the same DM: Bruno opening one with Ana lands in it.
     bruno.by("new-dm-button").click()
     bruno.by("new-dm-users").fill(ana_name)

@@ -31,6 +31,22 @@ export function applyDm(room, data) {
   room.name = nameOf(data, room);
 }
 
+/** A member changed their profile (`user_updated`): the DMs they are in are renamed. */
+export function renameInDms(data) {
+  let renamed = false;
+  for (const room of state.rooms.values()) {
+    const person = isDm(room) && (room.people || []).find((p) => p.user_id === data.user_id);
+    if (!person) continue;
+    person.display_name = data.display_name || data.username;
+    room.name = nameOf({ kind: 'dm', members: room.people }, room);
+    renamed = true;
+  }
+  if (!renamed) return;
+  renderDms();
+  const room = current();
+  if (isDm(room)) renderDmChrome(room);
+}
+
 /** The other person of a 1:1 DM (the one whose presence it shows), else null. */
 function partner(room) {
   const others = (room.people || []).filter((p) => p.user_id !== state.me?.id);
