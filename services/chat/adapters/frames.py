@@ -11,13 +11,13 @@ from typing import Any
 
 import orjson
 
-from services.chat.domain import Frame, Member, Message, Room, Unread
+from services.chat.domain import Frame, Member, Message, Room, ThreadUpdate, Unread
 from shared.contracts.live import encode_frame as encode
 
 _FIN_TEXT = 0x81
 
 __all__ = ["ack_data", "encode", "encode_frame", "error", "frame_data", "member_data",
-           "message_data", "room_data", "text_frame", "unread_data"]
+           "message_data", "room_data", "text_frame", "thread_data", "unread_data"]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -38,6 +38,20 @@ def message_data(message: Message) -> dict[str, Any]:
         "edited_at": _iso(message.edited_at),
         "is_deleted": message.is_deleted,
         "client_msg_id": message.client_msg_id,
+        "thread_root_id": message.thread_root_id,
+        "also_send_to_room": message.also_send_to_room,
+        "reply_count": message.reply_count,
+        "last_reply_at": _iso(message.last_reply_at),
+    }
+
+
+def thread_data(update: ThreadUpdate) -> dict[str, Any]:
+    """The `thread_updated` frame's data: a root's count after new replies."""
+    return {
+        "room_id": update.room_id,
+        "root_id": update.root_id,
+        "reply_count": update.reply_count,
+        "last_reply_at": _iso(update.last_reply_at),
     }
 
 
@@ -85,7 +99,7 @@ def member_data(member: Member) -> dict[str, Any]:
 
 
 _SHAPES: dict[type, Any] = {Message: message_data, Room: room_data, Member: member_data,
-                            Unread: unread_data}
+                            Unread: unread_data, ThreadUpdate: thread_data}
 
 
 def frame_data(data: Any) -> Any:

@@ -50,6 +50,12 @@ from services.chat.domain.rules import (
     validate_room_name,
     validate_username,
 )
+from services.chat.domain.threads import (
+    ThreadUpdate,
+    in_room_timeline,
+    resolve_root,
+    thread_root_not_found,
+)
 
 __all__ = [
     "CLIENT_MSG_ID_MAX_CHARS",
@@ -77,6 +83,7 @@ __all__ = [
     "Presence",
     "Role",
     "Room",
+    "ThreadUpdate",
     "Throttled",
     "Unauthenticated",
     "Unread",
@@ -85,11 +92,14 @@ __all__ = [
     "can_edit",
     "can_post",
     "can_read",
+    "in_room_timeline",
     "is_moderator",
     "is_room_admin",
     "mentions_in",
     "new_session_id",
     "next_read_seq",
+    "resolve_root",
+    "thread_root_not_found",
     "validate_client_msg_id",
     "validate_content",
     "validate_description",

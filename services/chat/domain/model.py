@@ -148,6 +148,11 @@ class Message:
     edited_at: datetime | None = None
     is_deleted: bool = False
     mentions: list[str] = field(default_factory=list)
+    # Threads (domain/threads.py): a reply names its root; a root counts its replies.
+    thread_root_id: int | None = None
+    also_send_to_room: bool = False
+    reply_count: int = 0
+    last_reply_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,10 +24,12 @@ from services.chat.use_cases.messages import (
     HISTORY_MAX_PAGE,
     HistoryPage,
     Posted,
+    ThreadPage,
     delete_message,
     edit_message,
     history,
     post_message,
+    thread,
 )
 from services.chat.use_cases.presence import present_members, rooms_of_user, typing_frame
 from services.chat.use_cases.reads import mark_read, unread_counts
@@ -40,6 +42,7 @@ __all__ = [
     "HistoryPage",
     "Posted",
     "Recovery",
+    "ThreadPage",
     "authenticate",
     "change_password",
     "change_role",
@@ -69,6 +72,7 @@ __all__ = [
     "recover",
     "register",
     "rooms_of_user",
+    "thread",
     "typing_frame",
     "unread_counts",
     "update_room",

@@ -24,7 +24,8 @@ T = TypeVar("T")
 P = ParamSpec("P")
 _STOP = object()
 MESSAGE_COLUMNS = ("id, room_id, seq, user_id, username, content, message_type, "
-                   "client_msg_id, created_at, edited_at, is_deleted")
+                   "client_msg_id, created_at, edited_at, is_deleted, thread_root_id, "
+                   "also_send_to_room, reply_count, last_reply_at")
 
 
 def to_sqlite(moment: datetime) -> str:
@@ -41,7 +42,9 @@ def message_of(row: tuple[Any, ...]) -> Message:
     return Message(id=row[0], room_id=row[1], seq=row[2], user_id=row[3], username=row[4],
                    content=row[5], message_type=row[6], client_msg_id=row[7],
                    created_at=from_sqlite(row[8]),  # type: ignore[arg-type]
-                   edited_at=from_sqlite(row[9]), is_deleted=bool(row[10]))
+                   edited_at=from_sqlite(row[9]), is_deleted=bool(row[10]),
+                   thread_root_id=row[11], also_send_to_room=bool(row[12]),
+                   reply_count=row[13], last_reply_at=from_sqlite(row[14]))
 
 
 def open_connection(path: str) -> sqlite3.Connection:
