@@ -12,6 +12,7 @@ from services.notifications.domain import (
     message_notification,
     preview,
     recipients,
+    thread_participants_after,
 )
 from services.notifications.ports import NotificationsDeps, NotificationsTx
 from services.notifications.use_cases._outgoing import Effects
@@ -26,13 +27,23 @@ async def message_created(deps: NotificationsDeps, tx: NotificationsTx, ev: Mess
     if await tx.decisions.about_message(ev.message_id):
         return effects  # the same message under another event id (an outbox replayed late)
     message = PostedMessage(ev.message_id, ev.room_id, ev.seq, ev.user_id, ev.username,
-                            ev.content, tuple(ev.mentions), ev.message_type)
+                            ev.content, tuple(ev.mentions), ev.message_type,
+                            ev.thread_root_id, ev.also_send_to_room)
     members = await tx.members.of_room(ev.room_id)
     others = [m.user_id for m in recipients(members, ev.user_id)]
     sender = await tx.users.get(ev.user_id) if ev.user_id is not None else None
+    participants: set[int] = set()
+    if ev.thread_root_id is not None:
+        # Who was in the thread before this reply (the root's author always is).
+        participants = await tx.threads.of_thread(ev.thread_root_id)
+        if ev.thread_root_user_id is not None:
+            participants.add(ev.thread_root_user_id)
     decisions = decide(message, members, deps.viewing.rooms_of(others),
                        await tx.preferences.in_room(ev.room_id),
-                       sender is not None and sender.is_admin, now)
+                       sender is not None and sender.is_admin, now, frozenset(participants))
+    if ev.thread_root_id is not None:
+        await tx.threads.add(ev.thread_root_id, thread_participants_after(
+            message, members, ev.thread_root_user_id) - participants)
     for decision in decisions:
         if decision.notified:
             created = await tx.inbox.add(message_notification(decision, message,
