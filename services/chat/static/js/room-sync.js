@@ -13,6 +13,7 @@ import { advanceContig, minSeq, newRoom, storeMessage } from './rooms.js';
 import { resendPending } from './sending.js';
 import { socket, state, view } from './state.js';
 import { renderTyping } from './typing.js';
+import { noteThreadMessage } from './threads.js';
 import { renderBadge, scheduleRead } from './unread.js';
 import { sendView } from './view-report.js';
 
@@ -142,5 +143,6 @@ export function addLive(room, msg) {
     renderTyping();
     scheduleRead();
   }
+  noteThreadMessage(room, room.messages.get(msg.id));
   if (fresh) renderBadge(room);
 }
