@@ -18,20 +18,38 @@ branch_labels: str | None = None
 depends_on: str | None = None
 
 
+def _columns() -> list[sa.Column[object]]:
+    return [
+        sa.Column("thread_root_id", sa.BigInteger(), nullable=True),
+        sa.Column("also_send_to_room", sa.Boolean(), nullable=False,
+                  server_default=sa.false()),
+        sa.Column("reply_count", sa.Integer(), nullable=False, server_default=sa.text("0")),
+        sa.Column("last_reply_at", sa.DateTime(), nullable=True),
+    ]
+
+
+INDEX = "ix_chat_messages_thread_seq"
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("chat_messages") as batch:
-        batch.add_column(sa.Column("thread_root_id", sa.BigInteger(), nullable=True))
-        batch.add_column(sa.Column("also_send_to_room", sa.Boolean(), nullable=False,
-                                   server_default=sa.false()))
-        batch.add_column(sa.Column("reply_count", sa.Integer(), nullable=False,
-                                   server_default=sa.text("0")))
-        batch.add_column(sa.Column("last_reply_at", sa.DateTime(), nullable=True))
-    op.create_index("ix_chat_messages_thread_seq", "chat_messages",
-                    ["thread_root_id", "seq"])
+    # Plain ADD COLUMN (SQLite takes a NOT NULL column with a constant default): no copy
+    # of the table, however many messages it holds. A database whose tables were created
+    # at start by the code of this release, before it kept a version, has them already.
+    offline = op.get_context().as_sql
+    inspector = None if offline else sa.inspect(op.get_bind())
+    present = set() if inspector is None else {
+        c["name"] for c in inspector.get_columns("chat_messages")}
+    for column in _columns():
+        if column.name not in present:
+            op.add_column("chat_messages", column)
+    indexes = set() if inspector is None else {
+        i["name"] for i in inspector.get_indexes("chat_messages")}
+    if INDEX not in indexes:
+        op.create_index(INDEX, "chat_messages", ["thread_root_id", "seq"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_chat_messages_thread_seq", table_name="chat_messages")
+    op.drop_index(INDEX, table_name="chat_messages")
     with op.batch_alter_table("chat_messages") as batch:
         batch.drop_column("last_reply_at")
         batch.drop_column("reply_count")

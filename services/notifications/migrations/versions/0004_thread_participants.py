@@ -19,6 +19,9 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
+    offline = op.get_context().as_sql
+    if not offline and sa.inspect(op.get_bind()).has_table("ntf_thread_participants"):
+        return  # made at start by this release's code before it kept a version
     op.create_table(
         "ntf_thread_participants",
         sa.Column("root_id", sa.BigInteger(), autoincrement=False, nullable=False),
