@@ -172,3 +172,29 @@ async def test_one_thread_update_per_root_per_batch(
                            for n in range(3)))
     counts = [f.data["reply_count"] for f in live.frames("room", room.id, "thread_updated")]
     assert counts[-1] == 3 and len(counts) < 3
+
+
+def test_the_chat_message_frame_takes_a_strict_thread_root_id() -> None:
+    from pydantic import ValidationError
+
+    from services.chat.adapters.inbound.ws_frames import ChatMessageIn
+
+    frame = ChatMessageIn.model_validate({"type": "chat_message", "content": "x",
+                                          "thread_root_id": 5, "also_send_to_room": True})
+    assert (frame.thread_root_id, frame.also_send_to_room) == (5, True)
+    plain = ChatMessageIn.model_validate({"type": "chat_message", "content": "x"})
+    assert (plain.thread_root_id, plain.also_send_to_room) == (None, False)
+    for bad in ("5", 0, 2**63):
+        with pytest.raises(ValidationError):
+            ChatMessageIn.model_validate({"type": "chat_message", "content": "x",
+                                          "thread_root_id": bad})
+
+
+def test_every_message_carries_its_thread_fields() -> None:
+    from services.chat.adapters.frames import message_data
+
+    data = message_data(_msg(7, root=3, also=True))
+    assert {k: data[k] for k in ("thread_root_id", "also_send_to_room", "reply_count",
+                                 "last_reply_at")} == {
+        "thread_root_id": 3, "also_send_to_room": True, "reply_count": 0,
+        "last_reply_at": None}

@@ -91,7 +91,10 @@ export function onJoined(data) {
     room.messages.clear();
     room.seqs.clear();
   }
-  for (const msg of replay) storeMessage(room, msg, state.pending, state.me?.id);
+  for (const msg of replay) {
+    storeMessage(room, msg, state.pending, state.me?.id);
+    noteThreadMessage(room, msg);
+  }
   room.contig = Math.max(room.contig ?? 0, data.last_seq);
   advanceContig(room);
   if (!data.recovered) {

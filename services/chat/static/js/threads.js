@@ -46,7 +46,8 @@ function build() {
   const list = el('div', { id: 'thread-messages', class: 'thread-messages',
     dataset: { testid: 'thread-messages' } });
   const input = el('textarea', { id: 'thread-composer', rows: 2, maxlength: 4000,
-    dataset: { testid: 'thread-composer' } });
+    dataset: { testid: 'thread-composer' }, 'data-i18n-placeholder': 'threads.placeholder',
+    'data-i18n-aria-label': 'threads.placeholder' });
   const also = el('input', { id: 'thread-also-send', type: 'checkbox',
     dataset: { testid: 'thread-also-send' } });
   const form = el('form', { class: 'thread-composer' }, input,
