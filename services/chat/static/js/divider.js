@@ -38,7 +38,9 @@ export function placeDivider(view) {
   const divider = nodes();
   const mark = room?.divider;
   let first = null;
-  if (mark && mark.upto > mark.after) {
+  // Only once the list reaches back to the first unread message: a line before the oldest
+  // loaded one would point at the wrong place.
+  if (mark && mark.upto > mark.after && !olderUnreadMissing(room)) {
     for (const node of view.container.querySelectorAll('article.message.other')) {
       const seq = Number(node.dataset.seq);
       if (node.dataset.seq !== '' && seq > mark.after && seq <= mark.upto) {
