@@ -64,6 +64,9 @@ class PostContext:
     mentionable: dict[tuple[int, str], int]
     # Hands out the ids of new messages (the adapter reserved them in this transaction).
     next_message_id: Callable[[], int]
+    # user_id -> the poster's current display name (None: they have none), for every poster
+    # of the batch: read with their memberships (the same statement), so no extra round trip.
+    display_names: dict[int, str | None] = field(default_factory=dict)
     # The messages the batch's replies answer, and the roots of those that are replies.
     roots: dict[int, Message] = field(default_factory=dict)
 
@@ -117,6 +120,7 @@ def _plan_one(request: PostRequest, ctx: PostContext, plan: BatchPlan) -> PostOu
     if request.client_msg_id is not None:
         earlier = ctx.earlier.get((user_id, request.client_msg_id))
         if earlier is not None:
+            earlier.display_name = ctx.display_names.get(user_id)
             return PostOutcome(earlier, created=False)
     room = ctx.rooms.get(room_id)
     member = ctx.members.get((room_id, user_id))
@@ -129,7 +133,8 @@ def _plan_one(request: PostRequest, ctx: PostContext, plan: BatchPlan) -> PostOu
     if member is None:
         # A new member has read nothing older than their arrival.
         joined = member = Member(room_id, user_id, actor.username or "", "member", now,
-                                 read_seq=room.last_seq)
+                                 read_seq=room.last_seq,
+                                 display_name=ctx.display_names.get(user_id))
         ctx.members[(room_id, user_id)] = member
         ctx.mentionable[(room_id, member.username.lower())] = user_id
         plan.new_members.append(member)
@@ -145,6 +150,7 @@ def _plan_one(request: PostRequest, ctx: PostContext, plan: BatchPlan) -> PostOu
                       username=actor.username or "", content=request.content,
                       message_type="text", created_at=now,
                       client_msg_id=request.client_msg_id, mentions=list(request.mentions),
+                      display_name=ctx.display_names.get(user_id),
                       thread_root_id=root.id if root else None,
                       also_send_to_room=root is not None and request.also_send_to_room)
     plan.messages.append(message)

@@ -24,6 +24,7 @@ from shared.contracts.events import (
     UserDeleted,
     UserReactivated,
     UserRegistered,
+    UserUpdated,
     spec_for,
     spec_for_type,
 )
@@ -103,6 +104,7 @@ __all__ = [
     "UserPresence",
     "UserReactivated",
     "UserRegistered",
+    "UserUpdated",
     "UserViewing",
     "Viewer",
     "ViewingHeartbeat",

@@ -87,6 +87,9 @@ class User:
     # The user deleted it: the row stays (messages keep the name, and the name stays taken),
     # with no password, no display name and no memberships.
     deleted_at: datetime | None = None
+    # The profile each user edits (`domain/profile.py` has its rules).
+    status_text: str | None = None
+    time_zone: str | None = None
 
     @property
     def active(self) -> bool:
@@ -132,6 +135,7 @@ class Member:
     role: Role
     joined_at: datetime
     read_seq: int = 0
+    display_name: str | None = None  # the user's current one, None when they have none
 
 
 @dataclass(slots=True)
@@ -148,6 +152,8 @@ class Message:
     edited_at: datetime | None = None
     is_deleted: bool = False
     mentions: list[str] = field(default_factory=list)
+    # The author's current display name (read with the message, never stored on it).
+    display_name: str | None = None
     # Threads (domain/threads.py): a reply names its root; a root counts its replies.
     thread_root_id: int | None = None
     also_send_to_room: bool = False

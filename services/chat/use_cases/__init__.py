@@ -32,6 +32,7 @@ from services.chat.use_cases.messages import (
     thread,
 )
 from services.chat.use_cases.presence import present_members, rooms_of_user, typing_frame
+from services.chat.use_cases.profile import update_profile, user_profile
 from services.chat.use_cases.reads import mark_read, unread_counts
 from services.chat.use_cases.recovery import Recovery, messages_between, recover
 from services.chat.use_cases.rooms import create_room, get_room, list_rooms, update_room
@@ -75,5 +76,7 @@ __all__ = [
     "thread",
     "typing_frame",
     "unread_counts",
+    "update_profile",
     "update_room",
+    "user_profile",
 ]

@@ -10,7 +10,7 @@ from services.notifications.domain import (
     broadcast_notification,
     decide,
     message_notification,
-    preview,
+    message_preview,
     recipients,
     thread_participants_after,
 )
@@ -26,12 +26,14 @@ async def message_created(deps: NotificationsDeps, tx: NotificationsTx, ev: Mess
     effects = Effects()
     if await tx.decisions.about_message(ev.message_id):
         return effects  # the same message under another event id (an outbox replayed late)
-    message = PostedMessage(ev.message_id, ev.room_id, ev.seq, ev.user_id, ev.username,
+    sender = await tx.users.get(ev.user_id) if ev.user_id is not None else None
+    # Titles name the sender as people see them in chat: their display name, if any.
+    message = PostedMessage(ev.message_id, ev.room_id, ev.seq, ev.user_id,
+                            sender.shown_name if sender is not None else ev.username,
                             ev.content, tuple(ev.mentions), ev.message_type,
                             ev.thread_root_id, ev.also_send_to_room)
     members = await tx.members.of_room(ev.room_id)
     others = [m.user_id for m in recipients(members, ev.user_id)]
-    sender = await tx.users.get(ev.user_id) if ev.user_id is not None else None
     participants: set[int] = set()
     if ev.thread_root_id is not None:
         # Who was in the thread before this reply (the root's author always is).
@@ -44,10 +46,11 @@ async def message_created(deps: NotificationsDeps, tx: NotificationsTx, ev: Mess
     if ev.thread_root_id is not None:
         await tx.threads.add(ev.thread_root_id, thread_participants_after(
             message, members, ev.thread_root_user_id) - participants)
+    text = message_preview(ev.content, deps.preview_chars)  # once, not per recipient
     for decision in decisions:
         if decision.notified:
             created = await tx.inbox.add(message_notification(decision, message,
-                                                              deps.preview_chars))
+                                                              deps.preview_chars, content=text))
             decision = replace(decision, notification_id=created.id)
             effects.created.append(created)
         effects.decisions.append(decision)
@@ -62,7 +65,8 @@ async def message_created(deps: NotificationsDeps, tx: NotificationsTx, ev: Mess
 async def message_edited(deps: NotificationsDeps, tx: NotificationsTx, ev: MessageEdited,
                           at: datetime, now: datetime) -> None:
     """Unread notifications show the new text; an edit neither adds nor withdraws any."""
-    await tx.changes.rewrite_pending(ev.message_id, preview(ev.content, deps.preview_chars))
+    await tx.changes.rewrite_pending(ev.message_id, message_preview(ev.content,
+                                                                     deps.preview_chars))
 
 
 async def message_deleted(deps: NotificationsDeps, tx: NotificationsTx, ev: MessageDeleted,

@@ -30,6 +30,10 @@ Planner = Callable[[Sequence[PostRequest], PostContext], BatchPlan]
 MESSAGE_COLUMNS = ("id, room_id, seq, user_id, username, content, message_type, "
                     "client_msg_id, created_at, edited_at, is_deleted, thread_root_id, "
                     "also_send_to_room, reply_count, last_reply_at")
+# Messages as read for a replay: their columns and the author's current display name.
+MESSAGES_WITH_AUTHOR = (", ".join(f"m.{c}" for c in MESSAGE_COLUMNS.split(", "))
+                        + ", u.display_name FROM chat_messages m "
+                        "LEFT JOIN users u ON u.id = m.user_id")
 
 
 def _naive(moment: datetime) -> datetime:
@@ -51,7 +55,8 @@ def message_of(row: Any) -> Message:
                    created_at=aware(row[8]),  # type: ignore[arg-type]
                    edited_at=aware(row[9]), is_deleted=row[10], thread_root_id=row[11],
                    also_send_to_room=row[12], reply_count=row[13],
-                   last_reply_at=aware(row[14]))
+                   last_reply_at=aware(row[14]),
+                   display_name=row[15] if len(row) > 15 else None)
 
 
 class AsyncpgPostLog:
@@ -110,13 +115,20 @@ class AsyncpgPostLog:
         pairs = sorted({(r.room_id, r.actor.user_id) for r in requests})
         members = {
             (row[0], row[1]): Member(row[0], row[1], row[2], row[3], aware(row[4]),  # type: ignore[arg-type]
-                                     row[5])
+                                     row[5], row[6])
             for row in await conn.fetch(
-                "SELECT rm.room_id, rm.user_id, u.username, rm.role, rm.joined_at, rm.read_seq "
-                "FROM room_members rm JOIN users u ON u.id = rm.user_id "
+                "SELECT rm.room_id, rm.user_id, u.username, rm.role, rm.joined_at, rm.read_seq, "
+                "u.display_name FROM room_members rm JOIN users u ON u.id = rm.user_id "
                 "JOIN unnest($1::int[], $2::int[]) AS p(room_id, user_id) "
                 "ON rm.room_id = p.room_id AND rm.user_id = p.user_id",
                 [p[0] for p in pairs], [p[1] for p in pairs])}
+        # The posters' display names come with their memberships; only a first post in a
+        # public room (no membership yet) reads the user row.
+        display_names = {m.user_id: m.display_name for m in members.values()}
+        strangers = sorted({r.actor.user_id for r in requests} - display_names.keys())
+        if strangers:
+            display_names.update((row[0], row[1]) for row in await conn.fetch(
+                "SELECT id, display_name FROM users WHERE id = ANY($1::int[])", strangers))
         retried = sorted({(r.actor.user_id, r.client_msg_id) for r in requests
                           if r.client_msg_id is not None})
         earlier: dict[tuple[int, str], Message] = {}
@@ -151,7 +163,8 @@ class AsyncpgPostLog:
         ids = iter([row[0] for row in await conn.fetch(
             "SELECT nextval($1::regclass) FROM generate_series(1, $2::int)",
             self._message_ids, len(requests))])
-        return PostContext(now, rooms, members, earlier, mentionable, ids.__next__, roots)
+        return PostContext(now, rooms, members, earlier, mentionable, ids.__next__,
+                           display_names, roots)
 
     async def _write(self, conn: Any, plan: BatchPlan, rows: list[OutboxRow],
                      now: datetime) -> None:

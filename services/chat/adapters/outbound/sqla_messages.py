@@ -23,9 +23,16 @@ def _message(row: Any) -> Message:
                    username=row.username, content=row.content, message_type=row.message_type,
                    created_at=row.created_at, client_msg_id=row.client_msg_id,
                    edited_at=row.edited_at, is_deleted=row.is_deleted,
+                   display_name=row.author_display_name,
                    thread_root_id=row.thread_root_id,
                    also_send_to_room=row.also_send_to_room, reply_count=row.reply_count,
                    last_reply_at=row.last_reply_at)
+
+
+# A message with its author's current display name (system messages have no author).
+_WITH_AUTHOR = (select(chat_messages, users.c.display_name.label("author_display_name"))
+                .select_from(chat_messages.outerjoin(users,
+                                                     users.c.id == chat_messages.c.user_id)))
 
 
 def _in_room_timeline() -> Any:
@@ -52,7 +59,7 @@ class SqlaMessageStore:
 
     async def get(self, message_id: int) -> Message | None:
         row = (await self._s.execute(
-            select(chat_messages).where(chat_messages.c.id == message_id))).first()
+            _WITH_AUTHOR.where(chat_messages.c.id == message_id))).first()
         return _message(row) if row else None
 
     async def update(self, message: Message) -> None:
@@ -67,7 +74,7 @@ class SqlaMessageStore:
 
     async def page(self, room_id: int, *, before_seq: int | None, after_seq: int | None,
                    limit: int, timeline: bool = False) -> list[Message]:
-        query = select(chat_messages).where(chat_messages.c.room_id == room_id)
+        query = _WITH_AUTHOR.where(chat_messages.c.room_id == room_id)
         if timeline:
             query = query.where(_in_room_timeline())
         if after_seq is not None:
@@ -95,7 +102,7 @@ class SqlaMessageStore:
                       limit: int) -> list[Message]:
         """A thread's replies, oldest first, after `after_seq`."""
         m = chat_messages
-        query = select(m).where(m.c.thread_root_id == root_id)
+        query = _WITH_AUTHOR.where(m.c.thread_root_id == root_id)
         if after_seq is not None:
             query = query.where(m.c.seq > after_seq)
         rows = (await self._s.execute(query.order_by(m.c.seq).limit(limit))).all()

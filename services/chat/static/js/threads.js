@@ -127,7 +127,7 @@ function bubble(msg, root) {
       seq: String(msg.seq), author: msg.username },
   }, el('div', { class: 'bubble' },
     el('div', { class: 'message-head' },
-      el('span', { class: 'message-author', text: msg.username }),
+      el('span', { class: 'message-author', text: msg.display_name || msg.username }),
       el('time', { class: 'message-time', datetime: msg.created_at,
         title: formatFull(msg.created_at), text: formatTime(msg.created_at) })),
     content));
