@@ -20,8 +20,10 @@ from services.chat.domain import (
     Message,
     NotFound,
     Room,
+    ThreadUpdate,
     can_post,
     can_read,
+    resolve_root,
 )
 from shared.contracts import MemberJoined, MessageCreated
 
@@ -35,6 +37,9 @@ class PostRequest:
     content: str
     client_msg_id: str | None
     mentions: tuple[str, ...] = ()
+    # A reply: the message it answers (its thread's root, or a reply in that thread).
+    thread_root_id: int | None = None
+    also_send_to_room: bool = False
 
 
 @dataclass(slots=True)
@@ -43,6 +48,7 @@ class PostOutcome:
     created: bool = False  # False when a retried client_msg_id returned the first message
     joined: Member | None = None  # the membership this post created (public room)
     error: ChatError | None = None
+    thread: ThreadUpdate | None = None  # a reply: its root's count after it
 
 
 @dataclass(slots=True)
@@ -61,6 +67,8 @@ class PostContext:
     # user_id -> the poster's current display name (None: they have none), for every poster
     # of the batch: read with their memberships (the same statement), so no extra round trip.
     display_names: dict[int, str | None] = field(default_factory=dict)
+    # The messages the batch's replies answer, and the roots of those that are replies.
+    roots: dict[int, Message] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -75,11 +83,20 @@ class BatchPlan:
     room_seqs: dict[int, int] = field(default_factory=dict)  # room_id -> its new last_seq
     read_markers: dict[tuple[int, int], int] = field(default_factory=dict)
     events: list[BaseModel] = field(default_factory=list)
+    # root_id -> its count after the batch: one UPDATE per root, one frame per root.
+    threads: dict[int, ThreadUpdate] = field(default_factory=dict)
+    # root_id -> how many replies the batch adds (the UPDATE adds this to the stored count).
+    thread_added: dict[int, int] = field(default_factory=dict)
 
 
 def _room_not_found(room_id: int) -> ChatError:
     # Private rooms the caller may not see get the same answer as rooms that don't exist.
     return NotFound("room_not_found", f"Room {room_id} not found.")
+
+
+def roots_wanted(requests: Sequence[PostRequest]) -> list[int]:
+    """The message ids the adapter reads for `PostContext.roots` (with their roots)."""
+    return sorted({r.thread_root_id for r in requests if r.thread_root_id is not None})
 
 
 def plan_batch(requests: Sequence[PostRequest], ctx: PostContext) -> BatchPlan:
@@ -124,14 +141,26 @@ def _plan_one(request: PostRequest, ctx: PostContext, plan: BatchPlan) -> PostOu
         plan.events.append(MemberJoined(room_id=room_id, user_id=user_id,
                                         username=member.username, role=member.role,
                                         invited_by=None, joined_at=now))
+    root = thread = None
+    if request.thread_root_id is not None:
+        root = resolve_root(request.thread_root_id, room_id, ctx.roots)
     room.last_seq += 1
     seq = plan.room_seqs[room_id] = room.last_seq
     message = Message(id=ctx.next_message_id(), room_id=room_id, seq=seq, user_id=user_id,
                       username=actor.username or "", content=request.content,
                       message_type="text", created_at=now,
                       client_msg_id=request.client_msg_id, mentions=list(request.mentions),
-                      display_name=ctx.display_names.get(user_id))
+                      display_name=ctx.display_names.get(user_id),
+                      thread_root_id=root.id if root else None,
+                      also_send_to_room=root is not None and request.also_send_to_room)
     plan.messages.append(message)
+    ctx.roots[message.id] = message  # a later post of the batch may reply to it
+    if root is not None:
+        # The root's count moves in this transaction, so history and live frames agree.
+        root.reply_count += 1
+        root.last_reply_at = now
+        plan.thread_added[root.id] = plan.thread_added.get(root.id, 0) + 1
+        thread = plan.threads[root.id] = ThreadUpdate(room_id, root.id, root.reply_count, now)
     if request.client_msg_id is not None:
         ctx.earlier[(user_id, request.client_msg_id)] = message
     for name in request.mentions:
@@ -145,5 +174,8 @@ def _plan_one(request: PostRequest, ctx: PostContext, plan: BatchPlan) -> PostOu
     plan.events.append(MessageCreated(
         message_id=message.id, room_id=room_id, seq=seq, user_id=user_id,
         username=message.username, content=message.content,
-        client_msg_id=request.client_msg_id, mentions=message.mentions, created_at=now))
-    return PostOutcome(message, created=True, joined=joined)
+        client_msg_id=request.client_msg_id, mentions=message.mentions, created_at=now,
+        thread_root_id=message.thread_root_id, also_send_to_room=message.also_send_to_room,
+        thread_root_user_id=root.user_id if root else None))
+    return PostOutcome(message, created=True, joined=joined,
+                       thread=thread if root is not None else None)

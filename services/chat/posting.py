@@ -90,8 +90,9 @@ class PostQueue:
 
     async def _publish(self, created: list[PostOutcome]) -> None:
         """Each room's frames of the batch, in seq order: `member_joined` before the post
-        that made the member, then the message."""
+        that made the member, then the message; last, each thread root's new count."""
         by_room: dict[int, list[Frame]] = {}
+        threads: dict[int, dict[int, Frame]] = {}
         for outcome in created:
             message = outcome.message
             assert message is not None
@@ -99,6 +100,12 @@ class PostQueue:
             if outcome.joined is not None:
                 frames.append(Frame("member_joined", outcome.joined))
             frames.append(Frame("message", message, seq=message.seq))
+            if outcome.thread is not None:
+                # One `thread_updated` per root per batch, after its replies: the latest count.
+                threads.setdefault(message.room_id, {})[outcome.thread.root_id] = Frame(
+                    "thread_updated", outcome.thread)
+        for room_id, updates in threads.items():
+            by_room[room_id].extend(updates.values())
         for room_id, frames in by_room.items():
             try:
                 await self._live.to_room_many(room_id, frames)

@@ -52,6 +52,16 @@ class MemberDirectory(Protocol):
         ...
 
 
+class ThreadParticipants(Protocol):
+    """Who took part in each thread (root author, repliers, members mentioned in a reply),
+    kept from chat's `message.created` events of replies."""
+
+    async def of_thread(self, root_id: int) -> set[int]: ...
+    async def add(self, root_id: int, user_ids: set[int]) -> None:
+        """Idempotent: a user already in the thread stays once."""
+        ...
+
+
 class ViewingBoard(Protocol):
     """What the chat replicas say each user has on screen now (`live.viewing`). In memory:
     a fact of the moment, rebuilt from the replicas' heartbeats after a restart."""
@@ -136,6 +146,7 @@ class NotificationsTx(Protocol):
     users: UserDirectory
     rooms: RoomDirectory
     members: MemberDirectory
+    threads: ThreadParticipants
     preferences: PreferenceStore
     inbox: Inbox
     changes: InboxChanges

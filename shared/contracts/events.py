@@ -12,7 +12,7 @@ EVENTS_STREAM = "EVENTS"
 
 RoomRole = Literal["admin", "moderator", "member"]
 PresenceStatus = Literal["online", "away", "busy", "offline"]
-NotificationReason = Literal["message", "mention", "room_mention", "broadcast",
+NotificationReason = Literal["message", "mention", "room_mention", "thread_reply", "broadcast",
                              "direct_message"]
 
 
@@ -147,6 +147,11 @@ class MessageCreated(_Event):
     client_msg_id: str | None = None
     mentions: list[str] = []
     created_at: datetime
+    # A reply in a thread: its root's id (None for a message of the room's timeline), the
+    # root's author, and whether the reply was also sent to the room's timeline.
+    thread_root_id: int | None = None
+    thread_root_user_id: int | None = None
+    also_send_to_room: bool = False
 
 
 class MessageEdited(_Event):

@@ -11,13 +11,23 @@ from typing import Any
 
 import orjson
 
-from services.chat.domain import Frame, Member, Message, Room, Unread, User, shown_name
+from services.chat.domain import (
+    Frame,
+    Member,
+    Message,
+    Room,
+    ThreadUpdate,
+    Unread,
+    User,
+    shown_name,
+)
 from shared.contracts.live import encode_frame as encode
 
 _FIN_TEXT = 0x81
 
 __all__ = ["ack_data", "encode", "encode_frame", "error", "frame_data", "member_data",
-           "message_data", "profile_data", "room_data", "text_frame", "unread_data"]
+           "message_data", "profile_data", "room_data", "text_frame", "thread_data",
+           "unread_data"]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -39,6 +49,20 @@ def message_data(message: Message) -> dict[str, Any]:
         "is_deleted": message.is_deleted,
         "client_msg_id": message.client_msg_id,
         "display_name": shown_name(message.username, message.display_name),
+        "thread_root_id": message.thread_root_id,
+        "also_send_to_room": message.also_send_to_room,
+        "reply_count": message.reply_count,
+        "last_reply_at": _iso(message.last_reply_at),
+    }
+
+
+def thread_data(update: ThreadUpdate) -> dict[str, Any]:
+    """The `thread_updated` frame's data: a root's count after new replies."""
+    return {
+        "room_id": update.room_id,
+        "root_id": update.root_id,
+        "reply_count": update.reply_count,
+        "last_reply_at": _iso(update.last_reply_at),
     }
 
 
@@ -100,7 +124,8 @@ def profile_data(user: User) -> dict[str, Any]:
 
 
 _SHAPES: dict[type, Any] = {Message: message_data, Room: room_data, Member: member_data,
-                            Unread: unread_data, User: profile_data}
+                            Unread: unread_data, User: profile_data,
+                            ThreadUpdate: thread_data}
 
 
 def frame_data(data: Any) -> Any:

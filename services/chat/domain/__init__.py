@@ -69,6 +69,12 @@ from services.chat.domain.rules import (
     validate_room_name,
     validate_username,
 )
+from services.chat.domain.threads import (
+    ThreadUpdate,
+    in_room_timeline,
+    resolve_root,
+    thread_root_not_found,
+)
 
 __all__ = [
     "CLIENT_MSG_ID_MAX_CHARS",
@@ -102,6 +108,7 @@ __all__ = [
     "Role",
     "Room",
     "RoomKind",
+    "ThreadUpdate",
     "Throttled",
     "Unauthenticated",
     "Unread",
@@ -113,6 +120,7 @@ __all__ = [
     "dm_key",
     "dm_name",
     "dm_people",
+    "in_room_timeline",
     "is_dm",
     "is_moderator",
     "is_room_admin",
@@ -120,7 +128,9 @@ __all__ = [
     "new_session_id",
     "next_read_seq",
     "refuse_in_dm",
+    "resolve_root",
     "shown_name",
+    "thread_root_not_found",
     "validate_client_msg_id",
     "validate_content",
     "validate_description",

@@ -159,6 +159,11 @@ class Message:
     mentions: list[str] = field(default_factory=list)
     # The author's current display name (read with the message, never stored on it).
     display_name: str | None = None
+    # Threads (domain/threads.py): a reply names its root; a root counts its replies.
+    thread_root_id: int | None = None
+    also_send_to_room: bool = False
+    reply_count: int = 0
+    last_reply_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

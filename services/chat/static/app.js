@@ -26,6 +26,7 @@ import { sortedMessages } from './js/rooms.js';
 import { renderPending, sendComposer, transmit } from './js/sending.js';
 import { endSession, onAuthSubmit, signOut, startSession } from './js/session.js';
 import { ChatSocket } from './js/socket.js';
+import { openThread } from './js/threads.js';
 import {
   $, attach, current, inbox, pendingOf, recall, SIGNED_IN_KEY, socket, state, STATUS_KEY, view,
 } from './js/state.js';
@@ -51,7 +52,13 @@ attach({
     onOpen: () => { state.authSent = false; },
     onClose: handleClose,
   }),
-  inbox: new Inbox({ onOpenRoom: (id) => selectRoom(id), onError: showError }),
+  inbox: new Inbox({
+    onOpenRoom: (id, threadRootId) => {
+      selectRoom(id);
+      if (threadRootId) openThread(id, threadRootId);
+    },
+    onError: showError,
+  }),
 });
 
 let refreshDesktopButton = () => {};

@@ -25,10 +25,12 @@ from services.chat.use_cases.messages import (
     HISTORY_MAX_PAGE,
     HistoryPage,
     Posted,
+    ThreadPage,
     delete_message,
     edit_message,
     history,
     post_message,
+    thread,
 )
 from services.chat.use_cases.presence import present_members, rooms_of_user, typing_frame
 from services.chat.use_cases.profile import update_profile, user_profile
@@ -43,6 +45,7 @@ __all__ = [
     "OpenedDm",
     "Posted",
     "Recovery",
+    "ThreadPage",
     "authenticate",
     "change_password",
     "change_role",
@@ -75,6 +78,7 @@ __all__ = [
     "recover",
     "register",
     "rooms_of_user",
+    "thread",
     "typing_frame",
     "unread_counts",
     "update_profile",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services.chat.domain import (
     Actor,
@@ -33,16 +33,20 @@ class Posted:
 
 
 async def post_message(deps: ChatDeps, actor: Actor, room_id: int, content: str,
-                       client_msg_id: str | None = None) -> Posted:
+                       client_msg_id: str | None = None, *,
+                       thread_root_id: int | None = None,
+                       also_send_to_room: bool = False) -> Posted:
     """The message and its event commit together, with the room's next `seq`; a retry with
     the same `client_msg_id` returns the first message instead of posting twice. Posts that
     arrive together share one transaction (`services.chat.posting`); each is acknowledged
-    only after that commit."""
+    only after that commit. With `thread_root_id` the post is a reply in that message's
+    thread (`domain.resolve_root`); `also_send_to_room` only means something for a reply."""
     require_user(actor)
     content = validate_content(content, deps.message_max_chars)
     validate_client_msg_id(client_msg_id)
     outcome = await deps.post(PostRequest(actor, room_id, content, client_msg_id,
-                                          tuple(mentions_in(content))))
+                                          tuple(mentions_in(content)), thread_root_id,
+                                          also_send_to_room and thread_root_id is not None))
     if outcome.error is not None:
         raise outcome.error
     assert outcome.message is not None
@@ -110,6 +114,9 @@ async def _visible_message(tx: ChatTx, actor: Actor, message_id: int) -> Message
 class HistoryPage:
     messages: list[Message]
     has_more: bool
+    # The seqs of thread-only replies within the span the page covers: the room holds them
+    # without showing them, so a client counting contiguous seqs sees no hole.
+    thread_seqs: list[int] = field(default_factory=list)
 
 
 async def history(deps: ChatDeps, actor: Actor, room_id: int, *, before_seq: int | None = None,
@@ -121,8 +128,36 @@ async def history(deps: ChatDeps, actor: Actor, room_id: int, *, before_seq: int
     async with deps.uow.read() as tx:
         await visible_room(tx, actor, room_id)
         rows = await tx.messages.page(room_id, before_seq=before_seq, after_seq=after_seq,
-                                      limit=limit + 1)
-    has_more = len(rows) > limit
-    if has_more:
-        rows = rows[:limit] if after_seq is not None else rows[1:]
-    return HistoryPage(rows, has_more)
+                                      limit=limit + 1, timeline=True)
+        has_more = len(rows) > limit
+        if has_more:
+            rows = rows[:limit] if after_seq is not None else rows[1:]
+        # The span the page covers: up to the next message shown in either direction.
+        if after_seq is not None:
+            low, high = after_seq + 1, rows[-1].seq if has_more else None
+        else:
+            low = rows[0].seq if has_more else 1
+            high = before_seq - 1 if before_seq is not None else None
+        thread_seqs = await tx.messages.thread_seqs(room_id, low, high)
+    return HistoryPage(rows, has_more, thread_seqs)
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadPage:
+    root: Message
+    replies: list[Message]
+    has_more: bool
+
+
+async def thread(deps: ChatDeps, actor: Actor, message_id: int, *,
+                 after_seq: int | None = None, limit: int = 50) -> ThreadPage:
+    """A thread: its root and its replies, oldest first, after `after_seq`. Asked of a
+    reply, it is the reply's thread. Whoever may read the room may read it."""
+    if not 1 <= limit <= HISTORY_MAX_PAGE:
+        raise Invalid("invalid_limit", f"limit must be 1-{HISTORY_MAX_PAGE}.")
+    async with deps.uow.read() as tx:
+        root = await _visible_message(tx, actor, message_id)
+        if root.thread_root_id is not None:
+            root = await _visible_message(tx, actor, root.thread_root_id)
+        rows = await tx.messages.replies(root.id, after_seq=after_seq, limit=limit + 1)
+    return ThreadPage(root, rows[:limit], len(rows) > limit)

@@ -38,6 +38,7 @@ from services.notifications.domain.rules import (
     recipients,
     stored_level,
     suppression_for,
+    thread_participants_after,
 )
 from services.notifications.domain.wording import (
     broadcast_notification,
@@ -92,5 +93,6 @@ __all__ = [
     "retention_cutoff",
     "stored_level",
     "suppression_for",
+    "thread_participants_after",
     "title_for",
 ]

@@ -17,12 +17,14 @@ LEVELS: tuple[Level, ...] = ("mentions", "all", "nothing")
 DEFAULT_LEVEL: Level = "mentions"
 # Levels stored before issue 11: `none` (muted) is today's quietest level.
 _STORED_LEVELS: dict[str, Level] = {"none": "nothing"}
-Kind = Literal["message", "mention", "room_mention", "broadcast", "direct_message"]
+Kind = Literal["message", "mention", "room_mention", "thread_reply", "broadcast",
+               "direct_message"]
 RoomKind = Literal["room", "dm"]
 # A direct message is written to you: every message in one notifies, unless you chose a
 # level for it (an explicit level wins, as in a room).
 DM_DEFAULT_LEVEL: Level = "all"
-Suppression = Literal["already_read", "viewing_room", "muted", "mentions_only"]
+Suppression = Literal["already_read", "viewing_room", "muted", "mentions_only",
+                      "not_in_thread"]
 Role = Literal["admin", "moderator", "member"]
 
 # The chat service lower-cases mentions and reports `@room` as the name "room".
@@ -145,6 +147,14 @@ class PostedMessage:
     content: str
     mentions: tuple[str, ...] = ()
     message_type: str = "text"
+    # A reply in a thread: its root, and whether it was also sent to the room's timeline.
+    thread_root_id: int | None = None
+    also_send_to_room: bool = False
+
+    @property
+    def thread_only(self) -> bool:
+        """A reply shown in its thread only, not in the room's timeline."""
+        return self.thread_root_id is not None and not self.also_send_to_room
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,16 +34,28 @@ def may_mention_room(sender: Member | None, sender_is_admin: bool) -> bool:
 
 
 def kind_for(username: str, mentions: tuple[str, ...], room_mention_allowed: bool,
-             room_kind: RoomKind = "room") -> Kind:
-    """A personal `@username` beats `@room`, which beats an ordinary message; in a direct
-    message, anything but a personal mention is a `direct_message`."""
+             room_kind: RoomKind = "room", in_thread: bool = False) -> Kind:
+    """A personal `@username` beats everything; in a direct message anything else is a
+    `direct_message`; in a room `@room` beats a reply in a thread one takes part in, which
+    beats an ordinary message."""
     if username.lower() in mentions:
         return "mention"
     if room_kind == "dm":
         return "direct_message"
     if room_mention_allowed and ROOM_MENTION in mentions:
         return "room_mention"
+    if in_thread:
+        return "thread_reply"
     return "message"
+
+
+def thread_participants_after(message: PostedMessage, members: list[Member],
+                              root_author: int | None) -> set[int]:
+    """Who takes part in the reply's thread once it is posted: the root's author, the
+    reply's author and the members the reply mentions (by name)."""
+    named = {m.user_id for m in members if m.username.lower() in message.mentions}
+    found = {uid for uid in (root_author, message.sender_id) if uid is not None}
+    return found | named
 
 
 def stored_level(value: str) -> Level:
@@ -54,17 +66,20 @@ def stored_level(value: str) -> Level:
 
 
 def suppression_for(kind: Kind, member: Member, seq: int, viewing: frozenset[int],
-                    level: Level) -> Suppression | None:
+                    level: Level, thread_only: bool = False) -> Suppression | None:
     """Why `member` is not told, or None. First what they have already seen (read past it,
     looking at the room now: any notification would be noise, mention or not), then what
-    they chose: `nothing` lets nothing through, `mentions` (the default) `@username` and
-    `@room`, `all` every message."""
+    they chose: `nothing` lets nothing through, `mentions` (the default) `@username`,
+    `@room` and replies in threads they take part in, `all` every message of the room's
+    timeline. A thread-only reply reaches nobody outside its thread but by a mention."""
     if member.read_seq >= seq:
         return "already_read"
     if member.room_id in viewing:
         return "viewing_room"
     if level == "nothing":
         return "muted"
+    if thread_only and kind == "message":
+        return "not_in_thread"
     if level == "mentions" and kind in ("message", "direct_message"):
         return "mentions_only"
     return None
@@ -78,10 +93,12 @@ def default_level(room_kind: RoomKind) -> Level:
 def decide(message: PostedMessage, members: list[Member],
            viewing: dict[int, frozenset[int]], levels: dict[int, Level],
            sender_is_admin: bool, now: datetime,
-           room_kind: RoomKind = "room") -> list[Decision]:
+           room_kind: RoomKind = "room",
+           participants: frozenset[int] = frozenset()) -> list[Decision]:
     """One decision per member other than the sender; system messages notify nobody.
     `viewing`: the rooms each member has on screen now (`Viewing.rooms_of`); `levels`
-    the members' chosen levels (the others get `default_level(room_kind)`)."""
+    the members' chosen levels (the others get `default_level(room_kind)`);
+    `participants`: for a reply, who took part in its thread before it."""
     if message.message_type in SILENT_MESSAGE_TYPES:
         return []
     sender = next((m for m in members if m.user_id == message.sender_id), None)
@@ -89,10 +106,11 @@ def decide(message: PostedMessage, members: list[Member],
     unset = default_level(room_kind)
     decisions = []
     for member in recipients(members, message.sender_id):
-        kind = kind_for(member.username, message.mentions, room_allowed, room_kind)
+        in_thread = message.thread_root_id is not None and member.user_id in participants
+        kind = kind_for(member.username, message.mentions, room_allowed, room_kind, in_thread)
         why = suppression_for(kind, member, message.seq,
                               viewing.get(member.user_id, frozenset()),
-                              levels.get(member.user_id, unset))
+                              levels.get(member.user_id, unset), message.thread_only)
         decisions.append(Decision(member.user_id, message.message_id, message.room_id,
                                   message.seq, kind, why, now))
     return decisions
@@ -106,6 +124,9 @@ def explain(decision: Decision) -> str:
         return f"You were looking at room {decision.room_id} when the message arrived."
     if decision.suppressed_by == "muted":
         return f"Room {decision.room_id} is set to notify you of nothing."
+    if decision.suppressed_by == "not_in_thread":
+        return ("The message was a reply in a thread you have not written in or been "
+                "mentioned in.")
     if decision.suppressed_by == "mentions_only":
         return (f"Room {decision.room_id} notifies you of mentions only (@you, @room), "
                 f"and this message mentioned neither.")
@@ -114,4 +135,6 @@ def explain(decision: Decision) -> str:
         "room_mention": "The message mentions @room.",
         "direct_message": "A direct message to you: direct messages notify you of every "
                           "message unless you chose another level for it.",
+        "thread_reply": ("A new reply in a thread you wrote in or were mentioned in "
+                         "(thread_reply)."),
     }.get(decision.kind, "A new message in a room you belong to.")

@@ -33,6 +33,8 @@ def title_for(kind: Kind, sender_name: str) -> str:
         return f"{sender_name} mentioned you"
     if kind == "room_mention":
         return f"{sender_name} mentioned @room"
+    if kind == "thread_reply":
+        return f"{sender_name} replied in a thread"
     if kind == "broadcast":
         return f"Announcement from {sender_name}"
     if kind == "direct_message":
@@ -50,7 +52,10 @@ def message_notification(decision: Decision, message: PostedMessage, preview_cha
         content=content if content is not None else message_preview(message.content,
                                                                     preview_chars),
         data={"type": "chat_message", "room_id": message.room_id,
-              "message_id": message.message_id, "kind": decision.kind},
+              "message_id": message.message_id, "kind": decision.kind,
+              # A reply: the thread the page opens.
+              **({"thread_root_id": message.thread_root_id}
+                 if message.thread_root_id is not None else {})},
         created_at=decision.decided_at,
         room_id=message.room_id,
         message_id=message.message_id,

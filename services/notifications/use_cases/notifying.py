@@ -12,6 +12,7 @@ from services.notifications.domain import (
     message_notification,
     message_preview,
     recipients,
+    thread_participants_after,
 )
 from services.notifications.ports import NotificationsDeps, NotificationsTx
 from services.notifications.use_cases._outgoing import Effects
@@ -29,13 +30,24 @@ async def message_created(deps: NotificationsDeps, tx: NotificationsTx, ev: Mess
     # Titles name the sender as people see them in chat: their display name, if any.
     message = PostedMessage(ev.message_id, ev.room_id, ev.seq, ev.user_id,
                             sender.shown_name if sender is not None else ev.username,
-                            ev.content, tuple(ev.mentions), ev.message_type)
+                            ev.content, tuple(ev.mentions), ev.message_type,
+                            ev.thread_root_id, ev.also_send_to_room)
     members = await tx.members.of_room(ev.room_id)
     others = [m.user_id for m in recipients(members, ev.user_id)]
+    participants: set[int] = set()
+    if ev.thread_root_id is not None:
+        # Who was in the thread before this reply (the root's author always is).
+        participants = await tx.threads.of_thread(ev.thread_root_id)
+        if ev.thread_root_user_id is not None:
+            participants.add(ev.thread_root_user_id)
     decisions = decide(message, members, deps.viewing.rooms_of(others),
                        await tx.preferences.in_room(ev.room_id),
                        sender is not None and sender.is_admin, now,
-                       "dm" if others and await tx.rooms.dms_among([ev.room_id]) else "room")
+                       "dm" if others and await tx.rooms.dms_among([ev.room_id]) else "room",
+                       frozenset(participants))
+    if ev.thread_root_id is not None:
+        await tx.threads.add(ev.thread_root_id, thread_participants_after(
+            message, members, ev.thread_root_user_id) - participants)
     text = message_preview(ev.content, deps.preview_chars)  # once, not per recipient
     for decision in decisions:
         if decision.notified:

@@ -21,9 +21,16 @@ from services.chat.domain import (
     Room,
     Unread,
     User,
+    in_room_timeline,
 )
 from services.chat.ports import ChatDeps, JoinView
-from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
+from services.chat.post_plan import (
+    BatchPlan,
+    PostContext,
+    PostOutcome,
+    PostRequest,
+    roots_wanted,
+)
 from services.chat.posting import PostQueue
 from tests.support.clocks import T0 as T0  # the fakes' start, imported by the tests from here
 from tests.support.clocks import FixedClock
@@ -218,14 +225,27 @@ class InMemoryMessageStore(_Store):
         self._write_mentions(message)
 
     async def page(self, room_id: int, *, before_seq: int | None, after_seq: int | None,
-                   limit: int) -> list[Message]:
+                   limit: int, timeline: bool = False) -> list[Message]:
         rows = sorted((m for m in self._state.messages.values()
                        if m.room_id == room_id
+                       and (not timeline or in_room_timeline(m))
                        and (after_seq is None or m.seq > after_seq)
                        and (before_seq is None or m.seq < before_seq)),
                       key=lambda m: m.seq)
         rows = rows[:limit] if after_seq is not None else rows[-limit:] if limit > 0 else []
         return [self._out(m) for m in rows]
+
+    async def thread_seqs(self, room_id: int, from_seq: int, to_seq: int | None) -> list[int]:
+        return sorted(m.seq for m in self._state.messages.values()
+                      if m.room_id == room_id and not in_room_timeline(m)
+                      and m.seq >= from_seq and (to_seq is None or m.seq <= to_seq))
+
+    async def replies(self, root_id: int, *, after_seq: int | None,
+                      limit: int) -> list[Message]:
+        rows = sorted((m for m in self._state.messages.values()
+                       if m.thread_root_id == root_id
+                       and (after_seq is None or m.seq > after_seq)), key=lambda m: m.seq)
+        return [self._out(m) for m in rows[:limit]]
 
     async def unread(self, user_id: int) -> list[Unread]:
         state = self._state
@@ -235,9 +255,10 @@ class InMemoryMessageStore(_Store):
                 continue
             count = sum(1 for m in state.messages.values()
                         if m.room_id == room_id and m.seq > member.read_seq
-                        and not m.is_deleted and m.user_id != user_id)
-            mentions = sum(1 for (_, uid), (rid, seq) in state.mentions.items()
-                           if uid == user_id and rid == room_id and seq > member.read_seq)
+                        and not m.is_deleted and m.user_id != user_id and in_room_timeline(m))
+            mentions = sum(1 for (mid, uid), (rid, seq) in state.mentions.items()
+                           if uid == user_id and rid == room_id and seq > member.read_seq
+                           and in_room_timeline(state.messages[mid]))
             counts.append(Unread(room_id, count, mentions, state.rooms[room_id].last_seq,
                                  member.read_seq))
         return counts
@@ -395,9 +416,13 @@ class InMemoryPostLog:
                        for (room_id, user_id) in state.members if user_id in state.users}
         display_names = {r.actor.user_id: state.users[r.actor.user_id].display_name
                          for r in requests if r.actor.user_id in state.users}
+        wanted = roots_wanted(requests)
+        roots = {m.id: replace(m, mentions=[]) for m in state.messages.values()
+                 if m.id in wanted or any(state.messages[w].thread_root_id == m.id
+                                          for w in wanted if w in state.messages)}
         return PostContext(now, rooms, members, earlier, mentionable,  # type: ignore[arg-type]
                            lambda: state.next_id("messages"),
-                           display_names)  # type: ignore[arg-type]
+                           display_names, roots)  # type: ignore[arg-type]
 
     @staticmethod
     def _write(state: ChatState, plan: BatchPlan) -> None:
@@ -416,6 +441,10 @@ class InMemoryPostLog:
                                                  display_name=None)
         for message_id, user_id, room_id, seq in plan.mentions:
             state.mentions[(message_id, user_id)] = (room_id, seq)
+        for update in plan.threads.values():
+            root = state.messages[update.root_id]
+            root.reply_count += plan.thread_added[update.root_id]
+            root.last_reply_at = update.last_reply_at
         for room_id, seq in plan.room_seqs.items():
             state.rooms[room_id].last_seq = seq
         for (room_id, user_id), seq in plan.read_markers.items():

@@ -107,3 +107,30 @@ class StoreContract:
         assert (alice.count, alice.mentions) == (0, 0)  # her own messages
         assert (bob.count, bob.mentions, bob.last_seq) == (3, 1, 3)
         assert (bob_after.count, bob_after.mentions) == (2, 0)  # deleted: neither counts
+
+    async def test_replies_count_on_their_root_and_stay_out_of_the_timeline(
+            self, subject: StoreSubject) -> None:
+        await seeded(subject)
+        bob = Actor(2, "bob")
+        [reply, also, nested] = await subject.posts.commit(
+            [PostRequest(bob, 1, "in the thread @alice", "t-1", ("alice",), 1),
+             PostRequest(bob, 1, "also in the room", "t-2", (), 1, True),
+             PostRequest(bob, 1, "to the reply", "t-3", (), 4)], plan_batch, T0)
+        async with subject.uow.read() as tx:
+            root = await tx.messages.get(1)
+            timeline = await tx.messages.page(1, before_seq=None, after_seq=None, limit=10,
+                                              timeline=True)
+            everything = await tx.messages.page(1, before_seq=None, after_seq=None, limit=10)
+            replies = await tx.messages.replies(1, after_seq=None, limit=10)
+            held = await tx.messages.thread_seqs(1, 1, None)
+            [alice] = await tx.messages.unread(1)
+        assert root is not None and (root.reply_count, root.last_reply_at) == (3, T0)
+        assert [m.seq for m in timeline] == [1, 2, 3, 5]
+        assert [m.seq for m in everything] == [1, 2, 3, 4, 5, 6]
+        assert [(m.seq, m.thread_root_id, m.also_send_to_room) for m in replies] == [
+            (4, 1, False), (5, 1, True), (6, 1, False)]
+        assert held == [4, 6]
+        assert (nested.message.thread_root_id, also.message.also_send_to_room,  # type: ignore[union-attr]
+                reply.message.seq) == (1, True, 4)  # type: ignore[union-attr]
+        # Bob's one message of the room's timeline is unread; the thread-only mention is not.
+        assert (alice.count, alice.mentions) == (1, 0)

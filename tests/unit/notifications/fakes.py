@@ -47,6 +47,7 @@ class NotificationsState:
     users: dict[int, KnownUser] = field(default_factory=dict)
     rooms: dict[int, KnownRoom] = field(default_factory=dict)
     members: dict[tuple[int, int], Member] = field(default_factory=dict)
+    thread_participants: set[tuple[int, int]] = field(default_factory=set)  # (root, user)
     # (user_id, room_id) -> level; the default level has no row.
     preferences: dict[tuple[int, int], Level] = field(default_factory=dict)
     notifications: dict[int, _Row] = field(default_factory=dict)
@@ -118,6 +119,15 @@ class InMemoryMemberDirectory(_Store):
         member = self._state.members.get((room_id, user_id))
         if member is not None and member.read_seq < read_seq:
             self._state.members[(room_id, user_id)] = replace(member, read_seq=read_seq)
+
+
+class InMemoryThreadParticipants(_Store):
+    async def of_thread(self, root_id: int) -> set[int]:
+        return {u for (r, u) in self._state.thread_participants if r == root_id}
+
+    async def add(self, root_id: int, user_ids: set[int]) -> None:
+        self._writing()
+        self._state.thread_participants.update((root_id, u) for u in user_ids)
 
 
 class InMemoryPreferenceStore(_Store):
@@ -276,6 +286,7 @@ class InMemoryNotificationsTx:
         self.users = InMemoryUserDirectory(state, read_only)
         self.rooms = InMemoryRoomDirectory(state, read_only)
         self.members = InMemoryMemberDirectory(state, read_only)
+        self.threads = InMemoryThreadParticipants(state, read_only)
         self.preferences = InMemoryPreferenceStore(state, read_only)
         self.inbox = InMemoryInbox(state, read_only)
         self.changes = InMemoryInboxChanges(state, read_only)

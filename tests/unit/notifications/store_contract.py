@@ -320,3 +320,14 @@ class StoreContract:
         assert await subject.dead_letter_ids() == ["e-9", "e-3"]
         assert await subject.outbox_subjects() == ["events.notifications.read",
                                                    "events.chat.user.deleted"]
+
+    async def test_thread_participants_are_kept_once_each(self, subject: StoreSubject) -> None:
+        async with subject.uow.write() as tx:
+            await tx.threads.add(100, {ALICE, BOB})
+            await tx.threads.add(100, {BOB, CAROL})
+            await tx.threads.add(101, set())
+            await tx.threads.add(102, {CAROL})
+        async with subject.uow.read() as tx:
+            assert await tx.threads.of_thread(100) == {ALICE, BOB, CAROL}
+            assert await tx.threads.of_thread(101) == set()
+            assert await tx.threads.of_thread(102) == {CAROL}

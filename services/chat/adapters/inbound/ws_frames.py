@@ -35,6 +35,8 @@ class ChatMessageIn(_In):
     room_id: Id | None = None
     content: str
     client_msg_id: str | None = None
+    thread_root_id: Id | None = None  # a reply in this message's thread
+    also_send_to_room: bool = False
 
 
 class EditMessageIn(_In):

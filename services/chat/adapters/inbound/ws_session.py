@@ -153,7 +153,9 @@ class Session:
         room_id = self._room(frame.room_id)
         started = time.perf_counter()
         posted = await use_cases.post_message(self.chat.deps, self.actor, room_id,
-                                              frame.content, frame.client_msg_id)
+                                              frame.content, frame.client_msg_id,
+                                              thread_root_id=frame.thread_root_id,
+                                              also_send_to_room=frame.also_send_to_room)
         await self.send_direct(frames.encode("ack", frames.ack_data(posted.message)))
         if posted.created:
             self.chat.metrics.messages_posted.inc()

@@ -17,12 +17,19 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from services.chat.domain import Member, Message, Room, Unauthenticated
-from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
+from services.chat.post_plan import (
+    BatchPlan,
+    PostContext,
+    PostOutcome,
+    PostRequest,
+    roots_wanted,
+)
 from shared.outbox import OutboxRow, outbox_row
 
 Planner = Callable[[Sequence[PostRequest], PostContext], BatchPlan]
 MESSAGE_COLUMNS = ("id, room_id, seq, user_id, username, content, message_type, "
-                    "client_msg_id, created_at, edited_at, is_deleted")
+                    "client_msg_id, created_at, edited_at, is_deleted, thread_root_id, "
+                    "also_send_to_room, reply_count, last_reply_at")
 # Messages as read for a replay: their columns and the author's current display name.
 MESSAGES_WITH_AUTHOR = (", ".join(f"m.{c}" for c in MESSAGE_COLUMNS.split(", "))
                         + ", u.display_name FROM chat_messages m "
@@ -46,8 +53,10 @@ def message_of(row: Any) -> Message:
     return Message(id=row[0], room_id=row[1], seq=row[2], user_id=row[3], username=row[4],
                    content=row[5], message_type=row[6], client_msg_id=row[7],
                    created_at=aware(row[8]),  # type: ignore[arg-type]
-                   edited_at=aware(row[9]), is_deleted=row[10],
-                   display_name=row[11] if len(row) > 11 else None)
+                   edited_at=aware(row[9]), is_deleted=row[10], thread_root_id=row[11],
+                   also_send_to_room=row[12], reply_count=row[13],
+                   last_reply_at=aware(row[14]),
+                   display_name=row[15] if len(row) > 15 else None)
 
 
 class AsyncpgPostLog:
@@ -140,11 +149,22 @@ class AsyncpgPostLog:
                     "WHERE rm.room_id = ANY($1::int[]) AND u.username_key = ANY($2::text[])",
                     room_ids, names):
                 mentionable[(row[0], row[1])] = row[2]
+        roots: dict[int, Message] = {}
+        wanted = roots_wanted(requests)
+        if wanted:
+            # The messages replied to and, for those that are replies, their roots (rows of
+            # rooms locked above: their counts cannot move under this transaction).
+            for row in await conn.fetch(
+                    f"SELECT {MESSAGE_COLUMNS} FROM chat_messages WHERE id = ANY($1::bigint[]) "
+                    "OR id IN (SELECT thread_root_id FROM chat_messages "
+                    "WHERE id = ANY($1::bigint[]))", wanted):
+                message = message_of(row)
+                roots[message.id] = message
         ids = iter([row[0] for row in await conn.fetch(
             "SELECT nextval($1::regclass) FROM generate_series(1, $2::int)",
             self._message_ids, len(requests))])
         return PostContext(now, rooms, members, earlier, mentionable, ids.__next__,
-                           display_names)
+                           display_names, roots)
 
     async def _write(self, conn: Any, plan: BatchPlan, rows: list[OutboxRow],
                      now: datetime) -> None:
@@ -161,12 +181,21 @@ class AsyncpgPostLog:
             ms = plan.messages
             await conn.execute(
                 f"INSERT INTO chat_messages ({MESSAGE_COLUMNS}) "
-                "SELECT i, r, s, u, n, c, t, k, $9, NULL, false FROM unnest($1::bigint[], "
+                "SELECT i, r, s, u, n, c, t, k, $9, NULL, false, tr, ar, 0, NULL "
+                "FROM unnest($1::bigint[], "
                 "$2::int[], $3::bigint[], $4::int[], $5::text[], $6::text[], $7::text[], "
-                "$8::text[]) AS v(i, r, s, u, n, c, t, k)",
+                "$8::text[], $10::bigint[], $11::bool[]) AS v(i, r, s, u, n, c, t, k, tr, ar)",
                 [m.id for m in ms], [m.room_id for m in ms], [m.seq for m in ms],
                 [m.user_id for m in ms], [m.username for m in ms], [m.content for m in ms],
-                [m.message_type for m in ms], [m.client_msg_id for m in ms], at)
+                [m.message_type for m in ms], [m.client_msg_id for m in ms], at,
+                [m.thread_root_id for m in ms], [m.also_send_to_room for m in ms])
+        if plan.thread_added:
+            # One statement for every root the batch replied to.
+            await conn.execute(
+                "UPDATE chat_messages m SET reply_count = m.reply_count + v.n, "
+                "last_reply_at = $3 FROM unnest($1::bigint[], $2::int[]) AS v(id, n) "
+                "WHERE m.id = v.id",
+                list(plan.thread_added), list(plan.thread_added.values()), at)
         if plan.mentions:
             columns = list(zip(*plan.mentions, strict=True))
             await conn.execute(

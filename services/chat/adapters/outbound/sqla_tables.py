@@ -14,7 +14,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
+from sqlalchemy import false as sa_false
 
 from shared.db import BigId, UtcDateTime
 from shared.outbox import outbox_table
@@ -97,8 +99,16 @@ chat_messages = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("edited_at", UtcDateTime),
     Column("is_deleted", Boolean, nullable=False, default=False),
+    # Threads (migration 0004): a reply's root; a root's count and latest reply, moved in
+    # the reply's own transaction.
+    Column("thread_root_id", BigInteger),
+    Column("also_send_to_room", Boolean, nullable=False, default=False,
+           server_default=sa_false()),
+    Column("reply_count", Integer, nullable=False, default=0, server_default=text("0")),
+    Column("last_reply_at", UtcDateTime),
     UniqueConstraint("room_id", "seq", name="uq_chat_messages_room_seq"),
     UniqueConstraint("user_id", "client_msg_id", name="uq_chat_messages_client_msg"),
+    Index("ix_chat_messages_thread_seq", "thread_root_id", "seq"),
 )
 
 message_mentions = Table(

@@ -23,7 +23,13 @@ from services.chat.adapters.outbound.sqlite_thread import (
     to_sqlite,
 )
 from services.chat.domain import Member, Message, Room, Unauthenticated
-from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
+from services.chat.post_plan import (
+    BatchPlan,
+    PostContext,
+    PostOutcome,
+    PostRequest,
+    roots_wanted,
+)
 from shared.db import Database
 from shared.outbox import OutboxRow, outbox_row
 
@@ -145,11 +151,22 @@ class SqlitePostLog:
                     f"WHERE rm.room_id IN ({_marks(len(room_ids))}) "
                     f"AND u.username_key IN ({_marks(len(names))})", [*room_ids, *names]):
                 mentionable[(room_id, key)] = user_id
+        roots: dict[int, Message] = {}
+        wanted = roots_wanted(requests)
+        if wanted:
+            # The messages replied to and, for those that are replies, their roots.
+            marks = _marks(len(wanted))
+            for row in conn.execute(
+                    f"SELECT {MESSAGE_COLUMNS} FROM chat_messages WHERE id IN ({marks}) "
+                    f"OR id IN (SELECT thread_root_id FROM chat_messages WHERE id IN ({marks}))",
+                    [*wanted, *wanted]):
+                message = message_of(row)
+                roots[message.id] = message
         # Under the write lock nobody else inserts: the next ids are ours to hand out.
         last_id = conn.execute("SELECT coalesce(max(id), 0) FROM chat_messages").fetchone()[0]
         ids = iter(range(last_id + 1, last_id + 1 + len(requests)))
         return PostContext(now, rooms, members, earlier, mentionable, ids.__next__,
-                           display_names)
+                           display_names, roots)
 
     @staticmethod
     def _write(conn: sqlite3.Connection, plan: BatchPlan, rows: list[OutboxRow],
@@ -163,9 +180,16 @@ class SqlitePostLog:
         if plan.messages:
             conn.executemany(
                 f"INSERT INTO chat_messages ({MESSAGE_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, ?, ?, 0, NULL)",
                 [(m.id, m.room_id, m.seq, m.user_id, m.username, m.content, m.message_type,
-                  m.client_msg_id, at) for m in plan.messages])
+                  m.client_msg_id, at, m.thread_root_id, int(m.also_send_to_room))
+                 for m in plan.messages])
+        if plan.thread_added:
+            # One UPDATE per root the batch replied to.
+            conn.executemany(
+                "UPDATE chat_messages SET reply_count = reply_count + ?, last_reply_at = ? "
+                "WHERE id = ?", [(added, at, root_id)
+                                 for root_id, added in plan.thread_added.items()])
         if plan.mentions:
             conn.executemany("INSERT INTO message_mentions (message_id, user_id, room_id, seq) "
                              "VALUES (?, ?, ?, ?)", plan.mentions)

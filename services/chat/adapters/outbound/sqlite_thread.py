@@ -24,9 +24,10 @@ T = TypeVar("T")
 P = ParamSpec("P")
 _STOP = object()
 MESSAGE_COLUMNS = ("id, room_id, seq, user_id, username, content, message_type, "
-                   "client_msg_id, created_at, edited_at, is_deleted")
+                   "client_msg_id, created_at, edited_at, is_deleted, thread_root_id, "
+                   "also_send_to_room, reply_count, last_reply_at")
 # Messages as read for a page or a replay: their columns and the author's current display
-# name (`message_of` takes a 12th column when there is one).
+# name (`message_of` takes a 16th column when there is one).
 MESSAGES_WITH_AUTHOR = (", ".join(f"m.{c}" for c in MESSAGE_COLUMNS.split(", "))
                         + ", u.display_name FROM chat_messages m "
                         "LEFT JOIN users u ON u.id = m.user_id")
@@ -47,7 +48,9 @@ def message_of(row: tuple[Any, ...]) -> Message:
                    content=row[5], message_type=row[6], client_msg_id=row[7],
                    created_at=from_sqlite(row[8]),  # type: ignore[arg-type]
                    edited_at=from_sqlite(row[9]), is_deleted=bool(row[10]),
-                   display_name=row[11] if len(row) > 11 else None)
+                   thread_root_id=row[11], also_send_to_room=bool(row[12]),
+                   reply_count=row[13], last_reply_at=from_sqlite(row[14]),
+                   display_name=row[15] if len(row) > 15 else None)
 
 
 def open_connection(path: str) -> sqlite3.Connection:

@@ -15,6 +15,7 @@ import { addLive, joinRoom, onJoined, onJoinError, refreshRooms } from './room-s
 import { onAck, renderPending } from './sending.js';
 import { endSession } from './session.js';
 import { $, current, inbox, socket, state, view } from './state.js';
+import { onThreadUpdated } from './threads.js';
 import { onTyping, renderTyping } from './typing.js';
 import { onUnread } from './unread.js';
 
@@ -35,6 +36,7 @@ export function handleFrame(frame) {
     case 'ack': return onAck(data);
     case 'message_edited':
     case 'message_deleted': return applyUpdate(data);
+    case 'thread_updated': return onThreadUpdated(data);
     case 'typing': return onTyping(data);
     case 'unread': return onUnread(data);
     case 'member_joined': return onMemberJoined(data);

@@ -6,6 +6,7 @@ import { showError } from './errors.js';
 import { t } from './i18n.js';
 import { toast } from './notify.js';
 import { socket, state, view } from './state.js';
+import { noteThreadMessage } from './threads.js';
 import { renderBadge } from './unread.js';
 
 export function editMessage(msg, content) {
@@ -30,5 +31,6 @@ export function applyUpdate(data) {
   if (!room || !room.messages.has(data.id)) return;
   room.messages.set(data.id, { ...room.messages.get(data.id), ...data });
   if (room.id === state.currentId) view.upsert(room.messages.get(data.id));
+  noteThreadMessage(room, room.messages.get(data.id));
   renderBadge(room);
 }

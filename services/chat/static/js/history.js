@@ -6,7 +6,7 @@ import { applyUpdate } from './edits.js';
 import { showError } from './errors.js';
 import { addLive } from './room-sync.js';
 import { showRoom } from './room-view.js';
-import { advanceContig, maxSeq, minSeq, storeMessage } from './rooms.js';
+import { advanceContig, holdSeqs, maxSeq, minSeq, storeMessage } from './rooms.js';
 import { $, state, view } from './state.js';
 import { scheduleRead } from './unread.js';
 
@@ -20,6 +20,7 @@ export async function loadLatest(room) {
   try {
     const page = await api(`/api/chat/rooms/${room.id}/messages?limit=${PAGE_SIZE}`);
     for (const msg of page.messages) storeMessage(room, msg, state.pending, state.me?.id);
+    holdSeqs(room, page.thread_seqs);
     advanceContig(room);
     room.historyLoaded = true;
     room.hasMore = page.has_more;
@@ -46,6 +47,7 @@ export async function loadOlder(room) {
       `/api/chat/rooms/${room.id}/messages?before_seq=${before}&limit=${PAGE_SIZE}`);
     const added = page.messages.filter(
       (msg) => storeMessage(room, msg, state.pending, state.me?.id));
+    holdSeqs(room, page.thread_seqs);
     room.hasMore = page.has_more;
     room.loadingOlder = false;
     if (room.id === state.currentId) view.prepend(added);
@@ -74,7 +76,8 @@ export async function refreshHeld(room) {
     const page = await api(`/api/chat/rooms/${room.id}/messages?limit=${PAGE_SIZE}`);
     for (const msg of page.messages) {
       const held = room.messages.get(msg.id);
-      if (held && (held.edited_at !== msg.edited_at || held.is_deleted !== msg.is_deleted)) {
+      if (held && (held.edited_at !== msg.edited_at || held.is_deleted !== msg.is_deleted
+                   || held.reply_count !== msg.reply_count)) {
         applyUpdate(msg);
       }
     }
@@ -91,7 +94,9 @@ export function watchGap(room) {
     room.gapFetching = true;
     try {
       const page = await api(`/api/chat/rooms/${room.id}/messages?after_seq=${room.contig}&limit=200`);
+      holdSeqs(room, page.thread_seqs);
       for (const msg of page.messages) addLive(room, msg);
+      advanceContig(room);
     } catch (error) {
       if (error.status !== 401) watchGap(room);
     } finally {

@@ -2,9 +2,12 @@
 // prepended without moving what the reader is looking at. Content is text nodes only.
 
 import { clear, el, hueOf, initials, mentionsMe, renderContent } from './dom.js';
+import { placeDivider } from './divider.js';
 import { formatFull, formatTime, t } from './i18n.js';
 import { openProfileCard } from './people-panel.js';
 import { nameOf } from './people.js';
+import { inTimeline } from './rooms.js';
+import { threadLine } from './threads.js';
 
 const NEAR_BOTTOM_PX = 80;
 
@@ -59,6 +62,7 @@ export class MessageView {
     }
     this.container.append(this.emptyNote);
     this.refreshTop();
+    placeDivider(this);
     if (keepScroll && !wasNearBottom) this.container.scrollTop = oldTop;
     else this.scrollToBottom();
   }
@@ -84,6 +88,7 @@ export class MessageView {
 
   /** A confirmed message: new, changed, or the confirmation of a pending send. */
   upsert(msg) {
+    if (!inTimeline(msg)) return; // a thread-only reply: its thread shows it
     const stick = this.isNearBottom() || msg.user_id === this.me?.id;
     const key = `m${msg.id}`;
     let node = this.nodes.get(key);
@@ -103,6 +108,7 @@ export class MessageView {
       this.place(node, msg.seq);
     }
     this.refreshTop();
+    placeDivider(this);
     if (stick) this.scrollToBottom();
   }
 
@@ -111,10 +117,11 @@ export class MessageView {
     const c = this.container;
     const before = c.scrollHeight - c.scrollTop;
     for (const msg of messages) {
-      if (this.nodes.has(`m${msg.id}`)) continue;
+      if (this.nodes.has(`m${msg.id}`) || !inTimeline(msg)) continue;
       this.place(this.build(msg, false), msg.seq);
     }
     this.refreshTop();
+    placeDivider(this);
     c.scrollTop = c.scrollHeight - before;
   }
 
@@ -199,6 +206,7 @@ export class MessageView {
     const bubble = el('div', { class: 'bubble' }, head, content);
     const actions = this.actionsFor(msg, pending, own, node, content);
     if (actions) bubble.append(actions);
+    if (!pending) bubble.append(...threadLine(msg));
     node.append(avatar, bubble);
     return node;
   }

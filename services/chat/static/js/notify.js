@@ -79,7 +79,7 @@ export function bindDesktopButton(button) {
 // --- the inbox ------------------------------------------------------------------------------
 
 export class Inbox {
-  /** onOpenRoom(roomId); onError(error). */
+  /** onOpenRoom(roomId, threadRootId); onError(error). */
   constructor({ onOpenRoom, onError }) {
     this.onOpenRoom = onOpenRoom;
     this.onError = onError;
@@ -198,7 +198,7 @@ export class Inbox {
       const roomId = n.data?.room_id;
       if (roomId) {
         this.close();
-        this.onOpenRoom(roomId);
+        this.onOpenRoom(roomId, n.data?.thread_root_id);
       }
     });
     node.append(main);

@@ -14,6 +14,7 @@ import { advanceContig, minSeq, newRoom, storeMessage } from './rooms.js';
 import { resendPending } from './sending.js';
 import { socket, state, view } from './state.js';
 import { renderTyping } from './typing.js';
+import { noteThreadMessage } from './threads.js';
 import { renderBadge, scheduleRead } from './unread.js';
 import { sendView } from './view-report.js';
 
@@ -92,7 +93,10 @@ export function onJoined(data) {
     room.messages.clear();
     room.seqs.clear();
   }
-  for (const msg of replay) storeMessage(room, msg, state.pending, state.me?.id);
+  for (const msg of replay) {
+    storeMessage(room, msg, state.pending, state.me?.id);
+    noteThreadMessage(room, msg);
+  }
   room.contig = Math.max(room.contig ?? 0, data.last_seq);
   advanceContig(room);
   if (!data.recovered) {
@@ -144,5 +148,6 @@ export function addLive(room, msg) {
     renderTyping();
     scheduleRead();
   }
+  noteThreadMessage(room, room.messages.get(msg.id));
   if (fresh) renderBadge(room);
 }

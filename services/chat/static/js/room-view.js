@@ -5,9 +5,11 @@ import { fillScreen, loadLatest } from './history.js';
 import { setSidebar } from './layout.js';
 import { loadMembers } from './members.js';
 import { renderOnline } from './presence.js';
+import { markDivider } from './divider.js';
 import { renderRoomChrome } from './room-header.js';
 import { renderRooms } from './room-list.js';
 import { joinRoom } from './room-sync.js';
+import { closeThread } from './threads.js';
 import { sortedMessages } from './rooms.js';
 import { $, current, pendingOf, remember, socket, state, view } from './state.js';
 import { renderTyping, stopTyping } from './typing.js';
@@ -34,6 +36,8 @@ export function selectRoom(id) {
   if (location.hash !== `#/rooms/${room.id}`) history.replaceState(null, '', `#/rooms/${room.id}`);
   remember(`tertulia.room.${state.me.username}`, String(room.id));
   setSidebar(false);
+  closeThread();
+  markDivider(room);
   showRoom(room, { keepScroll: false });
   if (room.joinState === 'none') joinRoom(room);
   else if (!room.historyLoaded && room.joinState === 'joined') loadLatest(room);
@@ -56,6 +60,7 @@ export function showRoom(room, opts) {
 
 export function closeRoomView() {
   state.currentId = null;
+  closeThread();
   sendView();
   view.hide();
   history.replaceState(null, '', location.pathname);

@@ -22,8 +22,23 @@ export function newRoom(data) {
   };
 }
 
+/** Whether the room's timeline shows `msg`: not a thread-only reply (those show in their
+ *  thread; the room holds their seqs, so `contig` has no hole). */
+export function inTimeline(msg) {
+  return msg.thread_root_id == null || Boolean(msg.also_send_to_room);
+}
+
+/** The room's timeline, ordered by seq. */
 export function sortedMessages(room) {
-  return [...room.messages.values()].sort((a, b) => a.seq - b.seq);
+  return [...room.messages.values()].filter(inTimeline).sort((a, b) => a.seq - b.seq);
+}
+
+/** A history page's `thread_seqs`: held without being shown. */
+export function holdSeqs(room, seqs) {
+  for (const seq of seqs || []) {
+    room.seqs.add(seq);
+    room.last_seq = Math.max(room.last_seq, seq);
+  }
 }
 
 export function maxSeq(room) {
@@ -64,7 +79,7 @@ export function unreadOf(room, me) {
   let mentions = base.mentions;
   const from = Math.max(base.last_seq, base.read_seq);
   for (const msg of room.messages.values()) {
-    if (msg.seq <= from || msg.is_deleted || msg.user_id === me?.id) continue;
+    if (msg.seq <= from || msg.is_deleted || msg.user_id === me?.id || !inTimeline(msg)) continue;
     count += 1;
     if (mentionsMe(msg.content, me?.username)) mentions += 1;
   }

@@ -12,7 +12,7 @@ import { stopTyping } from './typing.js';
 
 const ACK_TIMEOUT_MS = 10000;
 
-function newClientMsgId() {
+export function newClientMsgId() {
   if (crypto.randomUUID) return crypto.randomUUID();
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');

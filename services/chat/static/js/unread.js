@@ -8,6 +8,11 @@ import { current, inbox, socket, state, viewing } from './state.js';
 
 const READ_DELAY_MS = 700;
 
+/** The room's read marker as this page knows it: the server's, or the one it sent since. */
+export function readMarkerOf(room) {
+  return Math.max(room.unreadBase.read_seq || 0, room.readSent || 0);
+}
+
 export function renderBadge(room) {
   const item = document.querySelector(`.room-item[data-room-id="${room.id}"]`);
   if (!item) return;

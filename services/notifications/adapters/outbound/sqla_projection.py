@@ -60,6 +60,22 @@ class SqlaRoomDirectory(SqlaStore):
             t.rooms.c.room_id.in_(room_ids), t.rooms.c.kind == "dm"))).scalars())
 
 
+class SqlaThreadParticipants(SqlaStore):
+    async def of_thread(self, root_id: int) -> set[int]:
+        p = t.thread_participants
+        return set((await self._c.execute(
+            select(p.c.user_id).where(p.c.root_id == root_id))).scalars().all())
+
+    async def add(self, root_id: int, user_ids: set[int]) -> None:
+        if not user_ids:
+            return
+        stmt = upsert(self._c, t.thread_participants).values(
+            [{"root_id": root_id, "user_id": uid} for uid in sorted(user_ids)])
+        await self._c.execute(stmt.on_conflict_do_nothing(
+            index_elements=[t.thread_participants.c.root_id,
+                            t.thread_participants.c.user_id]))
+
+
 class SqlaMemberDirectory(SqlaStore):
     async def put(self, member: Member) -> None:
         stmt = upsert(self._c, t.members).values(

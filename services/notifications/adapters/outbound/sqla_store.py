@@ -21,6 +21,7 @@ from services.notifications.adapters.outbound.sqla_inbox import SqlaInbox, SqlaI
 from services.notifications.adapters.outbound.sqla_projection import (
     SqlaMemberDirectory,
     SqlaRoomDirectory,
+    SqlaThreadParticipants,
     SqlaUserDirectory,
 )
 from shared.db import Database
@@ -53,6 +54,7 @@ class SqlaNotificationsTx:
         self.users = SqlaUserDirectory(conn)
         self.rooms = SqlaRoomDirectory(conn)
         self.members = SqlaMemberDirectory(conn)
+        self.threads = SqlaThreadParticipants(conn)
         self.preferences = SqlaPreferenceStore(conn)
         self.inbox = SqlaInbox(conn)
         self.changes = SqlaInboxChanges(conn)

@@ -58,6 +58,13 @@ members = Table(
     Index("ix_ntf_members_user", "user_id"),
 )
 
+# Who takes part in each thread (migration 0004): fed by `message.created` of replies.
+thread_participants = Table(
+    "ntf_thread_participants", metadata,
+    Column("root_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("user_id", Integer, primary_key=True, autoincrement=False),
+)
+
 # --- what users chose, and what they got ------------------------------------------------------
 
 preferences = Table(

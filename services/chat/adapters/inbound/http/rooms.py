@@ -42,6 +42,8 @@ class RoleBody(Body):
 class MessageBody(Body):
     content: str = Field(max_length=100_000)
     client_msg_id: str | None = Field(default=None, max_length=64)
+    thread_root_id: Id | None = None
+    also_send_to_room: bool = False
 
 
 class EditBody(Body):
@@ -129,7 +131,7 @@ def chat_router() -> APIRouter:
         page = await use_cases.history(chat.deps, who, room_id, before_seq=before_seq,
                                        after_seq=after_seq, limit=limit)
         return {"messages": [message_data(m) for m in page.messages],
-                "has_more": page.has_more}
+                "has_more": page.has_more, "thread_seqs": page.thread_seqs}
 
     @router.post("/rooms/{room_id}/messages", status_code=status.HTTP_201_CREATED)
     async def post(room_id: Id, body: MessageBody, who: ActorDep, response: Response,
@@ -138,12 +140,25 @@ def chat_router() -> APIRouter:
         Charged to the sender's frame budget, as a post over the WebSocket is (429)."""
         charge_post(chat, who)
         posted = await use_cases.post_message(chat.deps, who, room_id, body.content,
-                                              body.client_msg_id)
+                                              body.client_msg_id,
+                                              thread_root_id=body.thread_root_id,
+                                              also_send_to_room=body.also_send_to_room)
         if not posted.created:
             response.status_code = status.HTTP_200_OK
         else:
             chat.metrics.messages_posted.inc()
         return message_data(posted.message)
+
+    @router.get("/messages/{message_id}/thread")
+    async def thread(message_id: Id, who: MaybeActorDep, chat: ChatDep,
+                     after_seq: Annotated[Seq | None, Query()] = None,
+                     limit: Annotated[Limit, Query()] = 50) -> dict[str, Any]:
+        """The message's thread: its root and a page of replies, oldest first."""
+        page = await use_cases.thread(chat.deps, who, message_id, after_seq=after_seq,
+                                      limit=limit)
+        return {"root": message_data(page.root),
+                "messages": [message_data(m) for m in page.replies],
+                "has_more": page.has_more}
 
     @router.patch("/messages/{message_id}")
     async def edit(message_id: Id, body: EditBody, who: ActorDep,
