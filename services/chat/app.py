@@ -15,6 +15,7 @@ from services.chat.adapters.inbound.http import (
     auth_router,
     chat_router,
     jwks_router,
+    reactions_router,
 )
 from services.chat.adapters.inbound.pages import install_pages
 from services.chat.adapters.inbound.ws import ChatWebSockets
@@ -79,6 +80,7 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     app.state.chat = chat
     app.include_router(auth_router())
     app.include_router(chat_router())
+    app.include_router(reactions_router())
     app.include_router(admin_router())
     app.include_router(jwks_router())
     app.websockets = ChatWebSockets(chat)

@@ -12,12 +12,13 @@ from typing import Any
 import orjson
 
 from services.chat.domain import Frame, Member, Message, Room, Unread
+from services.chat.domain.reactions import ReactionSummary
 from shared.contracts.live import encode_frame as encode
 
 _FIN_TEXT = 0x81
 
-__all__ = ["ack_data", "encode", "encode_frame", "error", "frame_data", "member_data",
-           "message_data", "room_data", "text_frame", "unread_data"]
+__all__ = ["ack_data", "encode", "encode_frame", "error", "frame_data", "marks_data",
+           "member_data", "message_data", "reaction_data", "room_data", "text_frame", "unread_data"]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -26,7 +27,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def message_data(message: Message) -> dict[str, Any]:
     """The `message` frame's data (the exercise's fields plus ours); deleted content is gone."""
-    return {
+    data = {
         "id": message.id,
         "room_id": message.room_id,
         "seq": message.seq,
@@ -39,6 +40,29 @@ def message_data(message: Message) -> dict[str, Any]:
         "is_deleted": message.is_deleted,
         "client_msg_id": message.client_msg_id,
     }
+    if message.reactions is not None:
+        data.update(marks_data(message))
+    return data
+
+
+def marks_data(message: Message) -> dict[str, Any]:
+    """A message's reactions (for the viewer it was read for) and pin, when they were read."""
+    pin = message.pin
+    return {
+        "reactions": [reaction_data(r) for r in message.reactions or ()],
+        "pinned": pin is not None,
+        "pinned_at": _iso(pin.pinned_at) if pin else None,
+        "pinned_by": pin.pinned_by if pin else None,
+        "pinned_by_username": pin.pinned_by_username if pin else None,
+    }
+
+
+def reaction_data(summary: ReactionSummary) -> dict[str, Any]:
+    """One emoji on a message: `me` is the viewer's; `user_ids` and `usernames` the first
+    `REACTION_USERS_LISTED` who reacted, earliest first."""
+    return {"emoji": summary.emoji, "count": summary.count, "me": summary.me,
+            "user_ids": [uid for uid, _ in summary.users],
+            "usernames": [name for _, name in summary.users]}
 
 
 def ack_data(message: Message) -> dict[str, Any]:

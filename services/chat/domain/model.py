@@ -7,9 +7,12 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from shared.errors import RuleError
+
+if TYPE_CHECKING:
+    from services.chat.domain.reactions import Pin, ReactionSummary
 
 Role = Literal["admin", "moderator", "member"]
 ROLES: tuple[Role, ...] = ("admin", "moderator", "member")
@@ -148,6 +151,10 @@ class Message:
     edited_at: datetime | None = None
     is_deleted: bool = False
     mentions: list[str] = field(default_factory=list)
+    # Read for a page (history, a join's replay), for its viewer; None: not read, and the
+    # message's frames and answers carry neither (`domain/reactions.py`).
+    reactions: list[ReactionSummary] | None = None
+    pin: Pin | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,12 +22,14 @@ from services.chat.domain import (
     Unread,
     User,
 )
+from services.chat.domain.reactions import MessageEdit, Pin
 from services.chat.ports import ChatDeps, JoinView
 from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
 from services.chat.posting import PostQueue
 from tests.support.clocks import T0 as T0  # the fakes' start, imported by the tests from here
 from tests.support.clocks import FixedClock
 from tests.support.memory_uow import MemoryStore, MemoryUnitOfWork, RecordingOutbox
+from tests.unit.chat.fakes_marks import InMemoryEditLog, InMemoryPinStore, InMemoryReactionStore
 
 
 class IntegrityViolation(Exception):
@@ -48,6 +50,10 @@ class ChatState:
     mentions: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
     sessions: dict[str, AuthSession] = field(default_factory=dict)
     events: list[BaseModel] = field(default_factory=list)
+    # (message_id, user_id, emoji) -> (room_id, created_at); message_id -> Pin; the edits.
+    reactions: dict[tuple[int, int, str], tuple[int, datetime]] = field(default_factory=dict)
+    pins: dict[int, Pin] = field(default_factory=dict)
+    edits: list[MessageEdit] = field(default_factory=list)
     last_ids: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
@@ -271,6 +277,9 @@ class InMemoryChatTx:
         self.messages = InMemoryMessageStore(state, read_only)
         self.sessions = InMemorySessionStore(state, read_only)
         self.outbox = RecordingOutbox(state, read_only, source)
+        self.reactions = InMemoryReactionStore(state, read_only)
+        self.pins = InMemoryPinStore(state, read_only)
+        self.edits = InMemoryEditLog(state, read_only)
 
 
 class InMemoryChatUnitOfWork(MemoryUnitOfWork[ChatState, InMemoryChatTx]):

@@ -9,6 +9,11 @@ from contextlib import asynccontextmanager
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.chat.adapters.outbound.sqla_accounts import SqlaSessionStore, SqlaUserStore
+from services.chat.adapters.outbound.sqla_marks import (
+    SqlaEditLog,
+    SqlaPinStore,
+    SqlaReactionStore,
+)
 from services.chat.adapters.outbound.sqla_messages import SqlaMessageStore
 from services.chat.adapters.outbound.sqla_rooms import SqlaMemberStore, SqlaRoomStore
 from services.chat.adapters.outbound.sqla_tables import outbox
@@ -25,6 +30,9 @@ class SqlaChatTx:
         self.messages = SqlaMessageStore(session)
         self.sessions = SqlaSessionStore(session)
         self.outbox = OutboxWriter(session, outbox, source)
+        self.reactions = SqlaReactionStore(session)
+        self.pins = SqlaPinStore(session)
+        self.edits = SqlaEditLog(session)
 
 
 class SqlaChatUnitOfWork:
