@@ -22,7 +22,7 @@ from services.chat.domain import (
     Unread,
     User,
 )
-from services.chat.domain.reactions import MessageEdit, MessageMarks, Pin
+from services.chat.domain.marks import MessageEdit, MessageMarks, Pin
 from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
 
 

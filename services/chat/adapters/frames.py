@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from services.chat.domain import Frame, Member, Message, Room, Unread
-from services.chat.domain.reactions import ReactionSummary
+from services.chat.domain.marks import ReactionSummary
 from shared.contracts.live import encode_frame as encode
 
 _FIN_TEXT = 0x81

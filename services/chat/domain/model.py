@@ -7,12 +7,10 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from services.chat.domain.marks import Pin, ReactionSummary
 from shared.errors import RuleError
-
-if TYPE_CHECKING:
-    from services.chat.domain.reactions import Pin, ReactionSummary
 
 Role = Literal["admin", "moderator", "member"]
 ROLES: tuple[Role, ...] = ("admin", "moderator", "member")

@@ -1,14 +1,16 @@
 """Reactions, pins and a message's editing history: what a valid reaction is, the bound per
 message, how a page's reactions are summed up for one viewer, and who pins or reads the
-history. No I/O."""
+history. No I/O. (The records themselves are `marks.py`'s.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
+from collections.abc import Iterable, Sequence
 
+from services.chat.domain.marks import (
+    MessageMarks,
+    Reaction,
+    ReactionSummary,
+)
 from services.chat.domain.model import Actor, Conflict, Invalid, Member, Message, Room
 from services.chat.domain.rules import can_post, is_moderator
 
@@ -18,8 +20,6 @@ REACTION_USERS_LISTED = 20
 EMOJI_MAX_CODEPOINTS = 16  # a family with skin tones is 7-11; a subdivision flag 7
 PINS_LISTED = 100
 EDITS_LISTED = 200
-
-EditAction = Literal["edited", "deleted"]
 
 _ZWJ, _VS15, _VS16, _KEYCAP, _CANCEL_TAG = 0x200D, 0xFE0E, 0xFE0F, 0x20E3, 0xE007F
 # Emoji presentation and pictographic code points (Unicode's Extended_Pictographic, coarse:
@@ -87,62 +87,6 @@ def validate_emoji(emoji: str) -> str:
         if cps[end] != _ZWJ or end + 1 == len(cps):
             raise Invalid("invalid_emoji", "A reaction is one emoji.")
         i = end + 1
-
-
-@dataclass(frozen=True, slots=True)
-class Reaction:
-    """One person's emoji on one message."""
-
-    message_id: int
-    user_id: int
-    username: str
-    emoji: str
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ReactionSummary:
-    """An emoji on a message as one viewer sees it: how many, whether they are among them,
-    and the first `REACTION_USERS_LISTED` of them as (user_id, username), earliest first."""
-
-    emoji: str
-    count: int
-    me: bool
-    users: tuple[tuple[int, str], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Pin:
-    message_id: int
-    room_id: int
-    pinned_by: int | None
-    pinned_at: datetime
-    pinned_by_username: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class MessageEdit:
-    """One change to a message, kept for moderators: an edit (the content before and after)
-    or the deletion (the content before it)."""
-
-    message_id: int
-    room_id: int
-    editor_id: int | None
-    action: EditAction
-    previous_content: str
-    new_content: str | None
-    edited_at: datetime
-    id: int | None = None
-    editor_username: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class MessageMarks:
-    """A page's reactions and pins, read together: message id → its reactions (any order),
-    message id → its pin."""
-
-    reactions: Mapping[int, Sequence[Reaction]]
-    pins: Mapping[int, Pin]
 
 
 def summarise(reactions: Iterable[Reaction], viewer_id: int | None) -> list[ReactionSummary]:

@@ -17,12 +17,10 @@ from services.chat.domain import (
     Message,
     NotFound,
 )
+from services.chat.domain.marks import MessageEdit, Pin, ReactionSummary
 from services.chat.domain.reactions import (
     EDITS_LISTED,
     PINS_LISTED,
-    MessageEdit,
-    Pin,
-    ReactionSummary,
     annotate,
     can_pin,
     can_react,

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from services.chat.domain import Message
-from services.chat.domain.reactions import MessageEdit, MessageMarks, Pin, Reaction
+from services.chat.domain.marks import MessageEdit, MessageMarks, Pin, Reaction
 from tests.support.memory_uow import MemoryStore
 
 

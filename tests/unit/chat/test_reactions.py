@@ -9,12 +9,8 @@ import pytest
 
 from services.chat import use_cases
 from services.chat.domain import Actor, Conflict, Forbidden, Invalid, NotFound, Room
-from services.chat.domain.reactions import (
-    REACTION_USERS_LISTED,
-    Reaction,
-    summarise,
-    validate_emoji,
-)
+from services.chat.domain.marks import Reaction
+from services.chat.domain.reactions import REACTION_USERS_LISTED, summarise, validate_emoji
 from services.chat.ports import ChatDeps
 from shared.contracts import MessagePinned, MessageUnpinned, ReactionAdded, ReactionRemoved
 from tests.unit.chat.fakes import FixedClock, InMemoryChatUnitOfWork, RecordingLiveFeed

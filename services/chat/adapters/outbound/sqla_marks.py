@@ -18,7 +18,7 @@ from services.chat.adapters.outbound.sqla_tables import (
     users,
 )
 from services.chat.domain import Message
-from services.chat.domain.reactions import MessageEdit, MessageMarks, Pin, Reaction
+from services.chat.domain.marks import MessageEdit, MessageMarks, Pin, Reaction
 
 _r, _p = message_reactions, message_pins
 

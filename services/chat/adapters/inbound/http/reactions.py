@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 from services.chat import use_cases
 from services.chat.adapters.frames import message_data, reaction_data
 from services.chat.adapters.inbound.http._deps import ActorDep, ChatDep, MaybeActorDep
-from services.chat.domain.reactions import MessageEdit
+from services.chat.domain.marks import MessageEdit
 from services.chat.use_cases import Reactions
 from shared.contracts.bounds import Id
 
