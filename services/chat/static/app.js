@@ -13,6 +13,7 @@ import { setSidebar } from './js/layout.js';
 import { invite, joinCurrent, leaveCurrent } from './js/members.js';
 import { MessageView } from './js/messages.js';
 import { bindDesktopButton, Inbox } from './js/notify.js';
+import { bindPins } from './js/pins.js';
 import { renderOnline } from './js/presence.js';
 import { renderRoomChrome } from './js/room-header.js';
 import { createRoom, renderRooms } from './js/room-list.js';
@@ -94,6 +95,7 @@ function bind() {
   $('new-room-form').addEventListener('submit', createRoom);
   $('join-room').addEventListener('click', joinCurrent);
   $('leave-room').addEventListener('click', leaveCurrent);
+  bindPins();
   $('invite-form').addEventListener('submit', invite);
   $('composer-form').addEventListener('submit', (event) => {
     event.preventDefault();

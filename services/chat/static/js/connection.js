@@ -9,6 +9,8 @@ import { onMemberJoined, onMemberLeft, onRoleChanged } from './members.js';
 import { onBroadcast, onNotification } from './notifications.js';
 import { toast } from './notify.js';
 import { onRoomPresence, onUserPresence } from './presence.js';
+import { onPinned, onUnpinned } from './pins.js';
+import { onReaction } from './reactions.js';
 import { onRoomUpdated } from './room-list.js';
 import { addLive, joinRoom, onJoined, onJoinError, refreshRooms } from './room-sync.js';
 import { onAck, renderPending } from './sending.js';
@@ -35,6 +37,9 @@ export function handleFrame(frame) {
     case 'message_edited':
     case 'message_deleted': return applyUpdate(data);
     case 'typing': return onTyping(data);
+    case 'reaction': return onReaction(data);
+    case 'message_pinned': return onPinned(data);
+    case 'message_unpinned': return onUnpinned(data);
     case 'unread': return onUnread(data);
     case 'member_joined': return onMemberJoined(data);
     case 'member_left': return onMemberLeft(data);

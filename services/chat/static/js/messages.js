@@ -3,6 +3,7 @@
 
 import { clear, el, hueOf, initials, mentionsMe, renderContent } from './dom.js';
 import { formatFull, formatTime, t } from './i18n.js';
+import { decorateMessage } from './marks.js';
 
 const NEAR_BOTTOM_PX = 80;
 
@@ -193,6 +194,7 @@ export class MessageView {
     const bubble = el('div', { class: 'bubble' }, head, content);
     const actions = this.actionsFor(msg, pending, own, node, content);
     if (actions) bubble.append(actions);
+    if (!pending) decorateMessage(node, head, bubble, msg);
     node.append(avatar, bubble);
     return node;
   }

@@ -2,12 +2,14 @@
 // composer, join bar, leave button and invite form show.
 
 import { t } from './i18n.js';
+import { syncPinsPanel } from './pins.js';
 import { $, current, state } from './state.js';
 
 export function renderRoomChrome() {
   const room = current();
   const admin = state.me?.is_admin;
   $('room-title').textContent = room ? room.name : t('rooms.pick');
+  syncPinsPanel();
   $('welcome').hidden = Boolean(room);
   $('messages').hidden = !room;
   $('room-bar').hidden = !room;
