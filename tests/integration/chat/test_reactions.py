@@ -191,3 +191,15 @@ async def test_concurrent_reactions_count_once_each(tmp_path: Path, nats_url: st
         assert message["reactions"] == [{"emoji": THUMBS, "count": 1, "me": True,
                                          "user_ids": [alice.id],
                                          "usernames": [alice.username]}]
+
+
+async def test_reactions_spend_the_post_budget(tmp_path: Path, nats_url: str) -> None:
+    settings = chat_settings(tmp_path, nats_url, rate_limit_burst=3, rate_limit_per_sec=0.1)
+    async with replicas([settings]) as (replica,):
+        alice = await sign_up(replica)
+        room = await alice.create_room()
+        mid = (await alice.post(room["id"], "toggle me")).json()["id"]  # one token
+        codes = []
+        for _ in range(3):
+            codes.append((await alice.http.put(reaction_path(mid, THUMBS))).status_code)
+        assert codes == [200, 200, 429]

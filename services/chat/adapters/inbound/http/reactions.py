@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path
 from services.chat import use_cases
 from services.chat.adapters.frames import message_data, reaction_data
 from services.chat.adapters.inbound.http._deps import ActorDep, ChatDep, MaybeActorDep
+from services.chat.adapters.inbound.http.rooms import charge_post
 from services.chat.domain.marks import MessageEdit
 from services.chat.use_cases import Reactions
 from shared.contracts.bounds import Id
@@ -35,13 +36,16 @@ def reactions_router() -> APIRouter:
     @router.put("/messages/{message_id}/reactions/{emoji}")
     async def react(message_id: Id, emoji: Emoji, who: ActorDep,
                     chat: ChatDep) -> dict[str, Any]:
-        """Add the caller's reaction (idempotent: 200 with the reactions either way)."""
+        """Add the caller's reaction (idempotent: 200 with the reactions either way). Each
+        reaction reaches every socket of the room, so it spends the sender's post budget."""
+        charge_post(chat, who)
         return reactions_data(await use_cases.add_reaction(chat.deps, who, message_id, emoji))
 
     @router.delete("/messages/{message_id}/reactions/{emoji}")
     async def unreact(message_id: Id, emoji: Emoji, who: ActorDep,
                       chat: ChatDep) -> dict[str, Any]:
         """Remove the caller's reaction (200 also when there was none)."""
+        charge_post(chat, who)
         return reactions_data(await use_cases.remove_reaction(chat.deps, who, message_id,
                                                               emoji))
 
