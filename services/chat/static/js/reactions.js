@@ -63,15 +63,27 @@ function pickerButton(msg) {
       },
     }, emoji));
   }
+  const wrap = el('span', { class: 'reaction-add-wrap' });
+  const outside = (event) => {
+    if (wrap.contains(event.target)) return;
+    picker.hidden = true;
+    document.removeEventListener('click', outside, true);
+  };
   const button = el('button', {
     type: 'button', class: 'reaction-add', dataset: { testid: 'reaction-add' },
     'aria-haspopup': 'true', 'aria-label': t('reactions.add'), title: t('reactions.add'),
-    onclick: () => { picker.hidden = !picker.hidden; },
+    onclick: () => {
+      picker.hidden = !picker.hidden;
+      if (picker.hidden) return;
+      picker.scrollIntoView({ block: 'nearest' });
+      document.addEventListener('click', outside, true);
+    },
   }, '☺+');
   picker.addEventListener('keydown', (event) => {
     if (event.key === 'Escape') { picker.hidden = true; button.focus(); }
   });
-  return el('span', { class: 'reaction-add-wrap' }, button, picker);
+  wrap.append(button, picker);
+  return wrap;
 }
 
 async function toggle(msg, emoji, adding) {
