@@ -203,3 +203,41 @@ async def test_reactions_spend_the_post_budget(tmp_path: Path, nats_url: str) ->
         for _ in range(3):
             codes.append((await alice.http.put(reaction_path(mid, THUMBS))).status_code)
         assert codes == [200, 200, 429]
+
+
+async def test_a_history_page_reads_its_reactions_in_one_query(tmp_path: Path,
+                                                              nats_url: str) -> None:
+    """However many messages a page has, and however many reactions they carry, it costs
+    the same statements: the page, and one for its reactions and pins."""
+    from sqlalchemy import event
+
+    async with replicas([chat_settings(tmp_path, nats_url, rate_limit_burst=200)]) as (replica,):
+        alice = await sign_up(replica)
+        room = await alice.create_room()
+        ids = [(await alice.post(room["id"], f"m{n}")).json()["id"] for n in range(12)]
+        statements: list[str] = []
+        engine = replica.chat.db._read_engine.sync_engine
+
+        def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            # The page's own reads only: background checks share the engine.
+            if any(table in statement for table in ("chat_messages", "message_reactions")):
+                statements.append(statement)
+
+        async def statements_of_a_page(limit: int) -> int:
+            statements.clear()
+            event.listen(engine, "before_cursor_execute", count)
+            try:
+                page = await alice.http.get(f"/api/chat/rooms/{room['id']}/messages",
+                                            params={"limit": limit})
+            finally:
+                event.remove(engine, "before_cursor_execute", count)
+            assert page.status_code == 200
+            return len(statements)
+
+        bare = await statements_of_a_page(2)
+        for mid in ids:
+            for emoji in (THUMBS, PARTY):
+                assert (await alice.http.put(reaction_path(mid, emoji))).status_code == 200
+        await alice.http.put(f"/api/chat/messages/{ids[-1]}/pin")
+        assert await statements_of_a_page(12) == bare
+        assert any("UNION ALL" in s for s in statements)
