@@ -241,3 +241,20 @@ async def test_a_history_page_reads_its_reactions_in_one_query(tmp_path: Path,
         await alice.http.put(f"/api/chat/messages/{ids[-1]}/pin")
         assert await statements_of_a_page(12) == bare
         assert any("UNION ALL" in s for s in statements)
+
+
+HOSTILE_PATHS = ("%00", "%FF", "%E2%80%8D", "a" * 65, "%F0%9F%91%8D" * 17, "%20", "%3Cb%3E")
+
+
+async def test_hostile_emoji_paths_are_refused_not_failed(tmp_path: Path,
+                                                          nats_url: str) -> None:
+    async with replicas([chat_settings(tmp_path, nats_url)]) as (replica,):
+        alice = await sign_up(replica)
+        room = await alice.create_room()
+        mid = (await alice.post(room["id"], "poke")).json()["id"]
+        for raw in HOSTILE_PATHS:
+            answer = await alice.http.put(f"/api/chat/messages/{mid}/reactions/{raw}")
+            assert answer.status_code == 422, (raw, answer.text)
+            assert answer.json()["code"] in ("invalid_emoji", "validation_error")
+        [message] = await history(alice, room["id"])
+        assert message["reactions"] == []
