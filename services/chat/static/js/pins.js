@@ -7,6 +7,7 @@ import { api } from './api.js';
 import { clear, el } from './dom.js';
 import { showError } from './errors.js';
 import { formatFull, t } from './i18n.js';
+import { rerender } from './marks.js';
 import { $, state, view } from './state.js';
 
 let panelRoom = null; // the room whose pins the open panel shows
@@ -61,7 +62,7 @@ function apply(roomId, messageId, fields) {
   const msg = room && room.messages.get(messageId);
   if (msg) {
     Object.assign(msg, fields);
-    if (room.id === state.currentId) view.upsert(msg);
+    rerender(msg);
   }
   if (panelRoom === roomId) loadPanel(roomId);
 }

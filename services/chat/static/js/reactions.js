@@ -7,7 +7,8 @@ import { api } from './api.js';
 import { el } from './dom.js';
 import { showError } from './errors.js';
 import { t } from './i18n.js';
-import { state, view } from './state.js';
+import { rerender } from './marks.js';
+import { state } from './state.js';
 
 export const PICKER_EMOJIS = ['👍', '❤️', '😂', '🎉', '😮', '😢', '🙏', '👀', '🚀', '✅', '👎', '🔥'];
 const NAMES_SHOWN = 10;
@@ -101,7 +102,7 @@ function setReactions(roomId, messageId, change) {
   const msg = room && room.messages.get(messageId);
   if (!msg) return;
   msg.reactions = change(msg.reactions || []);
-  if (room.id === state.currentId) view.upsert(msg);
+  rerender(msg);
 }
 
 /** `reaction`: one person's emoji added or removed; `count` is the total after it. */
