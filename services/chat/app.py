@@ -15,6 +15,7 @@ from services.chat.adapters.inbound.http import (
     auth_router,
     chat_router,
     jwks_router,
+    people_router,
     reactions_router,
 )
 from services.chat.adapters.inbound.pages import install_pages
@@ -83,6 +84,7 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     app.include_router(reactions_router())
     app.include_router(admin_router())
     app.include_router(jwks_router())
+    app.include_router(people_router())
     app.websockets = ChatWebSockets(chat)
     app.edge = behind_proxies(app.dispatch, settings.trusted_proxies,
                               settings.hsts_max_age_secs)

@@ -41,8 +41,8 @@ class UserStore(Protocol):
         only one hears True."""
         ...
     async def update_account(self, user: User, password_hash: str | None = None) -> None:
-        """Write `display_name`, `is_admin`, `deactivated_at`, `deleted_at` (and the
-        password hash, when given)."""
+        """Write `display_name`, `status_text`, `time_zone`, `is_admin`, `deactivated_at`,
+        `deleted_at` (and the password hash, when given)."""
         ...
 
 

@@ -58,6 +58,9 @@ class PostContext:
     mentionable: dict[tuple[int, str], int]
     # Hands out the ids of new messages (the adapter reserved them in this transaction).
     next_message_id: Callable[[], int]
+    # user_id -> the poster's current display name (None: they have none), for every poster
+    # of the batch: read with their memberships (the same statement), so no extra round trip.
+    display_names: dict[int, str | None] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -100,6 +103,7 @@ def _plan_one(request: PostRequest, ctx: PostContext, plan: BatchPlan) -> PostOu
     if request.client_msg_id is not None:
         earlier = ctx.earlier.get((user_id, request.client_msg_id))
         if earlier is not None:
+            earlier.display_name = ctx.display_names.get(user_id)
             return PostOutcome(earlier, created=False)
     room = ctx.rooms.get(room_id)
     member = ctx.members.get((room_id, user_id))
@@ -112,7 +116,8 @@ def _plan_one(request: PostRequest, ctx: PostContext, plan: BatchPlan) -> PostOu
     if member is None:
         # A new member has read nothing older than their arrival.
         joined = member = Member(room_id, user_id, actor.username or "", "member", now,
-                                 read_seq=room.last_seq)
+                                 read_seq=room.last_seq,
+                                 display_name=ctx.display_names.get(user_id))
         ctx.members[(room_id, user_id)] = member
         ctx.mentionable[(room_id, member.username.lower())] = user_id
         plan.new_members.append(member)
@@ -124,7 +129,8 @@ def _plan_one(request: PostRequest, ctx: PostContext, plan: BatchPlan) -> PostOu
     message = Message(id=ctx.next_message_id(), room_id=room_id, seq=seq, user_id=user_id,
                       username=actor.username or "", content=request.content,
                       message_type="text", created_at=now,
-                      client_msg_id=request.client_msg_id, mentions=list(request.mentions))
+                      client_msg_id=request.client_msg_id, mentions=list(request.mentions),
+                      display_name=ctx.display_names.get(user_id))
     plan.messages.append(message)
     if request.client_msg_id is not None:
         ctx.earlier[(user_id, request.client_msg_id)] = message

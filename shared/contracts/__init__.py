@@ -28,6 +28,7 @@ from shared.contracts.events import (
     UserDeleted,
     UserReactivated,
     UserRegistered,
+    UserUpdated,
     spec_for,
     spec_for_type,
 )
@@ -111,6 +112,7 @@ __all__ = [
     "UserPresence",
     "UserReactivated",
     "UserRegistered",
+    "UserUpdated",
     "UserViewing",
     "Viewer",
     "ViewingHeartbeat",

@@ -55,6 +55,18 @@ class UserDeleted(_Event):
     deleted_at: datetime
 
 
+class UserUpdated(_Event):
+    """A user changed their profile. `display_name` is the stored one (null: none, the
+    username shows); each field is the value after the change."""
+
+    user_id: int
+    username: str
+    display_name: str | None = None
+    status_text: str | None = None
+    time_zone: str | None = None
+    updated_at: datetime
+
+
 SessionRevokedReason = Literal["logout", "password_changed", "deactivated", "deleted"]
 
 
@@ -264,6 +276,9 @@ EVENT_MODELS: tuple[EventSpec, ...] = (
               "An administrator reactivated a deactivated account."),
     EventSpec(UserDeleted, "events.chat.user.deleted",
               "tertulia.chat.user.deleted.v1", "A user deleted their own account."),
+    EventSpec(UserUpdated, "events.chat.user.updated",
+              "tertulia.chat.user.updated.v1",
+              "A user changed their profile (display name, status text, time zone)."),
     EventSpec(SessionRevoked, "events.chat.session.revoked",
               "tertulia.chat.session.revoked.v1",
               "A session ended before its token expired (logout, password change, "

@@ -11,14 +11,15 @@ from typing import Any
 
 import orjson
 
-from services.chat.domain import Frame, Member, Message, Room, Unread
+from services.chat.domain import Frame, Member, Message, Room, Unread, User, shown_name
 from services.chat.domain.marks import ReactionSummary
 from shared.contracts.live import encode_frame as encode
 
 _FIN_TEXT = 0x81
 
 __all__ = ["ack_data", "encode", "encode_frame", "error", "frame_data", "marks_data",
-           "member_data", "message_data", "reaction_data", "room_data", "text_frame", "unread_data"]
+           "member_data", "message_data", "profile_data", "reaction_data", "room_data",
+           "text_frame", "unread_data"]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -39,6 +40,7 @@ def message_data(message: Message) -> dict[str, Any]:
         "edited_at": _iso(message.edited_at),
         "is_deleted": message.is_deleted,
         "client_msg_id": message.client_msg_id,
+        "display_name": shown_name(message.username, message.display_name),
     }
     if message.reactions is not None:
         data.update(marks_data(message))
@@ -105,11 +107,24 @@ def member_data(member: Member) -> dict[str, Any]:
         "role": member.role,
         "joined_at": _iso(member.joined_at),
         "read_seq": member.read_seq,
+        "display_name": shown_name(member.username, member.display_name),
+    }
+
+
+def profile_data(user: User) -> dict[str, Any]:
+    """A user as other people see them: the `user_updated` frame's data (`display_name` is
+    the name to show; the stored one is `GET /api/auth/me`'s)."""
+    return {
+        "user_id": user.id,
+        "username": user.username,
+        "display_name": shown_name(user.username, user.display_name),
+        "status_text": user.status_text,
+        "time_zone": user.time_zone,
     }
 
 
 _SHAPES: dict[type, Any] = {Message: message_data, Room: room_data, Member: member_data,
-                            Unread: unread_data}
+                            Unread: unread_data, User: profile_data}
 
 
 def frame_data(data: Any) -> Any:

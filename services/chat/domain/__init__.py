@@ -32,6 +32,15 @@ from services.chat.domain.model import (
     User,
     new_session_id,
 )
+from services.chat.domain.profile import (
+    DISPLAY_NAME_MAX_CHARS,
+    PROFILE_FIELDS,
+    STATUS_TEXT_MAX_CHARS,
+    shown_name,
+    validate_display_name,
+    validate_status_text,
+    validate_time_zone,
+)
 from services.chat.domain.rules import (
     PasswordPolicy,
     can_delete,
@@ -53,14 +62,17 @@ from services.chat.domain.rules import (
 
 __all__ = [
     "CLIENT_MSG_ID_MAX_CHARS",
+    "DISPLAY_NAME_MAX_CHARS",
     "GUEST",
     "MENTION_RE",
     "NO_PASSWORD",
     "PASSWORD_MAX_CHARS",
     "PASSWORD_MIN_CHARS",
+    "PROFILE_FIELDS",
     "ROLES",
     "ROOM_DESCRIPTION_MAX_CHARS",
     "ROOM_NAME_MAX_CHARS",
+    "STATUS_TEXT_MAX_CHARS",
     "USERNAME_RE",
     "Actor",
     "AuthSession",
@@ -90,11 +102,15 @@ __all__ = [
     "mentions_in",
     "new_session_id",
     "next_read_seq",
+    "shown_name",
     "validate_client_msg_id",
     "validate_content",
     "validate_description",
+    "validate_display_name",
     "validate_password",
     "validate_role",
     "validate_room_name",
+    "validate_status_text",
+    "validate_time_zone",
     "validate_username",
 ]

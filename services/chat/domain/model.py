@@ -88,6 +88,9 @@ class User:
     # The user deleted it: the row stays (messages keep the name, and the name stays taken),
     # with no password, no display name and no memberships.
     deleted_at: datetime | None = None
+    # The profile each user edits (`domain/profile.py` has its rules).
+    status_text: str | None = None
+    time_zone: str | None = None
 
     @property
     def active(self) -> bool:
@@ -133,6 +136,7 @@ class Member:
     role: Role
     joined_at: datetime
     read_seq: int = 0
+    display_name: str | None = None  # the user's current one, None when they have none
 
 
 @dataclass(slots=True)
@@ -149,6 +153,8 @@ class Message:
     edited_at: datetime | None = None
     is_deleted: bool = False
     mentions: list[str] = field(default_factory=list)
+    # The author's current display name (read with the message, never stored on it).
+    display_name: str | None = None
     # Read for a page (history, a join's replay), for its viewer; None: not read, and the
     # message's frames and answers carry neither (`domain/reactions.py`).
     reactions: list[ReactionSummary] | None = None

@@ -10,6 +10,9 @@ import { showError } from './js/errors.js';
 import { loadOlder } from './js/history.js';
 import { applyI18n, detectLang, lang, onLangChange, setLang, t } from './js/i18n.js';
 import { setSidebar } from './js/layout.js';
+import { bindAutocomplete } from './js/autocomplete.js';
+import { bindPeoplePanel } from './js/people-panel.js';
+import { bindProfile } from './js/profile.js';
 import { invite, joinCurrent, leaveCurrent } from './js/members.js';
 import { MessageView } from './js/messages.js';
 import { bindDesktopButton, Inbox } from './js/notify.js';
@@ -108,6 +111,9 @@ function bind() {
     }
   });
   $('composer').addEventListener('input', onComposerInput);
+  bindAutocomplete();
+  bindPeoplePanel();
+  bindProfile();
   $('composer').addEventListener('blur', () => { if (!$('composer').value.trim()) stopTyping(); });
   $('connection-status').addEventListener('click', () => {
     if (state.me) socket.reconnectNow();

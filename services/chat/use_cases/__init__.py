@@ -30,6 +30,7 @@ from services.chat.use_cases.messages import (
     post_message,
 )
 from services.chat.use_cases.presence import present_members, rooms_of_user, typing_frame
+from services.chat.use_cases.profile import update_profile, user_profile
 from services.chat.use_cases.reactions import (
     Reactions,
     add_reaction,
@@ -87,5 +88,7 @@ __all__ = [
     "typing_frame",
     "unpin_message",
     "unread_counts",
+    "update_profile",
     "update_room",
+    "user_profile",
 ]

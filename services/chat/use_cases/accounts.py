@@ -15,6 +15,7 @@ from services.chat.domain import (
     Member,
     Unauthenticated,
     User,
+    validate_display_name,
     validate_password,
     validate_username,
 )
@@ -33,6 +34,7 @@ async def register(deps: ChatDeps, username: str, password: str,
     administrator (decided inside the write transaction: of two at once, one)."""
     validate_username(username)
     validate_password(password, username, deps.passwords)
+    display_name = validate_display_name(display_name)
     password_hash = await deps.hasher.hash(password)
     first = False
     async with deps.uow.write() as tx:
@@ -129,5 +131,6 @@ async def delete_account(deps: ChatDeps, actor: Actor, password: str) -> None:
     for member in left:
         await deps.live.to_room(member.room_id, Frame(
             "member_left", {"room_id": member.room_id, "user_id": member.user_id,
-                            "username": member.username, "reason": "left"},
+                            "username": member.username, "display_name": member.username,
+                            "reason": "left"},
             about_user=member.user_id))

@@ -13,6 +13,7 @@ from services.chat.domain import (
     Role,
     Room,
     is_room_admin,
+    shown_name,
     validate_role,
 )
 from services.chat.ports import ChatDeps, ChatTx
@@ -30,7 +31,7 @@ async def join_room(deps: ChatDeps, actor: Actor, room_id: int) -> Member:
     """Anyone signed in joins a public room; a private room needs an invitation."""
     user_id = require_user(actor)
     async with deps.uow.write() as tx:
-        await active_user(tx, user_id)
+        user = await active_user(tx, user_id)
         room = await tx.rooms.get(room_id)
         member = await tx.members.get(room_id, user_id) if room else None
         if room is None or (room.is_private and member is None):
@@ -39,7 +40,7 @@ async def join_room(deps: ChatDeps, actor: Actor, room_id: int) -> Member:
             return member
         try:
             member = await _add_member(deps, tx, room, user_id, actor.username or "",
-                                       "member", None)
+                                       "member", None, user.display_name)
         except Conflict:
             member = None  # joined concurrently (another tab, another replica)
     if member is None:
@@ -53,10 +54,12 @@ async def join_room(deps: ChatDeps, actor: Actor, room_id: int) -> Member:
 
 
 async def _add_member(deps: ChatDeps, tx: ChatTx, room: Room, user_id: int, username: str,
-                      role: Role, invited_by: int | None) -> Member:
+                      role: Role, invited_by: int | None,
+                      display_name: str | None = None) -> Member:
     now = deps.clock.now()
     # A new member has read nothing older than their arrival: unread starts at zero.
-    member = Member(room.id, user_id, username, role, now, read_seq=room.last_seq)
+    member = Member(room.id, user_id, username, role, now, read_seq=room.last_seq,
+                    display_name=display_name)
     await tx.members.add(member)
     await tx.outbox.add(joined_event(member, invited_by), now)
     return member
@@ -97,7 +100,10 @@ async def _remove_member(deps: ChatDeps, actor: Actor, room_id: int, user_id: in
                                        left_at=now), now)
     await deps.live.to_room(room_id, Frame("member_left",
                                            {"room_id": room_id, "user_id": user_id,
-                                            "username": target.username, "reason": reason},
+                                            "username": target.username,
+                                            "display_name": shown_name(target.username,
+                                                                       target.display_name),
+                                            "reason": reason},
                                            about_user=user_id))
 
 
@@ -126,7 +132,8 @@ async def invite_member(deps: ChatDeps, actor: Actor, room_id: int, username: st
         existing = await tx.members.get(room_id, user.id)
         if existing is not None:
             return existing
-        member = await _add_member(deps, tx, room, user.id, user.username, role, actor_id)
+        member = await _add_member(deps, tx, room, user.id, user.username, role, actor_id,
+                                   user.display_name)
     data = member
     # The invitee's sockets have not joined the room (a private one was invisible to them until
     # now): they hear of it on their own subject, and the room's copy skips them.

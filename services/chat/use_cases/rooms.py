@@ -26,12 +26,13 @@ async def create_room(deps: ChatDeps, actor: Actor, name: str, description: str 
     name = validate_room_name(name)
     validate_description(description)
     async with deps.uow.write() as tx:
-        await active_user(tx, user_id)
+        user = await active_user(tx, user_id)
         if await tx.rooms.by_name(name) is not None:
             raise Conflict("room_name_taken", f"A room named {name!r} exists.")
         now = deps.clock.now()
         room = await tx.rooms.add(name, description, is_private, user_id, now)
-        member = Member(room.id, user_id, actor.username or "", "admin", now)
+        member = Member(room.id, user_id, actor.username or "", "admin", now,
+                        display_name=user.display_name)
         await tx.members.add(member)
         await tx.outbox.add(RoomCreated(room_id=room.id, name=room.name,
                                         description=description, is_private=is_private,

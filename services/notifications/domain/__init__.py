@@ -1,6 +1,7 @@
 """Who must be told about what: the notification rules and entities, one concept per module
 (`model`, `rules`, `wording`). No I/O here."""
 
+from services.notifications.domain.formatting import plain_text
 from services.notifications.domain.model import (
     DEFAULT_LEVEL,
     LEVELS,
@@ -38,6 +39,7 @@ from services.notifications.domain.rules import (
 from services.notifications.domain.wording import (
     broadcast_notification,
     message_notification,
+    message_preview,
     parse_cursor,
     parse_notification_id,
     preview,
@@ -74,9 +76,11 @@ __all__ = [
     "kind_for",
     "may_mention_room",
     "message_notification",
+    "message_preview",
     "notification_id",
     "parse_cursor",
     "parse_notification_id",
+    "plain_text",
     "preview",
     "recipients",
     "retention_cutoff",

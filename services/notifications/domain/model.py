@@ -46,6 +46,11 @@ class KnownUser:
     id: int
     username: str
     is_admin: bool = False
+    display_name: str | None = None  # shown instead of the username when set
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.username
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from services.notifications.domain.formatting import plain_text
 from services.notifications.domain.model import (
     NOTIFICATION_ID_RE,
     Decision,
@@ -21,6 +22,12 @@ def preview(content: str, chars: int) -> str:
     return content[:chars]
 
 
+def message_preview(content: str, chars: int) -> str:
+    """A message's preview: its plain text (markdown markers gone, as the chat page shows
+    it), then the first `chars` characters."""
+    return preview(plain_text(content), chars)
+
+
 def title_for(kind: Kind, sender_name: str) -> str:
     if kind == "mention":
         return f"{sender_name} mentioned you"
@@ -32,12 +39,14 @@ def title_for(kind: Kind, sender_name: str) -> str:
 
 
 def message_notification(decision: Decision, message: PostedMessage, preview_chars: int,
-                         ) -> NewNotification:
+                         *, content: str | None = None) -> NewNotification:
+    """`content`: the message's preview when the caller made it once for every recipient."""
     return NewNotification(
         user_id=decision.user_id,
         kind=decision.kind,
         title=title_for(decision.kind, message.sender_name),
-        content=preview(message.content, preview_chars),
+        content=content if content is not None else message_preview(message.content,
+                                                                    preview_chars),
         data={"type": "chat_message", "room_id": message.room_id,
               "message_id": message.message_id, "kind": decision.kind},
         created_at=decision.decided_at,

@@ -31,6 +31,7 @@ from shared.contracts import (
     RoomUpdated,
     UserDeleted,
     UserRegistered,
+    UserUpdated,
 )
 
 
@@ -75,6 +76,7 @@ async def apply_event(deps: NotificationsDeps, event_id: str, event: BaseModel,
 _HANDLERS: dict[type[BaseModel], Handler] = {
     UserRegistered: projection.user_registered,
     UserDeleted: projection.user_deleted,
+    UserUpdated: projection.user_updated,
     RoomCreated: projection.room_changed,
     RoomUpdated: projection.room_changed,
     MemberJoined: projection.member_changed,

@@ -10,7 +10,7 @@ from services.notifications.domain import (
     broadcast_notification,
     decide,
     message_notification,
-    preview,
+    message_preview,
     recipients,
 )
 from services.notifications.ports import NotificationsDeps, NotificationsTx
@@ -25,18 +25,21 @@ async def message_created(deps: NotificationsDeps, tx: NotificationsTx, ev: Mess
     effects = Effects()
     if await tx.decisions.about_message(ev.message_id):
         return effects  # the same message under another event id (an outbox replayed late)
-    message = PostedMessage(ev.message_id, ev.room_id, ev.seq, ev.user_id, ev.username,
+    sender = await tx.users.get(ev.user_id) if ev.user_id is not None else None
+    # Titles name the sender as people see them in chat: their display name, if any.
+    message = PostedMessage(ev.message_id, ev.room_id, ev.seq, ev.user_id,
+                            sender.shown_name if sender is not None else ev.username,
                             ev.content, tuple(ev.mentions), ev.message_type)
     members = await tx.members.of_room(ev.room_id)
     others = [m.user_id for m in recipients(members, ev.user_id)]
-    sender = await tx.users.get(ev.user_id) if ev.user_id is not None else None
     decisions = decide(message, members, deps.viewing.rooms_of(others),
                        await tx.preferences.in_room(ev.room_id),
                        sender is not None and sender.is_admin, now)
+    text = message_preview(ev.content, deps.preview_chars)  # once, not per recipient
     for decision in decisions:
         if decision.notified:
             created = await tx.inbox.add(message_notification(decision, message,
-                                                              deps.preview_chars))
+                                                              deps.preview_chars, content=text))
             decision = replace(decision, notification_id=created.id)
             effects.created.append(created)
         effects.decisions.append(decision)
@@ -51,7 +54,8 @@ async def message_created(deps: NotificationsDeps, tx: NotificationsTx, ev: Mess
 async def message_edited(deps: NotificationsDeps, tx: NotificationsTx, ev: MessageEdited,
                           at: datetime, now: datetime) -> None:
     """Unread notifications show the new text; an edit neither adds nor withdraws any."""
-    await tx.changes.rewrite_pending(ev.message_id, preview(ev.content, deps.preview_chars))
+    await tx.changes.rewrite_pending(ev.message_id, message_preview(ev.content,
+                                                                     deps.preview_chars))
 
 
 async def message_deleted(deps: NotificationsDeps, tx: NotificationsTx, ev: MessageDeleted,

@@ -16,12 +16,22 @@ from shared.contracts import (
     RoomUpdated,
     UserDeleted,
     UserRegistered,
+    UserUpdated,
 )
 
 
 async def user_registered(deps: NotificationsDeps, tx: NotificationsTx, ev: UserRegistered,
                            at: datetime, now: datetime) -> None:
-    await tx.users.put(KnownUser(ev.user_id, ev.username, ev.is_admin))
+    await tx.users.put(KnownUser(ev.user_id, ev.username, ev.is_admin, ev.display_name))
+
+
+async def user_updated(deps: NotificationsDeps, tx: NotificationsTx, ev: UserUpdated,
+                       at: datetime, now: datetime) -> None:
+    """A new display name titles the notifications made from now on (those in the inbox
+    keep the name they were made with)."""
+    known = await tx.users.get(ev.user_id)
+    await tx.users.put(KnownUser(ev.user_id, ev.username, known.is_admin if known else False,
+                                 ev.display_name))
 
 
 async def user_deleted(deps: NotificationsDeps, tx: NotificationsTx, ev: UserDeleted,

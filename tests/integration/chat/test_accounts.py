@@ -154,6 +154,9 @@ async def test_an_older_database_gets_the_new_columns_at_start(
         async with replica.chat.db.write() as conn:
             await conn.execute(text("ALTER TABLE users DROP COLUMN deactivated_at"))
             await conn.execute(text("ALTER TABLE users DROP COLUMN deleted_at"))
+            # Nor had it the profile's columns (migration 0002).
+            await conn.execute(text("ALTER TABLE users DROP COLUMN status_text"))
+            await conn.execute(text("ALTER TABLE users DROP COLUMN time_zone"))
             await conn.execute(text("DROP TABLE alembic_version_chat"))
             # Nor the tables later revisions made.
             for table in reversed(metadata.sorted_tables):

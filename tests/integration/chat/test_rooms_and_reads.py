@@ -50,7 +50,8 @@ async def test_invite_kick_and_the_kicked_socket_stops_hearing_the_room(
             assert kicked.status_code == 204
             left = await receive(ws, "member_left")
             assert left["data"] == {"room_id": room["id"], "user_id": bob.id,
-                                    "username": bob.username, "reason": "kicked"}
+                                    "username": bob.username, "display_name": bob.username,
+                                    "reason": "kicked"}
             await alice.post(room["id"], "after the kick")
             await send(ws, type="ping")
             after = await frames_until(ws, "pong")

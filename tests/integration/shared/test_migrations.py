@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import Column, MetaData, String, text
 
 from services.migrate import schema_of
@@ -186,7 +187,7 @@ async def test_the_drift_check_sees_a_table_changed_without_a_migration(
 COPY_USERS = '''"""A test's revision: SQLite's batch mode copies `users` to a new table."""
 from alembic import op
 
-revision = "9002"
+revision = "9999"
 down_revision = "{head}"
 
 
@@ -204,18 +205,22 @@ async def test_a_migration_that_copies_a_table_keeps_the_rows_pointing_at_it(
     chat = schema_of("chat")
     shutil.copytree(chat.directory, tmp_path / "migrations",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    # On top of chat's latest revision, whichever it is.
-    (tmp_path / "migrations" / "versions" / "9002_copy_users.py").write_text(
-        COPY_USERS.replace("{head}", chat.head))
+    # After the last revision there is, whichever it is.
+    head = ScriptDirectory(str(chat.directory)).get_current_head()
+    (tmp_path / "migrations" / "versions" / "9999_copy_users.py").write_text(
+        COPY_USERS.replace("{head}", str(head)))
     copying = ServiceSchema("chat", tmp_path / "migrations", chat.metadata, chat.default_url)
     url = sqlite_url(tmp_path, "chat")
     await load_previous_release(url, "chat")
     async with opened(url) as db:
         before = await on(db, lambda conn: rows(conn, chat))
-        assert (await upgrade(db, copying)).after == "9002"
+        assert (await upgrade(db, copying)).after == "9999"
         after = await on(db, lambda conn: rows(conn, chat))
-        assert {table: after[table] for table in before} == before  # later tables start empty
-        assert await on(db, lambda conn: version_of(conn, copying)) == ["9002"]
+        # Every row is still there, every value as it was (a column added since may join).
+        assert {name: [{k: r[k] for k in old} for old, r in zip(before[name], after[name],
+                                                                    strict=True)]
+                for name in before} == before
+        assert await on(db, lambda conn: version_of(conn, copying)) == ["9999"]
 
 
 # --- what a start refuses ---------------------------------------------------------------------

@@ -67,7 +67,8 @@ class _Store(MemoryStore[ChatState]):
         # The real store joins users for the username; no user row, no member row.
         member = self._state.members.get((room_id, user_id)) if user_id is not None else None
         user = self._state.users.get(member.user_id) if member else None
-        return replace(member, username=user.username) if member and user else None
+        return (replace(member, username=user.username, display_name=user.display_name)
+                if member and user else None)
 
 
 class InMemoryUserStore(_Store):
@@ -92,6 +93,7 @@ class InMemoryUserStore(_Store):
             return
         stored.display_name, stored.is_admin = user.display_name, user.is_admin
         stored.deactivated_at, stored.deleted_at = user.deactivated_at, user.deleted_at
+        stored.status_text, stored.time_zone = user.status_text, user.time_zone
         if password_hash is not None:
             self._state.password_hashes[user.id] = password_hash
 
@@ -186,10 +188,12 @@ class InMemoryMemberStore(_Store):
 
 
 class InMemoryMessageStore(_Store):
-    @staticmethod
-    def _out(message: Message) -> Message:
-        # The real store does not load mentions back into a Message.
-        return replace(message, mentions=[])
+    def _out(self, message: Message) -> Message:
+        # The real store does not load mentions back into a Message; it joins the author's
+        # current display name.
+        author = self._state.users.get(message.user_id) if message.user_id else None
+        return replace(message, mentions=[],
+                       display_name=author.display_name if author else None)
 
     def _write_mentions(self, message: Message) -> None:
         state = self._state
@@ -390,13 +394,17 @@ class InMemoryPostLog:
             member = state.members.get((r.room_id, r.actor.user_id))  # type: ignore[arg-type]
             user = state.users.get(member.user_id) if member else None
             if member is not None and user is not None:
-                members[(r.room_id, member.user_id)] = replace(member, username=user.username)
+                members[(r.room_id, member.user_id)] = replace(
+                    member, username=user.username, display_name=user.display_name)
         earlier = {(m.user_id, m.client_msg_id): replace(m, mentions=[])
                    for m in state.messages.values() if m.client_msg_id is not None}
         mentionable = {(room_id, state.users[user_id].username.lower()): user_id
                        for (room_id, user_id) in state.members if user_id in state.users}
+        display_names = {r.actor.user_id: state.users[r.actor.user_id].display_name
+                         for r in requests if r.actor.user_id in state.users}
         return PostContext(now, rooms, members, earlier, mentionable,  # type: ignore[arg-type]
-                           lambda: state.next_id("messages"))
+                           lambda: state.next_id("messages"),
+                           display_names)  # type: ignore[arg-type]
 
     @staticmethod
     def _write(state: ChatState, plan: BatchPlan) -> None:
@@ -411,7 +419,8 @@ class InMemoryPostLog:
                 if (message.client_msg_id is not None and other.user_id == message.user_id
                         and other.client_msg_id == message.client_msg_id):
                     raise IntegrityViolation("UNIQUE chat_messages (user_id, client_msg_id)")
-            state.messages[message.id] = replace(message, mentions=list(message.mentions))
+            state.messages[message.id] = replace(message, mentions=list(message.mentions),
+                                                 display_name=None)
         for message_id, user_id, room_id, seq in plan.mentions:
             state.mentions[(message_id, user_id)] = (room_id, seq)
         for room_id, seq in plan.room_seqs.items():

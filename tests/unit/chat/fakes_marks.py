@@ -73,8 +73,10 @@ class InMemoryPinStore(MemoryStore[Any]):
         for pin in pins:
             message = self._state.messages[pin.message_id]
             if not message.is_deleted:
-                out.append(replace(message, mentions=[], pin=replace(
-                    pin, pinned_by_username=_username(self._state, pin.pinned_by))))
+                author = self._state.users.get(message.user_id) if message.user_id else None
+                out.append(replace(
+                    message, mentions=[], display_name=author.display_name if author else None,
+                    pin=replace(pin, pinned_by_username=_username(self._state, pin.pinned_by))))
         return out[:limit]
 
 

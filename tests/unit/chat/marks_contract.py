@@ -36,12 +36,21 @@ class MarksContract:
     async def test_pins_are_one_per_message_newest_first(self, subject: StoreSubject) -> None:
         await seeded(subject)
         async with subject.uow.write() as tx:
+            alice = await tx.users.get(1)
+            assert alice is not None
+            alice.display_name = "Alice A."
+            await tx.users.update_account(alice)
             assert await tx.pins.pin(Pin(1, 1, 2, T0)) is True
             assert await tx.pins.pin(Pin(1, 1, 1, T0 + timedelta(seconds=9))) is False
             assert await tx.pins.pin(Pin(3, 1, 1, T0 + timedelta(seconds=5))) is True
         async with subject.uow.read() as tx:
             pinned = await tx.pins.of_room(1, 10)
             marks = await tx.reactions.marks([1, 2])
+        async with subject.uow.read() as tx:
+            as_read = [await tx.messages.get(m.id) for m in pinned]
+        # The same message as any other read gives it (the author's current name included).
+        assert [m.display_name for m in pinned] == [m.display_name for m in as_read if m] == [
+            "Alice A.", "Alice A."]
         assert [(m.id, m.content, m.pin) for m in pinned] == [
             (3, "three", Pin(3, 1, 1, T0 + timedelta(seconds=5), "alice")),
             (1, "one", Pin(1, 1, 2, T0, "bob"))]

@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 
 from services.chat.adapters.outbound.asyncpg_posts import (
-    MESSAGE_COLUMNS,
+    MESSAGES_WITH_AUTHOR,
     asyncpg_dsn,
     aware,
     message_of,
@@ -43,7 +43,8 @@ class AsyncpgJoinReader:
                     replay_max: int, history: int) -> JoinView:
         row = await conn.fetchrow(
             "SELECT r.id, r.name, r.description, r.is_private, r.created_by, r.created_at, "
-            "r.last_seq, rm.user_id, u.username, rm.role, rm.joined_at, rm.read_seq "
+            "r.last_seq, rm.user_id, u.username, rm.role, rm.joined_at, rm.read_seq, "
+            "u.display_name "
             "FROM chat_rooms r LEFT JOIN room_members rm ON rm.room_id = r.id "
             "AND rm.user_id = $1 LEFT JOIN users u ON u.id = rm.user_id WHERE r.id = $2",
             user_id, room_id)
@@ -54,17 +55,17 @@ class AsyncpgJoinReader:
         member = None
         if row[7] is not None:
             member = Member(room_id, row[7], row[8], row[9], aware(row[10]),  # type: ignore[arg-type]
-                            row[11])
+                            row[11], row[12])
         messages, recovered = [], False
         if since_seq is not None:
             messages = [message_of(r) for r in await conn.fetch(
-                f"SELECT {MESSAGE_COLUMNS} FROM chat_messages WHERE room_id = $1 AND seq > $2 "
-                "ORDER BY seq LIMIT $3", room_id, since_seq, replay_max + 1)]
+                f"SELECT {MESSAGES_WITH_AUTHOR} WHERE m.room_id = $1 AND m.seq > $2 "
+                "ORDER BY m.seq LIMIT $3", room_id, since_seq, replay_max + 1)]
             recovered = len(messages) <= replay_max
         if not recovered:
             messages = [message_of(r) for r in await conn.fetch(
-                f"SELECT {MESSAGE_COLUMNS} FROM chat_messages WHERE room_id = $1 "
-                "ORDER BY seq DESC LIMIT $2", room_id, history)][::-1]
+                f"SELECT {MESSAGES_WITH_AUTHOR} WHERE m.room_id = $1 "
+                "ORDER BY m.seq DESC LIMIT $2", room_id, history)][::-1]
         members = [(r[0], r[1]) for r in await conn.fetch(
             "SELECT rm.user_id, u.username FROM room_members rm "
             "JOIN users u ON u.id = rm.user_id WHERE rm.room_id = $1 ORDER BY rm.id", room_id)]

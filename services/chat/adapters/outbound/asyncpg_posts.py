@@ -23,6 +23,10 @@ from shared.outbox import OutboxRow, outbox_row
 Planner = Callable[[Sequence[PostRequest], PostContext], BatchPlan]
 MESSAGE_COLUMNS = ("id, room_id, seq, user_id, username, content, message_type, "
                     "client_msg_id, created_at, edited_at, is_deleted")
+# Messages as read for a replay: their columns and the author's current display name.
+MESSAGES_WITH_AUTHOR = (", ".join(f"m.{c}" for c in MESSAGE_COLUMNS.split(", "))
+                        + ", u.display_name FROM chat_messages m "
+                        "LEFT JOIN users u ON u.id = m.user_id")
 
 
 def _naive(moment: datetime) -> datetime:
@@ -42,7 +46,8 @@ def message_of(row: Any) -> Message:
     return Message(id=row[0], room_id=row[1], seq=row[2], user_id=row[3], username=row[4],
                    content=row[5], message_type=row[6], client_msg_id=row[7],
                    created_at=aware(row[8]),  # type: ignore[arg-type]
-                   edited_at=aware(row[9]), is_deleted=row[10])
+                   edited_at=aware(row[9]), is_deleted=row[10],
+                   display_name=row[11] if len(row) > 11 else None)
 
 
 class AsyncpgPostLog:
@@ -101,13 +106,20 @@ class AsyncpgPostLog:
         pairs = sorted({(r.room_id, r.actor.user_id) for r in requests})
         members = {
             (row[0], row[1]): Member(row[0], row[1], row[2], row[3], aware(row[4]),  # type: ignore[arg-type]
-                                     row[5])
+                                     row[5], row[6])
             for row in await conn.fetch(
-                "SELECT rm.room_id, rm.user_id, u.username, rm.role, rm.joined_at, rm.read_seq "
-                "FROM room_members rm JOIN users u ON u.id = rm.user_id "
+                "SELECT rm.room_id, rm.user_id, u.username, rm.role, rm.joined_at, rm.read_seq, "
+                "u.display_name FROM room_members rm JOIN users u ON u.id = rm.user_id "
                 "JOIN unnest($1::int[], $2::int[]) AS p(room_id, user_id) "
                 "ON rm.room_id = p.room_id AND rm.user_id = p.user_id",
                 [p[0] for p in pairs], [p[1] for p in pairs])}
+        # The posters' display names come with their memberships; only a first post in a
+        # public room (no membership yet) reads the user row.
+        display_names = {m.user_id: m.display_name for m in members.values()}
+        strangers = sorted({r.actor.user_id for r in requests} - display_names.keys())
+        if strangers:
+            display_names.update((row[0], row[1]) for row in await conn.fetch(
+                "SELECT id, display_name FROM users WHERE id = ANY($1::int[])", strangers))
         retried = sorted({(r.actor.user_id, r.client_msg_id) for r in requests
                           if r.client_msg_id is not None})
         earlier: dict[tuple[int, str], Message] = {}
@@ -131,7 +143,8 @@ class AsyncpgPostLog:
         ids = iter([row[0] for row in await conn.fetch(
             "SELECT nextval($1::regclass) FROM generate_series(1, $2::int)",
             self._message_ids, len(requests))])
-        return PostContext(now, rooms, members, earlier, mentionable, ids.__next__)
+        return PostContext(now, rooms, members, earlier, mentionable, ids.__next__,
+                           display_names)
 
     async def _write(self, conn: Any, plan: BatchPlan, rows: list[OutboxRow],
                      now: datetime) -> None:

@@ -18,7 +18,7 @@ FIRST_ACCOUNT_LOCK = 0x7465727475  # "tertu"
 
 def _user(row: Any) -> User:
     return User(row.id, row.username, row.display_name, row.is_admin, row.created_at,
-                row.deactivated_at, row.deleted_at)
+                row.deactivated_at, row.deleted_at, row.status_text, row.time_zone)
 
 
 def _session(row: Any) -> AuthSession:
@@ -75,7 +75,8 @@ class SqlaUserStore:
     async def update_account(self, user: User, password_hash: str | None = None) -> None:
         values: dict[str, Any] = {"display_name": user.display_name, "is_admin": user.is_admin,
                                   "deactivated_at": user.deactivated_at,
-                                  "deleted_at": user.deleted_at}
+                                  "deleted_at": user.deleted_at,
+                                  "status_text": user.status_text, "time_zone": user.time_zone}
         if password_hash is not None:
             values["password_hash"] = password_hash
         await self._s.execute(update(users).where(users.c.id == user.id).values(**values))

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import String, and_, cast, delete, func, insert, literal_column, null, select
+from sqlalchemy import String, cast, delete, func, insert, literal_column, null, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.chat.adapters.outbound.sqla_messages import _message
+from services.chat.adapters.outbound.sqla_messages import _WITH_AUTHOR, _message
 from services.chat.adapters.outbound.sqla_tables import (
     chat_messages,
     message_edits,
@@ -101,11 +101,13 @@ class SqlaPinStore:
         return Pin(message_id, row.room_id, row.pinned_by, row.pinned_at) if row else None
 
     async def of_room(self, room_id: int, limit: int) -> list[Message]:
+        pinner = users.alias("pinner")
+        # The messages as the message store reads them (with their author's name), plus the pin.
         rows = (await self._s.execute(
-            select(chat_messages, _p.c.pinned_by, _p.c.pinned_at,
-                   users.c.username.label("pinned_by_username"))
-            .join(_p, and_(_p.c.message_id == chat_messages.c.id))
-            .outerjoin(users, users.c.id == _p.c.pinned_by)
+            _WITH_AUTHOR.add_columns(_p.c.pinned_by, _p.c.pinned_at,
+                                     pinner.c.username.label("pinned_by_username"))
+            .join(_p, _p.c.message_id == chat_messages.c.id)
+            .outerjoin(pinner, pinner.c.id == _p.c.pinned_by)
             .where(_p.c.room_id == room_id, chat_messages.c.is_deleted.is_(False))
             .order_by(_p.c.pinned_at.desc(), _p.c.message_id.desc()).limit(limit))).all()
         messages = []

@@ -22,7 +22,14 @@ def _message(row: Any) -> Message:
     return Message(id=row.id, room_id=row.room_id, seq=row.seq, user_id=row.user_id,
                    username=row.username, content=row.content, message_type=row.message_type,
                    created_at=row.created_at, client_msg_id=row.client_msg_id,
-                   edited_at=row.edited_at, is_deleted=row.is_deleted)
+                   edited_at=row.edited_at, is_deleted=row.is_deleted,
+                   display_name=row.author_display_name)
+
+
+# A message with its author's current display name (system messages have no author).
+_WITH_AUTHOR = (select(chat_messages, users.c.display_name.label("author_display_name"))
+                .select_from(chat_messages.outerjoin(users,
+                                                     users.c.id == chat_messages.c.user_id)))
 
 
 class SqlaMessageStore:
@@ -43,7 +50,7 @@ class SqlaMessageStore:
 
     async def get(self, message_id: int) -> Message | None:
         row = (await self._s.execute(
-            select(chat_messages).where(chat_messages.c.id == message_id))).first()
+            _WITH_AUTHOR.where(chat_messages.c.id == message_id))).first()
         return _message(row) if row else None
 
     async def update(self, message: Message) -> None:
@@ -58,7 +65,7 @@ class SqlaMessageStore:
 
     async def page(self, room_id: int, *, before_seq: int | None, after_seq: int | None,
                    limit: int) -> list[Message]:
-        query = select(chat_messages).where(chat_messages.c.room_id == room_id)
+        query = _WITH_AUTHOR.where(chat_messages.c.room_id == room_id)
         if after_seq is not None:
             query = query.where(chat_messages.c.seq > after_seq)
         if before_seq is not None:

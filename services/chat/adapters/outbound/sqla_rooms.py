@@ -18,7 +18,8 @@ from services.chat.domain import Conflict, Member, Role, Room
 _ROOM_WITH_MEMBER = (
     select(chat_rooms, room_members.c.user_id.label("m_user_id"), room_members.c.role,
            room_members.c.joined_at, room_members.c.read_seq,
-           users.c.username.label("m_username"))
+           users.c.username.label("m_username"),
+           users.c.display_name.label("m_display_name"))
     .select_from(chat_rooms.outerjoin(room_members, and_(
         room_members.c.room_id == chat_rooms.c.id,
         room_members.c.user_id == bindparam("user_id")))
@@ -66,7 +67,7 @@ class SqlaRoomStore:
         member = None
         if row.m_user_id is not None:
             member = Member(room_id, row.m_user_id, row.m_username, row.role, row.joined_at,
-                            row.read_seq)
+                            row.read_seq, row.m_display_name)
         return _room(row), member
 
     async def by_name(self, name: str) -> Room | None:
@@ -94,11 +95,12 @@ class SqlaMemberStore:
         self._s = session
 
     _columns = (room_members.c.room_id, room_members.c.user_id, users.c.username,
-                room_members.c.role, room_members.c.joined_at, room_members.c.read_seq)
+                room_members.c.role, room_members.c.joined_at, room_members.c.read_seq,
+                users.c.display_name)
 
     def _member(self, row: Any) -> Member:
         return Member(row.room_id, row.user_id, row.username, row.role, row.joined_at,
-                      row.read_seq)
+                      row.read_seq, row.display_name)
 
     async def get(self, room_id: int, user_id: int) -> Member | None:
         row = (await self._s.execute(

@@ -37,6 +37,9 @@ users = Table(
     # Added after the first release; the baseline migration adds them to an older table.
     Column("deactivated_at", UtcDateTime),
     Column("deleted_at", UtcDateTime),
+    # The profile (migration 0002): one line of status, an IANA time zone name.
+    Column("status_text", String(100)),
+    Column("time_zone", String(64)),
 )
 
 # One row per sign-in; a token's `sid` is its id. Revoked rows stay until they expire.

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 
 from services.chat.adapters.outbound.sqlite_thread import (
-    MESSAGE_COLUMNS,
+    MESSAGES_WITH_AUTHOR,
     SqliteThread,
     from_sqlite,
     message_of,
@@ -44,7 +44,8 @@ class SqliteJoinReader:
               since_seq: int | None, replay_max: int, history: int) -> JoinView:
         row = conn.execute(
             "SELECT r.id, r.name, r.description, r.is_private, r.created_by, r.created_at, "
-            "r.last_seq, rm.user_id, u.username, rm.role, rm.joined_at, rm.read_seq "
+            "r.last_seq, rm.user_id, u.username, rm.role, rm.joined_at, rm.read_seq, "
+            "u.display_name "
             "FROM chat_rooms r LEFT JOIN room_members rm ON rm.room_id = r.id "
             "AND rm.user_id = ? LEFT JOIN users u ON u.id = rm.user_id WHERE r.id = ?",
             (user_id, room_id)).fetchone()
@@ -55,17 +56,17 @@ class SqliteJoinReader:
         member = None
         if row[7] is not None:
             member = Member(room_id, row[7], row[8], row[9],
-                            from_sqlite(row[10]), row[11])  # type: ignore[arg-type]
+                            from_sqlite(row[10]), row[11], row[12])  # type: ignore[arg-type]
         messages, recovered = [], False
         if since_seq is not None:
             messages = [message_of(r) for r in conn.execute(
-                f"SELECT {MESSAGE_COLUMNS} FROM chat_messages WHERE room_id = ? AND seq > ? "
-                "ORDER BY seq LIMIT ?", (room_id, since_seq, replay_max + 1))]
+                f"SELECT {MESSAGES_WITH_AUTHOR} WHERE m.room_id = ? AND m.seq > ? "
+                "ORDER BY m.seq LIMIT ?", (room_id, since_seq, replay_max + 1))]
             recovered = len(messages) <= replay_max
         if not recovered:
             messages = [message_of(r) for r in conn.execute(
-                f"SELECT {MESSAGE_COLUMNS} FROM chat_messages WHERE room_id = ? "
-                "ORDER BY seq DESC LIMIT ?", (room_id, history))][::-1]
+                f"SELECT {MESSAGES_WITH_AUTHOR} WHERE m.room_id = ? "
+                "ORDER BY m.seq DESC LIMIT ?", (room_id, history))][::-1]
         members = conn.execute(
             "SELECT rm.user_id, u.username FROM room_members rm "
             "JOIN users u ON u.id = rm.user_id WHERE rm.room_id = ? ORDER BY rm.id",

@@ -112,12 +112,20 @@ class SqlitePostLog:
         pairs = sorted({(r.room_id, r.actor.user_id) for r in requests})
         members = {
             (row[0], row[1]): Member(row[0], row[1], row[2], row[3],
-                                     from_sqlite(row[4]), row[5])  # type: ignore[arg-type]
+                                     from_sqlite(row[4]), row[5], row[6])  # type: ignore[arg-type]
             for row in conn.execute(
-                "SELECT rm.room_id, rm.user_id, u.username, rm.role, rm.joined_at, rm.read_seq "
-                "FROM room_members rm JOIN users u ON u.id = rm.user_id "
+                "SELECT rm.room_id, rm.user_id, u.username, rm.role, rm.joined_at, rm.read_seq, "
+                "u.display_name FROM room_members rm JOIN users u ON u.id = rm.user_id "
                 f"WHERE (rm.room_id, rm.user_id) IN (VALUES {_pairs(len(pairs))})",
                 [v for pair in pairs for v in pair])}
+        # The posters' display names come with their memberships; only a first post in a
+        # public room (no membership yet) reads the user row.
+        display_names = {m.user_id: m.display_name for m in members.values()}
+        strangers = sorted({r.actor.user_id for r in requests} - display_names.keys())
+        if strangers:
+            display_names.update(conn.execute(
+                f"SELECT id, display_name FROM users WHERE id IN ({_marks(len(strangers))})",
+                strangers).fetchall())
         retried = sorted({(r.actor.user_id, r.client_msg_id) for r in requests
                           if r.client_msg_id is not None})
         earlier: dict[tuple[int, str], Message] = {}
@@ -140,7 +148,8 @@ class SqlitePostLog:
         # Under the write lock nobody else inserts: the next ids are ours to hand out.
         last_id = conn.execute("SELECT coalesce(max(id), 0) FROM chat_messages").fetchone()[0]
         ids = iter(range(last_id + 1, last_id + 1 + len(requests)))
-        return PostContext(now, rooms, members, earlier, mentionable, ids.__next__)
+        return PostContext(now, rooms, members, earlier, mentionable, ids.__next__,
+                           display_names)
 
     @staticmethod
     def _write(conn: sqlite3.Connection, plan: BatchPlan, rows: list[OutboxRow],

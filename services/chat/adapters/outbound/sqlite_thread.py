@@ -25,6 +25,11 @@ P = ParamSpec("P")
 _STOP = object()
 MESSAGE_COLUMNS = ("id, room_id, seq, user_id, username, content, message_type, "
                    "client_msg_id, created_at, edited_at, is_deleted")
+# Messages as read for a page or a replay: their columns and the author's current display
+# name (`message_of` takes a 12th column when there is one).
+MESSAGES_WITH_AUTHOR = (", ".join(f"m.{c}" for c in MESSAGE_COLUMNS.split(", "))
+                        + ", u.display_name FROM chat_messages m "
+                        "LEFT JOIN users u ON u.id = m.user_id")
 
 
 def to_sqlite(moment: datetime) -> str:
@@ -41,7 +46,8 @@ def message_of(row: tuple[Any, ...]) -> Message:
     return Message(id=row[0], room_id=row[1], seq=row[2], user_id=row[3], username=row[4],
                    content=row[5], message_type=row[6], client_msg_id=row[7],
                    created_at=from_sqlite(row[8]),  # type: ignore[arg-type]
-                   edited_at=from_sqlite(row[9]), is_deleted=bool(row[10]))
+                   edited_at=from_sqlite(row[9]), is_deleted=bool(row[10]),
+                   display_name=row[11] if len(row) > 11 else None)
 
 
 def open_connection(path: str) -> sqlite3.Connection:

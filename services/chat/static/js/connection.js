@@ -7,6 +7,7 @@ import { errorText, showError } from './errors.js';
 import { t } from './i18n.js';
 import { onMemberJoined, onMemberLeft, onRoleChanged } from './members.js';
 import { onBroadcast, onNotification } from './notifications.js';
+import { onUserUpdated } from './people.js';
 import { toast } from './notify.js';
 import { onRoomPresence, onUserPresence } from './presence.js';
 import { onPinned, onUnpinned } from './pins.js';
@@ -47,6 +48,7 @@ export function handleFrame(frame) {
     case 'room_updated': return onRoomUpdated(data);
     case 'room_presence': return onRoomPresence(data);
     case 'user_presence': return onUserPresence(data);
+    case 'user_updated': return onUserUpdated(data);
     case 'notification': return onNotification(data);
     case 'admin_broadcast': return onBroadcast(data);
     case 'error': return onErrorFrame(data);

@@ -1,5 +1,7 @@
 // Small DOM helpers. User data only ever becomes text nodes: nothing here parses HTML.
 
+import { renderMessage } from './formatted.js';
+
 /** el('div', {class: 'x', dataset: {testid: 'y'}, onclick: fn}, 'text', childNode, ...) */
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -60,20 +62,9 @@ export function splitMentions(text) {
   return parts;
 }
 
-/** Text nodes and <span class="mention"> for `text`; `me` gets the extra class `mention-me`. */
+/** `text` as formatted nodes (js/formatted.js: markdown subset, mentions, links) into `node`. */
 export function renderContent(node, text, me) {
-  clear(node);
-  const mine = (me || '').toLowerCase();
-  for (const part of splitMentions(text)) {
-    if (!part.mention) {
-      node.append(document.createTextNode(part.text));
-      continue;
-    }
-    const name = part.mention.toLowerCase();
-    const span = el('span', { class: name === mine || name === 'room' ? 'mention mention-me' : 'mention' });
-    span.textContent = part.text;
-    node.append(span);
-  }
+  renderMessage(node, text, me);
 }
 
 /** A stable hue per username, for avatars. */

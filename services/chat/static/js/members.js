@@ -5,6 +5,7 @@ import { api } from './api.js';
 import { errorText, showError } from './errors.js';
 import { t } from './i18n.js';
 import { toast } from './notify.js';
+import { forgetMember, rememberMember, rememberMembers } from './people.js';
 import { lookUpPresence, renderOnline } from './presence.js';
 import { renderRoomChrome } from './room-header.js';
 import { renderRooms } from './room-list.js';
@@ -18,6 +19,7 @@ export async function loadMembers(room) {
     const members = await api(`/api/chat/rooms/${room.id}/members`);
     room.members = new Set(members.map((m) => m.user_id));
     room.membersLoaded = true;
+    rememberMembers(room.id, members);
     const mine = members.find((m) => m.user_id === state.me.id);
     if (mine) room.role = mine.role;
     if (room.id === state.currentId) {
@@ -35,6 +37,7 @@ export function onMemberJoined(data) {
     return;
   }
   room.members.add(data.user_id);
+  rememberMember(data);
   if (data.user_id !== state.me.id && !state.presence.has(data.user_id)) {
     lookUpPresence(data.user_id, data.username);
   } else if (room.id === state.currentId) {
@@ -55,6 +58,7 @@ export function onMemberLeft(data) {
   const room = state.rooms.get(data.room_id);
   if (!room) return;
   room.members.delete(data.user_id);
+  forgetMember(data);
   if (data.user_id !== state.me.id) {
     if (room.id === state.currentId) renderOnline();
     return;
@@ -75,6 +79,7 @@ export function onMemberLeft(data) {
 
 export function onRoleChanged(data) {
   const room = state.rooms.get(data.room_id);
+  if (room) rememberMember(data);
   if (!room || data.user_id !== state.me.id) return;
   room.role = data.role;
   renderRoomChrome();

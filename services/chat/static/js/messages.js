@@ -4,6 +4,8 @@
 import { clear, el, hueOf, initials, mentionsMe, renderContent } from './dom.js';
 import { formatFull, formatTime, t } from './i18n.js';
 import { decorateMessage } from './marks.js';
+import { openProfileCard } from './people-panel.js';
+import { nameOf } from './people.js';
 
 const NEAR_BOTTOM_PX = 80;
 
@@ -155,6 +157,8 @@ export class MessageView {
     const me = this.me;
     const own = me !== null && (pending || msg.user_id === me.id);
     const author = pending ? me.username : (msg.username || '?');
+    const shown = pending ? (me.display_name || me.username)
+      : nameOf(msg.user_id, msg.display_name || msg.username);
     const state = pending ? msg.state : 'sent';
     const node = el('article', {
       class: `message ${own ? 'own' : 'other'}${msg.is_deleted ? ' deleted' : ''}`,
@@ -167,7 +171,7 @@ export class MessageView {
         clientMsgId: msg.client_msg_id || '',
       },
     });
-    const avatar = el('span', { class: 'avatar', 'aria-hidden': 'true', text: initials(author) });
+    const avatar = el('span', { class: 'avatar', 'aria-hidden': 'true', text: initials(shown) });
     avatar.style.setProperty('--hue', hueOf(author));
     const time = el('time', {
       class: 'message-time', dataset: { testid: 'message-time' },
@@ -175,7 +179,9 @@ export class MessageView {
       text: formatTime(msg.created_at),
     });
     const head = el('div', { class: 'message-head' },
-      el('span', { class: 'message-author', dataset: { testid: 'message-author' }, text: author }),
+      el('span', { class: 'message-author', dataset: { testid: 'message-author', userCard: '1' },
+        text: shown, title: `@${author}`,
+        onclick: (event) => openProfileCard(pending ? me.id : msg.user_id, event.currentTarget) }),
       time);
     if (msg.edited_at && !msg.is_deleted) {
       head.append(el('span', { class: 'message-edited', dataset: { testid: 'message-edited' },
@@ -217,8 +223,9 @@ export class MessageView {
 
   startEdit(msg, node, content) {
     if (node.querySelector('.message-edit-input')) return;
-    const input = el('input', {
+    const input = el('textarea', { // keeps the lines of a code block or a list
       class: 'message-edit-input', dataset: { testid: 'message-edit-input' },
+      rows: Math.min(8, msg.content.split('\n').length),
       'aria-label': t('messages.edit'), title: t('messages.editHint'), maxlength: 4000,
     });
     input.value = msg.content;

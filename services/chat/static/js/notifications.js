@@ -3,6 +3,7 @@
 
 import { api } from './api.js';
 import { t } from './i18n.js';
+import { plainText } from './markdown.js';
 import { desktop, roomToast, toast } from './notify.js';
 import { selectRoom } from './room-view.js';
 import { inbox, state, viewing } from './state.js';
@@ -19,9 +20,11 @@ export function onNotification(n) {
     return;
   }
   inbox.add(n);
-  toast('notification', n.title, n.content,
+  // The service sends a plain preview; entries kept from before it did may hold markers.
+  const preview = plainText(n.content || '');
+  toast('notification', n.title, preview,
     { onClick: open, key: roomId ? roomToast(roomId) : undefined });
-  desktop(n.title, n.content, open);
+  desktop(n.title, preview, open);
 }
 
 export function onBroadcast(data) {

@@ -3,6 +3,7 @@
 import { api } from './api.js';
 import { clear, el, icon } from './dom.js';
 import { formatFull, formatTime, t } from './i18n.js';
+import { plainText } from './markdown.js';
 
 const TOAST_MS = { notification: 7000, broadcast: 12000, error: 8000 };
 // Toasts must not cover the conversation: a few at most, the newest replacing the oldest.
@@ -187,7 +188,7 @@ export class Inbox {
     });
     const main = el('button', { type: 'button', class: 'inbox-main' },
       el('span', { class: 'inbox-title', text: n.title || '' }),
-      el('span', { class: 'inbox-content', text: n.content || '' }),
+      el('span', { class: 'inbox-content', text: plainText(n.content || '') }),
       el('span', { class: 'inbox-meta' },
         el('span', { class: `reason reason-${reason}`, text: t(`inbox.reason.${reason}`) }),
         el('time', { datetime: n.created_at, title: formatFull(n.created_at),

@@ -4,6 +4,8 @@
 import { api } from './api.js';
 import { clear, el, hueOf, initials } from './dom.js';
 import { t } from './i18n.js';
+import { renderMembersPanel } from './people-panel.js';
+import { nameOf } from './people.js';
 import { $, current, state } from './state.js';
 
 /** A join's snapshot: the room's members who are not offline; the others it knows are. */
@@ -36,19 +38,21 @@ export function renderOnline() {
   const box = $('online-users');
   clear(box);
   const room = current();
+  renderMembersPanel();
   if (!room) return;
   const users = [...room.members]
-    .map((id) => [id, state.presence.get(id)])
+    .map((id) => [id, state.presence.get(id) && { ...state.presence.get(id),
+      shown: nameOf(id, state.presence.get(id).username) }])
     .filter(([, u]) => u && u.status !== 'offline')
-    .sort((a, b) => a[1].username.localeCompare(b[1].username));
+    .sort((a, b) => a[1].shown.localeCompare(b[1].shown));
   for (const [id, u] of users) {
-    const avatar = el('span', { class: 'avatar small', 'aria-hidden': 'true', text: initials(u.username) });
+    const avatar = el('span', { class: 'avatar small', 'aria-hidden': 'true', text: initials(u.shown) });
     avatar.style.setProperty('--hue', hueOf(u.username));
     box.append(el('span', {
-      class: `online-user status-${u.status}`, title: `${u.username} · ${t(`status.${u.status}`)}`,
+      class: `online-user status-${u.status}`, title: `${u.shown} · ${t(`status.${u.status}`)}`,
       dataset: { testid: 'online-user', userId: String(id), username: u.username, status: u.status },
     }, el('span', { class: 'avatar-wrap' }, avatar, el('span', { class: `dot dot-${u.status}` })),
-    el('span', { class: 'online-name', text: u.username })));
+    el('span', { class: 'online-name', text: u.shown })));
   }
 }
 

@@ -2,6 +2,7 @@
 // composer, join bar, leave button and invite form show.
 
 import { t } from './i18n.js';
+import { renderMembersPanel } from './people-panel.js';
 import { syncPinsPanel } from './pins.js';
 import { $, current, state } from './state.js';
 
@@ -9,6 +10,7 @@ export function renderRoomChrome() {
   const room = current();
   const admin = state.me?.is_admin;
   $('room-title').textContent = room ? room.name : t('rooms.pick');
+  renderMembersPanel();
   syncPinsPanel();
   $('welcome').hidden = Boolean(room);
   $('messages').hidden = !room;

@@ -5,6 +5,7 @@ import { api, storeToken } from './api.js';
 import { clear, el, hueOf, initials } from './dom.js';
 import { errorText, showError } from './errors.js';
 import { t } from './i18n.js';
+import { renderMe } from './people.js';
 import { renderRoomChrome } from './room-header.js';
 import { refreshRooms } from './room-sync.js';
 import { selectRoom } from './room-view.js';
@@ -60,6 +61,7 @@ export async function startSession(me) {
   const avatar = $('me-avatar');
   avatar.textContent = initials(me.username);
   avatar.style.setProperty('--hue', hueOf(me.username));
+  renderMe();
   const slot = $('dashboard-slot');
   clear(slot);
   if (me.is_admin) {

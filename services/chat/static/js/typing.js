@@ -3,6 +3,7 @@
 
 import { typingText } from './i18n.js';
 import { autosize } from './layout.js';
+import { nameOf } from './people.js';
 import { $, current, socket, state } from './state.js';
 
 const TYPING_SEND_EVERY_MS = 2000;
@@ -56,7 +57,7 @@ export function onTyping(data) {
 
 export function renderTyping() {
   const room = current();
-  const names = room ? [...room.typing.values()].map((u) => u.username) : [];
+  const names = room ? [...room.typing].map(([id, u]) => nameOf(id, u.username)) : [];
   const box = $('typing');
   box.textContent = typingText(names);
   box.hidden = names.length === 0;

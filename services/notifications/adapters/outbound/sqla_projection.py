@@ -16,14 +16,17 @@ from services.notifications.domain import (
 class SqlaUserDirectory(SqlaStore):
     async def put(self, user: KnownUser) -> None:
         stmt = upsert(self._c, t.users).values(user_id=user.id, username=user.username,
-                                                is_admin=user.is_admin)
+                                                is_admin=user.is_admin,
+                                                display_name=user.display_name)
         await self._c.execute(stmt.on_conflict_do_update(
             index_elements=[t.users.c.user_id],
-            set_={"username": stmt.excluded.username, "is_admin": stmt.excluded.is_admin}))
+            set_={"username": stmt.excluded.username, "is_admin": stmt.excluded.is_admin,
+                  "display_name": stmt.excluded.display_name}))
 
     async def get(self, user_id: int) -> KnownUser | None:
         row = (await self._c.execute(select(t.users).where(t.users.c.user_id == user_id))).first()
-        return KnownUser(row.user_id, row.username, row.is_admin) if row else None
+        return (KnownUser(row.user_id, row.username, row.is_admin, row.display_name)
+                if row else None)
 
     async def ids(self) -> list[int]:
         return list((await self._c.execute(

@@ -34,6 +34,8 @@ users = Table(
     Column("user_id", Integer, primary_key=True, autoincrement=False),
     Column("username", String(64), nullable=False),
     Column("is_admin", Boolean, nullable=False, default=False),
+    # From user.registered and user.updated (migration 0003): titles use it.
+    Column("display_name", String(100)),
 )
 
 rooms = Table(

@@ -40,4 +40,5 @@ class Body(BaseModel):
 
 def user_data(user: User) -> dict[str, Any]:
     return {"id": user.id, "username": user.username, "display_name": user.display_name,
-            "is_admin": user.is_admin, "created_at": user.created_at.isoformat()}
+            "is_admin": user.is_admin, "created_at": user.created_at.isoformat(),
+            "status_text": user.status_text, "time_zone": user.time_zone}

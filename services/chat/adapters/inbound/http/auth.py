@@ -35,6 +35,13 @@ class DeleteAccountBody(Body):
     password: str = Field(min_length=1, max_length=1024)
 
 
+class ProfileBody(Body):
+    # Lengths are the domain's rules (stable codes); these bounds only cap the input.
+    display_name: str | None = Field(default=None, max_length=1000)
+    status_text: str | None = Field(default=None, max_length=1000)
+    time_zone: str | None = Field(default=None, max_length=1000)
+
+
 class TokenOut(BaseModel):
     access_token: str
     token_type: str = "bearer"
@@ -131,6 +138,17 @@ def auth_router() -> APIRouter:
     @router.get("/me")
     async def me(who: ActorDep, chat: ChatDep) -> dict[str, Any]:
         return user_data(await use_cases.current_user(chat.deps, who))
+
+    @router.patch("/me")
+    async def update_me(body: ProfileBody, who: ActorDep, chat: ChatDep) -> dict[str, Any]:
+        """Change your profile: any of `display_name` (1-64 characters, shown instead of the
+        username; empty or null clears it), `status_text` (up to 100) and `time_zone` (an
+        IANA name such as `Europe/Madrid`). 422 `display_name_too_long`,
+        `invalid_display_name`, `status_text_too_long`, `invalid_status_text`,
+        `invalid_time_zone`; unknown fields are a `validation_error`. Every room you are a
+        member of gets `user_updated`."""
+        changes = {name: getattr(body, name) for name in body.model_fields_set}
+        return user_data(await use_cases.update_profile(chat.deps, who, changes))
 
     @router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
     async def delete_me(body: DeleteAccountBody, who: ActorDep, request: Request,

@@ -1,0 +1,28 @@
+"""users status_text and time_zone (the profile each user edits; issue 15)
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-12-02 14:10:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0002"
+down_revision: str | None = "0001"
+branch_labels: str | None = None
+depends_on: str | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("status_text", sa.String(length=100), nullable=True))
+        batch_op.add_column(sa.Column("time_zone", sa.String(length=64), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("time_zone")
+        batch_op.drop_column("status_text")
