@@ -48,6 +48,10 @@ def test_react_pin_and_read_the_history(people: Callable[..., Person],
         open_room(person, room_name)
         messages(person, "lunch at one?").wait_for()
     text = "lunch at one?"
+    # Beto names himself; both pages hear it (and show it wherever a name is shown).
+    httpx.patch(f"{system.url}/api/auth/me", json={"display_name": "Beto Bravo"},
+                headers=member, timeout=10).raise_for_status()
+    messages(mara, text).get_by_test_id("message-author").filter(has_text="Beto Bravo").wait_for()
 
     # Mara reacts from the picker; Beto's page shows the count live.
     mara.page.locator(f'[data-testid="message"]:has-text("{text}") '
@@ -64,6 +68,8 @@ def test_react_pin_and_read_the_history(people: Callable[..., Person],
     beto_chip.click()
     _chip(mara, text, THUMBS).and_(mara.page.locator('[data-count="2"]')).wait_for()
     beto_chip.and_(beto.page.locator(".mine")).wait_for()
+    # Who reacted, by the names the page shows for people.
+    assert "Beto Bravo" in (_chip(mara, text, THUMBS).get_attribute("title") or "")
 
     # Mara takes hers back.
     _chip(mara, text, THUMBS).click()
@@ -87,7 +93,7 @@ def test_react_pin_and_read_the_history(people: Callable[..., Person],
     entry = dialog.get_by_test_id("edit-entry").first
     assert entry.get_by_test_id("edit-before").inner_text() == "lunch at noon?"
     assert entry.get_by_test_id("edit-after").inner_text() == "lunch at one?"
-    assert member_name in entry.inner_text()
+    assert "Beto Bravo" in entry.inner_text()
     mara.by("edit-history-close").click()
     dialog.wait_for(state="detached")
     beto_marker = messages(beto, text).get_by_test_id("message-edited")

@@ -6,6 +6,7 @@ import { api } from './api.js';
 import { el } from './dom.js';
 import { showError } from './errors.js';
 import { formatFull, t } from './i18n.js';
+import { nameOf } from './people.js';
 import { isModerator } from './pins.js';
 
 export function addHistoryLink(head, msg) {
@@ -35,7 +36,7 @@ async function openHistory(msg) {
   }
   const list = el('ol', { class: 'edit-list' });
   for (const edit of answer.edits) {
-    const who = edit.editor_username || '?';
+    const who = nameOf(edit.editor_id, edit.editor_username);
     const entry = el('li', { class: 'edit-entry', dataset: { testid: 'edit-entry', action: edit.action } },
       el('div', { class: 'small muted' },
         t(edit.action === 'deleted' ? 'edits.deleted' : 'edits.edited', { name: who }),

@@ -8,6 +8,7 @@ import { clear, el } from './dom.js';
 import { showError } from './errors.js';
 import { formatFull, t } from './i18n.js';
 import { rerender } from './marks.js';
+import { nameOf } from './people.js';
 import { $, state, view } from './state.js';
 
 let panelRoom = null; // the room whose pins the open panel shows
@@ -25,7 +26,8 @@ export function addPinControls(node, head, bubble, msg) {
     node.classList.add('pinned');
     head.append(el('span', {
       class: 'pin-marker', dataset: { testid: 'pin-marker' },
-      title: msg.pinned_by_username ? t('pins.by', { name: msg.pinned_by_username })
+      title: msg.pinned_by_username
+        ? t('pins.by', { name: nameOf(msg.pinned_by, msg.pinned_by_username) })
         : t('pins.marker'),
       text: `📌 ${t('pins.marker')}`,
     }));
@@ -122,7 +124,7 @@ async function loadPanel(roomId) {
       onclick: () => reveal(msg.id),
     },
     el('span', { class: 'pin-entry-head small muted',
-      text: `${msg.username} · ${formatFull(msg.created_at)}` }),
+      text: `${msg.display_name || msg.username} · ${formatFull(msg.created_at)}` }),
     el('span', { class: 'pin-entry-content', dataset: { testid: 'pin-entry-content' },
       text: msg.content }))));
   }

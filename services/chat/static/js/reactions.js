@@ -8,6 +8,7 @@ import { el } from './dom.js';
 import { showError } from './errors.js';
 import { t } from './i18n.js';
 import { rerender } from './marks.js';
+import { nameOf } from './people.js';
 import { state } from './state.js';
 
 export const PICKER_EMOJIS = ['👍', '❤️', '😂', '🎉', '😮', '😢', '🙏', '👀', '🚀', '✅', '👎', '🔥'];
@@ -19,7 +20,8 @@ function canReact(msg) {
 }
 
 function whoText(reaction) {
-  const names = reaction.usernames || [];
+  const ids = reaction.user_ids || [];
+  const names = (reaction.usernames || []).map((name, i) => nameOf(ids[i], name));
   const shown = names.slice(0, NAMES_SHOWN).join(', ');
   const more = reaction.count - Math.min(names.length, NAMES_SHOWN);
   const who = more > 0 ? `${shown} ${t('reactions.more', { n: more })}` : shown;
