@@ -14,6 +14,7 @@ from services.chat.adapters.inbound.http import (
     admin_router,
     auth_router,
     chat_router,
+    dms_router,
     jwks_router,
     people_router,
     reactions_router,
@@ -81,6 +82,7 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     app.state.chat = chat
     app.include_router(auth_router())
     app.include_router(chat_router())
+    app.include_router(dms_router())
     app.include_router(reactions_router())
     app.include_router(admin_router())
     app.include_router(jwks_router())

@@ -79,6 +79,22 @@ class MemberStore(Protocol):
     async def set_read_seq(self, room_id: int, user_id: int, seq: int) -> None: ...
 
 
+class DmStore(Protocol):
+    """Direct messages (`Room.kind == "dm"`) and the people who may be in one."""
+
+    async def add(self, key: str, name: str, created_by: int, now: datetime) -> Room:
+        """A private room of kind `dm` with this unique key; `Conflict("dm_exists")` when a
+        DM has it (another opener's transaction committed it first)."""
+        ...
+    async def by_key(self, key: str) -> Room | None: ...
+    async def members_of(self, room_ids: list[int]) -> dict[int, list[Member]]:
+        """Each room's members in joining order (every id given is a key)."""
+        ...
+    async def people(self, prefix: str, limit: int) -> list[User]:
+        """Active accounts whose username starts with `prefix` (any case), by username."""
+        ...
+
+
 class MessageStore(Protocol):
     async def get(self, message_id: int) -> Message | None: ...
     async def update(self, message: Message) -> None: ...
@@ -133,6 +149,7 @@ class ChatTx(Protocol):
     members: MemberStore
     messages: MessageStore
     sessions: SessionStore
+    dms: DmStore
     outbox: Outbox
     reactions: ReactionStore
     pins: PinStore

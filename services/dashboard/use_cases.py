@@ -85,7 +85,7 @@ def fact_of(event: CloudEvent) -> Fact | None:
     if isinstance(payload, MessageCreated):
         return MessagePosted(payload.room_id, payload.created_at)
     if isinstance(payload, RoomCreated | RoomUpdated):
-        return RoomNamed(payload.room_id, payload.name, payload.is_private)
+        return RoomNamed.of(payload)
     if isinstance(payload, UserRegistered):
         return UserSignedUp(payload.user_id, payload.username, payload.registered_at)
     if isinstance(payload, PresenceChanged):

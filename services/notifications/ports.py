@@ -10,6 +10,7 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from services.notifications.domain import (
+    DEFAULT_LEVEL,
     Decision,
     KnownRoom,
     KnownUser,
@@ -32,6 +33,9 @@ class UserDirectory(Protocol):
 class RoomDirectory(Protocol):
     async def put(self, room: KnownRoom) -> None: ...
     async def names(self, room_ids: list[int]) -> dict[int, str]: ...
+    async def dms_among(self, room_ids: list[int]) -> set[int]:
+        """Those of these rooms that are direct messages (RoomCreated said `kind: dm`)."""
+        ...
 
 
 class MemberDirectory(Protocol):
@@ -63,7 +67,10 @@ class PreferenceStore(Protocol):
     async def in_room(self, room_id: int) -> dict[int, Level]:
         """Every member's level for one room, where it is not the default."""
         ...
-    async def put(self, user_id: int, room_id: int, level: Level, now: datetime) -> None: ...
+    async def put(self, user_id: int, room_id: int, level: Level, now: datetime,
+                  default: Level = DEFAULT_LEVEL) -> None:
+        """The user's level for the room; the room's `default` is stored as no row."""
+        ...
 
 
 class Inbox(Protocol):

@@ -15,7 +15,8 @@ EVENTS_STREAM = "EVENTS"
 
 RoomRole = Literal["admin", "moderator", "member"]
 PresenceStatus = Literal["online", "away", "busy", "offline"]
-NotificationReason = Literal["message", "mention", "room_mention", "broadcast"]
+NotificationReason = Literal["message", "mention", "room_mention", "broadcast",
+                             "direct_message"]
 
 
 class _Event(BaseModel):
@@ -88,6 +89,8 @@ class RoomCreated(_Event):
     is_private: bool
     created_by: int | None
     created_at: datetime
+    # "dm": a direct message between its members (private, its name internal: `dm:<ids>`).
+    kind: Literal["room", "dm"] = "room"
 
 
 class RoomUpdated(_Event):

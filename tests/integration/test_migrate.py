@@ -63,8 +63,8 @@ def test_migrate_recognises_the_previous_release_then_has_nothing_to_do(tmp_path
                f"{_head(line.split(' ')[0])}" in line for line in lines), lines
     again = _tertulia("migrate", "chat", "--data-dir", str(tmp_path))
     assert again.returncode == 0, again.stderr
-    assert again.stdout == (f"chat (sqlite+aiosqlite:///{tmp_path}/chat.db): at 0001, the "
-                            "latest revision; nothing to do\n")
+    assert again.stdout == (f"chat (sqlite+aiosqlite:///{tmp_path}/chat.db): at "
+                            f"{_head('chat')}, the latest revision; nothing to do\n")
 
 
 def test_migrate_refuses_a_newer_schema_and_still_does_the_others(tmp_path: Path) -> None:
@@ -76,8 +76,8 @@ def test_migrate_refuses_a_newer_schema_and_still_does_the_others(tmp_path: Path
     assert result.stderr.startswith(
         f"tertulia migrate: chat: the database sqlite+aiosqlite:///{tmp_path}/chat.db is at "
         "schema revision '0099' (table alembic_version_chat), which this release does not "
-        "know: its latest is '0001'.")
-    assert "new database, schema created at revision 0001" in result.stdout
+        f"know: its latest is '{_head('chat')}'.")
+    assert f"new database, schema created at revision {_head('presence')}" in result.stdout
     assert "unknown service" in _tertulia("migrate", "chats").stderr
 
 
@@ -96,7 +96,8 @@ def test_a_service_refuses_to_start_on_a_schema_newer_than_it_knows(tmp_path: Pa
     output = result.stdout + result.stderr
     assert "refusing to start: chat: the database" in output
     assert "schema revision '0099_next_release'" in output
-    assert "its latest is '0001'" in output and "A newer release has migrated it" in output
+    assert f"its latest is '{_head('chat')}'" in output
+    assert "A newer release has migrated it" in output
     assert "Application startup failed" in output
 
 
@@ -105,8 +106,8 @@ def test_with_auto_migrate_off_a_service_refuses_a_schema_behind(tmp_path: Path)
     result = _serve_chat(tmp_path, CHAT_AUTO_MIGRATE="false")
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert "was never migrated, this release needs '0001', and CHAT_AUTO_MIGRATE is false" \
-        in output
+    assert (f"was never migrated, this release needs '{_head('chat')}', and CHAT_AUTO_MIGRATE "
+            "is false") in output
     assert "Run `tertulia migrate chat`" in output
     conn = sqlite3.connect(tmp_path / "chat.db")
     try:  # nothing was changed: still the previous release's database

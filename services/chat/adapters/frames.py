@@ -96,6 +96,7 @@ def room_data(room: Room) -> dict[str, Any]:
         "created_by": room.created_by,
         "created_at": _iso(room.created_at),
         "last_seq": room.last_seq,
+        "kind": room.kind,
     }
 
 

@@ -1,6 +1,15 @@
 """Chat entities and rules: accounts, rooms, roles, messages, read markers, one concept per
-module (`model`, `rules`). No I/O here."""
+module (`model`, `rules`, `dms`). No I/O here."""
 
+from services.chat.domain.dms import (
+    DM_MAX_MEMBERS,
+    DM_NAME_PREFIX,
+    dm_key,
+    dm_name,
+    dm_people,
+    is_dm,
+    refuse_in_dm,
+)
 from services.chat.domain.model import (
     CLIENT_MSG_ID_MAX_CHARS,
     GUEST,
@@ -26,6 +35,7 @@ from services.chat.domain.model import (
     Presence,
     Role,
     Room,
+    RoomKind,
     Throttled,
     Unauthenticated,
     Unread,
@@ -63,6 +73,8 @@ from services.chat.domain.rules import (
 __all__ = [
     "CLIENT_MSG_ID_MAX_CHARS",
     "DISPLAY_NAME_MAX_CHARS",
+    "DM_MAX_MEMBERS",
+    "DM_NAME_PREFIX",
     "GUEST",
     "MENTION_RE",
     "NO_PASSWORD",
@@ -89,6 +101,7 @@ __all__ = [
     "Presence",
     "Role",
     "Room",
+    "RoomKind",
     "Throttled",
     "Unauthenticated",
     "Unread",
@@ -97,11 +110,16 @@ __all__ = [
     "can_edit",
     "can_post",
     "can_read",
+    "dm_key",
+    "dm_name",
+    "dm_people",
+    "is_dm",
     "is_moderator",
     "is_room_admin",
     "mentions_in",
     "new_session_id",
     "next_read_seq",
+    "refuse_in_dm",
     "shown_name",
     "validate_client_msg_id",
     "validate_content",

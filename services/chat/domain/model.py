@@ -15,6 +15,8 @@ from shared.errors import RuleError
 Role = Literal["admin", "moderator", "member"]
 ROLES: tuple[Role, ...] = ("admin", "moderator", "member")
 MessageType = Literal["text", "system"]
+# A room everyone may find (public or private), or a direct message between 2-8 people.
+RoomKind = Literal["room", "dm"]
 
 # Starts and ends with a letter, digit or '_', so "thanks @bob." mentions "bob".
 USERNAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{1,30}[A-Za-z0-9_]")
@@ -126,6 +128,9 @@ class Room:
     created_by: int | None
     created_at: datetime
     last_seq: int = 0
+    kind: RoomKind = "room"
+    # A direct message's people, as `dms.dm_key` writes them (unique): None for rooms.
+    dm_key: str | None = None
 
 
 @dataclass(slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.chat.domain.dms import DM_NAME_PREFIX
 from services.chat.domain.model import (
     CLIENT_MSG_ID_MAX_CHARS,
     MENTION_RE,
@@ -73,6 +74,8 @@ def validate_room_name(name: str) -> str:
     if not name or len(name) > ROOM_NAME_MAX_CHARS:
         raise Invalid("invalid_room_name",
                       f"Room name must be 1-{ROOM_NAME_MAX_CHARS} characters.")
+    if name.casefold().startswith(DM_NAME_PREFIX):
+        raise Invalid("room_name_reserved", f"Room names cannot start with {DM_NAME_PREFIX!r}.")
     return name
 
 

@@ -5,6 +5,7 @@
 
 import { api, setUnauthorizedHandler, storedToken } from './js/api.js';
 import { handleClose, handleFrame, renderConnection } from './js/connection.js';
+import { bindDms } from './js/dms.js';
 import { deleteMessage, editMessage } from './js/edits.js';
 import { showError } from './js/errors.js';
 import { loadOlder } from './js/history.js';
@@ -96,6 +97,7 @@ function bind() {
     $('new-room-form').hidden = true;
   });
   $('new-room-form').addEventListener('submit', createRoom);
+  bindDms();
   $('join-room').addEventListener('click', joinCurrent);
   $('leave-room').addEventListener('click', leaveCurrent);
   bindPins();

@@ -1,5 +1,5 @@
 """Chat use cases: one async function per thing a user or operator does, one module per
-capability (accounts, sessions, administration, rooms, membership, messages, recovery,
+capability (accounts, sessions, administration, rooms, dms, membership, messages, recovery,
 reads, presence; `_access` holds the checks they share). Callers use the package
 (`use_cases.post_message`): which module a use case lives in is this package's business."""
 
@@ -11,6 +11,7 @@ from services.chat.use_cases.accounts import (
     register,
 )
 from services.chat.use_cases.administration import deactivate_user, ensure_admin, reactivate_user
+from services.chat.use_cases.dms import OpenedDm, dm_members, find_people, open_dm
 from services.chat.use_cases.membership import (
     change_role,
     invite_member,
@@ -48,6 +49,7 @@ from services.chat.use_cases.sessions import end_session, open_session
 __all__ = [
     "HISTORY_MAX_PAGE",
     "HistoryPage",
+    "OpenedDm",
     "Posted",
     "Reactions",
     "Recovery",
@@ -60,9 +62,11 @@ __all__ = [
     "deactivate_user",
     "delete_account",
     "delete_message",
+    "dm_members",
     "edit_message",
     "end_session",
     "ensure_admin",
+    "find_people",
     "get_room",
     "history",
     "invite_member",
@@ -76,6 +80,7 @@ __all__ = [
     "member_ids",
     "message_edits",
     "messages_between",
+    "open_dm",
     "open_session",
     "pin_message",
     "post_message",

@@ -13,6 +13,7 @@ from services.chat.domain import (
     Role,
     Room,
     is_room_admin,
+    refuse_in_dm,
     shown_name,
     validate_role,
 )
@@ -79,7 +80,8 @@ async def _remove_member(deps: ChatDeps, actor: Actor, room_id: int, user_id: in
                          reason: str) -> None:
     actor_id = require_user(actor)
     async with deps.uow.write() as tx:
-        _room, actor_member = await visible_room(tx, actor, room_id)
+        room, actor_member = await visible_room(tx, actor, room_id)
+        refuse_in_dm(room, "kick" if reason == "kicked" else "leave")
         target = await tx.members.get(room_id, user_id)
         if target is None:
             raise NotFound("not_a_member", f"User {user_id} is not a member of this room.")
@@ -120,6 +122,7 @@ async def invite_member(deps: ChatDeps, actor: Actor, room_id: int, username: st
     role = validate_role(role)
     async with deps.uow.write() as tx:
         room, actor_member = await visible_room(tx, actor, room_id)
+        refuse_in_dm(room, "invite")
         if not (is_room_admin(actor, actor_member) or
                 (actor_member is not None and actor_member.role == "moderator")):
             raise Forbidden("forbidden", "Only moderators and admins can add members.")
@@ -147,7 +150,8 @@ async def change_role(deps: ChatDeps, actor: Actor, room_id: int, user_id: int,
     actor_id = require_user(actor)
     validated = validate_role(role)
     async with deps.uow.write() as tx:
-        _room, actor_member = await visible_room(tx, actor, room_id)
+        room, actor_member = await visible_room(tx, actor, room_id)
+        refuse_in_dm(room, "role")
         if not is_room_admin(actor, actor_member):
             raise Forbidden("not_room_admin", "Only the room's admins change roles.")
         target = await tx.members.get(room_id, user_id)

@@ -10,6 +10,7 @@ from services.chat.domain import (
     Member,
     Room,
     is_room_admin,
+    refuse_in_dm,
     validate_description,
     validate_room_name,
 )
@@ -58,6 +59,7 @@ async def update_room(deps: ChatDeps, actor: Actor, room_id: int, *, name: str |
     user_id = require_user(actor)
     async with deps.uow.write() as tx:
         room, member = await visible_room(tx, actor, room_id)
+        refuse_in_dm(room, "update")
         if not is_room_admin(actor, member):
             raise Forbidden("not_room_admin", "Only the room's admins can change it.")
         if name is not None:

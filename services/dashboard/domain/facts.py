@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from shared.contracts import RoomCreated, RoomUpdated
+
 PresenceStatus = Literal["online", "away", "busy", "offline"]
 PRESENCE_STATUSES: tuple[PresenceStatus, ...] = ("online", "away", "busy", "offline")
 
@@ -29,6 +31,13 @@ class RoomNamed:
     room_id: int
     name: str
     is_private: bool
+
+    @classmethod
+    def of(cls, room: RoomCreated | RoomUpdated) -> RoomNamed:
+        """A direct message's name is chat's internal one (its people's ids): it shows as
+        "Direct message"."""
+        dm = isinstance(room, RoomCreated) and room.kind == "dm"
+        return cls(room.room_id, "Direct message" if dm else room.name, room.is_private)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@
 from services.notifications.domain.formatting import plain_text
 from services.notifications.domain.model import (
     DEFAULT_LEVEL,
+    DM_DEFAULT_LEVEL,
     LEVELS,
     NOTIFICATION_ID_RE,
     ROOM_MENTION,
@@ -23,12 +24,14 @@ from services.notifications.domain.model import (
     PostedMessage,
     Purged,
     Role,
+    RoomKind,
     Suppression,
     Viewing,
     notification_id,
 )
 from services.notifications.domain.rules import (
     decide,
+    default_level,
     explain,
     kind_for,
     may_mention_room,
@@ -49,6 +52,7 @@ from services.notifications.domain.wording import (
 
 __all__ = [
     "DEFAULT_LEVEL",
+    "DM_DEFAULT_LEVEL",
     "LEVELS",
     "NOTIFICATION_ID_RE",
     "ROOM_MENTION",
@@ -68,10 +72,12 @@ __all__ = [
     "PostedMessage",
     "Purged",
     "Role",
+    "RoomKind",
     "Suppression",
     "Viewing",
     "broadcast_notification",
     "decide",
+    "default_level",
     "explain",
     "kind_for",
     "may_mention_room",

@@ -17,7 +17,11 @@ LEVELS: tuple[Level, ...] = ("mentions", "all", "nothing")
 DEFAULT_LEVEL: Level = "mentions"
 # Levels stored before issue 11: `none` (muted) is today's quietest level.
 _STORED_LEVELS: dict[str, Level] = {"none": "nothing"}
-Kind = Literal["message", "mention", "room_mention", "broadcast"]
+Kind = Literal["message", "mention", "room_mention", "broadcast", "direct_message"]
+RoomKind = Literal["room", "dm"]
+# A direct message is written to you: every message in one notifies, unless you chose a
+# level for it (an explicit level wins, as in a room).
+DM_DEFAULT_LEVEL: Level = "all"
 Suppression = Literal["already_read", "viewing_room", "muted", "mentions_only"]
 Role = Literal["admin", "moderator", "member"]
 
@@ -58,6 +62,7 @@ class KnownRoom:
     id: int
     name: str
     is_private: bool
+    kind: RoomKind = "room"
 
 
 @dataclass(frozen=True, slots=True)

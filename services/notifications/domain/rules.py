@@ -7,6 +7,7 @@ from datetime import datetime
 from services.notifications.domain.model import (
     _STORED_LEVELS,
     DEFAULT_LEVEL,
+    DM_DEFAULT_LEVEL,
     LEVELS,
     ROOM_MENTION,
     ROOM_MENTION_ROLES,
@@ -16,6 +17,7 @@ from services.notifications.domain.model import (
     Level,
     Member,
     PostedMessage,
+    RoomKind,
     Suppression,
 )
 
@@ -31,10 +33,14 @@ def may_mention_room(sender: Member | None, sender_is_admin: bool) -> bool:
     return sender_is_admin or (sender is not None and sender.role in ROOM_MENTION_ROLES)
 
 
-def kind_for(username: str, mentions: tuple[str, ...], room_mention_allowed: bool) -> Kind:
-    """A personal `@username` beats `@room`, which beats an ordinary message."""
+def kind_for(username: str, mentions: tuple[str, ...], room_mention_allowed: bool,
+             room_kind: RoomKind = "room") -> Kind:
+    """A personal `@username` beats `@room`, which beats an ordinary message; in a direct
+    message, anything but a personal mention is a `direct_message`."""
     if username.lower() in mentions:
         return "mention"
+    if room_kind == "dm":
+        return "direct_message"
     if room_mention_allowed and ROOM_MENTION in mentions:
         return "room_mention"
     return "message"
@@ -59,26 +65,34 @@ def suppression_for(kind: Kind, member: Member, seq: int, viewing: frozenset[int
         return "viewing_room"
     if level == "nothing":
         return "muted"
-    if level == "mentions" and kind == "message":
+    if level == "mentions" and kind in ("message", "direct_message"):
         return "mentions_only"
     return None
 
 
+def default_level(room_kind: RoomKind) -> Level:
+    """A member who chose no level: mentions in a room, every message in a DM."""
+    return DM_DEFAULT_LEVEL if room_kind == "dm" else DEFAULT_LEVEL
+
+
 def decide(message: PostedMessage, members: list[Member],
            viewing: dict[int, frozenset[int]], levels: dict[int, Level],
-           sender_is_admin: bool, now: datetime) -> list[Decision]:
+           sender_is_admin: bool, now: datetime,
+           room_kind: RoomKind = "room") -> list[Decision]:
     """One decision per member other than the sender; system messages notify nobody.
-    `viewing`: the rooms each member has on screen now (`Viewing.rooms_of`)."""
+    `viewing`: the rooms each member has on screen now (`Viewing.rooms_of`); `levels`
+    the members' chosen levels (the others get `default_level(room_kind)`)."""
     if message.message_type in SILENT_MESSAGE_TYPES:
         return []
     sender = next((m for m in members if m.user_id == message.sender_id), None)
     room_allowed = may_mention_room(sender, sender_is_admin)
+    unset = default_level(room_kind)
     decisions = []
     for member in recipients(members, message.sender_id):
-        kind = kind_for(member.username, message.mentions, room_allowed)
+        kind = kind_for(member.username, message.mentions, room_allowed, room_kind)
         why = suppression_for(kind, member, message.seq,
                               viewing.get(member.user_id, frozenset()),
-                              levels.get(member.user_id, DEFAULT_LEVEL))
+                              levels.get(member.user_id, unset))
         decisions.append(Decision(member.user_id, message.message_id, message.room_id,
                                   message.seq, kind, why, now))
     return decisions
@@ -98,4 +112,6 @@ def explain(decision: Decision) -> str:
     return {
         "mention": "The message mentions you.",
         "room_mention": "The message mentions @room.",
+        "direct_message": "A direct message to you: direct messages notify you of every "
+                          "message unless you chose another level for it.",
     }.get(decision.kind, "A new message in a room you belong to.")

@@ -35,6 +35,8 @@ def title_for(kind: Kind, sender_name: str) -> str:
         return f"{sender_name} mentioned @room"
     if kind == "broadcast":
         return f"Announcement from {sender_name}"
+    if kind == "direct_message":
+        return f"Direct message from {sender_name}"
     return f"New message from {sender_name}"
 
 

@@ -34,7 +34,8 @@ async def message_created(deps: NotificationsDeps, tx: NotificationsTx, ev: Mess
     others = [m.user_id for m in recipients(members, ev.user_id)]
     decisions = decide(message, members, deps.viewing.rooms_of(others),
                        await tx.preferences.in_room(ev.room_id),
-                       sender is not None and sender.is_admin, now)
+                       sender is not None and sender.is_admin, now,
+                       "dm" if others and await tx.rooms.dms_among([ev.room_id]) else "room")
     text = message_preview(ev.content, deps.preview_chars)  # once, not per recipient
     for decision in decisions:
         if decision.notified:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.notifications.domain import DEFAULT_LEVEL, LEVELS, Invalid, Level, NotFound
+from services.notifications.domain import (
+    LEVELS,
+    Invalid,
+    Level,
+    NotFound,
+    RoomKind,
+    default_level,
+)
 from services.notifications.ports import NotificationsDeps, NotificationsTx
 
 
@@ -13,11 +20,12 @@ class RoomPreference:
     room_id: int
     room_name: str | None
     level: Level
+    kind: RoomKind = "room"  # "dm": its name is chat's internal one, its default level `all`
 
 
 async def preferences(deps: NotificationsDeps, user_id: int) -> list[RoomPreference]:
     """Every room the user is a member of, with its level (rooms without an entry use the
-    default); no other room is ever named."""
+    default: `mentions`, and `all` in a direct message); no other room is ever named."""
     async with deps.uow.read() as tx:
         return await _preferences(tx, user_id)
 
@@ -26,7 +34,11 @@ async def _preferences(tx: NotificationsTx, user_id: int) -> list[RoomPreference
     rooms = await tx.members.rooms_of(user_id)
     levels = await tx.preferences.of_user(user_id)
     names = await tx.rooms.names(rooms)
-    return [RoomPreference(room_id, names.get(room_id), levels.get(room_id, DEFAULT_LEVEL))
+    dms = await tx.rooms.dms_among(rooms)
+    kinds: dict[int, RoomKind] = {room_id: "dm" if room_id in dms else "room"
+                                  for room_id in rooms}
+    return [RoomPreference(room_id, names.get(room_id),
+                           levels.get(room_id, default_level(kinds[room_id])), kinds[room_id])
             for room_id in rooms]
 
 
@@ -47,6 +59,8 @@ async def set_preferences(deps: NotificationsDeps, user_id: int,
             if room_id not in mine:
                 raise NotFound("room_not_found", f"Room {room_id} not found.")
         now = deps.clock.now()
+        dms = await tx.rooms.dms_among([room_id for room_id, _level in changes])
         for room_id, level in changes:
-            await tx.preferences.put(user_id, room_id, level, now)  # type: ignore[arg-type]
+            await tx.preferences.put(user_id, room_id, level, now,  # type: ignore[arg-type]
+                                     default_level("dm" if room_id in dms else "room"))
         return await _preferences(tx, user_id)

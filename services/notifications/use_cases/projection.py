@@ -44,7 +44,9 @@ async def user_deleted(deps: NotificationsDeps, tx: NotificationsTx, ev: UserDel
 
 async def room_changed(deps: NotificationsDeps, tx: NotificationsTx,
                         ev: RoomCreated | RoomUpdated, at: datetime, now: datetime) -> None:
-    await tx.rooms.put(KnownRoom(ev.room_id, ev.name, ev.is_private))
+    # RoomUpdated has no kind: a room's kind is set once, by RoomCreated (the store keeps it).
+    kind = ev.kind if isinstance(ev, RoomCreated) else "room"
+    await tx.rooms.put(KnownRoom(ev.room_id, ev.name, ev.is_private, kind))
 
 
 async def member_changed(deps: NotificationsDeps, tx: NotificationsTx,

@@ -29,6 +29,7 @@ from services.chat.posting import PostQueue
 from tests.support.clocks import T0 as T0  # the fakes' start, imported by the tests from here
 from tests.support.clocks import FixedClock
 from tests.support.memory_uow import MemoryStore, MemoryUnitOfWork, RecordingOutbox
+from tests.unit.chat.dm_fakes import InMemoryDmStore
 from tests.unit.chat.fakes_marks import InMemoryEditLog, InMemoryPinStore, InMemoryReactionStore
 
 
@@ -280,6 +281,7 @@ class InMemoryChatTx:
         self.members = InMemoryMemberStore(state, read_only)
         self.messages = InMemoryMessageStore(state, read_only)
         self.sessions = InMemorySessionStore(state, read_only)
+        self.dms = InMemoryDmStore(state, read_only)
         self.outbox = RecordingOutbox(state, read_only, source)
         self.reactions = InMemoryReactionStore(state, read_only)
         self.pins = InMemoryPinStore(state, read_only)

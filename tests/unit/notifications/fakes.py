@@ -82,7 +82,14 @@ class InMemoryUserDirectory(_Store):
 class InMemoryRoomDirectory(_Store):
     async def put(self, room: KnownRoom) -> None:
         self._writing()
+        known = self._state.rooms.get(room.id)
+        if known is not None and known.kind == "dm":  # as the real store: kind set once
+            room = replace(room, kind="dm")
         self._state.rooms[room.id] = room
+
+    async def dms_among(self, room_ids: list[int]) -> set[int]:
+        return {r for r in room_ids
+                if r in self._state.rooms and self._state.rooms[r].kind == "dm"}
 
     async def names(self, room_ids: list[int]) -> dict[int, str]:
         return {r: self._state.rooms[r].name for r in room_ids if r in self._state.rooms}
@@ -120,9 +127,10 @@ class InMemoryPreferenceStore(_Store):
     async def in_room(self, room_id: int) -> dict[int, Level]:
         return {u: level for (u, r), level in self._state.preferences.items() if r == room_id}
 
-    async def put(self, user_id: int, room_id: int, level: Level, now: datetime) -> None:
+    async def put(self, user_id: int, room_id: int, level: Level, now: datetime,
+                  default: Level = DEFAULT_LEVEL) -> None:
         self._writing()
-        if level == DEFAULT_LEVEL:  # the default needs no row
+        if level == default:  # the room's default needs no row
             self._state.preferences.pop((user_id, room_id), None)
         else:
             self._state.preferences[(user_id, room_id)] = level

@@ -106,7 +106,7 @@ class Session:
             "recovered": recovery.recovered,
             "replayed": len(recovery.messages),
             "room": {"id": recovery.room.id, "name": recovery.room.name,
-                     "is_private": recovery.room.is_private},
+                     "is_private": recovery.room.is_private, "kind": recovery.room.kind},
             "role": recovery.member.role if recovery.member else None}))
         for payload in hub.resume(self.conn, room_id, recovery.last_seq):
             await self.send_direct(payload)

@@ -44,14 +44,14 @@ class AsyncpgJoinReader:
         row = await conn.fetchrow(
             "SELECT r.id, r.name, r.description, r.is_private, r.created_by, r.created_at, "
             "r.last_seq, rm.user_id, u.username, rm.role, rm.joined_at, rm.read_seq, "
-            "u.display_name "
+            "u.display_name, r.kind "
             "FROM chat_rooms r LEFT JOIN room_members rm ON rm.room_id = r.id "
             "AND rm.user_id = $1 LEFT JOIN users u ON u.id = rm.user_id WHERE r.id = $2",
             user_id, room_id)
         if row is None:
             return JoinView(None, None, [], False, [])
         room = Room(row[0], row[1], row[2], row[3], row[4], aware(row[5]),  # type: ignore[arg-type]
-                    row[6])
+                    row[6], row[13])
         member = None
         if row[7] is not None:
             member = Member(room_id, row[7], row[8], row[9], aware(row[10]),  # type: ignore[arg-type]

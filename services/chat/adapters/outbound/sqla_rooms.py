@@ -33,7 +33,7 @@ _ADVANCE_READ = (update(room_members).where(
 
 def _room(row: Any) -> Room:
     return Room(row.id, row.name, row.description, row.is_private, row.created_by,
-                row.created_at, row.last_seq)
+                row.created_at, row.last_seq, row.kind, row.dm_key)
 
 
 class SqlaRoomStore:

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.chat.adapters.outbound.sqla_accounts import SqlaSessionStore, SqlaUserStore
+from services.chat.adapters.outbound.sqla_dms import SqlaDmStore
 from services.chat.adapters.outbound.sqla_marks import (
     SqlaEditLog,
     SqlaPinStore,
@@ -29,6 +30,7 @@ class SqlaChatTx:
         self.members = SqlaMemberStore(session)
         self.messages = SqlaMessageStore(session)
         self.sessions = SqlaSessionStore(session)
+        self.dms = SqlaDmStore(session)
         self.outbox = OutboxWriter(session, outbox, source)
         self.reactions = SqlaReactionStore(session)
         self.pins = SqlaPinStore(session)

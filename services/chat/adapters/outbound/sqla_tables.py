@@ -64,6 +64,11 @@ chat_rooms = Table(
     Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
     # The per-room sequence: bumped in the message's own transaction.
     Column("last_seq", BigInteger, nullable=False, default=0),
+    # "room" or "dm"; a DM's `dm_key` is its people's sorted ids ("3,7,12"), unique, so two
+    # people opening the same DM at once still make one (migration 0003).
+    Column("kind", String(10), nullable=False, default="room", server_default="room"),
+    Column("dm_key", String(100)),
+    UniqueConstraint("dm_key", name="uq_chat_rooms_dm_key"),
 )
 
 room_members = Table(

@@ -45,14 +45,14 @@ class SqliteJoinReader:
         row = conn.execute(
             "SELECT r.id, r.name, r.description, r.is_private, r.created_by, r.created_at, "
             "r.last_seq, rm.user_id, u.username, rm.role, rm.joined_at, rm.read_seq, "
-            "u.display_name "
+            "u.display_name, r.kind "
             "FROM chat_rooms r LEFT JOIN room_members rm ON rm.room_id = r.id "
             "AND rm.user_id = ? LEFT JOIN users u ON u.id = rm.user_id WHERE r.id = ?",
             (user_id, room_id)).fetchone()
         if row is None:
             return JoinView(None, None, [], False, [])
         room = Room(row[0], row[1], row[2], bool(row[3]), row[4],
-                    from_sqlite(row[5]), row[6])  # type: ignore[arg-type]
+                    from_sqlite(row[5]), row[6], row[13])  # type: ignore[arg-type]
         member = None
         if row[7] is not None:
             member = Member(room_id, row[7], row[8], row[9],

@@ -2,6 +2,7 @@
 // and of each room's members (role), from members lists, messages, `member_*` frames and
 // `user_updated`; a change renames them wherever they are on screen.
 
+import { renameInDms } from './dms.js';
 import { hueOf, initials } from './dom.js';
 import { $, current, pendingOf, state, view } from './state.js';
 import { sortedMessages } from './rooms.js';
@@ -75,6 +76,7 @@ export function onUserUpdated(data) {
     state.me.time_zone = data.time_zone;
     renderMe();
   }
+  renameInDms(data);
   rerender();
 }
 

@@ -2,6 +2,7 @@
 // changes, a new member's status looked up) and the open room's bar of its members online.
 
 import { api } from './api.js';
+import { paintDmPresence } from './dms.js';
 import { clear, el, hueOf, initials } from './dom.js';
 import { t } from './i18n.js';
 import { renderMembersPanel } from './people-panel.js';
@@ -23,6 +24,7 @@ export function onRoomPresence(data) {
     if (!here.has(id) && known) state.presence.set(id, { ...known, status: 'offline' });
   }
   if (room.id === state.currentId) renderOnline();
+  paintDmPresence();
 }
 
 export function onUserPresence(data) {
@@ -32,6 +34,7 @@ export function onUserPresence(data) {
     $('status-menu').value = data.status;
   }
   renderOnline();
+  paintDmPresence();
 }
 
 export function renderOnline() {
@@ -63,5 +66,6 @@ export async function lookUpPresence(userId, username) {
     if (state.presence.has(userId)) return; // a frame said it meanwhile
     state.presence.set(userId, { username, status: user.status });
     renderOnline();
+    paintDmPresence();
   } catch { /* no presence service: the next room_presence or user_presence tells */ }
 }

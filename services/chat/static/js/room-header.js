@@ -1,6 +1,7 @@
 // The open room's header and bars: title, public or private, the user's role, and which of
 // composer, join bar, leave button and invite form show.
 
+import { isDm, renderDmChrome } from './dms.js';
 import { t } from './i18n.js';
 import { renderMembersPanel } from './people-panel.js';
 import { syncPinsPanel } from './pins.js';
@@ -28,4 +29,5 @@ export function renderRoomChrome() {
   if (room.role && room.role !== 'member') parts.push(t(`rooms.role.${room.role}`));
   $('room-meta').textContent = parts.join(' · ');
   $('room-title').classList.toggle('private', room.is_private);
+  if (isDm(room)) renderDmChrome(room);
 }

@@ -2,6 +2,7 @@
 // room, and a room's new name or privacy (`room_updated`).
 
 import { api } from './api.js';
+import { isDm, renderDms } from './dms.js';
 import { clear, el, icon } from './dom.js';
 import { errorText } from './errors.js';
 import { t } from './i18n.js';
@@ -14,7 +15,9 @@ import { renderBadge } from './unread.js';
 export function renderRooms() {
   const list = $('room-list');
   clear(list);
-  const rooms = [...state.rooms.values()].sort((a, b) => a.name.localeCompare(b.name));
+  renderDms(); // the "Direct messages" section is its own list
+  const rooms = [...state.rooms.values()].filter((r) => !isDm(r))
+    .sort((a, b) => a.name.localeCompare(b.name));
   const mine = rooms.filter((r) => r.member);
   const others = rooms.filter((r) => !r.member);
   const group = (key, items) => {

@@ -3,6 +3,7 @@
 // and live messages stored as they come.
 
 import { api } from './api.js';
+import { applyDm } from './dms.js';
 import { loadLatest, refreshHeld, watchGap } from './history.js';
 import { t } from './i18n.js';
 import { toast } from './notify.js';
@@ -31,6 +32,7 @@ export async function refreshRooms() {
     }
     room.name = data.name;
     room.is_private = Boolean(data.is_private);
+    applyDm(room, data);
     room.last_seq = Math.max(room.last_seq, data.last_seq || 0);
   }
   const memberOf = new Map(unread.map((u) => [u.room_id, u]));
@@ -74,7 +76,7 @@ export function onJoined(data) {
   const at = state.joinQueue.indexOf(data.room_id);
   if (at >= 0) state.joinQueue.splice(at, 1);
   if (!room) return;
-  if (data.room) {
+  if (data.room && data.room.kind !== 'dm') {
     room.name = data.room.name;
     room.is_private = Boolean(data.room.is_private);
   }

@@ -7,6 +7,7 @@ export function newRoom(data) {
   return {
     id: data.id, name: data.name, is_private: Boolean(data.is_private),
     last_seq: data.last_seq || 0,
+    kind: data.kind || 'room', people: data.members || [], // a DM's people (js/dms.js)
     member: false, role: null,
     messages: new Map(), // id -> message
     seqs: new Set(),

@@ -11,6 +11,7 @@ from services.notifications import use_cases
 from services.notifications.adapters.shapes import decision_data, notification_data
 from services.notifications.domain import (
     DEFAULT_LEVEL,
+    DM_DEFAULT_LEVEL,
     Level,
 )
 from services.notifications.ports import NotificationsDeps
@@ -42,9 +43,9 @@ class PreferencesBody(_Body):
 
 
 def _preferences_data(prefs: list[use_cases.RoomPreference]) -> dict[str, Any]:
-    return {"default": DEFAULT_LEVEL,
-            "rooms": [{"room_id": p.room_id, "room_name": p.room_name, "level": p.level}
-                      for p in prefs]}
+    return {"default": DEFAULT_LEVEL, "dm_default": DM_DEFAULT_LEVEL,
+            "rooms": [{"room_id": p.room_id, "room_name": p.room_name, "level": p.level,
+                       "kind": p.kind} for p in prefs]}
 
 
 def inbox_router() -> APIRouter:

@@ -34,8 +34,9 @@ class SqlaPreferenceStore(SqlaStore):
                                       .where(t.preferences.c.room_id == room_id))).all()
         return {r.user_id: stored_level(r.level) for r in rows}
 
-    async def put(self, user_id: int, room_id: int, level: Level, now: datetime) -> None:
-        if level == DEFAULT_LEVEL:  # the default needs no row
+    async def put(self, user_id: int, room_id: int, level: Level, now: datetime,
+                  default: Level = DEFAULT_LEVEL) -> None:
+        if level == default:  # the room's default needs no row
             await self._c.execute(delete(t.preferences).where(
                 t.preferences.c.user_id == user_id, t.preferences.c.room_id == room_id))
             return

@@ -39,10 +39,12 @@ class SqlaUserDirectory(SqlaStore):
 class SqlaRoomDirectory(SqlaStore):
     async def put(self, room: KnownRoom) -> None:
         stmt = upsert(self._c, t.rooms).values(room_id=room.id, name=room.name,
-                                                is_private=room.is_private)
+                                                is_private=room.is_private, kind=room.kind)
+        changed = {"name": stmt.excluded.name, "is_private": stmt.excluded.is_private}
+        if room.kind == "dm":  # a kind is never undone: RoomUpdated says "room", unknowing
+            changed["kind"] = stmt.excluded.kind
         await self._c.execute(stmt.on_conflict_do_update(
-            index_elements=[t.rooms.c.room_id],
-            set_={"name": stmt.excluded.name, "is_private": stmt.excluded.is_private}))
+            index_elements=[t.rooms.c.room_id], set_=changed))
 
     async def names(self, room_ids: list[int]) -> dict[int, str]:
         if not room_ids:
@@ -50,6 +52,12 @@ class SqlaRoomDirectory(SqlaStore):
         rows = (await self._c.execute(select(t.rooms.c.room_id, t.rooms.c.name)
                                       .where(t.rooms.c.room_id.in_(room_ids)))).all()
         return {r.room_id: r.name for r in rows}
+
+    async def dms_among(self, room_ids: list[int]) -> set[int]:
+        if not room_ids:
+            return set()
+        return set((await self._c.execute(select(t.rooms.c.room_id).where(
+            t.rooms.c.room_id.in_(room_ids), t.rooms.c.kind == "dm"))).scalars())
 
 
 class SqlaMemberDirectory(SqlaStore):

@@ -43,6 +43,8 @@ rooms = Table(
     Column("room_id", Integer, primary_key=True, autoincrement=False),
     Column("name", String(200), nullable=False),
     Column("is_private", Boolean, nullable=False, default=False),
+    # "room" or "dm" (chat's RoomCreated.kind; migration 0003): a DM notifies every message.
+    Column("kind", String(10), nullable=False, default="room", server_default="room"),
 )
 
 members = Table(

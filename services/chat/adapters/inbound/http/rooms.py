@@ -12,6 +12,7 @@ from pydantic import Field
 from services.chat import use_cases
 from services.chat.adapters.frames import member_data, message_data, room_data, unread_data
 from services.chat.adapters.inbound.http._deps import ActorDep, Body, ChatDep, MaybeActorDep
+from services.chat.adapters.inbound.http.dms import rooms_data
 from services.chat.adapters.inbound.service import ChatService
 from services.chat.domain import Actor, Throttled
 from shared.contracts.bounds import Id, Limit, Seq
@@ -67,8 +68,8 @@ def chat_router() -> APIRouter:
 
     @router.get("/rooms")
     async def list_rooms(who: MaybeActorDep, chat: ChatDep) -> list[dict[str, Any]]:
-        """Public rooms and the caller's private rooms, as a JSON array."""
-        return [room_data(r) for r in await use_cases.list_rooms(chat.deps, who)]
+        """Public rooms and the caller's private rooms and DMs (with their `members`)."""
+        return await rooms_data(chat.deps, who, await use_cases.list_rooms(chat.deps, who))
 
     @router.post("/rooms", status_code=status.HTTP_201_CREATED)
     async def create_room(body: RoomBody, who: ActorDep, chat: ChatDep) -> dict[str, Any]:
