@@ -17,6 +17,7 @@ from services.chat.adapters.inbound.http import (
     dms_router,
     jwks_router,
     people_router,
+    reactions_router,
 )
 from services.chat.adapters.inbound.pages import install_pages
 from services.chat.adapters.inbound.ws import ChatWebSockets
@@ -82,6 +83,7 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     app.include_router(auth_router())
     app.include_router(chat_router())
     app.include_router(dms_router())
+    app.include_router(reactions_router())
     app.include_router(admin_router())
     app.include_router(jwks_router())
     app.include_router(people_router())

@@ -146,6 +146,7 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
         presence=presence,
         revocations=revocations,
         session_ttl_secs=settings.access_token_ttl_secs,
+        reactions_max_per_message=settings.reactions_max_per_message,
     )
     limiter = RateLimiter(settings.rate_limit_per_sec, settings.rate_limit_burst)
     gc_pauses = GcPauses(metrics.registry)

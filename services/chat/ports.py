@@ -22,6 +22,7 @@ from services.chat.domain import (
     Unread,
     User,
 )
+from services.chat.domain.marks import MessageEdit, MessageMarks, Pin
 from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
 
 
@@ -115,6 +116,38 @@ class MessageStore(Protocol):
         ...
 
 
+class ReactionStore(Protocol):
+    async def counts(self, message_id: int) -> dict[str, int]:
+        """Emoji → how many reacted with it. Holds the message's row until the transaction
+        ends (PostgreSQL: FOR UPDATE), so two reactions to it take turns with the bound."""
+        ...
+    async def add(self, message_id: int, room_id: int, user_id: int, emoji: str,
+                  now: datetime) -> bool:
+        """False when the user already reacted with that emoji (nothing written)."""
+        ...
+    async def remove(self, message_id: int, user_id: int, emoji: str) -> bool: ...
+    async def marks(self, message_ids: Sequence[int]) -> MessageMarks:
+        """The messages' reactions and pins in one query (a page: one round trip)."""
+        ...
+
+
+class PinStore(Protocol):
+    async def pin(self, pin: Pin) -> bool:
+        """False when the message is pinned already (the first pin stays)."""
+        ...
+    async def unpin(self, message_id: int) -> Pin | None: ...
+    async def of_room(self, room_id: int, limit: int) -> list[Message]:
+        """The room's pinned messages that are not deleted, newest pin first, `pin` set."""
+        ...
+
+
+class EditLog(Protocol):
+    async def add(self, edit: MessageEdit) -> None: ...
+    async def of_message(self, message_id: int, limit: int) -> list[MessageEdit]:
+        """Newest first, with the editor's username."""
+        ...
+
+
 class Outbox(Protocol):
     async def add(self, event: BaseModel, now: datetime) -> None:
         """Record a domain event in the same transaction as the change it describes."""
@@ -131,6 +164,9 @@ class ChatTx(Protocol):
     sessions: SessionStore
     dms: DmStore
     outbox: Outbox
+    reactions: ReactionStore
+    pins: PinStore
+    edits: EditLog
 
 
 class ChatUnitOfWork(Protocol):
@@ -231,4 +267,5 @@ class ChatDeps:
     passwords: PasswordPolicy = field(default_factory=PasswordPolicy)
     revocations: SessionRevocations | None = None
     session_ttl_secs: int = 3600
+    reactions_max_per_message: int = 20
 

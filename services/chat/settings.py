@@ -55,6 +55,8 @@ class ChatSettings(NatsSettings):
 
     message_max_chars: int = 4000
     history_on_join: int = 50
+    # Distinct emojis one message may carry (a new one beyond: 409 too_many_reactions).
+    reactions_max_per_message: int = Field(default=20, ge=1, le=200)
     recovery_max_messages: int = 1000
 
     # Larger request bodies are refused with 413 before they are read (shared/body_limit.py).

@@ -1,4 +1,7 @@
-"""One pydantic model per durable event (JetStream stream EVENTS, subjects `events.>`)."""
+"""One pydantic model per durable event (JetStream stream EVENTS, subjects `events.>`).
+
+Longer than 300 lines because it is the one list of every event of every service: the
+models and `EVENT_MODELS` beside them, so a new event is one place to read and change."""
 
 from __future__ import annotations
 
@@ -174,6 +177,42 @@ class MessageDeleted(_Event):
     deleted_at: datetime
 
 
+class ReactionAdded(_Event):
+    """A member reacted to a message with an emoji (one per message, user and emoji)."""
+
+    message_id: int
+    room_id: int
+    user_id: int
+    emoji: str
+    count: int  # how many reacted with this emoji now
+    added_at: datetime
+
+
+class ReactionRemoved(_Event):
+    message_id: int
+    room_id: int
+    user_id: int
+    emoji: str
+    count: int
+    removed_at: datetime
+
+
+class MessagePinned(_Event):
+    message_id: int
+    room_id: int
+    seq: int
+    pinned_by: int
+    pinned_at: datetime
+
+
+class MessageUnpinned(_Event):
+    message_id: int
+    room_id: int
+    seq: int
+    unpinned_by: int
+    unpinned_at: datetime
+
+
 class PresenceChanged(_Event):
     user_id: int
     username: str
@@ -270,6 +309,14 @@ EVENT_MODELS: tuple[EventSpec, ...] = (
               "tertulia.chat.message.edited.v1", "A message's content was edited."),
     EventSpec(MessageDeleted, "events.chat.message.deleted",
               "tertulia.chat.message.deleted.v1", "A message was soft-deleted."),
+    EventSpec(ReactionAdded, "events.chat.reaction.added",
+              "tertulia.chat.reaction.added.v1", "A member reacted to a message."),
+    EventSpec(ReactionRemoved, "events.chat.reaction.removed",
+              "tertulia.chat.reaction.removed.v1", "A member took back a reaction."),
+    EventSpec(MessagePinned, "events.chat.message.pinned",
+              "tertulia.chat.message.pinned.v1", "A moderator pinned a message in its room."),
+    EventSpec(MessageUnpinned, "events.chat.message.unpinned",
+              "tertulia.chat.message.unpinned.v1", "A moderator unpinned a message."),
     EventSpec(PresenceChanged, "events.presence.changed",
               "tertulia.presence.changed.v1", "A user's aggregate presence changed."),
     EventSpec(NotificationCreated, "events.notifications.created",

@@ -21,13 +21,14 @@ from services.chat.domain import (
     User,
     shown_name,
 )
+from services.chat.domain.marks import ReactionSummary
 from shared.contracts.live import encode_frame as encode
 
 _FIN_TEXT = 0x81
 
-__all__ = ["ack_data", "encode", "encode_frame", "error", "frame_data", "member_data",
-           "message_data", "profile_data", "room_data", "text_frame", "thread_data",
-           "unread_data"]
+__all__ = ["ack_data", "encode", "encode_frame", "error", "frame_data", "marks_data",
+           "member_data", "message_data", "profile_data", "reaction_data", "room_data",
+           "text_frame", "thread_data", "unread_data"]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -36,7 +37,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def message_data(message: Message) -> dict[str, Any]:
     """The `message` frame's data (the exercise's fields plus ours); deleted content is gone."""
-    return {
+    data = {
         "id": message.id,
         "room_id": message.room_id,
         "seq": message.seq,
@@ -54,6 +55,9 @@ def message_data(message: Message) -> dict[str, Any]:
         "reply_count": message.reply_count,
         "last_reply_at": _iso(message.last_reply_at),
     }
+    if message.reactions is not None:
+        data.update(marks_data(message))
+    return data
 
 
 def thread_data(update: ThreadUpdate) -> dict[str, Any]:
@@ -64,6 +68,26 @@ def thread_data(update: ThreadUpdate) -> dict[str, Any]:
         "reply_count": update.reply_count,
         "last_reply_at": _iso(update.last_reply_at),
     }
+
+
+def marks_data(message: Message) -> dict[str, Any]:
+    """A message's reactions (for the viewer it was read for) and pin, when they were read."""
+    pin = message.pin
+    return {
+        "reactions": [reaction_data(r) for r in message.reactions or ()],
+        "pinned": pin is not None,
+        "pinned_at": _iso(pin.pinned_at) if pin else None,
+        "pinned_by": pin.pinned_by if pin else None,
+        "pinned_by_username": pin.pinned_by_username if pin else None,
+    }
+
+
+def reaction_data(summary: ReactionSummary) -> dict[str, Any]:
+    """One emoji on a message: `me` is the viewer's; `user_ids` and `usernames` the first
+    `REACTION_USERS_LISTED` who reacted, earliest first."""
+    return {"emoji": summary.emoji, "count": summary.count, "me": summary.me,
+            "user_ids": [uid for uid, _ in summary.users],
+            "usernames": [name for _, name in summary.users]}
 
 
 def ack_data(message: Message) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from services.chat.domain.marks import Pin, ReactionSummary
 from shared.errors import RuleError
 
 Role = Literal["admin", "moderator", "member"]
@@ -164,6 +165,10 @@ class Message:
     also_send_to_room: bool = False
     reply_count: int = 0
     last_reply_at: datetime | None = None
+    # Read for a page (history, a join's replay), for its viewer; None: not read, and the
+    # message's frames and answers carry neither (`domain/reactions.py`).
+    reactions: list[ReactionSummary] | None = None
+    pin: Pin | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ import { bindProfile } from './js/profile.js';
 import { invite, joinCurrent, leaveCurrent } from './js/members.js';
 import { MessageView } from './js/messages.js';
 import { bindDesktopButton, Inbox } from './js/notify.js';
+import { bindPins } from './js/pins.js';
 import { renderOnline } from './js/presence.js';
 import { renderRoomChrome } from './js/room-header.js';
 import { createRoom, renderRooms } from './js/room-list.js';
@@ -106,6 +107,7 @@ function bind() {
   bindDms();
   $('join-room').addEventListener('click', joinCurrent);
   $('leave-room').addEventListener('click', leaveCurrent);
+  bindPins();
   $('invite-form').addEventListener('submit', invite);
   $('composer-form').addEventListener('submit', (event) => {
     event.preventDefault();

@@ -34,6 +34,15 @@ from services.chat.use_cases.messages import (
 )
 from services.chat.use_cases.presence import present_members, rooms_of_user, typing_frame
 from services.chat.use_cases.profile import update_profile, user_profile
+from services.chat.use_cases.reactions import (
+    Reactions,
+    add_reaction,
+    list_pins,
+    message_edits,
+    pin_message,
+    remove_reaction,
+    unpin_message,
+)
 from services.chat.use_cases.reads import mark_read, unread_counts
 from services.chat.use_cases.recovery import Recovery, messages_between, recover
 from services.chat.use_cases.rooms import create_room, get_room, list_rooms, update_room
@@ -44,8 +53,10 @@ __all__ = [
     "HistoryPage",
     "OpenedDm",
     "Posted",
+    "Reactions",
     "Recovery",
     "ThreadPage",
+    "add_reaction",
     "authenticate",
     "change_password",
     "change_role",
@@ -66,20 +77,25 @@ __all__ = [
     "kick_member",
     "leave_room",
     "list_members",
+    "list_pins",
     "list_rooms",
     "mark_read",
     "member_ids",
+    "message_edits",
     "messages_between",
     "open_dm",
     "open_session",
+    "pin_message",
     "post_message",
     "present_members",
     "reactivate_user",
     "recover",
     "register",
+    "remove_reaction",
     "rooms_of_user",
     "thread",
     "typing_frame",
+    "unpin_message",
     "unread_counts",
     "update_profile",
     "update_room",

@@ -21,6 +21,7 @@ from services.chat.domain import (
 from services.chat.ports import ChatDeps, ChatTx
 from services.chat.post_plan import PostRequest
 from services.chat.use_cases._access import require_user, visible_room
+from services.chat.use_cases.reactions import annotated, record_edit
 from shared.contracts import MessageDeleted, MessageEdited
 
 HISTORY_MAX_PAGE = 200
@@ -64,10 +65,12 @@ async def edit_message(deps: ChatDeps, actor: Actor, message_id: int, content: s
         if message.is_deleted:
             raise Conflict("message_deleted", "A deleted message cannot be edited.")
         now = deps.clock.now()
+        previous = message.content
         message.content = content
         message.edited_at = now
         message.mentions = mentions_in(content)
         await tx.messages.update(message)
+        await record_edit(tx, message, user_id, previous, now)
         await tx.outbox.add(MessageEdited(
             message_id=message.id, room_id=message.room_id, seq=message.seq,
             user_id=message.user_id, content=content, mentions=message.mentions,
@@ -91,6 +94,7 @@ async def delete_message(deps: ChatDeps, actor: Actor, message_id: int) -> Messa
         message.is_deleted = True
         message.edited_at = now
         await tx.messages.update(message)
+        await record_edit(tx, message, user_id, message.content, now)
         await tx.outbox.add(MessageDeleted(
             message_id=message.id, room_id=message.room_id, seq=message.seq,
             user_id=message.user_id, deleted_by=user_id, deleted_at=now), now)
@@ -139,6 +143,7 @@ async def history(deps: ChatDeps, actor: Actor, room_id: int, *, before_seq: int
             low = rows[0].seq if has_more else 1
             high = before_seq - 1 if before_seq is not None else None
         thread_seqs = await tx.messages.thread_seqs(room_id, low, high)
+        await annotated(tx, rows, actor.user_id)
     return HistoryPage(rows, has_more, thread_seqs)
 
 
@@ -160,4 +165,5 @@ async def thread(deps: ChatDeps, actor: Actor, message_id: int, *,
         if root.thread_root_id is not None:
             root = await _visible_message(tx, actor, root.thread_root_id)
         rows = await tx.messages.replies(root.id, after_seq=after_seq, limit=limit + 1)
+        await annotated(tx, [root, *rows[:limit]], actor.user_id)
     return ThreadPage(root, rows[:limit], len(rows) > limit)

@@ -23,6 +23,7 @@ from services.chat.domain import (
     User,
     in_room_timeline,
 )
+from services.chat.domain.marks import MessageEdit, Pin
 from services.chat.ports import ChatDeps, JoinView
 from services.chat.post_plan import (
     BatchPlan,
@@ -36,6 +37,7 @@ from tests.support.clocks import T0 as T0  # the fakes' start, imported by the t
 from tests.support.clocks import FixedClock
 from tests.support.memory_uow import MemoryStore, MemoryUnitOfWork, RecordingOutbox
 from tests.unit.chat.dm_fakes import InMemoryDmStore
+from tests.unit.chat.fakes_marks import InMemoryEditLog, InMemoryPinStore, InMemoryReactionStore
 
 
 class IntegrityViolation(Exception):
@@ -56,6 +58,10 @@ class ChatState:
     mentions: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
     sessions: dict[str, AuthSession] = field(default_factory=dict)
     events: list[BaseModel] = field(default_factory=list)
+    # (message_id, user_id, emoji) -> (room_id, created_at); message_id -> Pin; the edits.
+    reactions: dict[tuple[int, int, str], tuple[int, datetime]] = field(default_factory=dict)
+    pins: dict[int, Pin] = field(default_factory=dict)
+    edits: list[MessageEdit] = field(default_factory=list)
     last_ids: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
@@ -298,6 +304,9 @@ class InMemoryChatTx:
         self.sessions = InMemorySessionStore(state, read_only)
         self.dms = InMemoryDmStore(state, read_only)
         self.outbox = RecordingOutbox(state, read_only, source)
+        self.reactions = InMemoryReactionStore(state, read_only)
+        self.pins = InMemoryPinStore(state, read_only)
+        self.edits = InMemoryEditLog(state, read_only)
 
 
 class InMemoryChatUnitOfWork(MemoryUnitOfWork[ChatState, InMemoryChatTx]):

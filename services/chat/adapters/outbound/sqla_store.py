@@ -10,6 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.chat.adapters.outbound.sqla_accounts import SqlaSessionStore, SqlaUserStore
 from services.chat.adapters.outbound.sqla_dms import SqlaDmStore
+from services.chat.adapters.outbound.sqla_marks import (
+    SqlaEditLog,
+    SqlaPinStore,
+    SqlaReactionStore,
+)
 from services.chat.adapters.outbound.sqla_messages import SqlaMessageStore
 from services.chat.adapters.outbound.sqla_rooms import SqlaMemberStore, SqlaRoomStore
 from services.chat.adapters.outbound.sqla_tables import outbox
@@ -27,6 +32,9 @@ class SqlaChatTx:
         self.sessions = SqlaSessionStore(session)
         self.dms = SqlaDmStore(session)
         self.outbox = OutboxWriter(session, outbox, source)
+        self.reactions = SqlaReactionStore(session)
+        self.pins = SqlaPinStore(session)
+        self.edits = SqlaEditLog(session)
 
 
 class SqlaChatUnitOfWork:

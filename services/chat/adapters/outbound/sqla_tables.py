@@ -121,4 +121,40 @@ message_mentions = Table(
     Index("ix_message_mentions_user_room_seq", "user_id", "room_id", "seq"),
 )
 
+# One row per (message, user, emoji): PUT twice is one reaction.
+message_reactions = Table(
+    "message_reactions", metadata,
+    Column("message_id", BigId, ForeignKey("chat_messages.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("emoji", String(64), primary_key=True),
+    Column("room_id", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+message_pins = Table(
+    "message_pins", metadata,
+    Column("message_id", BigId, ForeignKey("chat_messages.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("room_id", Integer, ForeignKey("chat_rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("pinned_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("pinned_at", UtcDateTime, nullable=False),
+    Index("ix_message_pins_room_pinned_at", "room_id", "pinned_at"),
+)
+
+# Every edit and deletion of a message, written in its transaction; read by moderators.
+message_edits = Table(
+    "message_edits", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message_id", BigId, ForeignKey("chat_messages.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("room_id", Integer, nullable=False),
+    Column("editor_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("action", String(10), nullable=False),
+    Column("previous_content", Text, nullable=False),
+    Column("new_content", Text),
+    Column("edited_at", UtcDateTime, nullable=False),
+    Index("ix_message_edits_message", "message_id", "id"),
+)
+
 outbox = outbox_table(metadata)

@@ -10,6 +10,8 @@ import { onBroadcast, onNotification } from './notifications.js';
 import { onUserUpdated } from './people.js';
 import { toast } from './notify.js';
 import { onRoomPresence, onUserPresence } from './presence.js';
+import { onPinned, onUnpinned } from './pins.js';
+import { onReaction } from './reactions.js';
 import { onRoomUpdated } from './room-list.js';
 import { addLive, joinRoom, onJoined, onJoinError, refreshRooms } from './room-sync.js';
 import { onAck, renderPending } from './sending.js';
@@ -38,6 +40,9 @@ export function handleFrame(frame) {
     case 'message_deleted': return applyUpdate(data);
     case 'thread_updated': return onThreadUpdated(data);
     case 'typing': return onTyping(data);
+    case 'reaction': return onReaction(data);
+    case 'message_pinned': return onPinned(data);
+    case 'message_unpinned': return onUnpinned(data);
     case 'unread': return onUnread(data);
     case 'member_joined': return onMemberJoined(data);
     case 'member_left': return onMemberLeft(data);

@@ -4,6 +4,7 @@
 import { clear, el, hueOf, initials, mentionsMe, renderContent } from './dom.js';
 import { placeDivider } from './divider.js';
 import { formatFull, formatTime, t } from './i18n.js';
+import { decorateMessage } from './marks.js';
 import { openProfileCard } from './people-panel.js';
 import { nameOf } from './people.js';
 import { inTimeline } from './rooms.js';
@@ -206,6 +207,7 @@ export class MessageView {
     const bubble = el('div', { class: 'bubble' }, head, content);
     const actions = this.actionsFor(msg, pending, own, node, content);
     if (actions) bubble.append(actions);
+    if (!pending) decorateMessage(node, head, bubble, msg);
     if (!pending) bubble.append(...threadLine(msg));
     node.append(avatar, bubble);
     return node;

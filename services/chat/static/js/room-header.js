@@ -4,6 +4,7 @@
 import { isDm, renderDmChrome } from './dms.js';
 import { t } from './i18n.js';
 import { renderMembersPanel } from './people-panel.js';
+import { syncPinsPanel } from './pins.js';
 import { $, current, state } from './state.js';
 
 export function renderRoomChrome() {
@@ -11,6 +12,7 @@ export function renderRoomChrome() {
   const admin = state.me?.is_admin;
   $('room-title').textContent = room ? room.name : t('rooms.pick');
   renderMembersPanel();
+  syncPinsPanel();
   $('welcome').hidden = Boolean(room);
   $('messages').hidden = !room;
   $('room-bar').hidden = !room;
