@@ -67,6 +67,23 @@ def test_a_dm_notifies_everyone_but_the_sender_unless_they_chose_otherwise() -> 
                                              (CAROL, "message", "mentions_only")]
 
 
+def test_a_reply_in_a_dm_thread_is_a_direct_message_to_every_member() -> None:
+    """A DM's members all read every message: a thread-only reply there reaches them too
+    (as `direct_message`), where in a room it would reach only the thread's people."""
+    members = [Member(DM, ALICE, "alice", "member"), Member(DM, BOB, "bob", "member"),
+               Member(DM, CAROL, "carol", "member")]
+    reply = PostedMessage(101, DM, 2, ALICE, "alice", "sure", (), "text",
+                          thread_root_id=100, also_send_to_room=False)
+    decided = [(d.user_id, d.kind, d.suppressed_by)
+               for d in decide(reply, members, {}, {}, False, NOW, "dm",
+                               participants=frozenset({BOB}))]
+    assert decided == [(BOB, "direct_message", None), (CAROL, "direct_message", None)]
+    in_a_room = [(d.user_id, d.kind, d.suppressed_by)
+                 for d in decide(reply, members, {}, {}, False, NOW, "room",
+                                 participants=frozenset({BOB}))]
+    assert in_a_room == [(BOB, "thread_reply", None), (CAROL, "message", "not_in_thread")]
+
+
 def test_the_notification_says_it_is_a_direct_message() -> None:
     decision = Decision(BOB, 100, DM, 1, "direct_message", None, NOW)
     assert "direct message" in explain(decision).lower()
