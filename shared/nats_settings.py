@@ -7,11 +7,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings
 
 from shared.auth.revocation import SESSION_REPLAY_SECS
-from shared.bus.nats import NatsEventBus
+from shared.bus.nats import ACK_WAIT_SECS, NatsEventBus
 from shared.bus.nats_options import (
     DEFAULT_EVENTS_MAX_AGE_SECS,
     DEFAULT_EVENTS_MAX_BYTES,
@@ -41,6 +41,9 @@ class NatsSettings(BaseSettings):
     kv_replicas: int = 1
     events_max_age_secs: float = DEFAULT_EVENTS_MAX_AGE_SECS
     events_max_bytes: int = DEFAULT_EVENTS_MAX_BYTES
+    # How long an event handed to a durable consumer waits for its acknowledgement before
+    # JetStream hands it out again: what a killed instance held comes back this long after.
+    events_ack_wait_secs: float = Field(ACK_WAIT_SECS, ge=1.0)
 
     @model_validator(mode="before")
     @classmethod
@@ -77,4 +80,5 @@ class NatsSettings(BaseSettings):
         """The service's NatsEventBus with everything above applied."""
         return NatsEventBus(self.nats_url, name=name, auth=self.nats_auth(service),
                             events=self.events_limits(), kv_replicas=self.kv_replicas,
+                            ack_wait_secs=self.events_ack_wait_secs,
                             **options)

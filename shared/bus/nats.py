@@ -74,6 +74,7 @@ class NatsEventBus:
         auth: NatsAuth | None = None,
         events: StreamLimits | None = None,
         kv_replicas: int = 1,
+        ack_wait_secs: float = ACK_WAIT_SECS,
     ) -> None:
         # `url`: one server or several (a list, or comma-separated); nats-py tries each.
         self._servers = split_servers(url)
@@ -83,6 +84,8 @@ class NatsEventBus:
         self._events = events or StreamLimits()
         # Replicas of the KV buckets services make (`shared/bus/nats_kv.py`).
         self.kv_replicas = kv_replicas
+        # The durable consumers' ack wait (`shared/bus/nats_consumer.py`).
+        self.ack_wait_secs = ack_wait_secs
         # False: the server never delivers this connection's own publishes back to its own
         # subscriptions (a chat replica delivers its frames to its own sockets directly).
         self._echo = echo

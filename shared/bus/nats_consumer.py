@@ -82,7 +82,7 @@ class NatsConsumer(PullLoop):
             durable_name=self._durable,
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
-            ack_wait=ACK_WAIT_SECS,
+            ack_wait=self._link.ack_wait_secs,
             max_deliver=self._max_deliver,
             **filters,  # type: ignore[arg-type]
         )
@@ -102,13 +102,15 @@ class NatsConsumer(PullLoop):
             if (
                 sorted(f for f in current_filters if f) != sorted(self._filter_subjects)
                 or current.max_deliver != self._max_deliver
+                or current.ack_wait != wanted.ack_wait
             ):
                 # Same name, same position: the server updates the editable settings in place.
                 # Its start (deliver policy, start sequence) cannot change, and need not be
                 # ours: `tertulia restore` starts a consumer where its backup left it.
                 await js.add_consumer(EVENTS_STREAM, current.evolve(
                     filter_subject=wanted.filter_subject,
-                    filter_subjects=wanted.filter_subjects, max_deliver=wanted.max_deliver))
+                    filter_subjects=wanted.filter_subjects, max_deliver=wanted.max_deliver,
+                    ack_wait=wanted.ack_wait))
                 logger.info("updated consumer %s to %s", self._durable, self._filter_subjects)
         return await js.pull_subscribe_bind(durable=self._durable, stream=EVENTS_STREAM)
 
@@ -125,7 +127,7 @@ class NatsConsumer(PullLoop):
         for i, msg in enumerate(msgs):
             if not self._may_fetch():
                 return  # the lease lapsed: the rest is the next holder's, unacknowledged
-            if loop.time() - held_since > ACK_WAIT_SECS / 2:
+            if loop.time() - held_since > self._link.ack_wait_secs / 2:
                 # Slow handlers: tell the server the rest of the batch is still ours, or it
                 # redelivers them (counting towards max_deliver) while they wait their turn.
                 for waiting in msgs[i:]:

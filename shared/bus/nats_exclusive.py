@@ -10,7 +10,8 @@ stop) or has expired (a killed or cut-off holder). Why this keeps stream order:
   has stopped (its last pull request, at most `FETCH_WAIT_SECS` long, has ended too)
   before anyone else can create the key.
 - What the old holder was handed and did not acknowledge stays pending on the server
-  until `ACK_WAIT_SECS` (30 s) and would then be redelivered after newer events. So the
+  until the bus's ack wait (`<P>EVENTS_ACK_WAIT_SECS`, 30 s) and would then be
+  redelivered after newer events. So the
   new holder first reads the consumer's unacknowledged range (ack floor, last delivered]
   from the stream itself and applies it in order, then fetches: every event it applies
   after that is newer. A pending event redelivered later is a duplicate (the handler is

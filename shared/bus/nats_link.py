@@ -19,6 +19,8 @@ class NatsLink(Protocol):
     RuntimeError before `connect()`."""
 
     redelivery_base_secs: float
+    # How long a durable consumer's event waits for its ack before it is handed out again.
+    ack_wait_secs: float
     redelivery_max_secs: float
 
     @property

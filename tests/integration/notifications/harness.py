@@ -29,7 +29,7 @@ from services.notifications.adapters.inbound.subscriptions import FILTER_SUBJECT
 from services.notifications.app import create_app
 from services.notifications.settings import NotificationsSettings
 from shared.auth import Principal, TokenIssuer, generate_private_key_pem
-from shared.bus.nats import ACK_WAIT_SECS, NatsEventBus
+from shared.bus.nats import NatsEventBus
 from shared.contracts import (
     EVENTS_STREAM,
     LIVE_VIEWING,
@@ -121,7 +121,7 @@ async def position_at_end(bus: NatsEventBus, settings: NotificationsSettings) ->
     await bus.jetstream.add_consumer(EVENTS_STREAM, ConsumerConfig(
         name=settings.durable_name, durable_name=settings.durable_name,
         ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.NEW,
-        ack_wait=ACK_WAIT_SECS, max_deliver=settings.max_deliver,
+        ack_wait=settings.events_ack_wait_secs, max_deliver=settings.max_deliver,
         filter_subjects=list(FILTER_SUBJECTS)))
 
 

@@ -29,7 +29,10 @@ from tests.integration.notifications.instances import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.postgres]
 
-ACK_WAIT_WAIT_SECS = 60.0  # a redelivery after the consumer's 30 s ack wait, with slack
+# The instances' ack wait (NOTIFICATIONS_EVENTS_ACK_WAIT_SECS; 30 s by default): what a killed
+# holder held is redelivered this long after, so the tests that wait for it wait 5 s, not 30.
+ACK_WAIT_SECS = "5"
+ACK_WAIT_WAIT_SECS = 30.0  # a redelivery after that ack wait, with slack
 
 
 async def _settled(nats_url: str) -> bool:
@@ -50,7 +53,8 @@ async def test_one_instance_applies_the_others_stand_by_and_take_over_on_a_clean
         tmp_path: Path, nats_server: NatsServerProcess, postgres_url: str) -> None:
     pem = new_private_pem()
     async with chat(tmp_path, nats_server.url, pem) as people, \
-            cluster(tmp_path, nats_server.url, postgres_url, pem) as instances:
+            cluster(tmp_path, nats_server.url, postgres_url, pem,
+                    events_ack_wait_secs=ACK_WAIT_SECS) as instances:
         first = await instances.start("ntf-a")
         second = await instances.start("ntf-b")
         assert (await first.active(), await second.active()) == (True, False)
@@ -77,12 +81,13 @@ async def _has(instance, people: Chat, who: str, count: int):  # type: ignore[no
 async def test_a_dead_holders_unacknowledged_events_are_applied_before_newer_ones(
         tmp_path: Path, nats_server: NatsServerProcess, postgres_url: str) -> None:
     """A holder killed with events in hand: JetStream redelivers those only after its ack
-    wait (30 s), after newer ones. The next holder applies them first, from the stream, so
-    a deletion never lands before its message (nor an edit)."""
+    wait (30 s by default, 5 s here), after newer ones. The next holder applies them first,
+    from the stream, so a deletion never lands before its message (nor an edit)."""
     pem = new_private_pem()
     url = nats_server.url
     async with chat(tmp_path, url, pem) as people, \
-            cluster(tmp_path, url, postgres_url, pem) as instances:
+            cluster(tmp_path, url, postgres_url, pem,
+                    events_ack_wait_secs=ACK_WAIT_SECS) as instances:
         holder = await instances.start("ntf-a")
         for name in ("alice", "bob"):
             await people.person(name)
@@ -143,7 +148,8 @@ async def test_killing_the_active_instance_mid_stream_loses_and_repeats_nothing(
     url = nats_server.url
     total, kill_after = 60, 20
     async with chat(tmp_path, url, pem) as people, \
-            cluster(tmp_path, url, database, pem) as instances:
+            cluster(tmp_path, url, database, pem,
+                    events_ack_wait_secs=ACK_WAIT_SECS) as instances:
         for name in ("ntf-a", "ntf-b", "ntf-c"):
             await instances.start(name)
         for name in ("alice", "bob", "carol"):
@@ -210,7 +216,8 @@ async def test_a_frozen_holder_that_wakes_up_stands_down_and_applies_nothing(
     the revision and it stands by: one holder again, every mention once."""
     pem = new_private_pem()
     async with chat(tmp_path, nats_server.url, pem) as people, \
-            cluster(tmp_path, nats_server.url, postgres_url, pem) as instances:
+            cluster(tmp_path, nats_server.url, postgres_url, pem,
+                    events_ack_wait_secs=ACK_WAIT_SECS) as instances:
         frozen = await instances.start("ntf-a")
         other = await instances.start("ntf-b")
         for name in ("alice", "bob"):

@@ -245,6 +245,25 @@ async def test_a_consumer_started_mid_stream_keeps_its_start_when_its_settings_c
         5, DeliverPolicy.BY_START_SEQUENCE, start)
 
 
+async def test_the_consumers_ack_wait_is_the_buses_and_follows_a_change(nats_url: str):
+    """`<P>EVENTS_ACK_WAIT_SECS`: the durable is made with it, and a service started with
+    another value sets the existing durable to it (the others' redeliveries then follow)."""
+    subject, durable = unique("events.test.ackwait."), unique("ackwait_")
+
+    async def ignore(event: CloudEvent) -> None:
+        pass
+
+    for wait in (30.0, 4.0):
+        bus = NatsEventBus(nats_url, name="test-ack-wait", ack_wait_secs=wait)
+        await bus.connect()
+        try:
+            await bus.consume(durable, [subject], ignore)
+            config = (await bus.jetstream.consumer_info(EVENTS_STREAM, durable)).config
+            assert config.ack_wait == wait
+        finally:
+            await bus.close()
+
+
 async def test_consume_with_several_filter_subjects(bus: NatsEventBus):
     base = unique("events.test.multi.")
     handled: list[str] = []
