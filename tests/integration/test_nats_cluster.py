@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ import pytest
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from services.launcher import NatsServerProcess, free_port
+from services.up_nats import new_password
 from shared.contracts import EVENTS_STREAM, CloudEvent, MessageCreated, spec_for
 from shared.contracts.permissions import CHAT_THROTTLE_BUCKET, PASSWORD_VARS
 from tests.conftest import _require_nats_server
@@ -36,7 +36,9 @@ class Cluster:
     """Three nats-server processes from the committed cluster configs, on free ports."""
 
     def __init__(self, workdir: Path) -> None:
-        self.passwords = {user: secrets.token_urlsafe(16) for user in PASSWORD_VARS}
+        # As `tertulia up` makes them: a token_urlsafe starting with a digit or '-' can stop
+        # nats-server parsing the `$VAR` (seen once in a full run).
+        self.passwords = {user: new_password() for user in PASSWORD_VARS}
         env = {var: self.passwords[user] for user, var in PASSWORD_VARS.items()}
         route_ports = [free_port() for _ in range(3)]
         routes = ",".join(f"nats://127.0.0.1:{port}" for port in route_ports)
