@@ -15,7 +15,6 @@ from websockets.exceptions import ConnectionClosedError
 from services.launcher import NatsServerProcess
 from tests.integration.chat import test_fakes as store_fakes
 from tests.integration.chat.harness import (
-    ChatReplica,
     Client,
     chat_settings,
     frames_until,
@@ -26,9 +25,8 @@ from tests.integration.chat.harness import (
 from tests.integration.notifications.harness import (
     Keys,
     eventually,
-    notifications_settings,
-    running,
 )
+from tests.integration.notifications.with_chat import chat_and_notifications
 
 pytestmark = pytest.mark.integration
 
@@ -148,44 +146,36 @@ async def test_outsiders_cannot_list_read_join_or_post_and_a_dm_is_fixed(
 async def test_a_plain_message_in_a_dm_notifies_with_the_direct_message_reason(
         tmp_path: Path, nats_server: NatsServerProcess) -> None:
     keys = Keys()
-    chat = await ChatReplica(chat_settings(tmp_path / "chat", nats_server.url,
-                                           signing_key_pem=keys.private_pem)).start()
-    try:
-        settings = notifications_settings(
-            tmp_path / "notifications", nats_server.url, keys, jwt_public_key_pem=None,
-            jwks_url=f"{chat.http_url}/.well-known/jwks.json")
-        async with running(settings) as service:
-            alice, bob = await sign_up(chat, "alice"), await sign_up(chat, "bob")
-            dm = (await open_dm(alice, bob)).json()
-            async with bob.socket("/ws") as ws:
-                await receive(ws, "hello")
-                posted = await alice.post(dm["id"], "lunch?")  # no mention
-                assert posted.status_code == 201, posted.text
-                frame = (await receive(ws, "notification", timeout=15))["data"]
-                assert (frame["reason"], frame["title"], frame["content"]) == (
-                    "direct_message", "Direct message from alice", "lunch?")
-                assert frame["data"]["room_id"] == dm["id"]
-            async with httpx.AsyncClient(base_url=service.url, headers={
-                    "Authorization": f"Bearer {bob.token}"}) as inbox:
-                why = (await inbox.get("/api/notifications/decisions",
-                                       params={"message_id": posted.json()["id"]})).json()
-                assert "direct message" in str(why).lower(), why
-                assert "direct_message" in str(why), why
-                prefs = (await inbox.get("/api/notifications/preferences")).json()
-                [entry] = [r for r in prefs["rooms"] if r["room_id"] == dm["id"]]
-                assert (entry["level"], entry["kind"]) == ("all", "dm")
+    async with chat_and_notifications(tmp_path, nats_server.url, keys) as (chat, service):
+        alice, bob = await sign_up(chat, "alice"), await sign_up(chat, "bob")
+        dm = (await open_dm(alice, bob)).json()
+        async with bob.socket("/ws") as ws:
+            await receive(ws, "hello")
+            posted = await alice.post(dm["id"], "lunch?")  # no mention
+            assert posted.status_code == 201, posted.text
+            frame = (await receive(ws, "notification", timeout=15))["data"]
+            assert (frame["reason"], frame["title"], frame["content"]) == (
+                "direct_message", "Direct message from alice", "lunch?")
+            assert frame["data"]["room_id"] == dm["id"]
+        async with httpx.AsyncClient(base_url=service.url, headers={
+                "Authorization": f"Bearer {bob.token}"}) as inbox:
+            why = (await inbox.get("/api/notifications/decisions",
+                                   params={"message_id": posted.json()["id"]})).json()
+            assert "direct message" in str(why).lower(), why
+            assert "direct_message" in str(why), why
+            prefs = (await inbox.get("/api/notifications/preferences")).json()
+            [entry] = [r for r in prefs["rooms"] if r["room_id"] == dm["id"]]
+            assert (entry["level"], entry["kind"]) == ("all", "dm")
 
-                async def read_through_chat() -> bool:
-                    count = (await inbox.get("/api/notifications/unread-count")).json()
-                    return count == {"count": 0}
+            async def read_through_chat() -> bool:
+                count = (await inbox.get("/api/notifications/unread-count")).json()
+                return count == {"count": 0}
 
-                await bob.http.post(f"/api/chat/rooms/{dm['id']}/read",
-                                    json={"seq": posted.json()["seq"]})
-                await eventually(read_through_chat, what="the DM read through chat")
-            for client in (alice, bob):
-                await client.http.aclose()
-    finally:
-        await chat.stop()
+            await bob.http.post(f"/api/chat/rooms/{dm['id']}/read",
+                                json={"seq": posted.json()["seq"]})
+            await eventually(read_through_chat, what="the DM read through chat")
+        for client in (alice, bob):
+            await client.http.aclose()
 
 
 @pytest.mark.postgres

@@ -9,13 +9,12 @@ import httpx
 import pytest
 
 from services.launcher import NatsServerProcess
-from tests.integration.chat.harness import ChatReplica, chat_settings, receive, sign_up
+from tests.integration.chat.harness import receive, sign_up
 from tests.integration.notifications.harness import (
     Keys,
     eventually,
-    notifications_settings,
-    running,
 )
+from tests.integration.notifications.with_chat import chat_and_notifications
 
 pytestmark = pytest.mark.integration
 
@@ -23,50 +22,42 @@ pytestmark = pytest.mark.integration
 async def test_a_post_reaches_the_other_members_socket_as_a_notification_frame(
         tmp_path: Path, nats_server: NatsServerProcess) -> None:
     keys = Keys()
-    chat = await ChatReplica(chat_settings(tmp_path / "chat", nats_server.url,
-                                           signing_key_pem=keys.private_pem)).start()
-    try:
-        settings = notifications_settings(
-            tmp_path / "notifications", nats_server.url, keys, jwt_public_key_pem=None,
-            jwks_url=f"{chat.http_url}/.well-known/jwks.json")
-        async with running(settings) as service:
-            await eventually(lambda: _ready(service.url), what="keys fetched from chat's JWKS")
-            alice, bob = await sign_up(chat, "alice"), await sign_up(chat, "bob")
-            room = await alice.create_room("general")
-            assert (await bob.http.post(f"/api/chat/rooms/{room['id']}/join")).status_code == 200
-            async with bob.socket("/ws") as ws:
-                await receive(ws, "hello")
-                posted = await alice.post(room["id"], "hey @bob, lunch?")
-                assert posted.status_code == 201, posted.text
+    async with chat_and_notifications(tmp_path, nats_server.url, keys) as (chat, service):
+        await eventually(lambda: _ready(service.url), what="keys fetched from chat's JWKS")
+        alice, bob = await sign_up(chat, "alice"), await sign_up(chat, "bob")
+        room = await alice.create_room("general")
+        assert (await bob.http.post(f"/api/chat/rooms/{room['id']}/join")).status_code == 200
+        async with bob.socket("/ws") as ws:
+            await receive(ws, "hello")
+            posted = await alice.post(room["id"], "hey @bob, lunch?")
+            assert posted.status_code == 201, posted.text
 
-                frame = await receive(ws, "notification", timeout=10)
-                assert frame["data"]["title"] == "alice mentioned you"
-                assert frame["data"]["content"] == "hey @bob, lunch?"
-                assert frame["data"]["data"] == {"type": "chat_message", "room_id": room["id"],
-                                                 "message_id": posted.json()["id"],
-                                                 "kind": "mention"}
-                assert frame["data"]["reason"] == "mention"
-                assert frame["data"]["read"] is False
+            frame = await receive(ws, "notification", timeout=10)
+            assert frame["data"]["title"] == "alice mentioned you"
+            assert frame["data"]["content"] == "hey @bob, lunch?"
+            assert frame["data"]["data"] == {"type": "chat_message", "room_id": room["id"],
+                                             "message_id": posted.json()["id"],
+                                             "kind": "mention"}
+            assert frame["data"]["reason"] == "mention"
+            assert frame["data"]["read"] is False
 
-            # Bob's chat token opens his inbox; alice, the author, has nothing.
-            async with _inbox(service.url, bob.token) as b_inbox, \
-                    _inbox(service.url, alice.token) as a_inbox:
-                inbox = (await b_inbox.get("/api/notifications")).json()["notifications"]
-                assert [n["id"] for n in inbox] == [frame["data"]["id"]]
-                assert (await b_inbox.get("/api/notifications/unread-count")).json() == \
-                    {"count": 1}
-                assert (await a_inbox.get("/api/notifications")).json()["notifications"] == []
+        # Bob's chat token opens his inbox; alice, the author, has nothing.
+        async with _inbox(service.url, bob.token) as b_inbox, \
+                _inbox(service.url, alice.token) as a_inbox:
+            inbox = (await b_inbox.get("/api/notifications")).json()["notifications"]
+            assert [n["id"] for n in inbox] == [frame["data"]["id"]]
+            assert (await b_inbox.get("/api/notifications/unread-count")).json() == \
+                {"count": 1}
+            assert (await a_inbox.get("/api/notifications")).json()["notifications"] == []
 
-                # Reading the room in chat reads the notification too.
-                read = await bob.http.post(f"/api/chat/rooms/{room['id']}/read",
-                                           json={"seq": posted.json()["seq"]})
-                assert read.status_code == 200, read.text
-                await eventually(lambda: _unread_is_zero(b_inbox),
-                                 what="read through chat's read marker")
-            for client in (alice, bob):
-                await client.http.aclose()
-    finally:
-        await chat.stop()
+            # Reading the room in chat reads the notification too.
+            read = await bob.http.post(f"/api/chat/rooms/{room['id']}/read",
+                                       json={"seq": posted.json()["seq"]})
+            assert read.status_code == 200, read.text
+            await eventually(lambda: _unread_is_zero(b_inbox),
+                             what="read through chat's read marker")
+        for client in (alice, bob):
+            await client.http.aclose()
 
 
 def _inbox(url: str, token: str) -> httpx.AsyncClient:

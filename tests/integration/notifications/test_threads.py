@@ -9,13 +9,12 @@ import httpx
 import pytest
 
 from services.launcher import NatsServerProcess
-from tests.integration.chat.harness import ChatReplica, chat_settings, receive, sign_up
+from tests.integration.chat.harness import receive, sign_up
 from tests.integration.notifications.harness import (
     Keys,
     eventually,
-    notifications_settings,
-    running,
 )
+from tests.integration.notifications.with_chat import chat_and_notifications
 
 pytestmark = pytest.mark.integration
 
@@ -23,40 +22,32 @@ pytestmark = pytest.mark.integration
 async def test_a_participant_gets_a_thread_reply_and_an_outsider_nothing(
         tmp_path: Path, nats_server: NatsServerProcess) -> None:
     keys = Keys()
-    chat = await ChatReplica(chat_settings(tmp_path / "chat", nats_server.url,
-                                           signing_key_pem=keys.private_pem)).start()
-    try:
-        settings = notifications_settings(
-            tmp_path / "notifications", nats_server.url, keys, jwt_public_key_pem=None,
-            jwks_url=f"{chat.http_url}/.well-known/jwks.json")
-        async with running(settings) as service:
-            alice, bob, carol = [await sign_up(chat, n) for n in ("alice", "bob", "carol")]
-            room = await alice.create_room("general")
-            for member in (bob, carol):
-                joined = await member.http.post(f"/api/chat/rooms/{room['id']}/join")
-                assert joined.status_code == 200
-            root = (await alice.post(room["id"], "lunch?")).json()
-            async with alice.socket("/ws") as ws:
-                await receive(ws, "hello")
-                reply = await bob.post(room["id"], "yes", thread_root_id=root["id"])
-                assert reply.status_code == 201, reply.text
-                frame = await receive(ws, "notification", timeout=10)
-            assert frame["data"]["reason"] == "thread_reply"
-            assert frame["data"]["title"] == "bob replied in a thread"
-            assert frame["data"]["data"]["thread_root_id"] == root["id"]
+    async with chat_and_notifications(tmp_path, nats_server.url, keys) as (chat, service):
+        alice, bob, carol = [await sign_up(chat, n) for n in ("alice", "bob", "carol")]
+        room = await alice.create_room("general")
+        for member in (bob, carol):
+            joined = await member.http.post(f"/api/chat/rooms/{room['id']}/join")
+            assert joined.status_code == 200
+        root = (await alice.post(room["id"], "lunch?")).json()
+        async with alice.socket("/ws") as ws:
+            await receive(ws, "hello")
+            reply = await bob.post(room["id"], "yes", thread_root_id=root["id"])
+            assert reply.status_code == 201, reply.text
+            frame = await receive(ws, "notification", timeout=10)
+        assert frame["data"]["reason"] == "thread_reply"
+        assert frame["data"]["title"] == "bob replied in a thread"
+        assert frame["data"]["data"]["thread_root_id"] == root["id"]
 
-            headers = {"Authorization": f"Bearer {carol.token}"}
-            async with httpx.AsyncClient(base_url=service.url, headers=headers) as inbox:
-                async def carol_decided() -> list[dict[str, object]]:
-                    answer = await inbox.get("/api/notifications/decisions",
-                                             params={"message_id": reply.json()["id"]})
-                    return answer.json().get("decisions", []) if answer.status_code == 200 \
-                        else []
-                [decision] = await eventually(carol_decided, what="carol's decision")
-                assert (decision["outcome"], decision["reason"]) == (
-                    "suppressed", "not_in_thread")
-                assert (await inbox.get("/api/notifications")).json()["notifications"] == []
-            for client in (alice, bob, carol):
-                await client.http.aclose()
-    finally:
-        await chat.stop()
+        headers = {"Authorization": f"Bearer {carol.token}"}
+        async with httpx.AsyncClient(base_url=service.url, headers=headers) as inbox:
+            async def carol_decided() -> list[dict[str, object]]:
+                answer = await inbox.get("/api/notifications/decisions",
+                                         params={"message_id": reply.json()["id"]})
+                return answer.json().get("decisions", []) if answer.status_code == 200 \
+                    else []
+            [decision] = await eventually(carol_decided, what="carol's decision")
+            assert (decision["outcome"], decision["reason"]) == (
+                "suppressed", "not_in_thread")
+            assert (await inbox.get("/api/notifications")).json()["notifications"] == []
+        for client in (alice, bob, carol):
+            await client.http.aclose()
