@@ -18,6 +18,7 @@ from services.chat.adapters.inbound.http import (
     jwks_router,
     people_router,
     reactions_router,
+    search_router,
 )
 from services.chat.adapters.inbound.pages import install_pages
 from services.chat.adapters.inbound.ws import ChatWebSockets
@@ -87,6 +88,7 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     app.include_router(admin_router())
     app.include_router(jwks_router())
     app.include_router(people_router())
+    app.include_router(search_router())
     app.websockets = ChatWebSockets(chat)
     app.edge = behind_proxies(app.dispatch, settings.trusted_proxies,
                               settings.hsts_max_age_secs)

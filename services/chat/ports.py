@@ -23,6 +23,7 @@ from services.chat.domain import (
     User,
 )
 from services.chat.domain.marks import MessageEdit, MessageMarks, Pin
+from services.chat.domain.search import SearchQuery
 from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
 
 
@@ -148,6 +149,19 @@ class EditLog(Protocol):
         ...
 
 
+class SearchIndex(Protocol):
+    """Full-text search over messages, kept by the database in each message's own
+    transaction (triggers), so an edit or a deletion is searchable as it commits."""
+
+    async def find(self, query: SearchQuery, room_ids: Sequence[int], *, relevance: bool,
+                   limit: int, before_id: int | None = None, offset: int = 0
+                   ) -> list[Message]:
+        """Messages of `room_ids` (the rooms the reader may read) matching every term and
+        filter of `query`, never a deleted one. Newest first (by id, below `before_id`), or
+        with `relevance` best first (skipping `offset`). `query.room` is the caller's."""
+        ...
+
+
 class Outbox(Protocol):
     async def add(self, event: BaseModel, now: datetime) -> None:
         """Record a domain event in the same transaction as the change it describes."""
@@ -167,6 +181,7 @@ class ChatTx(Protocol):
     reactions: ReactionStore
     pins: PinStore
     edits: EditLog
+    search: SearchIndex
 
 
 class ChatUnitOfWork(Protocol):

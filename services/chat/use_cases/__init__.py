@@ -29,6 +29,7 @@ from services.chat.use_cases.messages import (
     delete_message,
     edit_message,
     history,
+    history_around,
     post_message,
     thread,
 )
@@ -46,6 +47,7 @@ from services.chat.use_cases.reactions import (
 from services.chat.use_cases.reads import mark_read, unread_counts
 from services.chat.use_cases.recovery import Recovery, messages_between, recover
 from services.chat.use_cases.rooms import create_room, get_room, list_rooms, update_room
+from services.chat.use_cases.search import SearchHit, SearchPage, search_messages
 from services.chat.use_cases.sessions import end_session, open_session
 
 __all__ = [
@@ -55,6 +57,8 @@ __all__ = [
     "Posted",
     "Reactions",
     "Recovery",
+    "SearchHit",
+    "SearchPage",
     "ThreadPage",
     "add_reaction",
     "authenticate",
@@ -72,6 +76,7 @@ __all__ = [
     "find_people",
     "get_room",
     "history",
+    "history_around",
     "invite_member",
     "join_room",
     "kick_member",
@@ -93,6 +98,7 @@ __all__ = [
     "register",
     "remove_reaction",
     "rooms_of_user",
+    "search_messages",
     "thread",
     "typing_frame",
     "unpin_message",

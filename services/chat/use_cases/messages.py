@@ -121,6 +121,8 @@ class HistoryPage:
     # The seqs of thread-only replies within the span the page covers: the room holds them
     # without showing them, so a client counting contiguous seqs sees no hole.
     thread_seqs: list[int] = field(default_factory=list)
+    # Around a message (`history_around`): newer messages exist after the page.
+    has_more_after: bool = False
 
 
 async def history(deps: ChatDeps, actor: Actor, room_id: int, *, before_seq: int | None = None,
@@ -145,6 +147,32 @@ async def history(deps: ChatDeps, actor: Actor, room_id: int, *, before_seq: int
         thread_seqs = await tx.messages.thread_seqs(room_id, low, high)
         await annotated(tx, rows, actor.user_id)
     return HistoryPage(rows, has_more, thread_seqs)
+
+
+async def history_around(deps: ChatDeps, actor: Actor, room_id: int, around_seq: int, *,
+                         limit: int = 50) -> HistoryPage:
+    """A message in context (a search result opened): up to `limit` messages of the room's
+    timeline, oldest first, about half at or before `around_seq` and the rest after it.
+    `has_more`: older ones exist; `has_more_after`: newer ones."""
+    if not 1 <= limit <= HISTORY_MAX_PAGE:
+        raise Invalid("invalid_limit", f"limit must be 1-{HISTORY_MAX_PAGE}.")
+    older_n = limit - limit // 2
+    newer_n = limit - older_n
+    async with deps.uow.read() as tx:
+        await visible_room(tx, actor, room_id)
+        older = await tx.messages.page(room_id, before_seq=around_seq + 1, after_seq=None,
+                                       limit=older_n + 1, timeline=True)
+        newer = (await tx.messages.page(room_id, before_seq=None, after_seq=around_seq,
+                                        limit=newer_n + 1, timeline=True)
+                 if newer_n else [])
+        has_more, has_more_after = len(older) > older_n, len(newer) > newer_n
+        rows = older[1:] if has_more else older
+        rows += newer[:newer_n]
+        low = rows[0].seq if has_more and rows else 1
+        high = rows[-1].seq if has_more_after else None
+        thread_seqs = await tx.messages.thread_seqs(room_id, low, high)
+        await annotated(tx, rows, actor.user_id)
+    return HistoryPage(rows, has_more, thread_seqs, has_more_after)
 
 
 @dataclass(frozen=True, slots=True)

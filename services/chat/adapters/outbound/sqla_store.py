@@ -17,6 +17,7 @@ from services.chat.adapters.outbound.sqla_marks import (
 )
 from services.chat.adapters.outbound.sqla_messages import SqlaMessageStore
 from services.chat.adapters.outbound.sqla_rooms import SqlaMemberStore, SqlaRoomStore
+from services.chat.adapters.outbound.sqla_search import search_index
 from services.chat.adapters.outbound.sqla_tables import outbox
 from shared.db import Database
 from shared.outbox import Committed, OutboxWriter, write_with_outbox
@@ -35,6 +36,7 @@ class SqlaChatTx:
         self.reactions = SqlaReactionStore(session)
         self.pins = SqlaPinStore(session)
         self.edits = SqlaEditLog(session)
+        self.search = search_index(session)
 
 
 class SqlaChatUnitOfWork:

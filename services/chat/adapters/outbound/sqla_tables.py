@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import false as sa_false
 
+from services.chat.adapters.outbound.search_schema import attach as attach_search
 from shared.db import BigId, UtcDateTime
 from shared.outbox import outbox_table
 
@@ -110,6 +111,9 @@ chat_messages = Table(
     UniqueConstraint("user_id", "client_msg_id", name="uq_chat_messages_client_msg"),
     Index("ix_chat_messages_thread_seq", "thread_root_id", "seq"),
 )
+
+# The search index (migration 0007): not tables of this metadata, made with chat_messages.
+attach_search(chat_messages)
 
 message_mentions = Table(
     "message_mentions", metadata,

@@ -14,7 +14,7 @@ from services.chat.adapters.frames import member_data, message_data, room_data, 
 from services.chat.adapters.inbound.http._deps import ActorDep, Body, ChatDep, MaybeActorDep
 from services.chat.adapters.inbound.http.dms import rooms_data
 from services.chat.adapters.inbound.service import ChatService
-from services.chat.domain import Actor, Throttled
+from services.chat.domain import Actor, Invalid, Throttled
 from shared.contracts.bounds import Id, Limit, Seq
 
 
@@ -126,8 +126,20 @@ def chat_router() -> APIRouter:
     async def history(room_id: Id, who: MaybeActorDep, chat: ChatDep,
                       before_seq: Annotated[Seq | None, Query()] = None,
                       after_seq: Annotated[Seq | None, Query()] = None,
+                      around_seq: Annotated[Seq | None, Query()] = None,
                       limit: Annotated[Limit, Query()] = 50) -> dict[str, Any]:
-        """A page of history, oldest first, with `has_more` in the paging direction."""
+        """A page of history, oldest first, with `has_more` in the paging direction;
+        `around_seq`: the page around that message (a search result opened), with
+        `has_more` (older) and `has_more_after` (newer)."""
+        if around_seq is not None:
+            if before_seq is not None or after_seq is not None:
+                raise Invalid("invalid_paging", "around_seq goes without before_seq and "
+                              "after_seq.")
+            page = await use_cases.history_around(chat.deps, who, room_id, around_seq,
+                                                  limit=limit)
+            return {"messages": [message_data(m) for m in page.messages],
+                    "has_more": page.has_more, "has_more_after": page.has_more_after,
+                    "thread_seqs": page.thread_seqs}
         page = await use_cases.history(chat.deps, who, room_id, before_seq=before_seq,
                                        after_seq=after_seq, limit=limit)
         return {"messages": [message_data(m) for m in page.messages],
