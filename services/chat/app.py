@@ -23,6 +23,7 @@ from services.chat.adapters.inbound.http import (
 from services.chat.adapters.inbound.pages import install_pages
 from services.chat.adapters.inbound.ws import ChatWebSockets
 from services.chat.domain import ChatError, Throttled
+from services.chat.domain.search import InvalidQuery
 from services.chat.settings import ChatSettings
 from shared import gc_policy
 from shared.problems import Problem, service_problem
@@ -55,6 +56,8 @@ def chat_problem(error: ChatError) -> Problem:
     `error` frames carry the same codes); a throttled request is told when to try again."""
     if isinstance(error, Throttled):
         return service_problem(error, retry_after=error.retry_after_secs)
+    if isinstance(error, InvalidQuery):  # a search: `detail` says what is wrong in it
+        return service_problem(error, detail=error.message)
     return service_problem(error)
 
 

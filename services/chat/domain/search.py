@@ -22,8 +22,12 @@ SEARCH_MAX_PAGE = 100
 FILTERS = ("in", "from", "before", "after", "has", "is")
 
 
-def invalid_query(detail: str) -> Invalid:
-    return Invalid("invalid_query", detail)
+class InvalidQuery(Invalid):
+    """422 `invalid_query`; its problem's `detail` (and title) say what is wrong."""
+
+
+def invalid_query(detail: str) -> InvalidQuery:
+    return InvalidQuery("invalid_query", detail)
 
 
 def _is_word_char(char: str) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Integer, and_, column, exists, false, literal_column, select, table
+from sqlalchemy import Integer, and_, column, exists, false, select, table
 from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement, Select
@@ -136,20 +136,22 @@ class PgSearchIndex(_SqlaSearch):
         if not query.terms:
             return await self._newest(query, room_ids, limit, before_id)
         expr, values = tsquery(query.terms)
-        matched: ColumnElement[Any] = sql_text(f"chat_messages_search.document @@ ({expr})")
+        matched: ColumnElement[Any] = sql_text(
+            f"chat_messages_search.document @@ ({expr})").bindparams(**values)
         select_ = self._filtered(
             self._base().select_from(
                 pg_search.join(m, m.c.id == pg_search.c.message_id)
                 .outerjoin(users, users.c.id == m.c.user_id))
             .where(and_(matched)), query, room_ids)
         if relevance:
-            rank = literal_column(f"ts_rank(chat_messages_search.document, ({expr}))")
-            select_ = select_.order_by(rank.desc(), m.c.id.desc()).offset(offset)
+            rank = sql_text(f"ts_rank(chat_messages_search.document, ({expr})) DESC"
+                            ).bindparams(**values)
+            select_ = select_.order_by(rank, m.c.id.desc()).offset(offset)
         else:
             if before_id is not None:
                 select_ = select_.where(m.c.id < before_id)
             select_ = select_.order_by(m.c.id.desc())
-        return await self._rows(select_.limit(limit).params(**values))
+        return await self._rows(select_.limit(limit))
 
 
 def search_index(session: AsyncConnection) -> SqliteSearchIndex | PgSearchIndex:
