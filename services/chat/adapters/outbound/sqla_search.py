@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement, Select
 
 from services.chat.adapters.outbound.sqla_messages import _message
+from services.chat.adapters.outbound.sqla_tables import chat_files as files
 from services.chat.adapters.outbound.sqla_tables import chat_messages, users
 from services.chat.domain import Message
 from services.chat.domain.search import SearchQuery, Term
@@ -24,7 +25,6 @@ from services.chat.domain.search import SearchQuery, Term
 # Not SQLAlchemy tables of ours (the migrations' drift check looks at those only).
 fts = table("chat_messages_fts", column("rowid", Integer), column("rank"))
 pg_search = table("chat_messages_search", column("message_id", Integer), column("document"))
-files = table("chat_files", column("message_id", Integer), column("deleted_at"))
 
 m = chat_messages
 

@@ -5,7 +5,7 @@ Not SQLAlchemy tables (services/chat/adapters/outbound/search_schema.py makes th
 new database); the drift check sees only the code's tables.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-02 17:30:00
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | None = None
 depends_on: str | None = None
 
