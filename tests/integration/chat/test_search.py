@@ -1,7 +1,8 @@
 """Search on a real chat replica, on SQLite FTS5 and on PostgreSQL: who finds what (a private
 room's messages vanish after leaving it), edits and deletions found as they commit, accents,
-prefixes, phrases, every filter, paging, errors; a message in context (`around_seq`); and the
-index's triggers the same on a created and a migrated database."""
+prefixes, phrases, every filter (has:file on chat_files rows), paging, errors; a message in
+context (`around_seq`); and the index's triggers the same on a created and a migrated
+database."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
+from services.chat.adapters.outbound.sqla_tables import chat_files
 from services.migrate import schema_of
 from shared.db import Database
 from shared.migrations import upgrade
@@ -144,11 +146,28 @@ async def _around(alice: Client) -> None:
     assert (mixed.status_code, mixed.json()["code"]) == (422, "invalid_paging")
 
 
+async def _has_file(chat: Any, alice: Client) -> None:
+    """has:file: messages with a file attached that is not deleted (chat_files)."""
+    room = await alice.create_room("files")
+    ids = [(await alice.post(room["id"], f"report {n}")).json()["id"] for n in range(3)]
+    now = datetime.now(UTC)
+    rows = [{"id": f"{n:032x}", "user_id": alice.id, "name": "r.pdf", "size": 1,
+             "content_type": "application/pdf", "sha256": "0" * 64, "kind": "attachment",
+             "message_id": ids[n], "room_id": room["id"], "created_at": now,
+             "deleted_at": now if n == 2 else None} for n in (0, 2)]
+    async with chat.db.write() as conn:
+        await conn.execute(insert(chat_files), rows)
+    assert contents(await found(alice, "report has:file")) == ["report 0"]
+    assert contents(await found(alice, "has:file in:#files")) == ["report 0"]
+    assert len(await found(alice, "report")) == 3
+
+
 async def _search_on(tmp_path: Path, nats_url: str, **extra: Any) -> None:
     async with replicas([chat_settings(tmp_path, nats_url, **extra)]) as (chat,):
         alice, bob, carol = (await sign_up(chat), await sign_up(chat), await sign_up(chat))
         await _search_scenario(alice, bob, carol)
         await _around(alice)
+        await _has_file(chat.chat, alice)
 
 
 async def test_search_finds_what_the_reader_may_read_on_sqlite(
