@@ -27,6 +27,7 @@ import { sortedMessages } from './js/rooms.js';
 import { renderPending, sendComposer, transmit } from './js/sending.js';
 import { endSession, onAuthSubmit, signOut, startSession } from './js/session.js';
 import { ChatSocket } from './js/socket.js';
+import { bindSearch } from './js/search.js';
 import { openThread } from './js/threads.js';
 import {
   $, attach, current, inbox, pendingOf, recall, SIGNED_IN_KEY, socket, state, STATUS_KEY, view,
@@ -108,6 +109,7 @@ function bind() {
   $('join-room').addEventListener('click', joinCurrent);
   $('leave-room').addEventListener('click', leaveCurrent);
   bindPins();
+  bindSearch();
   $('invite-form').addEventListener('submit', invite);
   $('composer-form').addEventListener('submit', (event) => {
     event.preventDefault();
