@@ -18,6 +18,7 @@ from services.chat.domain.model import Invalid
 
 QUERY_MAX_CHARS = 500
 TERMS_MAX = 16
+PREFIX_MIN_CHARS = 2  # the FTS5 table keeps prefix indexes of 2 and 3 characters
 SEARCH_MAX_PAGE = 100
 FILTERS = ("in", "from", "before", "after", "has", "is")
 
@@ -124,8 +125,9 @@ def _term(text: str, quoted: bool) -> Term | None:
     if not quoted and "*" in text:
         raise invalid_query("A * goes at the end of a word (deplo*), nowhere else.")
     tokens = tuple(word for _, _, word in words(text))
-    if prefix and not tokens:
-        raise invalid_query("A * needs at least one letter or digit before it.")
+    if prefix and (not tokens or len(tokens[-1]) < PREFIX_MIN_CHARS):
+        raise invalid_query(f"A * needs at least {PREFIX_MIN_CHARS} letters or digits "
+                            "before it (deplo*).")
     return Term(tokens, prefix) if tokens else None
 
 

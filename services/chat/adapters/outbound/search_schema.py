@@ -19,7 +19,7 @@ SEARCH_TABLES = {
 
 SQLITE = (
     "CREATE VIRTUAL TABLE chat_messages_fts USING fts5(content, content='chat_messages', "
-    "content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
+    "content_rowid='id', tokenize='unicode61 remove_diacritics 2', prefix='2 3')",
     # A deleted message leaves the index; an edit replaces its words. Only a change of
     # content or deletion touches it (a root's reply count does not).
     "CREATE TRIGGER chat_messages_fts_insert AFTER INSERT ON chat_messages "

@@ -20,7 +20,7 @@ depends_on: str | None = None
 
 SQLITE = (
     "CREATE VIRTUAL TABLE chat_messages_fts USING fts5(content, content='chat_messages', "
-    "content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
+    "content_rowid='id', tokenize='unicode61 remove_diacritics 2', prefix='2 3')",
     "CREATE TRIGGER chat_messages_fts_insert AFTER INSERT ON chat_messages "
     "WHEN NOT new.is_deleted BEGIN "
     "INSERT INTO chat_messages_fts (rowid, content) VALUES (new.id, new.content); END",
