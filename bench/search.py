@@ -1,7 +1,8 @@
 """Search on SQLite at scale (issue 16): 1,000,000 messages over 1,000 private rooms, one user
 a member of 50 of them (so 5% of the messages are theirs to read). Measures a one-word
 query's latency (median, p95) through the chat service's SQLite adapter
-(`SqliteSearchIndex.find`, newest first, a page of 20) for common, medium and rare words, and
+(`SqliteSearchIndex.find`, newest first, a page of 20) for common, medium and rare words
+(and prefixes), and
 the insert rate of messages with the FTS5 triggers on and off.
 
 The words follow a Zipf distribution (s = 1) over a 30,000-word vocabulary (English and
@@ -25,7 +26,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from services.chat.adapters.outbound.sqla_search import SqliteSearchIndex
+from services.chat.adapters.outbound.sqla_search import SqliteSearchIndex, fts5_match
 from services.chat.domain.search import parse
 from services.migrate import schema_of
 from shared.db import Database
@@ -113,7 +114,8 @@ def counts(path: Path, words: list[str]) -> dict[str, int]:
     conn = sqlite3.connect(path)
     try:
         return {w: conn.execute("SELECT count(*) FROM chat_messages_fts WHERE "
-                                "chat_messages_fts MATCH ?", (f'"{w}"',)).fetchone()[0]
+                                "chat_messages_fts MATCH ?",
+                                (fts5_match(parse(w).terms),)).fetchone()[0]
                 for w in words}
     finally:
         conn.close()
@@ -193,7 +195,7 @@ def main() -> None:
         else:
             words, mine = build(path, args.messages, rng)
         word_sets = {"common": ["the", "to", "and"], "medium": words[150:153],
-                     "rare": words[20_000:20_003]}
+                     "rare": words[20_000:20_003], "prefix": ["lo*", "tre*", "deplo*"]}
         found = counts(path, [w for g in word_sets.values() for w in g])
         for label, group in word_sets.items():
             shown = ", ".join(f"{w!r} in {found[w]:,}" for w in group)
