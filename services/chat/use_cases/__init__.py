@@ -13,6 +13,7 @@ from services.chat.use_cases.accounts import (
 from services.chat.use_cases.administration import deactivate_user, ensure_admin, reactivate_user
 from services.chat.use_cases.dms import OpenedDm, dm_members, find_people, open_dm
 from services.chat.use_cases.file_access import Download, download, readable_file
+from services.chat.use_cases.file_sweep import sweep_files, sweep_files_every
 from services.chat.use_cases.membership import (
     change_role,
     invite_member,
@@ -101,6 +102,8 @@ __all__ = [
     "remove_reaction",
     "rooms_of_user",
     "store_upload",
+    "sweep_files",
+    "sweep_files_every",
     "thread",
     "typing_frame",
     "unpin_message",
