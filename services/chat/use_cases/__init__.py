@@ -12,6 +12,8 @@ from services.chat.use_cases.accounts import (
 )
 from services.chat.use_cases.administration import deactivate_user, ensure_admin, reactivate_user
 from services.chat.use_cases.dms import OpenedDm, dm_members, find_people, open_dm
+from services.chat.use_cases.file_access import Download, download, readable_file
+from services.chat.use_cases.file_sweep import sweep_files, sweep_files_every
 from services.chat.use_cases.membership import (
     change_role,
     invite_member,
@@ -49,10 +51,13 @@ from services.chat.use_cases.recovery import Recovery, messages_between, recover
 from services.chat.use_cases.rooms import create_room, get_room, list_rooms, update_room
 from services.chat.use_cases.search import SearchHit, SearchPage, search_messages
 from services.chat.use_cases.sessions import end_session, open_session
+from services.chat.use_cases.uploads import Inspected, inspect_upload, store_upload
 
 __all__ = [
     "HISTORY_MAX_PAGE",
+    "Download",
     "HistoryPage",
+    "Inspected",
     "OpenedDm",
     "Posted",
     "Reactions",
@@ -70,6 +75,7 @@ __all__ = [
     "delete_account",
     "delete_message",
     "dm_members",
+    "download",
     "edit_message",
     "end_session",
     "ensure_admin",
@@ -77,6 +83,7 @@ __all__ = [
     "get_room",
     "history",
     "history_around",
+    "inspect_upload",
     "invite_member",
     "join_room",
     "kick_member",
@@ -94,11 +101,15 @@ __all__ = [
     "post_message",
     "present_members",
     "reactivate_user",
+    "readable_file",
     "recover",
     "register",
     "remove_reaction",
     "rooms_of_user",
     "search_messages",
+    "store_upload",
+    "sweep_files",
+    "sweep_files_every",
     "thread",
     "typing_frame",
     "unpin_message",

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, text
+from sqlalchemy import text, update
 
 from services.chat.adapters.outbound.sqla_tables import chat_files
 from services.migrate import schema_of
@@ -147,17 +147,26 @@ async def _around(alice: Client) -> None:
 
 
 async def _has_file(chat: Any, alice: Client) -> None:
-    """has:file: messages with a file attached that is not deleted (chat_files)."""
+    """has:file: messages with a file attached that is not deleted (chat_files); results
+    carry their attachments, as history does."""
     room = await alice.create_room("files")
-    ids = [(await alice.post(room["id"], f"report {n}")).json()["id"] for n in range(3)]
-    now = datetime.now(UTC)
-    rows = [{"id": f"{n:032x}", "user_id": alice.id, "name": "r.pdf", "size": 1,
-             "content_type": "application/pdf", "sha256": "0" * 64, "kind": "attachment",
-             "message_id": ids[n], "room_id": room["id"], "created_at": now,
-             "deleted_at": now if n == 2 else None} for n in (0, 2)]
-    async with chat.db.write() as conn:
-        await conn.execute(insert(chat_files), rows)
-    assert contents(await found(alice, "report has:file")) == ["report 0"]
+    ids = []
+    for n in range(3):
+        attach = []
+        if n != 1:
+            uploaded = await alice.http.post(
+                "/api/chat/files", files={"file": (f"r{n}.txt", b"report", "text/plain")})
+            assert uploaded.status_code == 201, uploaded.text
+            attach = [uploaded.json()["id"]]
+        posted = await alice.post(room["id"], f"report {n}", attachment_ids=attach)
+        assert posted.status_code == 201, posted.text
+        ids.append(posted.json()["id"])
+    async with chat.db.write() as conn:  # as the sweep leaves a file it removed
+        await conn.execute(update(chat_files).where(chat_files.c.message_id == ids[2])
+                           .values(deleted_at=datetime.now(UTC)))
+    items = await found(alice, "report has:file")
+    assert contents(items) == ["report 0"]
+    assert [a["name"] for a in items[0]["message"]["attachments"]] == ["r0.txt"]
     assert contents(await found(alice, "has:file in:#files")) == ["report 0"]
     assert len(await found(alice, "report")) == 3
 

@@ -24,6 +24,7 @@ from services.chat.domain import (
     in_room_timeline,
 )
 from services.chat.domain.marks import MessageEdit, Pin
+from services.chat.domain.stored_file import StoredFile
 from services.chat.ports import ChatDeps, JoinView
 from services.chat.post_plan import (
     BatchPlan,
@@ -37,6 +38,7 @@ from tests.support.clocks import T0 as T0  # the fakes' start, imported by the t
 from tests.support.clocks import FixedClock
 from tests.support.memory_uow import MemoryStore, MemoryUnitOfWork, RecordingOutbox
 from tests.unit.chat.dm_fakes import InMemoryDmStore
+from tests.unit.chat.fakes_files import InMemoryFileStore
 from tests.unit.chat.fakes_marks import InMemoryEditLog, InMemoryPinStore, InMemoryReactionStore
 
 
@@ -62,6 +64,7 @@ class ChatState:
     reactions: dict[tuple[int, int, str], tuple[int, datetime]] = field(default_factory=dict)
     pins: dict[int, Pin] = field(default_factory=dict)
     edits: list[MessageEdit] = field(default_factory=list)
+    files: dict[str, StoredFile] = field(default_factory=dict)
     last_ids: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
@@ -307,6 +310,7 @@ class InMemoryChatTx:
         self.reactions = InMemoryReactionStore(state, read_only)
         self.pins = InMemoryPinStore(state, read_only)
         self.edits = InMemoryEditLog(state, read_only)
+        self.files = InMemoryFileStore(state, read_only)
 
 
 class InMemoryChatUnitOfWork(MemoryUnitOfWork[ChatState, InMemoryChatTx]):
