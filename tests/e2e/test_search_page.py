@@ -11,7 +11,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.e2e.chat_page import PASSWORD, Person, api_token, sign_in, unique
+from tests.e2e.chat_page import PASSWORD, SCREENSHOTS, Person, api_token, sign_in, unique
 from tests.support.system import RunningSystem
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -42,7 +42,7 @@ def _seed(system: RunningSystem) -> tuple[str, str]:
     return names[0], room_name
 
 
-def _search_and_open(person: Person, room_name: str) -> None:
+def _search_and_open(person: Person, room_name: str, shot: str) -> None:
     person.by("search-input").fill("cafe manana")
     person.by("search-input").press("Enter")
     result = person.by("search-result").filter(has_text="Quedamos")
@@ -52,6 +52,7 @@ def _search_and_open(person: Person, room_name: str) -> None:
     # Text, not HTML: the result's content holds text nodes and marks only.
     assert result.get_by_test_id("search-result-content").evaluate(
         "n => [...n.childNodes].every(c => c.nodeType === 3 || c.nodeName === 'MARK')")
+    person.page.screenshot(path=str(SCREENSHOTS / f"search-{shot}.png"))
     result.click()
     person.by("room-title").filter(has_text=room_name).wait_for()
     target = person.page.locator(
@@ -68,8 +69,8 @@ def test_search_shows_highlights_and_opens_a_result_in_context(
     name, room_name = _seed(system)
     rosa = people(name)
     sign_in(rosa)
-    _search_and_open(rosa, room_name)
+    _search_and_open(rosa, room_name, "desktop")
     phone = people(name, viewport={"width": 375, "height": 740})
     sign_in(phone)
-    _search_and_open(phone, room_name)
+    _search_and_open(phone, room_name, "phone")
     assert rosa.console_errors == [] and phone.console_errors == []
