@@ -1,6 +1,7 @@
 // The message list of the open room: ordered by seq, pending sends at the end, history
 // prepended without moving what the reader is looking at. Content is text nodes only.
 
+import { addAttachments } from './attachments.js';
 import { clear, el, hueOf, initials, mentionsMe, renderContent } from './dom.js';
 import { placeDivider } from './divider.js';
 import { formatFull, formatTime, t } from './i18n.js';
@@ -205,6 +206,7 @@ export class MessageView {
       node.classList.add('mentions-me');
     }
     const bubble = el('div', { class: 'bubble' }, head, content);
+    addAttachments(bubble, msg);
     const actions = this.actionsFor(msg, pending, own, node, content);
     if (actions) bubble.append(actions);
     if (!pending) decorateMessage(node, head, bubble, msg);
