@@ -2,7 +2,8 @@
 // prepended without moving what the reader is looking at. Content is text nodes only.
 
 import { addAttachments } from './attachments.js';
-import { clear, el, hueOf, initials, mentionsMe, renderContent } from './dom.js';
+import { avatarFor } from './avatars.js';
+import { clear, el, mentionsMe, renderContent } from './dom.js';
 import { placeDivider } from './divider.js';
 import { formatFull, formatTime, t } from './i18n.js';
 import { decorateMessage } from './marks.js';
@@ -179,8 +180,7 @@ export class MessageView {
         clientMsgId: msg.client_msg_id || '',
       },
     });
-    const avatar = el('span', { class: 'avatar', 'aria-hidden': 'true', text: initials(shown) });
-    avatar.style.setProperty('--hue', hueOf(author));
+    const avatar = avatarFor(pending ? me.id : msg.user_id, shown, author);
     const time = el('time', {
       class: 'message-time', dataset: { testid: 'message-time' },
       datetime: msg.created_at, title: formatFull(msg.created_at),
