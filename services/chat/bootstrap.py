@@ -27,6 +27,7 @@ from services.chat.adapters.outbound.bus_presence import BusPresenceDirectory
 from services.chat.adapters.outbound.common_passwords import load_password_policy
 from services.chat.adapters.outbound.connection_hub import ConnectionHub
 from services.chat.adapters.outbound.connections_report import ConnectionsReporter
+from services.chat.adapters.outbound.file_wiring import blob_store, file_limits, image_processor
 from services.chat.adapters.outbound.nats_kv_limits import NatsKvLimitsStorage
 from services.chat.adapters.outbound.nats_live_feed import BusLiveFeed
 from services.chat.adapters.outbound.security import Argon2PasswordHasher, SystemClock
@@ -38,7 +39,7 @@ from services.chat.adapters.outbound.sqlite_posts import SqlitePostLog
 from services.chat.adapters.outbound.viewing_report import ViewingReporter
 from services.chat.domain import AuthSession, User
 from services.chat.migrations import SCHEMA
-from services.chat.ports import ChatDeps, Clock, PasswordHasher
+from services.chat.ports import BlobStore, ChatDeps, Clock, PasswordHasher
 from services.chat.posting import PostQueue
 from services.chat.settings import ChatSettings
 from shared.auth import (
@@ -105,7 +106,7 @@ class Chat:
 def wire(settings: ChatSettings, *, bus: EventBus | None = None,
          hasher: PasswordHasher | None = None, clock: Clock | None = None,
          issuer: TokenIssuer | None = None,
-         throttle_storage: Storage | None = None) -> Chat:
+         throttle_storage: Storage | None = None, blobs: BlobStore | None = None) -> Chat:
     db = Database(settings.resolved_database_url())
     # No echo: the replica hands its own frames to its own sockets (BusLiveFeed).
     bus = bus or settings.nats_bus("chat", settings.replica_id, echo=False)
@@ -147,6 +148,9 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
         revocations=revocations,
         session_ttl_secs=settings.access_token_ttl_secs,
         reactions_max_per_message=settings.reactions_max_per_message,
+        blobs=blobs or blob_store(settings, bus),
+        images=image_processor(settings),
+        files=file_limits(settings),
     )
     limiter = RateLimiter(settings.rate_limit_per_sec, settings.rate_limit_burst)
     gc_pauses = GcPauses(metrics.registry)

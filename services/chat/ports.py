@@ -1,11 +1,16 @@
-"""The interfaces the chat core needs; adapters implement them (SQLAlchemy, NATS, argon2...)."""
+"""The interfaces the chat core needs; adapters implement them (SQLAlchemy, NATS, argon2...).
+
+Longer than 300 lines because it is the one list of every port of the core (the stores a
+transaction bundles, the blob store, the hot path's), so what a use case may touch is read
+in one place."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
 from pydantic import BaseModel
@@ -22,6 +27,7 @@ from services.chat.domain import (
     Unread,
     User,
 )
+from services.chat.domain.files import StoredFile
 from services.chat.domain.marks import MessageEdit, MessageMarks, Pin
 from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
 
@@ -154,6 +160,103 @@ class Outbox(Protocol):
         ...
 
 
+class FileStore(Protocol):
+    """The rows of uploaded files (`chat_files`); their bytes are in the `BlobStore`."""
+
+    async def add(self, file: StoredFile) -> None: ...
+    async def get(self, file_id: str) -> StoredFile | None: ...
+    async def usage(self, user_id: int, *, lock: bool = False) -> int:
+        """Bytes of the user's live files (not deleted). With `lock`, the user's row is held
+        until the transaction ends (PostgreSQL: FOR UPDATE), so two uploads of one user
+        take turns with the quota."""
+        ...
+    async def of_messages(self, message_ids: Sequence[int]) -> dict[int, list[StoredFile]]:
+        """The live files attached to each message, in attaching order (one query; messages
+        with none are absent)."""
+        ...
+    async def mark_deleted(self, *, message_id: int | None = None, file_id: str | None = None,
+                           now: datetime) -> list[StoredFile]:
+        """Mark the message's files (or the one file) deleted; the ones marked now. Their
+        blobs stay until the sweep (`use_cases/file_sweep.py`) removes them."""
+        ...
+
+
+class FileSweepStore(Protocol):
+    """What the periodic sweep of files needs (any replica may run it at any time)."""
+
+    async def expire_unattached(self, created_before: datetime, now: datetime) -> int:
+        """Mark attachments never attached and created before then deleted; how many."""
+        ...
+    async def removable(self, deleted_before: datetime, limit: int) -> list[StoredFile]:
+        """Deleted files whose blobs may go: deleted before then, or never attached."""
+        ...
+    async def remove(self, file_id: str) -> bool:
+        """Delete the row; False when another sweep did already."""
+        ...
+
+
+class BlobStore(Protocol):
+    """Bytes by key (a file id, or a thumbnail's key): a data directory, or a JetStream
+    Object Store bucket (`CHAT_BLOBS`)."""
+
+    async def put_file(self, key: str, path: Path) -> None:
+        """Store the local file's bytes under `key`. The store may move the file away;
+        the caller removes it if it is still there."""
+        ...
+    async def put_chunks(self, key: str, chunks: AsyncIterator[bytes]) -> None: ...
+    async def open(self, key: str) -> AsyncIterator[bytes] | None:
+        """The blob's bytes in chunks, or None when there is no such blob."""
+        ...
+    async def delete(self, key: str) -> None:
+        """Remove the blob; nothing happens when there is none (idempotent)."""
+        ...
+    async def exists(self, key: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SpooledUpload:
+    """An upload's bytes in a local temp file, as the inbound adapter streamed them."""
+
+    path: Path
+    size: int
+    sha256: str
+    head: bytes  # the first `domain.files.SNIFF_BYTES`, for sniffing
+    name: str | None
+    declared_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FileLimits:
+    max_bytes: int = 25 * 1024 * 1024
+    quota_bytes: int = 1024 * 1024 * 1024
+    thumbnail_px: int = 400
+    retention_secs: float = 7 * 86_400.0
+    unattached_ttl_secs: float = 86_400.0
+
+
+@dataclass(frozen=True, slots=True)
+class ImageInfo:
+    width: int
+    height: int
+
+
+class ImageProcessor(Protocol):
+    """Reads and scales raster images (Pillow), off the event loop."""
+
+    async def inspect(self, path: Path) -> ImageInfo:
+        """The image's size, read from its header before anything is decoded: more pixels
+        than allowed → `Invalid("image_too_large")`; not a readable image of the sniffed
+        type → `Invalid("content_type_mismatch")`."""
+        ...
+    async def thumbnail(self, path: Path, dest: Path, max_side: int) -> bool:
+        """Write a WebP of the image scaled to fit `max_side` (never enlarged) to `dest`;
+        False (nothing written) when the image cannot be decoded."""
+        ...
+    async def square(self, path: Path, dest: Path, side: int) -> None:
+        """Crop the image to its centred square, scale it to `side`, write a PNG (avatars)."""
+        ...
+
+
 class ChatTx(Protocol):
     """One database transaction with every store the core writes to."""
 
@@ -167,6 +270,8 @@ class ChatTx(Protocol):
     reactions: ReactionStore
     pins: PinStore
     edits: EditLog
+    files: FileStore
+    file_sweep: FileSweepStore
 
 
 class ChatUnitOfWork(Protocol):
@@ -268,4 +373,8 @@ class ChatDeps:
     revocations: SessionRevocations | None = None
     session_ttl_secs: int = 3600
     reactions_max_per_message: int = 20
+    # Uploads (`use_cases/uploads.py`): without a blob store, file endpoints answer 404.
+    blobs: BlobStore | None = None
+    images: ImageProcessor | None = None
+    files: FileLimits = field(default_factory=FileLimits)
 

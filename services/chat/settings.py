@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
@@ -62,6 +63,23 @@ class ChatSettings(NatsSettings):
     # Larger request bodies are refused with 413 before they are read (shared/body_limit.py).
     max_body_bytes: int = 1024 * 1024
 
+    # Uploaded files (docs/operations.md "Files"): the per-file limit (also the gateway's
+    # and the body limit's on POST /api/chat/files), each user's quota over their live
+    # files, how long a deleted message's files stay, how long an upload may wait to be
+    # attached, how often a replica sweeps, the largest image decoded (width x height).
+    files_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
+    files_quota_bytes: int = Field(default=1024 * 1024 * 1024, ge=0)
+    files_retention_secs: float = Field(default=7 * 86_400.0, ge=0)
+    files_unattached_ttl_secs: float = Field(default=86_400.0, ge=0)
+    files_sweep_interval_secs: float = Field(default=600.0, gt=0)
+    files_max_image_pixels: int = Field(default=50_000_000, ge=1)
+    files_thumbnail_px: int = Field(default=400, ge=16, le=2048)
+    # Where the bytes go: "dir" (<data dir>/blobs/) or "nats" (a JetStream Object Store
+    # bucket with this many replicas; 3 in the `ha` overlay).
+    blobs: Literal["dir", "nats"] = "dir"
+    blobs_bucket: str = "CHAT_FILES"
+    blobs_replicas: int = Field(default=1, ge=1, le=5)
+
     # uvicorn's WebSocket protocol implementation under `tertulia serve` (uvicorn's names,
     # or an import path): by default its sans-I/O one with less kept per idle socket.
     ws_protocol: str = "services.chat.adapters.inbound.uvicorn_ws:LeanWebSocketProtocol"
@@ -96,6 +114,13 @@ class ChatSettings(NatsSettings):
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'chat.db'}"
+
+    def blobs_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    def uploads_tmp_dir(self) -> Path:
+        """Where uploads stream before they are stored (beside the blobs: one rename)."""
+        return self.data_dir / "uploads-tmp"
 
     def resolved_signing_key_file(self) -> Path:
         return self.signing_key_file or self.data_dir / "chat-signing-key.pem"

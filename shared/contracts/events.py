@@ -15,6 +15,7 @@ EVENTS_STREAM = "EVENTS"
 
 RoomRole = Literal["admin", "moderator", "member"]
 PresenceStatus = Literal["online", "away", "busy", "offline"]
+FileKind = Literal["attachment", "avatar"]
 NotificationReason = Literal["message", "mention", "room_mention", "thread_reply", "broadcast",
                              "direct_message"]
 
@@ -213,6 +214,29 @@ class MessageUnpinned(_Event):
     unpinned_at: datetime
 
 
+class FileStored(_Event):
+    """A file was uploaded: its bytes now count in the uploader's storage (the dashboard
+    sums `size` of stored minus deleted files)."""
+
+    file_id: str
+    user_id: int
+    size: int
+    kind: FileKind
+    room_id: int | None = None
+    stored_at: datetime
+
+
+class FileDeleted(_Event):
+    """A file's bytes were removed (its message was deleted and the retention passed, it
+    was never attached, or an avatar was replaced)."""
+
+    file_id: str
+    user_id: int
+    size: int
+    kind: FileKind
+    deleted_at: datetime
+
+
 class PresenceChanged(_Event):
     user_id: int
     username: str
@@ -317,6 +341,10 @@ EVENT_MODELS: tuple[EventSpec, ...] = (
               "tertulia.chat.message.pinned.v1", "A moderator pinned a message in its room."),
     EventSpec(MessageUnpinned, "events.chat.message.unpinned",
               "tertulia.chat.message.unpinned.v1", "A moderator unpinned a message."),
+    EventSpec(FileStored, "events.chat.file.stored",
+              "tertulia.chat.file.stored.v1", "A file was uploaded (an attachment or avatar)."),
+    EventSpec(FileDeleted, "events.chat.file.deleted",
+              "tertulia.chat.file.deleted.v1", "A file's bytes were removed."),
     EventSpec(PresenceChanged, "events.presence.changed",
               "tertulia.presence.changed.v1", "A user's aggregate presence changed."),
     EventSpec(NotificationCreated, "events.notifications.created",

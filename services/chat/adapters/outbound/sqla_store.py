@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.chat.adapters.outbound.sqla_accounts import SqlaSessionStore, SqlaUserStore
 from services.chat.adapters.outbound.sqla_dms import SqlaDmStore
+from services.chat.adapters.outbound.sqla_files import SqlaFileStore, SqlaFileSweepStore
 from services.chat.adapters.outbound.sqla_marks import (
     SqlaEditLog,
     SqlaPinStore,
@@ -35,6 +36,8 @@ class SqlaChatTx:
         self.reactions = SqlaReactionStore(session)
         self.pins = SqlaPinStore(session)
         self.edits = SqlaEditLog(session)
+        self.files = SqlaFileStore(session)
+        self.file_sweep = SqlaFileSweepStore(session)
 
 
 class SqlaChatUnitOfWork:

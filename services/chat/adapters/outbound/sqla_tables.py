@@ -42,6 +42,9 @@ users = Table(
     # The profile (migration 0002): one line of status, an IANA time zone name.
     Column("status_text", String(100)),
     Column("time_zone", String(64)),
+    # The current avatar, a `chat_files` row of kind "avatar" (migration 0006); no foreign
+    # key, so the two tables do not point at each other.
+    Column("avatar_file_id", String(32)),
 )
 
 # One row per sign-in; a token's `sid` is its id. Revoked rows stay until they expire.
@@ -155,6 +158,30 @@ message_edits = Table(
     Column("new_content", Text),
     Column("edited_at", UtcDateTime, nullable=False),
     Index("ix_message_edits_message", "message_id", "id"),
+)
+
+# Uploaded files (migration 0006): the bytes are the BlobStore's blob `id` (and the
+# thumbnail's, `thumbnail_key`). A post attaches a file by setting message_id and room_id
+# in its own transaction; deleted_at set, the sweep removes blobs and row after retention.
+chat_files = Table(
+    "chat_files", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("thumbnail_key", String(64)),
+    Column("kind", String(10), nullable=False, default="attachment"),
+    Column("message_id", BigId, ForeignKey("chat_messages.id", ondelete="SET NULL")),
+    Column("room_id", Integer, ForeignKey("chat_rooms.id", ondelete="SET NULL")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("deleted_at", UtcDateTime),
+    Index("ix_chat_files_message", "message_id"),
+    Index("ix_chat_files_user", "user_id"),
+    Index("ix_chat_files_deleted_at", "deleted_at"),
 )
 
 outbox = outbox_table(metadata)
