@@ -109,8 +109,9 @@ def test_an_avatar_uploaded_in_the_profile_shows_to_others_and_initials_stay_wit
     assert author.locator("img").count() == 0  # no avatar: initials
 
     alice.by("me-avatar").click()
+    picture_png = _png(300, 200, (200, 60, 60))
     alice.by("profile-avatar-input").set_input_files(
-        files=[{"name": "yo.png", "mimeType": "image/png", "buffer": _png(300, 200, (200, 60, 60))}])
+        files=[{"name": "yo.png", "mimeType": "image/png", "buffer": picture_png}])
     alice.page.locator('[data-testid="me-avatar"] img.avatar-img').wait_for()
     alice.by("profile-editor").get_by_role("button", name="Cancel").click()
     send(alice, "con foto")

@@ -13,9 +13,12 @@ from services.dashboard.domain.facts import (
     RoomNamed,
     UserSignedUp,
 )
+from services.dashboard.domain.storage import StorageChanged
 from shared.contracts import (
     BroadcastSent,
     CloudEvent,
+    FileDeleted,
+    FileStored,
     MessageCreated,
     NotificationCreated,
     NotificationRead,
@@ -54,4 +57,8 @@ def fact_of(event: CloudEvent) -> Fact | None:
         return BroadcastRead(payload.user_id, payload.broadcast_id, payload.read_at)
     if isinstance(payload, BroadcastSent):
         return BroadcastAnnounced(payload.broadcast_id)
+    if isinstance(payload, FileStored):
+        return StorageChanged(payload.kind, payload.size, 1)
+    if isinstance(payload, FileDeleted):
+        return StorageChanged(payload.kind, -payload.size, -1)
     return None
