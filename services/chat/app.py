@@ -19,6 +19,7 @@ from services.chat.adapters.inbound.http import (
     people_router,
     reactions_router,
 )
+from services.chat.adapters.inbound.http.avatars import avatars_router
 from services.chat.adapters.inbound.pages import install_pages
 from services.chat.adapters.inbound.ws import ChatWebSockets
 from services.chat.domain import ChatError, Throttled
@@ -87,6 +88,7 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     app.include_router(admin_router())
     app.include_router(jwks_router())
     app.include_router(people_router())
+    app.include_router(avatars_router())
     app.websockets = ChatWebSockets(chat)
     app.edge = behind_proxies(app.dispatch, settings.trusted_proxies,
                               settings.hsts_max_age_secs)

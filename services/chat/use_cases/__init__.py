@@ -11,6 +11,7 @@ from services.chat.use_cases.accounts import (
     register,
 )
 from services.chat.use_cases.administration import deactivate_user, ensure_admin, reactivate_user
+from services.chat.use_cases.avatars import avatar_file, avatar_ids, remove_avatar, set_avatar
 from services.chat.use_cases.dms import OpenedDm, dm_members, find_people, open_dm
 from services.chat.use_cases.membership import (
     change_role,
@@ -58,6 +59,8 @@ __all__ = [
     "ThreadPage",
     "add_reaction",
     "authenticate",
+    "avatar_file",
+    "avatar_ids",
     "change_password",
     "change_role",
     "create_room",
@@ -91,8 +94,10 @@ __all__ = [
     "reactivate_user",
     "recover",
     "register",
+    "remove_avatar",
     "remove_reaction",
     "rooms_of_user",
+    "set_avatar",
     "thread",
     "typing_frame",
     "unpin_message",

@@ -1,0 +1,129 @@
+"""Avatars over HTTP: `PUT`/`DELETE /api/auth/me/avatar` (multipart field `file`) and
+`GET /api/chat/users/{id}/avatar`, and `avatar_url`, the address other JSON carries."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import secrets
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import StreamingResponse
+from starlette.datastructures import UploadFile
+
+from services.chat import use_cases
+from services.chat.adapters.inbound.http._deps import ActorDep, ChatDep, user_data
+from services.chat.adapters.inbound.service import ChatService
+from services.chat.domain import Invalid, NotFound
+from services.chat.domain.files import SNIFF_BYTES, file_too_large
+from services.chat.ports import SpooledUpload
+from shared.contracts.bounds import Id
+
+COPY_CHUNK_BYTES = 256 * 1024
+# The multipart framing around the file: a request longer than the file limit by more than
+# this is refused before its body is read.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+# Served from a path that cannot run script on the app origin's pages.
+SERVING_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "sandbox; default-src 'none'",
+    "Content-Disposition": 'inline; filename="avatar.png"',
+}
+
+
+def avatar_url(user_id: int, file_id: str | None) -> str | None:
+    """Where a user's avatar is, or None: `?v=` changes with each new one, so the address
+    of one picture can be cached for good."""
+    return f"/api/chat/users/{user_id}/avatar?v={file_id}" if file_id else None
+
+
+def with_avatar(data: dict[str, Any], user_id: int, avatars: Mapping[int, str]) -> dict[str, Any]:
+    return {**data, "avatar_url": avatar_url(user_id, avatars.get(user_id))}
+
+
+async def me_with_avatar(chat: ChatService, user: Any) -> dict[str, Any]:
+    """`/api/auth/me`'s user: `user_data` and its `avatar_url`."""
+    return with_avatar(user_data(user), user.id, await use_cases.avatar_ids(chat.deps, [user.id]))
+
+
+def _spool(source: BinaryIO, dest: Path, max_bytes: int) -> tuple[int, str, bytes]:
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    with dest.open("wb") as out:
+        while chunk := source.read(COPY_CHUNK_BYTES):
+            size += len(chunk)
+            if size > max_bytes:
+                raise file_too_large(max_bytes)
+            if len(head) < SNIFF_BYTES:
+                head += chunk[: SNIFF_BYTES - len(head)]
+            digest.update(chunk)
+            out.write(chunk)
+    return size, digest.hexdigest(), head
+
+
+@contextlib.asynccontextmanager
+async def spooled(request: Request, chat: ChatService) -> AsyncIterator[SpooledUpload]:
+    """The request's `file` part in a temp file of the data directory, removed afterwards."""
+    max_bytes = chat.deps.files.max_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes + MULTIPART_OVERHEAD_BYTES:
+        raise file_too_large(max_bytes)
+    async with request.form(max_files=1, max_fields=4) as form:
+        part = form.get("file")
+        if not isinstance(part, UploadFile):
+            raise Invalid("file_missing", "Send the image as the multipart field `file`.")
+        tmp_dir = chat.settings.uploads_tmp_dir()
+        await asyncio.to_thread(tmp_dir.mkdir, parents=True, exist_ok=True)
+        path = tmp_dir / f"avatar-{secrets.token_hex(8)}"
+        try:
+            size, sha256, head = await asyncio.to_thread(_spool, part.file, path, max_bytes)
+            yield SpooledUpload(path=path, size=size, sha256=sha256, head=head,
+                                name=part.filename or "avatar", declared_type=part.content_type)
+        finally:
+            await asyncio.to_thread(path.unlink, True)
+
+
+def avatars_router() -> APIRouter:
+    router = APIRouter(tags=["avatars"])
+
+    @router.put("/api/auth/me/avatar")
+    async def put_avatar(request: Request, who: ActorDep, chat: ChatDep) -> dict[str, Any]:
+        """Your avatar from an image (multipart field `file`: PNG, JPEG, GIF or WebP),
+        cropped to its centred square, 256 x 256: your user with `avatar_url`. The one it
+        replaces is deleted. 413 `file_too_large`; 422 `file_missing`, `file_empty`,
+        `content_type_mismatch` (not such an image), `image_too_large` (too many pixels)."""
+        async with spooled(request, chat) as upload:
+            user, file_id = await use_cases.set_avatar(chat.deps, who, upload)
+        return {**user_data(user), "avatar_url": avatar_url(user.id, file_id)}
+
+    @router.delete("/api/auth/me/avatar", status_code=status.HTTP_204_NO_CONTENT)
+    async def delete_avatar(who: ActorDep, chat: ChatDep) -> None:
+        """No avatar: the page draws your initials (204 also when there was none)."""
+        await use_cases.remove_avatar(chat.deps, who)
+
+    @router.get("/api/chat/users/{user_id}/avatar")
+    async def get_avatar(user_id: Id, request: Request, who: ActorDep,
+                         chat: ChatDep) -> Response:
+        """A user's avatar (a PNG), for anyone signed in; 404 `avatar_not_found`. With the
+        `?v=` of its `avatar_url` it may be cached for good."""
+        file = await use_cases.avatar_file(chat.deps, who, user_id)
+        etag = f'"{file.id}"'
+        current = request.query_params.get("v") == file.id
+        headers = {**SERVING_HEADERS, "ETag": etag, "Cache-Control":
+                   "private, max-age=31536000, immutable" if current else "private, no-cache"}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+        blobs = chat.deps.blobs
+        chunks = await blobs.open(file.id) if blobs is not None else None
+        if chunks is None:
+            raise NotFound("avatar_not_found", f"User {user_id}'s avatar is missing.")
+        return StreamingResponse(chunks, media_type=file.content_type,
+                                 headers={**headers, "Content-Length": str(file.size)})
+
+    return router
+
