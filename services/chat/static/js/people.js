@@ -18,11 +18,13 @@ export function onPeopleChange(fn) { listeners.add(fn); }
 
 function changed() { for (const fn of listeners) fn(); }
 
-/** Learn what a member, message or profile says of its user (fields it lacks are kept). */
+/** Learn what a member, message or profile says of its user (fields it lacks are kept);
+ *  true when it changes their picture (messages already drawn need it too). */
 export function rememberUser(data) {
   const id = data.user_id ?? data.id;
-  if (id === null || id === undefined || !data.username) return;
+  if (id === null || id === undefined || !data.username) return false;
   const known = people.get(id) || {};
+  const picture = 'avatar_url' in data && (data.avatar_url || null) !== (known.avatar_url || null);
   people.set(id, {
     ...known,
     username: data.username,
@@ -31,6 +33,7 @@ export function rememberUser(data) {
     ...('time_zone' in data ? { time_zone: data.time_zone } : {}),
     ...('avatar_url' in data ? { avatar_url: data.avatar_url } : {}),
   });
+  return picture;
 }
 
 /** The name to show for a user: their display name, else their username. */
@@ -41,12 +44,14 @@ export function nameOf(userId, fallback) {
 
 export function rememberMembers(roomId, members) {
   const map = new Map();
+  let pictures = false;
   for (const m of members) {
-    rememberUser(m);
+    pictures = rememberUser(m) || pictures;
     map.set(m.user_id, m.role);
   }
   roles.set(roomId, map);
-  changed();
+  if (pictures) rerender(); // their messages get their avatars
+  else changed();
 }
 
 export function rememberMember(data) {
