@@ -105,7 +105,7 @@ async def test_upload_replace_serve_and_remove_an_avatar(tmp_path: Path, nats_ur
 
 async def test_what_is_not_an_image_is_refused_and_leaves_nothing(
         tmp_path: Path, nats_url: str) -> None:
-    async with replicas([chat_settings(tmp_path, nats_url)]) as (one,):
+    async with replicas([chat_settings(tmp_path, nats_url, files_max_bytes=20_000)]) as (one,):
         ana = await sign_up(one)
         cases = [
             (b"%PDF-1.4 not a picture", "a.pdf", "application/pdf", 422, "content_type_mismatch"),
@@ -113,6 +113,9 @@ async def test_what_is_not_an_image_is_refused_and_leaves_nothing(
             (b"", "a.png", "image/png", 422, "file_empty"),
             (image(10, 10)[:60], "cut.png", "image/png", 422, "content_type_mismatch"),
         ]
+        big = io.BytesIO()
+        Image.effect_noise((200, 200), 64).save(big, "PNG")  # noise: no compression
+        cases.append((big.getvalue(), "big.png", "image/png", 413, "file_too_large"))
         for data, name, mime, status, code in cases:
             answer = await put(ana.http, data, name, mime)
             assert (answer.status_code, answer.json()["code"]) == (status, code), name
