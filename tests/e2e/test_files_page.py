@@ -11,12 +11,14 @@ import pytest
 from PIL import Image
 
 from tests.e2e.chat_page import (
+    DEMO_PASSWORD,
     SCREENSHOTS,
     Person,
     create_room,
     messages,
     open_room,
     send,
+    sign_in,
     sign_up,
     unique,
     wait_connected,
@@ -124,3 +126,29 @@ def test_an_avatar_uploaded_in_the_profile_shows_to_others_and_initials_stay_wit
     picture.wait_for()
     bob.page.wait_for_function(
         "img => img.complete && img.naturalWidth === 256", arg=picture.element_handle())
+
+
+def test_the_dashboard_shows_the_storage_an_avatar_takes_live(
+        people: Callable[..., Person]) -> None:
+    ana = people("ana")  # the demo's administrator
+    sign_in(ana, password=DEMO_PASSWORD)
+    board = ana.context.new_page()
+    board.set_default_timeout(15_000)
+    board.goto("/dashboard")
+    board.locator("#link.pill-live").wait_for()
+    storage = board.get_by_test_id("storage-used")
+    board.wait_for_function("() => /\\d/.test(document.querySelector('#k-storage').innerText)")
+    before = storage.get_attribute("title")
+
+    noise = io.BytesIO()
+    Image.effect_noise((97, 89), 80).convert("RGB").save(noise, "PNG")
+    ana.page.bring_to_front()
+    ana.by("me-avatar").click()
+    ana.by("profile-avatar-input").set_input_files(
+        files=[{"name": "ana.png", "mimeType": "image/png", "buffer": noise.getvalue()}])
+    ana.page.locator('[data-testid="me-avatar"] img.avatar-img').wait_for()
+
+    # The avatar's bytes arrive as a storage_stats delta: no reload.
+    board.wait_for_function("before => document.querySelector('#k-storage').title !== before",
+                            arg=before)
+    assert "avatar" in board.get_by_test_id("storage-files").inner_text()
