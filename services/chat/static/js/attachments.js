@@ -16,8 +16,9 @@ export function formatBytes(n) {
   let unit = 0;
   while (value >= 1024 && unit < UNITS.length - 1) { value /= 1024; unit += 1; }
   try {
-    return new Intl.NumberFormat(lang(), { style: 'unit', unit: UNITS[unit], unitDisplay: 'short',
-      maximumFractionDigits: unit ? 1 : 0 }).format(value);
+    // "0 bytes", "12 bytes", then "1.5 kB": the short form of a byte is "byte" whatever n.
+    return new Intl.NumberFormat(lang(), { style: 'unit', unit: UNITS[unit],
+      unitDisplay: unit ? 'short' : 'long', maximumFractionDigits: unit ? 1 : 0 }).format(value);
   } catch {
     return `${Math.round(value * 10) / 10} ${['B', 'KB', 'MB', 'GB'][unit]}`;
   }

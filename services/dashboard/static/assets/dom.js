@@ -40,7 +40,7 @@ export function bytes(n) {
   let unit = 0;
   while (value >= 1024 && unit < BYTE_UNITS.length - 1) { value /= 1024; unit += 1; }
   return new Intl.NumberFormat(lang(), { style: 'unit', unit: BYTE_UNITS[unit],
-    unitDisplay: 'short', maximumFractionDigits: unit ? 1 : 0 }).format(value);
+    unitDisplay: unit ? 'short' : 'long', maximumFractionDigits: unit ? 1 : 0 }).format(value);
 }
 
 export function formatTime(iso, withDate) {
