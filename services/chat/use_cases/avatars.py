@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from services.chat.domain import Actor, Invalid, NotFound, User
+from services.chat.domain import Actor, Frame, Invalid, NotFound, User
 from services.chat.domain.files import StoredFile, file_too_large, new_file_id
 from services.chat.ports import BlobStore, ChatDeps, ChatTx, ImageProcessor, SpooledUpload
 from services.chat.use_cases._access import active_user, require_user
@@ -22,6 +23,23 @@ AVATAR_PX = 256
 AVATAR_TYPE = "image/png"
 
 
+@dataclass(frozen=True, slots=True)
+class AvatarChanged:
+    """A `user_updated` frame's data when the picture changed: the profile and its avatar."""
+
+    user: User
+    avatar_file_id: str | None
+
+
+async def _tell_rooms(deps: ChatDeps, user: User, file_id: str | None) -> None:
+    """Open pages in the user's rooms draw the new picture at once (as a rename)."""
+    async with deps.uow.read() as tx:
+        rooms = await tx.members.rooms_of(user.id)
+    frame = Frame("user_updated", AvatarChanged(user, file_id), about_user=user.id)
+    for room_id in rooms:
+        await deps.live.to_room(room_id, frame)
+
+
 def _digest(path: Path) -> tuple[int, str]:
     data = path.read_bytes()  # a 256 x 256 PNG: small
     return len(data), hashlib.sha256(data).hexdigest()
@@ -29,8 +47,8 @@ def _digest(path: Path) -> tuple[int, str]:
 
 async def set_avatar(deps: ChatDeps, actor: Actor, upload: SpooledUpload) -> tuple[User, str]:
     """Your avatar is this image (PNG, JPEG, GIF or WebP, within the file limits): the user
-    and the new avatar's file id. The one it replaces is gone when this returns. The caller
-    removes `upload.path`."""
+    and the new avatar's file id. The one it replaces is gone when this returns; your rooms
+    get `user_updated` with it. The caller removes `upload.path`."""
     user_id = require_user(actor)
     blobs, images = _require_files(deps)
     if upload.size > deps.files.max_bytes:
@@ -60,6 +78,7 @@ async def set_avatar(deps: ChatDeps, actor: Actor, upload: SpooledUpload) -> tup
         await asyncio.to_thread(square.unlink, True)
     if old is not None:
         await remove_blobs(blobs, old)
+    await _tell_rooms(deps, user, file.id)
     return user, file.id
 
 
@@ -69,11 +88,12 @@ async def remove_avatar(deps: ChatDeps, actor: Actor) -> None:
     blobs, _ = _require_files(deps)
     now = deps.clock.now()
     async with deps.uow.write() as tx:
-        await active_user(tx, user_id, lock=True)
+        user = await active_user(tx, user_id, lock=True)
         old = await _drop(tx, await tx.avatars.avatar_of(user_id), now)
         await tx.avatars.set_avatar(user_id, None)
     if old is not None:
         await remove_blobs(blobs, old)
+        await _tell_rooms(deps, user, None)
 
 
 async def _drop(tx: ChatTx, file_id: str | None, now: datetime) -> StoredFile | None:

@@ -14,6 +14,8 @@ from PIL import Image
 from tests.integration.chat.harness import (
     ChatReplica,
     chat_settings,
+    frames_until,
+    receive,
     replicas,
     sign_up,
     stream_events,
@@ -79,9 +81,13 @@ async def test_upload_replace_serve_and_remove_an_avatar(tmp_path: Path, nats_ur
         assert (await bob.http.get(f"/api/chat/users/{ana.id}")).json()["avatar_url"] == url
         assert (await ana.http.get("/api/auth/me")).json()["avatar_url"] == url
 
-        # Replaced: a new address, and the old blob is gone at once.
-        second = await put(ana.http, image(200, 400, "JPEG"), "me.jpg", "image/jpeg")
-        assert second.status_code == 200, second.text
+        # Replaced: a new address, told live to her rooms, and the old blob is gone at once.
+        async with bob.socket(f"/ws/chat/{room['id']}") as ws:
+            await frames_until(ws, "joined")
+            second = await put(ana.http, image(200, 400, "JPEG"), "me.jpg", "image/jpeg")
+            assert second.status_code == 200, second.text
+            told = (await receive(ws, "user_updated"))["data"]
+        assert (told["user_id"], told["avatar_url"]) == (ana.id, second.json()["avatar_url"])
         second_id = second.json()["avatar_url"].split("v=")[1]
         assert second_id != first_id
         assert blobs(one) == {second_id}

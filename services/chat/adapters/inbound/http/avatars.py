@@ -16,6 +16,7 @@ from fastapi.responses import StreamingResponse
 from starlette.datastructures import UploadFile
 
 from services.chat import use_cases
+from services.chat.adapters.frames import avatar_url
 from services.chat.adapters.inbound.http._deps import ActorDep, ChatDep, user_data
 from services.chat.adapters.inbound.service import ChatService
 from services.chat.domain import Invalid, NotFound
@@ -33,12 +34,6 @@ SERVING_HEADERS = {
     "Content-Security-Policy": "sandbox; default-src 'none'",
     "Content-Disposition": 'inline; filename="avatar.png"',
 }
-
-
-def avatar_url(user_id: int, file_id: str | None) -> str | None:
-    """Where a user's avatar is, or None: `?v=` changes with each new one, so the address
-    of one picture can be cached for good."""
-    return f"/api/chat/users/{user_id}/avatar?v={file_id}" if file_id else None
 
 
 def with_avatar(data: dict[str, Any], user_id: int, avatars: Mapping[int, str]) -> dict[str, Any]:
