@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from services import up_cluster, up_nats
+from services.chat.settings import ChatSettings
 from services.supervisor import Output, ProcessSpec
 from services.up_options import (  # noqa: F401  (re-exported: `tertulia up`'s names)
     DEFAULT_GATEWAY_PORT,
@@ -60,6 +61,13 @@ def _installed(code_root: Path) -> bool:
     children find by themselves; on PYTHONPATH it would come before the standard library."""
     paths = sysconfig.get_paths()
     return any(code_root == Path(paths[key]).resolve() for key in ("purelib", "platlib"))
+
+
+def max_upload_bytes() -> str:
+    """The gateway's limit on uploads: the chat replicas' file limit and the framing."""
+    if explicit := os.environ.get("TERTULIA_MAX_UPLOAD_BYTES"):
+        return explicit
+    return str(ChatSettings().max_upload_body_bytes())
 
 
 def caddy_binary() -> str:
@@ -178,7 +186,8 @@ def plan_up(options: UpOptions, *, free_port: Callable[[], int]) -> UpPlan:
              "NOTIFICATIONS_UPSTREAMS": upstreams(others["notifications"]),
              "DASHBOARD_UPSTREAMS": upstreams(others["dashboard"]),
              # Caddy keeps its state (none needed with auto_https off) under data_dir.
-             "XDG_DATA_HOME": caddy_home, "XDG_CONFIG_HOME": caddy_home},
+             "XDG_DATA_HOME": caddy_home, "XDG_CONFIG_HOME": caddy_home,
+             "TERTULIA_MAX_UPLOAD_BYTES": max_upload_bytes()},
         # The chat page through the gateway: it answers once Caddy reaches a chat replica
         # (the services' /readyz is not public there).
         ready_url=url, url=url)

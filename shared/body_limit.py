@@ -27,17 +27,30 @@ class BodyLimit:
     The connection stays open: uvicorn discards the rest of a body whose response is
     complete without buffering it, and closing instead would reset a connection the client
     is still writing to, so it would never read the 413 (uvicorn has no lingering close).
-    The gateway, in front, closes such connections itself."""
+    The gateway, in front, closes such connections itself.
 
-    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    `streamed` paths (uploads) have limits of their own: a Content-Length above it is
+    refused the same way, and any other body reaches the route unread and unbuffered (the
+    route counts it as it streams, and stops at the limit itself)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                 streamed: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.streamed = streamed or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         length = _content_length(scope)
+        streamed = self.streamed.get(scope.get("path", ""))
+        if streamed is not None:
+            if length is not None and length > streamed:
+                await self._refuse(scope, send, streamed)
+            else:
+                await self.app(scope, receive, send)
+            return
         if length is not None:
             # The server delivers no more than the Content-Length it parsed.
             if length > self.max_bytes:
@@ -66,10 +79,11 @@ class BodyLimit:
         whole = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
         await self.app(scope, _replay([whole], receive), send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse(self, scope: Scope, send: Send, max_bytes: int | None = None) -> None:
+        max_bytes = self.max_bytes if max_bytes is None else max_bytes
         problem = Problem(413, "body_too_large", "Request body too large",
-                          f"Request bodies are limited to {self.max_bytes} bytes.",
-                          max_bytes=self.max_bytes)
+                          f"Request bodies are limited to {max_bytes} bytes.",
+                          max_bytes=max_bytes)
         body = orjson.dumps(problem.body(scope.get("path")))
         await send({"type": "http.response.start", "status": 413, "headers": [
             (b"content-type", PROBLEM_JSON.encode()),

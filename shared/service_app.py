@@ -38,12 +38,13 @@ def lifespan_of(running: Callable[[], AbstractAsyncContextManager[Any]]) -> Life
 def service_app(*, title: str, description: str, version: str, lifespan: Lifespan,
                 registry: CollectorRegistry, readiness: ReadinessCheck, max_body_bytes: int,
                 errors: ErrorMapping | None = None,
+                streamed_bodies: dict[str, int] | None = None,
                 app_class: type[AppT] = FastAPI) -> AppT:  # type: ignore[assignment]
     # No HTML docs (FastAPI's load Swagger UI and ReDoc from a CDN): the schema stays at
     # /openapi.json on this service's own port (docs/operations.md, API documentation).
     app = app_class(title=title, version=version, lifespan=lifespan, docs_url=None,
                     redoc_url=None, description=description)
     install_problem_handlers(app, errors)
-    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes, streamed=streamed_bodies)
     app.include_router(health_router(registry, readiness))
     return app

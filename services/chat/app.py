@@ -11,10 +11,12 @@ from fastapi import FastAPI
 from services.chat import bootstrap
 from services.chat.adapters.inbound.edge import behind_proxies
 from services.chat.adapters.inbound.http import (
+    FILES_PATH,
     admin_router,
     auth_router,
     chat_router,
     dms_router,
+    files_router,
     jwks_router,
     people_router,
     reactions_router,
@@ -79,6 +81,10 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
         description="Accounts, rooms, messages and every WebSocket of Tertulia.",
         lifespan=lifespan, registry=chat.metrics.registry, readiness=chat.readiness,
         max_body_bytes=settings.max_body_bytes, errors={ChatError: chat_problem},
+        # Uploads stream (adapters/inbound/http/upload_spool.py) and count their own bytes;
+        # the avatar's too. The framing may add a little to the file's limit.
+        streamed_bodies=dict.fromkeys((FILES_PATH, "/api/auth/me/avatar"),
+                                      settings.max_upload_body_bytes()),
         app_class=ChatApp)
     app.state.chat = chat
     app.include_router(auth_router())
@@ -89,6 +95,7 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     app.include_router(jwks_router())
     app.include_router(people_router())
     app.include_router(avatars_router())
+    app.include_router(files_router())
     app.websockets = ChatWebSockets(chat)
     app.edge = behind_proxies(app.dispatch, settings.trusted_proxies,
                               settings.hsts_max_age_secs)

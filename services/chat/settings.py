@@ -12,6 +12,9 @@ from pydantic_settings import SettingsConfigDict
 from shared.contracts.permissions import CHAT_THROTTLE_BUCKET
 from shared.nats_settings import NatsSettings
 
+# What the multipart framing and other parts may add to an uploaded file's bytes.
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
+
 
 class ChatSettings(NatsSettings):
     """Beside its own settings, the NATS ones of `shared.nats_settings`."""
@@ -114,6 +117,10 @@ class ChatSettings(NatsSettings):
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'chat.db'}"
+
+    def max_upload_body_bytes(self) -> int:
+        """The largest upload request body (the body limit's and the gateway's)."""
+        return self.files_max_bytes + UPLOAD_OVERHEAD_BYTES
 
     def blobs_dir(self) -> Path:
         return self.data_dir / "blobs"

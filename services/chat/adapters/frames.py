@@ -22,14 +22,16 @@ from services.chat.domain import (
     shown_name,
 )
 from services.chat.domain.marks import ReactionSummary
+from services.chat.domain.stored_file import StoredFile
 from services.chat.use_cases.avatars import AvatarChanged
 from shared.contracts.live import encode_frame as encode
 
 _FIN_TEXT = 0x81
 
-__all__ = ["ack_data", "avatar_url", "encode", "encode_frame", "error", "frame_data", "marks_data",
-           "member_data", "message_data", "profile_data", "reaction_data", "room_data",
-           "text_frame", "thread_data", "unread_data"]
+__all__ = ["ack_data", "attachment_data", "avatar_url", "encode", "encode_frame", "error",
+           "file_data", "frame_data", "marks_data", "member_data", "message_data",
+           "profile_data", "reaction_data", "room_data", "text_frame", "thread_data",
+           "unread_data"]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -55,10 +57,26 @@ def message_data(message: Message) -> dict[str, Any]:
         "also_send_to_room": message.also_send_to_room,
         "reply_count": message.reply_count,
         "last_reply_at": _iso(message.last_reply_at),
+        "attachments": ([] if message.is_deleted or not message.attachments
+                        else [attachment_data(f) for f in message.attachments]),
     }
     if message.reactions is not None:
         data.update(marks_data(message))
     return data
+
+
+def attachment_data(file: StoredFile) -> dict[str, Any]:
+    """A file as a message carries it; its bytes are at `url` (docs/protocol.md, Files)."""
+    url = f"/api/chat/files/{file.id}"
+    return {"id": file.id, "name": file.name, "size": file.size,
+            "content_type": file.content_type, "width": file.width, "height": file.height,
+            "url": url,
+            "thumbnail_url": f"{url}/thumbnail" if file.thumbnail_key is not None else None}
+
+
+def file_data(file: StoredFile) -> dict[str, Any]:
+    """`POST /api/chat/files`'s answer: the attachment's fields and when it was stored."""
+    return {**attachment_data(file), "created_at": _iso(file.created_at)}
 
 
 def thread_data(update: ThreadUpdate) -> dict[str, Any]:

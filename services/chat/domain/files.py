@@ -1,4 +1,4 @@
-"""Uploaded files: the stored file, its name's rules, and what its bytes are (sniffed from
+"""Uploaded files: their name's rules, and what its bytes are (sniffed from
 their first bytes, whatever the client said). No I/O."""
 
 from __future__ import annotations
@@ -6,13 +6,14 @@ from __future__ import annotations
 import codecs
 import secrets
 import unicodedata
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
 
 from services.chat.domain.model import ChatError, Invalid
 
-FileKind = Literal["attachment", "avatar"]
+# Re-exported: the leaf's words are the rules' too.
+from services.chat.domain.stored_file import RASTER_TYPES as RASTER_TYPES
+from services.chat.domain.stored_file import FileKind as FileKind
+from services.chat.domain.stored_file import StoredFile as StoredFile
+
 FILE_NAME_MAX_CHARS = 255
 ATTACHMENTS_MAX_PER_MESSAGE = 10
 # Enough of a file's start for every signature below and for the text check.
@@ -20,8 +21,6 @@ SNIFF_BYTES = 512
 THUMBNAIL_SUFFIX = "-thumb"
 GENERIC_TYPE = "application/octet-stream"
 TEXT_TYPE = "text/plain"
-# Served inline (an <img> may show them); everything else is served as a download.
-RASTER_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 # Unicode's explicit direction marks, embeddings, overrides and isolates: a name such as
 # "invoice\u202Efdp.exe" would read as "invoiceexe.pdf".
@@ -48,32 +47,6 @@ def refuse_over_quota(used: int, size: int, quota: int) -> None:
     if used + size > quota:
         raise TooLarge("quota_exceeded", f"Your files would take {used + size} bytes; "
                        f"the quota is {quota}.")
-
-
-@dataclass(slots=True)
-class StoredFile:
-    """One uploaded file (`chat_files`): its bytes are the blob `id`, its thumbnail the
-    blob `thumbnail_key`. Unattached until a post names it (`message_id`, `room_id`);
-    `deleted_at` set: refused everywhere, its blobs go after the retention (the sweep)."""
-
-    id: str
-    user_id: int
-    name: str
-    size: int
-    content_type: str
-    sha256: str
-    created_at: datetime
-    width: int | None = None
-    height: int | None = None
-    thumbnail_key: str | None = None
-    kind: FileKind = "attachment"
-    message_id: int | None = None
-    room_id: int | None = None
-    deleted_at: datetime | None = None
-
-    @property
-    def is_raster(self) -> bool:
-        return self.content_type in RASTER_TYPES
 
 
 def new_file_id() -> str:

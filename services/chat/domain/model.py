@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from services.chat.domain.marks import Pin, ReactionSummary
+from services.chat.domain.stored_file import StoredFile
 from shared.errors import RuleError
 
 Role = Literal["admin", "moderator", "member"]
@@ -169,6 +170,8 @@ class Message:
     # message's frames and answers carry neither (`domain/reactions.py`).
     reactions: list[ReactionSummary] | None = None
     pin: Pin | None = None
+    # Its files (`domain/files.py`), in upload order; read only where the message is.
+    attachments: tuple[StoredFile, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from services.chat.use_cases.accounts import (
 from services.chat.use_cases.administration import deactivate_user, ensure_admin, reactivate_user
 from services.chat.use_cases.avatars import avatar_file, avatar_ids, remove_avatar, set_avatar
 from services.chat.use_cases.dms import OpenedDm, dm_members, find_people, open_dm
+from services.chat.use_cases.file_access import Download, download, readable_file
 from services.chat.use_cases.membership import (
     change_role,
     invite_member,
@@ -48,10 +49,13 @@ from services.chat.use_cases.reads import mark_read, unread_counts
 from services.chat.use_cases.recovery import Recovery, messages_between, recover
 from services.chat.use_cases.rooms import create_room, get_room, list_rooms, update_room
 from services.chat.use_cases.sessions import end_session, open_session
+from services.chat.use_cases.uploads import Inspected, inspect_upload, store_upload
 
 __all__ = [
     "HISTORY_MAX_PAGE",
+    "Download",
     "HistoryPage",
+    "Inspected",
     "OpenedDm",
     "Posted",
     "Reactions",
@@ -69,12 +73,14 @@ __all__ = [
     "delete_account",
     "delete_message",
     "dm_members",
+    "download",
     "edit_message",
     "end_session",
     "ensure_admin",
     "find_people",
     "get_room",
     "history",
+    "inspect_upload",
     "invite_member",
     "join_room",
     "kick_member",
@@ -92,12 +98,14 @@ __all__ = [
     "post_message",
     "present_members",
     "reactivate_user",
+    "readable_file",
     "recover",
     "register",
     "remove_avatar",
     "remove_reaction",
     "rooms_of_user",
     "set_avatar",
+    "store_upload",
     "thread",
     "typing_frame",
     "unpin_message",

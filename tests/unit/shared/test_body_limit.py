@@ -125,3 +125,23 @@ async def test_websockets_and_lifespan_pass_untouched() -> None:
     for kind in ("websocket", "lifespan"):
         await BodyLimit(app, max_bytes=LIMIT)({"type": kind}, None, None)
     assert seen == ["websocket", "lifespan"]
+
+
+async def test_a_streamed_path_has_its_own_limit_and_is_not_buffered() -> None:
+    """Uploads: a larger Content-Length passes on their path only, above theirs it is
+    refused unread, and a chunked body reaches the route chunk by chunk."""
+    limit = BodyLimit(EchoLength(), max_bytes=LIMIT, streamed={"/api/x": 5 * LIMIT})
+    client = Client([b"x" * 2000, b"x" * 2000])
+    await limit(scope(4000), client.receive, client.send)
+    assert (client.status, client.body()) == (200, b"4000")
+    refused = Client([b"x" * 6000])
+    await limit(scope(6000), refused.receive, refused.send)
+    assert refused.status == 413 and refused.reads == 0
+    assert orjson.loads(refused.body())["max_bytes"] == 5 * LIMIT
+    chunked = Client([b"x" * 100] * 80)
+    await limit(scope(None), chunked.receive, chunked.send)
+    # 8000 bytes past even the path's limit: the route, not the middleware, stops those.
+    assert (chunked.status, chunked.body(), chunked.reads) == (200, b"8000", 80)
+    other = Client([b"x" * 2000])
+    await limit({**scope(2000), "path": "/api/y"}, other.receive, other.send)
+    assert other.status == 413
