@@ -1,38 +1,29 @@
-"""Avatars over HTTP: `PUT`/`DELETE /api/auth/me/avatar` (multipart field `file`) and
-`GET /api/chat/users/{id}/avatar`, and `avatar_url`, the address other JSON carries."""
+"""Avatars over HTTP: `PUT`/`DELETE /api/auth/me/avatar` (multipart field `file`, streamed
+by `upload_spool.py`) and `GET /api/chat/users/{id}/avatar`; `with_avatar` adds
+`avatar_url` (`adapters/frames.py`) to other JSON."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import hashlib
-import secrets
-from collections.abc import AsyncIterator, Mapping
-from pathlib import Path
-from typing import Any, BinaryIO
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import StreamingResponse
-from starlette.datastructures import UploadFile
 
 from services.chat import use_cases
 from services.chat.adapters.frames import avatar_url
 from services.chat.adapters.inbound.http._deps import ActorDep, ChatDep, user_data
+from services.chat.adapters.inbound.http.upload_spool import spooled_upload
 from services.chat.adapters.inbound.service import ChatService
-from services.chat.domain import Invalid, NotFound
-from services.chat.domain.files import SNIFF_BYTES, file_too_large
-from services.chat.ports import SpooledUpload
+from services.chat.domain import NotFound
 from shared.contracts.bounds import Id
 
-COPY_CHUNK_BYTES = 256 * 1024
-# The multipart framing around the file: a request longer than the file limit by more than
-# this is refused before its body is read.
-MULTIPART_OVERHEAD_BYTES = 64 * 1024
 # Served from a path that cannot run script on the app origin's pages.
 SERVING_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "sandbox; default-src 'none'",
     "Content-Disposition": 'inline; filename="avatar.png"',
+    "Cross-Origin-Resource-Policy": "same-origin",
 }
 
 
@@ -45,44 +36,6 @@ async def me_with_avatar(chat: ChatService, user: Any) -> dict[str, Any]:
     return with_avatar(user_data(user), user.id, await use_cases.avatar_ids(chat.deps, [user.id]))
 
 
-def _spool(source: BinaryIO, dest: Path, max_bytes: int) -> tuple[int, str, bytes]:
-    digest = hashlib.sha256()
-    size = 0
-    head = b""
-    with dest.open("wb") as out:
-        while chunk := source.read(COPY_CHUNK_BYTES):
-            size += len(chunk)
-            if size > max_bytes:
-                raise file_too_large(max_bytes)
-            if len(head) < SNIFF_BYTES:
-                head += chunk[: SNIFF_BYTES - len(head)]
-            digest.update(chunk)
-            out.write(chunk)
-    return size, digest.hexdigest(), head
-
-
-@contextlib.asynccontextmanager
-async def spooled(request: Request, chat: ChatService) -> AsyncIterator[SpooledUpload]:
-    """The request's `file` part in a temp file of the data directory, removed afterwards."""
-    max_bytes = chat.deps.files.max_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes + MULTIPART_OVERHEAD_BYTES:
-        raise file_too_large(max_bytes)
-    async with request.form(max_files=1, max_fields=4) as form:
-        part = form.get("file")
-        if not isinstance(part, UploadFile):
-            raise Invalid("file_missing", "Send the image as the multipart field `file`.")
-        tmp_dir = chat.settings.uploads_tmp_dir()
-        await asyncio.to_thread(tmp_dir.mkdir, parents=True, exist_ok=True)
-        path = tmp_dir / f"avatar-{secrets.token_hex(8)}"
-        try:
-            size, sha256, head = await asyncio.to_thread(_spool, part.file, path, max_bytes)
-            yield SpooledUpload(path=path, size=size, sha256=sha256, head=head,
-                                name=part.filename or "avatar", declared_type=part.content_type)
-        finally:
-            await asyncio.to_thread(path.unlink, True)
-
-
 def avatars_router() -> APIRouter:
     router = APIRouter(tags=["avatars"])
 
@@ -92,7 +45,8 @@ def avatars_router() -> APIRouter:
         cropped to its centred square, 256 x 256: your user with `avatar_url`. The one it
         replaces is deleted. 413 `file_too_large`; 422 `file_missing`, `file_empty`,
         `content_type_mismatch` (not such an image), `image_too_large` (too many pixels)."""
-        async with spooled(request, chat) as upload:
+        async with spooled_upload(request, chat.settings.uploads_tmp_dir(),
+                                  chat.deps.files.max_bytes) as upload:
             user, file_id = await use_cases.set_avatar(chat.deps, who, upload)
         return {**user_data(user), "avatar_url": avatar_url(user.id, file_id)}
 
