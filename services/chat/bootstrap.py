@@ -21,13 +21,13 @@ from services.chat.adapters.inbound.rate_limit import RateLimiter
 from services.chat.adapters.inbound.subscriptions import subscribe_presence
 from services.chat.adapters.inbound.throttle import AuthLimits, AuthThrottle
 from services.chat.adapters.metrics import ChatMetrics
+from services.chat.adapters.outbound import file_wiring
 from services.chat.adapters.outbound.asyncpg_joins import AsyncpgJoinReader
 from services.chat.adapters.outbound.asyncpg_posts import AsyncpgPostLog
 from services.chat.adapters.outbound.bus_presence import BusPresenceDirectory
 from services.chat.adapters.outbound.common_passwords import load_password_policy
 from services.chat.adapters.outbound.connection_hub import ConnectionHub
 from services.chat.adapters.outbound.connections_report import ConnectionsReporter
-from services.chat.adapters.outbound.file_wiring import blob_store, file_limits, image_processor
 from services.chat.adapters.outbound.nats_kv_limits import NatsKvLimitsStorage
 from services.chat.adapters.outbound.nats_live_feed import BusLiveFeed
 from services.chat.adapters.outbound.security import Argon2PasswordHasher, SystemClock
@@ -148,9 +148,8 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
         revocations=revocations,
         session_ttl_secs=settings.access_token_ttl_secs,
         reactions_max_per_message=settings.reactions_max_per_message,
-        blobs=blobs or blob_store(settings, bus),
-        images=image_processor(settings),
-        files=file_limits(settings),
+        blobs=blobs or file_wiring.blob_store(settings, bus),
+        images=file_wiring.image_processor(settings), files=file_wiring.file_limits(settings),
     )
     limiter = RateLimiter(settings.rate_limit_per_sec, settings.rate_limit_burst)
     gc_pauses = GcPauses(metrics.registry)
@@ -245,6 +244,7 @@ async def running(chat: Chat) -> AsyncIterator[Chat]:
         run_task(stack, chat.relay.run_purge(
             retention_secs=settings.outbox_retention_secs,
             interval_secs=settings.outbox_purge_interval_secs), "outbox-purge")
+        run_task(stack, file_wiring.file_sweep(chat.deps, settings), "file-sweep")
         # Posts hand their rows to the relay: the ones in flight commit before it stops.
         stack.push_async_callback(chat.posts.drain)
         await chat.hub.start()

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from services.chat.domain import (
     Actor,
     ChatError,
+    Conflict,
     Forbidden,
     Member,
     Message,
@@ -25,6 +26,7 @@ from services.chat.domain import (
     can_read,
     resolve_root,
 )
+from services.chat.domain.stored_file import StoredFile
 from shared.contracts import MemberJoined, MessageCreated
 
 
@@ -40,6 +42,8 @@ class PostRequest:
     # A reply: the message it answers (its thread's root, or a reply in that thread).
     thread_root_id: int | None = None
     also_send_to_room: bool = False
+    # Uploaded files to attach (ids checked for shape, at most 10, no duplicates).
+    attachment_ids: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -69,6 +73,8 @@ class PostContext:
     display_names: dict[int, str | None] = field(default_factory=dict)
     # The messages the batch's replies answer, and the roots of those that are replies.
     roots: dict[int, Message] = field(default_factory=dict)
+    # The files the batch attaches (`files_wanted`), read (and locked) only when it does.
+    files: dict[str, StoredFile] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -87,6 +93,8 @@ class BatchPlan:
     threads: dict[int, ThreadUpdate] = field(default_factory=dict)
     # root_id -> how many replies the batch adds (the UPDATE adds this to the stored count).
     thread_added: dict[int, int] = field(default_factory=dict)
+    # (file_id, message_id, room_id) for each file a post attaches.
+    attachments: list[tuple[str, int, int]] = field(default_factory=list)
 
 
 def _room_not_found(room_id: int) -> ChatError:
@@ -97,6 +105,26 @@ def _room_not_found(room_id: int) -> ChatError:
 def roots_wanted(requests: Sequence[PostRequest]) -> list[int]:
     """The message ids the adapter reads for `PostContext.roots` (with their roots)."""
     return sorted({r.thread_root_id for r in requests if r.thread_root_id is not None})
+
+
+def files_wanted(requests: Sequence[PostRequest]) -> list[str]:
+    """The file ids the adapter reads for `PostContext.files`: none for plain posts."""
+    return sorted({f for r in requests for f in r.attachment_ids})
+
+
+def _attachable(request: PostRequest, ctx: PostContext, user_id: int) -> list[StoredFile]:
+    """The post's files: each the poster's own attachment, live, attached to nothing."""
+    found = []
+    for file_id in request.attachment_ids:
+        file = ctx.files.get(file_id)
+        if (file is None or file.user_id != user_id or file.kind != "attachment"
+                or file.deleted_at is not None):
+            raise NotFound("attachment_not_found", f"File {file_id} not found.")
+        if file.message_id is not None:
+            raise Conflict("attachment_in_use", f"File {file_id} is attached already.")
+        found.append(file)
+    # Upload order, as every later read of the message has them (`FileStore.of_messages`).
+    return sorted(found, key=lambda f: (f.created_at, f.id))
 
 
 def plan_batch(requests: Sequence[PostRequest], ctx: PostContext) -> BatchPlan:
@@ -128,6 +156,10 @@ def _plan_one(request: PostRequest, ctx: PostContext, plan: BatchPlan) -> PostOu
         raise _room_not_found(room_id)
     if not can_post(room, actor, member):
         raise Forbidden("not_a_member", "Join the room to post in it.")
+    files = _attachable(request, ctx, user_id) if request.attachment_ids else []
+    root = None
+    if request.thread_root_id is not None:
+        root = resolve_root(request.thread_root_id, room_id, ctx.roots)
     now = ctx.now
     joined = None
     if member is None:
@@ -141,9 +173,7 @@ def _plan_one(request: PostRequest, ctx: PostContext, plan: BatchPlan) -> PostOu
         plan.events.append(MemberJoined(room_id=room_id, user_id=user_id,
                                         username=member.username, role=member.role,
                                         invited_by=None, joined_at=now))
-    root = thread = None
-    if request.thread_root_id is not None:
-        root = resolve_root(request.thread_root_id, room_id, ctx.roots)
+    thread = None
     room.last_seq += 1
     seq = plan.room_seqs[room_id] = room.last_seq
     message = Message(id=ctx.next_message_id(), room_id=room_id, seq=seq, user_id=user_id,
@@ -153,6 +183,10 @@ def _plan_one(request: PostRequest, ctx: PostContext, plan: BatchPlan) -> PostOu
                       display_name=ctx.display_names.get(user_id),
                       thread_root_id=root.id if root else None,
                       also_send_to_room=root is not None and request.also_send_to_room)
+    for file in files:  # claimed now: a later post of the batch finds it in use
+        file.message_id, file.room_id = message.id, room_id
+        plan.attachments.append((file.id, message.id, room_id))
+    message.attachments = tuple(files)
     plan.messages.append(message)
     ctx.roots[message.id] = message  # a later post of the batch may reply to it
     if root is not None:
@@ -176,6 +210,7 @@ def _plan_one(request: PostRequest, ctx: PostContext, plan: BatchPlan) -> PostOu
         username=message.username, content=message.content,
         client_msg_id=request.client_msg_id, mentions=message.mentions, created_at=now,
         thread_root_id=message.thread_root_id, also_send_to_room=message.also_send_to_room,
-        thread_root_user_id=root.user_id if root else None))
+        thread_root_user_id=root.user_id if root else None,
+        attachment_ids=[f.id for f in files]))
     return PostOutcome(message, created=True, joined=joined,
                        thread=thread if root is not None else None)

@@ -22,3 +22,8 @@ Limit = Annotated[int, Field(ge=1, le=PAGE_LIMIT_MAX)]
 def fits_seq(value: int) -> bool:
     """Whether a number parsed by hand (a handshake's query string) is a valid `Seq`."""
     return 0 <= value <= INT64_MAX
+
+
+# Uploaded files' ids on a post: the rule is at most 10 (too_many_attachments, 422 with a
+# clear code); this only bounds what is parsed at all.
+AttachmentIds = Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=50)]

@@ -156,6 +156,8 @@ class MessageCreated(_Event):
     thread_root_id: int | None = None
     thread_root_user_id: int | None = None
     also_send_to_room: bool = False
+    # The uploaded files it carries (`GET /api/chat/files/{id}`), in upload order.
+    attachment_ids: list[str] = []
 
 
 class MessageEdited(_Event):

@@ -14,6 +14,7 @@ from services.chat.use_cases.administration import deactivate_user, ensure_admin
 from services.chat.use_cases.avatars import avatar_file, avatar_ids, remove_avatar, set_avatar
 from services.chat.use_cases.dms import OpenedDm, dm_members, find_people, open_dm
 from services.chat.use_cases.file_access import Download, download, readable_file
+from services.chat.use_cases.file_sweep import sweep_files, sweep_files_every
 from services.chat.use_cases.membership import (
     change_role,
     invite_member,
@@ -106,6 +107,8 @@ __all__ = [
     "rooms_of_user",
     "set_avatar",
     "store_upload",
+    "sweep_files",
+    "sweep_files_every",
     "thread",
     "typing_frame",
     "unpin_message",

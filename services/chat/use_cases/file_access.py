@@ -3,10 +3,10 @@ while it is attached to none), and its bytes, or its thumbnail's, as chunks."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from services.chat.domain import Actor, NotFound
+from services.chat.domain import Actor, Message, NotFound
 from services.chat.domain.files import StoredFile, is_file_id
 from services.chat.ports import ChatDeps, ChatTx
 from services.chat.use_cases._access import visible_room
@@ -17,6 +17,14 @@ class Download:
     file: StoredFile
     chunks: AsyncIterator[bytes]
     thumbnail: bool = False
+
+
+async def with_files(tx: ChatTx, messages: Sequence[Message]) -> None:
+    """Give messages their attachments: one query for a page."""
+    if messages:
+        files = await tx.files.of_messages([m.id for m in messages])
+        for message in messages:
+            message.attachments = tuple(files.get(message.id, ()))
 
 
 def file_not_found(file_id: str) -> NotFound:

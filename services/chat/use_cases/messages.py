@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from services.chat.domain import (
@@ -18,9 +19,11 @@ from services.chat.domain import (
     validate_client_msg_id,
     validate_content,
 )
+from services.chat.domain.files import is_file_id, refuse_too_many
 from services.chat.ports import ChatDeps, ChatTx
 from services.chat.post_plan import PostRequest
 from services.chat.use_cases._access import require_user, visible_room
+from services.chat.use_cases.file_access import with_files
 from services.chat.use_cases.reactions import annotated, record_edit
 from shared.contracts import MessageDeleted, MessageEdited
 
@@ -36,18 +39,31 @@ class Posted:
 async def post_message(deps: ChatDeps, actor: Actor, room_id: int, content: str,
                        client_msg_id: str | None = None, *,
                        thread_root_id: int | None = None,
-                       also_send_to_room: bool = False) -> Posted:
+                       also_send_to_room: bool = False,
+                       attachment_ids: Sequence[str] = ()) -> Posted:
     """The message and its event commit together, with the room's next `seq`; a retry with
     the same `client_msg_id` returns the first message instead of posting twice. Posts that
     arrive together share one transaction (`services.chat.posting`); each is acknowledged
     only after that commit. With `thread_root_id` the post is a reply in that message's
-    thread (`domain.resolve_root`); `also_send_to_room` only means something for a reply."""
+    thread (`domain.resolve_root`); `also_send_to_room` only means something for a reply.
+    `attachment_ids` are the poster's own uploads, attached to nothing yet: they are attached
+    in the post's transaction (a post that fails attaches none), and then the text may be
+    empty."""
     require_user(actor)
-    content = validate_content(content, deps.message_max_chars)
+    files = tuple(dict.fromkeys(attachment_ids))
+    refuse_too_many(list(files))
+    for file_id in files:
+        if not is_file_id(file_id):
+            raise NotFound("attachment_not_found", f"File {file_id} not found.")
+    if files and not content.strip():
+        content = ""
+    else:
+        content = validate_content(content, deps.message_max_chars)
     validate_client_msg_id(client_msg_id)
     outcome = await deps.post(PostRequest(actor, room_id, content, client_msg_id,
                                           tuple(mentions_in(content)), thread_root_id,
-                                          also_send_to_room and thread_root_id is not None))
+                                          also_send_to_room and thread_root_id is not None,
+                                          files))
     if outcome.error is not None:
         raise outcome.error
     assert outcome.message is not None
@@ -71,6 +87,7 @@ async def edit_message(deps: ChatDeps, actor: Actor, message_id: int, content: s
         message.mentions = mentions_in(content)
         await tx.messages.update(message)
         await record_edit(tx, message, user_id, previous, now)
+        await with_files(tx, [message])  # the edited frame shows them as before
         await tx.outbox.add(MessageEdited(
             message_id=message.id, room_id=message.room_id, seq=message.seq,
             user_id=message.user_id, content=content, mentions=message.mentions,
@@ -95,6 +112,8 @@ async def delete_message(deps: ChatDeps, actor: Actor, message_id: int) -> Messa
         message.edited_at = now
         await tx.messages.update(message)
         await record_edit(tx, message, user_id, message.content, now)
+        # Its files are refused from now on; the sweep removes them after the retention.
+        await tx.files.mark_deleted(message_id=message.id, now=now)
         await tx.outbox.add(MessageDeleted(
             message_id=message.id, room_id=message.room_id, seq=message.seq,
             user_id=message.user_id, deleted_by=user_id, deleted_at=now), now)

@@ -31,6 +31,7 @@ from services.chat.domain.reactions import (
 )
 from services.chat.ports import ChatDeps, ChatTx
 from services.chat.use_cases._access import require_user, visible_room
+from services.chat.use_cases.file_access import with_files
 from shared.contracts import MessagePinned, MessageUnpinned, ReactionAdded, ReactionRemoved
 
 
@@ -44,9 +45,11 @@ class Reactions:
 
 
 async def annotated(tx: ChatTx, messages: Sequence[Message], viewer_id: int | None) -> None:
-    """Give a page of messages their reactions (for `viewer_id`) and pins: one query."""
+    """Give a page of messages their reactions (for `viewer_id`) and pins: one query; and
+    their attachments: another."""
     if messages:
         annotate(messages, await tx.reactions.marks([m.id for m in messages]), viewer_id)
+        await with_files(tx, messages)
 
 
 async def _message_in_room(tx: ChatTx, actor: Actor,

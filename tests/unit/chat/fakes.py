@@ -24,6 +24,7 @@ from services.chat.domain import (
     in_room_timeline,
 )
 from services.chat.domain.marks import MessageEdit, Pin
+from services.chat.domain.stored_file import StoredFile
 from services.chat.ports import ChatDeps, JoinView
 from services.chat.post_plan import (
     BatchPlan,
@@ -37,6 +38,7 @@ from tests.support.clocks import T0 as T0  # the fakes' start, imported by the t
 from tests.support.clocks import FixedClock
 from tests.support.memory_uow import MemoryStore, MemoryUnitOfWork, RecordingOutbox
 from tests.unit.chat.dm_fakes import InMemoryDmStore
+from tests.unit.chat.fakes_files import InMemoryFileStore
 from tests.unit.chat.fakes_marks import InMemoryEditLog, InMemoryPinStore, InMemoryReactionStore
 
 
@@ -63,6 +65,7 @@ class ChatState:
     pins: dict[int, Pin] = field(default_factory=dict)
     edits: list[MessageEdit] = field(default_factory=list)
     avatars: dict[int, str] = field(default_factory=dict)  # users.avatar_file_id
+    files: dict[str, StoredFile] = field(default_factory=dict)
     last_ids: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
@@ -324,6 +327,7 @@ class InMemoryChatTx:
         self.pins = InMemoryPinStore(state, read_only)
         self.edits = InMemoryEditLog(state, read_only)
         self.avatars = InMemoryAvatarStore(state, read_only)
+        self.files = InMemoryFileStore(state, read_only)
 
 
 class InMemoryChatUnitOfWork(MemoryUnitOfWork[ChatState, InMemoryChatTx]):

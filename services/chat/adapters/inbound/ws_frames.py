@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts.bounds import Id, Seq
+from shared.contracts.bounds import AttachmentIds, Id, Seq
 
 
 class _In(BaseModel):
@@ -37,6 +37,7 @@ class ChatMessageIn(_In):
     client_msg_id: str | None = None
     thread_root_id: Id | None = None  # a reply in this message's thread
     also_send_to_room: bool = False
+    attachment_ids: AttachmentIds = []  # uploaded files (POST /api/chat/files)
 
 
 class EditMessageIn(_In):

@@ -155,7 +155,8 @@ class Session:
         posted = await use_cases.post_message(self.chat.deps, self.actor, room_id,
                                               frame.content, frame.client_msg_id,
                                               thread_root_id=frame.thread_root_id,
-                                              also_send_to_room=frame.also_send_to_room)
+                                              also_send_to_room=frame.also_send_to_room,
+                                              attachment_ids=frame.attachment_ids)
         await self.send_direct(frames.encode("ack", frames.ack_data(posted.message)))
         if posted.created:
             self.chat.metrics.messages_posted.inc()

@@ -16,12 +16,14 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from services.chat.adapters.outbound.file_rows import FILE_COLUMNS, file_of
 from services.chat.domain import Member, Message, Room, Unauthenticated
 from services.chat.post_plan import (
     BatchPlan,
     PostContext,
     PostOutcome,
     PostRequest,
+    files_wanted,
     roots_wanted,
 )
 from shared.outbox import OutboxRow, outbox_row
@@ -163,8 +165,14 @@ class AsyncpgPostLog:
         ids = iter([row[0] for row in await conn.fetch(
             "SELECT nextval($1::regclass) FROM generate_series(1, $2::int)",
             self._message_ids, len(requests))])
+        files = {}
+        if attached := files_wanted(requests):  # plain posts read no file
+            # Locked: a file is attached once, and the sweep cannot expire it meanwhile.
+            files = {row[0]: file_of(row, aware) for row in await conn.fetch(
+                f"SELECT {FILE_COLUMNS} FROM chat_files WHERE id = ANY($1::text[]) "
+                "ORDER BY id FOR UPDATE", attached)}
         return PostContext(now, rooms, members, earlier, mentionable, ids.__next__,
-                           display_names, roots)
+                           display_names, roots, files)
 
     async def _write(self, conn: Any, plan: BatchPlan, rows: list[OutboxRow],
                      now: datetime) -> None:
@@ -189,6 +197,12 @@ class AsyncpgPostLog:
                 [m.user_id for m in ms], [m.username for m in ms], [m.content for m in ms],
                 [m.message_type for m in ms], [m.client_msg_id for m in ms], at,
                 [m.thread_root_id for m in ms], [m.also_send_to_room for m in ms])
+        if plan.attachments:
+            await conn.execute(
+                "UPDATE chat_files f SET message_id = v.m, room_id = v.r "
+                "FROM unnest($1::text[], $2::bigint[], $3::int[]) AS v(id, m, r) "
+                "WHERE f.id = v.id AND f.message_id IS NULL",
+                *[list(c) for c in zip(*plan.attachments, strict=True)])
         if plan.thread_added:
             # One statement for every root the batch replied to.
             await conn.execute(

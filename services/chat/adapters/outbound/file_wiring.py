@@ -3,9 +3,13 @@ names, the image processor and the limits."""
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
+from typing import Any
+
+from services.chat import use_cases
 from services.chat.adapters.outbound.dir_blobs import DirBlobStore
 from services.chat.adapters.outbound.pillow_images import PillowImageProcessor
-from services.chat.ports import BlobStore, FileLimits
+from services.chat.ports import BlobStore, ChatDeps, FileLimits
 from services.chat.settings import ChatSettings
 from shared.bus import EventBus
 
@@ -25,3 +29,8 @@ def file_limits(settings: ChatSettings) -> FileLimits:
                       thumbnail_px=settings.files_thumbnail_px,
                       retention_secs=settings.files_retention_secs,
                       unattached_ttl_secs=settings.files_unattached_ttl_secs)
+
+
+def file_sweep(deps: ChatDeps, settings: ChatSettings) -> Coroutine[Any, Any, None]:
+    """The periodic sweep `bootstrap.running` runs (`use_cases/file_sweep.py`)."""
+    return use_cases.sweep_files_every(deps, settings.files_sweep_interval_secs)

@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from services.chat.adapters.outbound.file_rows import FILE_COLUMNS, file_of
 from services.chat.adapters.outbound.sqlite_thread import (
     MESSAGE_COLUMNS,
     SqliteThread,
@@ -28,6 +29,7 @@ from services.chat.post_plan import (
     PostContext,
     PostOutcome,
     PostRequest,
+    files_wanted,
     roots_wanted,
 )
 from shared.db import Database
@@ -165,8 +167,13 @@ class SqlitePostLog:
         # Under the write lock nobody else inserts: the next ids are ours to hand out.
         last_id = conn.execute("SELECT coalesce(max(id), 0) FROM chat_messages").fetchone()[0]
         ids = iter(range(last_id + 1, last_id + 1 + len(requests)))
+        files = {}
+        if attached := files_wanted(requests):  # plain posts read no file
+            files = {row[0]: file_of(row, from_sqlite) for row in conn.execute(
+                f"SELECT {FILE_COLUMNS} FROM chat_files WHERE id IN ({_marks(len(attached))})",
+                attached)}
         return PostContext(now, rooms, members, earlier, mentionable, ids.__next__,
-                           display_names, roots)
+                           display_names, roots, files)
 
     @staticmethod
     def _write(conn: sqlite3.Connection, plan: BatchPlan, rows: list[OutboxRow],
@@ -184,6 +191,10 @@ class SqlitePostLog:
                 [(m.id, m.room_id, m.seq, m.user_id, m.username, m.content, m.message_type,
                   m.client_msg_id, at, m.thread_root_id, int(m.also_send_to_room))
                  for m in plan.messages])
+        if plan.attachments:
+            conn.executemany("UPDATE chat_files SET message_id = ?, room_id = ? "
+                             "WHERE id = ? AND message_id IS NULL",
+                             [(m, r, f) for f, m, r in plan.attachments])
         if plan.thread_added:
             # One UPDATE per root the batch replied to.
             conn.executemany(

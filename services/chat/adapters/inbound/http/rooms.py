@@ -16,7 +16,7 @@ from services.chat.adapters.inbound.http.avatars import with_avatar
 from services.chat.adapters.inbound.http.dms import rooms_data
 from services.chat.adapters.inbound.service import ChatService
 from services.chat.domain import Actor, Throttled
-from shared.contracts.bounds import Id, Limit, Seq
+from shared.contracts.bounds import AttachmentIds, Id, Limit, Seq
 
 
 class RoomBody(Body):
@@ -45,6 +45,8 @@ class MessageBody(Body):
     client_msg_id: str | None = Field(default=None, max_length=64)
     thread_root_id: Id | None = None
     also_send_to_room: bool = False
+    # Uploaded files (POST /api/chat/files); with some, `content` may be "".
+    attachment_ids: AttachmentIds = []
 
 
 class EditBody(Body):
@@ -146,7 +148,8 @@ def chat_router() -> APIRouter:
         posted = await use_cases.post_message(chat.deps, who, room_id, body.content,
                                               body.client_msg_id,
                                               thread_root_id=body.thread_root_id,
-                                              also_send_to_room=body.also_send_to_room)
+                                              also_send_to_room=body.also_send_to_room,
+                                              attachment_ids=body.attachment_ids)
         if not posted.created:
             response.status_code = status.HTTP_200_OK
         else:
