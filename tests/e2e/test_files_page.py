@@ -8,7 +8,7 @@ import io
 from collections.abc import Callable
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from tests.e2e.chat_page import (
     DEMO_PASSWORD,
@@ -30,6 +30,23 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 def _png(width: int, height: int, colour: tuple[int, int, int]) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (width, height), colour).save(out, "PNG")
+    return out.getvalue()
+
+
+def _terrace(width: int, height: int) -> bytes:
+    """A picture worth a screenshot: a sky fading into the sea, a sun, a terrace's rail."""
+    sky = Image.linear_gradient("L").resize((width, height))
+    picture = Image.merge("RGB", (sky.point(lambda v: 250 - v // 3),
+                                  sky.point(lambda v: 170 - v // 4),
+                                  sky.point(lambda v: 90 + v // 2)))
+    draw = ImageDraw.Draw(picture)
+    draw.ellipse((width * 0.62, height * 0.18, width * 0.78, height * 0.39), fill=(255, 214, 120))
+    draw.rectangle((0, height * 0.72, width, height), fill=(38, 74, 120))
+    for x in range(0, width, width // 16):
+        draw.rectangle((x, height * 0.8, x + 6, height), fill=(235, 235, 230))
+    draw.rectangle((0, height * 0.8, width, height * 0.83), fill=(235, 235, 230))
+    out = io.BytesIO()
+    picture.save(out, "PNG")
     return out.getvalue()
 
 
@@ -58,7 +75,7 @@ def test_an_image_and_a_file_reach_the_other_page_and_a_refused_file_sends_nothi
     alice, bob, _ = _two_in_a_room(people)
 
     # An image through the attach button: uploaded at once, then sent with a caption.
-    _attach(alice, "terraza.png", "image/png", _png(640, 480, (40, 120, 200)))
+    _attach(alice, "terraza.png", "image/png", _terrace(640, 480))
     alice.page.locator('[data-testid="upload-chip"][data-state="done"]').wait_for()
     send(alice, "La terraza")
     alice.by("upload-tray").wait_for(state="hidden")
@@ -99,7 +116,7 @@ def test_an_image_and_a_file_reach_the_other_page_and_a_refused_file_sends_nothi
     messages(bob, "después del vacío").wait_for()
     assert messages(bob).count() == before + 1
     assert messages(bob, "después del vacío").get_by_test_id("attachments").count() == 0
-    alice.page.screenshot(path=str(SCREENSHOTS / "files.png"))
+    bob.page.screenshot(path=str(SCREENSHOTS / "files.png"))
 
 
 def test_an_avatar_uploaded_in_the_profile_shows_to_others_and_initials_stay_without(
