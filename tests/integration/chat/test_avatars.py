@@ -44,7 +44,16 @@ async def put(http: httpx.AsyncClient, data: bytes, name: str = "me.png",
 
 
 async def test_upload_replace_serve_and_remove_an_avatar(tmp_path: Path, nats_url: str) -> None:
-    async with replicas([chat_settings(tmp_path, nats_url)]) as (one,):
+    await _an_avatars_life(tmp_path, nats_url)
+
+
+@pytest.mark.postgres
+async def test_on_postgres_too(tmp_path: Path, nats_url: str, postgres_url: str) -> None:
+    await _an_avatars_life(tmp_path, nats_url, database_url=postgres_url)
+
+
+async def _an_avatars_life(tmp_path: Path, nats_url: str, **overrides: str) -> None:
+    async with replicas([chat_settings(tmp_path, nats_url, **overrides)]) as (one,):
         ana = await sign_up(one)
         bob = await sign_up(one)
         me = (await ana.http.get("/api/auth/me")).json()
@@ -100,10 +109,11 @@ async def test_upload_replace_serve_and_remove_an_avatar(tmp_path: Path, nats_ur
         assert (gone.status_code, gone.json()["code"]) == (404, "avatar_not_found")
         assert (await ana.http.get("/api/auth/me")).json()["avatar_url"] is None
 
-        # The dashboard's storage used: each stored, each removed, every one an avatar.
+        # The dashboard's storage used: each stored, each removed, every one an avatar (the
+        # session's NATS holds other tests' files too: these two by their ids).
         files = [e.payload() for e in await stream_events(nats_url)
                  if e.type.startswith("tertulia.chat.file.")
-                 and e.payload().user_id == ana.id]
+                 and e.payload().file_id in (first_id, second_id)]
         assert [(type(f).__name__, f.file_id, f.kind) for f in files] == [
             ("FileStored", first_id, "avatar"), ("FileDeleted", first_id, "avatar"),
             ("FileStored", second_id, "avatar"), ("FileDeleted", second_id, "avatar")]
