@@ -16,6 +16,7 @@ import pytest
 from tests.integration.chat.harness import (
     ChatReplica,
     chat_settings,
+    frames_until,
     receive,
     replicas,
     send,
@@ -95,6 +96,11 @@ async def attached_scenario(replica: ChatReplica, nats_url: str) -> None:
     assert [a["name"] for a in thread["messages"][0]["attachments"]] == ["r.pdf"]
     plain = await alice.post(room["id"], "no files")
     assert plain.json()["attachments"] == []
+    async with bob.socket(f"/ws/chat/{room['id']}") as rejoined:  # the join's replay
+        replay = {f["data"]["id"]: f["data"] for f in await frames_until(rejoined, "joined")
+                  if f["type"] == "message"}
+    assert replay[message["id"]]["attachments"] == message["attachments"]
+    assert replay[plain.json()["id"]]["attachments"] == []
 
     # Downloads: the room's members, with the serving headers; nobody else.
     got = await bob.http.get(url)
