@@ -13,7 +13,12 @@ from datetime import datetime
 from pathlib import Path
 
 from services.chat.domain import Actor, Frame, Invalid, NotFound, User
-from services.chat.domain.files import StoredFile, file_too_large, new_file_id
+from services.chat.domain.files import (
+    StoredFile,
+    file_too_large,
+    new_file_id,
+    refuse_over_quota,
+)
 from services.chat.ports import BlobStore, ChatDeps, ChatTx, ImageProcessor, SpooledUpload
 from services.chat.use_cases._access import active_user, require_user
 from services.chat.use_cases.uploads import inspect_upload, remove_blobs
@@ -66,7 +71,9 @@ async def set_avatar(deps: ChatDeps, actor: Actor, upload: SpooledUpload) -> tup
         try:
             async with deps.uow.write() as tx:
                 user = await active_user(tx, user_id, lock=True)
-                old = await _drop(tx, await tx.avatars.avatar_of(user_id), now)
+                current = await tx.avatars.avatar_of(user_id)
+                await _within_quota(deps, tx, user_id, current, size)
+                old = await _drop(tx, current, now)
                 await tx.files.add(file)
                 await tx.avatars.set_avatar(user_id, file.id)
                 await tx.outbox.add(FileStored(file_id=file.id, user_id=user_id, size=size,
@@ -94,6 +101,16 @@ async def remove_avatar(deps: ChatDeps, actor: Actor) -> None:
     if old is not None:
         await remove_blobs(blobs, old)
         await _tell_rooms(deps, user, None)
+
+
+async def _within_quota(deps: ChatDeps, tx: ChatTx, user_id: int, current: str | None,
+                        size: int) -> None:
+    """An avatar counts in the uploader's quota as any file; the one it replaces does not."""
+    used = await tx.files.usage(user_id, lock=True)
+    replaced = await tx.files.get(current) if current is not None else None
+    if replaced is not None and replaced.deleted_at is None:
+        used -= replaced.size
+    refuse_over_quota(used, size, deps.files.quota_bytes)
 
 
 async def _drop(tx: ChatTx, file_id: str | None, now: datetime) -> StoredFile | None:

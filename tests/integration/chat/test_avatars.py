@@ -143,6 +143,22 @@ async def test_what_is_not_an_image_is_refused_and_leaves_nothing(
         assert not leftovers.exists() or not any(leftovers.iterdir())
 
 
+async def test_an_avatar_counts_in_the_quota_and_the_one_it_replaces_does_not(
+        tmp_path: Path, nats_url: str) -> None:
+    noisy = io.BytesIO()
+    Image.effect_noise((256, 256), 90).convert("RGB").save(noisy, "PNG")  # ~200 KB as a PNG
+    calm = image(256, 256)  # two colours: a few hundred bytes
+    settings = chat_settings(tmp_path, nats_url, files_quota_bytes=30_000)
+    async with replicas([settings]) as (one,):
+        ana = await sign_up(one)
+        assert (await put(ana.http, calm)).status_code == 200
+        assert (await put(ana.http, calm)).status_code == 200  # replacing: still within
+        refused = await put(ana.http, noisy.getvalue())
+        assert (refused.status_code, refused.json()["code"]) == (413, "quota_exceeded")
+        assert len(blobs(one)) == 1  # the calm one, nothing half-stored
+        assert (await ana.http.get("/api/auth/me")).json()["avatar_url"] is not None
+
+
 async def test_a_decompression_bomb_is_refused(tmp_path: Path, nats_url: str) -> None:
     async with replicas([chat_settings(tmp_path, nats_url)]) as (one,):
         ana = await sign_up(one)
