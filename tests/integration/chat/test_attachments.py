@@ -76,7 +76,7 @@ async def attached_scenario(replica: ChatReplica, nats_url: str) -> None:
         again = await alice.post(room["id"], "twice", attachment_ids=[image["id"]])
         assert (again.status_code, again.json()["code"]) == (409, "attachment_in_use")
 
-        # Over the socket, and in a thread.
+            # Over the socket, and in a thread.
         more = (await upload(alice, png((50, 50)), "small.png", None)).json()
         await send(sender, type="chat_message", content="see", client_msg_id="att-1",
                    attachment_ids=[more["id"]])
@@ -94,6 +94,11 @@ async def attached_scenario(replica: ChatReplica, nats_url: str) -> None:
     assert [a["id"] for a in by_id[live["data"]["id"]]["attachments"]] == [more["id"]]
     thread = (await alice.http.get(f"/api/chat/messages/{message['id']}/thread")).json()
     assert [a["name"] for a in thread["messages"][0]["attachments"]] == ["r.pdf"]
+    # Two posts naming one file at once: one carries it.
+    racing = (await upload(alice, b"raced", "race.txt")).json()
+    raced = await asyncio.gather(*(alice.post(room["id"], f"race {n}",
+                                              attachment_ids=[racing["id"]]) for n in range(2)))
+    assert sorted(r.status_code for r in raced) == [201, 409]
     plain = await alice.post(room["id"], "no files")
     assert plain.json()["attachments"] == []
     async with bob.socket(f"/ws/chat/{room['id']}") as rejoined:  # the join's replay
