@@ -40,7 +40,7 @@ from pathlib import Path
 import nats
 from nats.errors import Error as NatsError
 
-from services.backup import jetstream
+from services.backup import blobs, jetstream
 from services.backup import staging as staging_dir
 from services.backup.files import DamagedFile, copy_private, copy_sqlite, schema_revision
 from services.backup.manifest import BackupError, Manifest, now_iso, tertulia_version
@@ -137,7 +137,14 @@ async def backup(target: Path, data_dir: Path | None, nats_url: str | None) -> P
             raise BackupError(f"NATS at {servers}: {exc}") from exc
         await _copy_databases(data_dir, staging, manifest)
         await asyncio.to_thread(_copy_key, data_dir, staging, manifest)
+        copied = await asyncio.to_thread(blobs.copy_blobs, data_dir, staging, manifest)
+        say(f"files: {copied} blobs -> {blobs.BLOBS}/")
         await asyncio.to_thread((staging / "nats").mkdir, 0o700)
+        try:
+            if said := await blobs.snapshot_object_store(nc, staging, manifest):
+                say(said)
+        except jetstream.JetStreamApiError as exc:
+            raise BackupError(f"NATS at {servers}: {exc}") from exc
         try:
             snap = await jetstream.snapshot_stream(nc, EVENTS_STREAM, staging / SNAPSHOT_FILE)
         except jetstream.JetStreamApiError as exc:

@@ -25,7 +25,8 @@ class BackupError(RuntimeError):
 @dataclass
 class Entry:
     path: str  # relative to the backup directory
-    kind: str  # "sqlite" | "signing_key" | "jetstream_snapshot"
+    # "sqlite" | "signing_key" | "jetstream_snapshot" | "blob" | "object_store_snapshot"
+    kind: str
     size: int
     sha256: str
     service: str | None = None
@@ -46,6 +47,8 @@ class Manifest:
     # EVENTS: the config and state the snapshot answered with, and the durable consumers'
     # infos as read before the databases were copied.
     stream: dict[str, Any] | None = None
+    # Uploaded files' Object Store bucket streams (name, path, config, state): `blobs.py`.
+    object_stores: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, root: Path, relative: str, kind: str, **extra: Any) -> Entry:
         path = root / relative

@@ -37,7 +37,7 @@ from typing import Any
 import nats
 from nats.errors import Error as NatsError
 
-from services.backup import jetstream
+from services.backup import blobs, jetstream
 from services.backup import staging as staging_dir
 from services.backup.files import DamagedFile, copy_database_file, copy_private
 from services.backup.manifest import BackupError, Manifest, now_iso, read_verified
@@ -65,6 +65,8 @@ def _restore_files(source: Path, manifest: Manifest, staging: Path) -> None:
         elif entry.kind == "signing_key":
             copy_private(source / entry.path, staging / Path(entry.path).name)
             say(f"signing key: {entry.path} (mode 0600)")
+    if restored := blobs.restore_blobs(source, manifest, staging):
+        say(f"files: {restored} blobs")
 
 
 async def _restore_stream(nc: Any, source: Path, manifest: Manifest, staging: Path,
@@ -77,6 +79,8 @@ async def _restore_stream(nc: Any, source: Path, manifest: Manifest, staging: Pa
     info = await jetstream.restore_stream(nc, name, source / snapshot.path,
                                           stream.get("config") or {}, stream.get("state") or {})
     made.append(name)
+    for said in await blobs.restore_object_stores(nc, source, manifest, made):
+        say(said)
     report = await _reconcile(nc, name, manifest, staging)
     for consumer in stream.get("consumers") or []:
         config = jetstream.resumed_config(consumer)

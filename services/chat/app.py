@@ -22,6 +22,7 @@ from services.chat.adapters.inbound.http import (
     reactions_router,
     search_router,
 )
+from services.chat.adapters.inbound.http.avatars import avatars_router
 from services.chat.adapters.inbound.pages import install_pages
 from services.chat.adapters.inbound.ws import ChatWebSockets
 from services.chat.domain import ChatError, Throttled
@@ -97,6 +98,7 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     app.include_router(admin_router())
     app.include_router(jwks_router())
     app.include_router(people_router())
+    app.include_router(avatars_router())
     app.include_router(files_router())
     app.include_router(search_router())
     app.websockets = ChatWebSockets(chat)

@@ -271,6 +271,17 @@ class ImageProcessor(Protocol):
         ...
 
 
+class AvatarStore(Protocol):
+    """Each user's current avatar (`users.avatar_file_id`, a `chat_files` row of kind
+    "avatar")."""
+
+    async def avatar_of(self, user_id: int) -> str | None: ...
+    async def set_avatar(self, user_id: int, file_id: str | None) -> None: ...
+    async def avatars_of(self, user_ids: Sequence[int]) -> dict[int, str]:
+        """The avatar file id of each of these users that has one (one query)."""
+        ...
+
+
 class ChatTx(Protocol):
     """One database transaction with every store the core writes to."""
 
@@ -287,6 +298,7 @@ class ChatTx(Protocol):
     files: FileStore
     file_sweep: FileSweepStore
     search: SearchIndex
+    avatars: AvatarStore
 
 
 class ChatUnitOfWork(Protocol):

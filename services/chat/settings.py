@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.contracts.permissions import CHAT_THROTTLE_BUCKET
+from shared.contracts.permissions import CHAT_FILES_BUCKET, CHAT_THROTTLE_BUCKET
 from shared.nats_settings import NatsSettings
 
 # What the multipart framing and other parts may add to an uploaded file's bytes.
@@ -80,7 +80,7 @@ class ChatSettings(NatsSettings):
     # Where the bytes go: "dir" (<data dir>/blobs/) or "nats" (a JetStream Object Store
     # bucket with this many replicas; 3 in the `ha` overlay).
     blobs: Literal["dir", "nats"] = "dir"
-    blobs_bucket: str = "CHAT_FILES"
+    blobs_bucket: str = CHAT_FILES_BUCKET
     blobs_replicas: int = Field(default=1, ge=1, le=5)
 
     # uvicorn's WebSocket protocol implementation under `tertulia serve` (uvicorn's names,

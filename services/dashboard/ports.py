@@ -15,6 +15,7 @@ from services.dashboard.domain import (
     DashboardState,
     Instance,
     RoomRecord,
+    StorageRow,
     UserRecord,
 )
 from shared.contracts import BroadcastSent
@@ -38,6 +39,9 @@ class EventTx(Protocol):
     async def count(self, kind: str, key: str, minute: datetime, n: int) -> None: ...
     async def save_room(self, room: RoomRecord) -> None: ...
     async def save_user(self, user: UserRecord) -> None: ...
+    async def save_storage(self, row: StorageRow) -> None:
+        """A kind's storage totals as they are after this event (the whole row)."""
+        ...
 
 
 class StatsStore(Protocol):
@@ -46,9 +50,9 @@ class StatsStore(Protocol):
         ...
 
     async def load(self, since: datetime) -> tuple[list[CountRow], list[UserRecord],
-                                                   list[RoomRecord], int]:
-        """Counters from `since` on, every known user and room, and the stream sequence
-        they reflect (`advance`), read together."""
+                                                   list[RoomRecord], int, list[StorageRow]]:
+        """Counters from `since` on, every known user and room, the stream sequence they
+        reflect (`advance`) and the storage totals, read together."""
         ...
 
     async def advance(self, seq: int) -> None:

@@ -12,22 +12,19 @@ from services.dashboard.domain import (
     MINUTE,
     Broadcast,
     BroadcastAnnounced,
-    BroadcastRead,
-    Fact,
     Instance,
-    MessagePosted,
-    NotificationHeld,
-    NotificationSent,
     PresenceSet,
     Receipt,
     RoomNamed,
     RoomRecord,
     Socket,
+    StorageChanged,
     UserSignedUp,
     day_start,
     merged_user,
     validate_broadcast,
 )
+from services.dashboard.domain.event_facts import fact_of
 from services.dashboard.domain.state import RECENT_BROADCASTS
 from services.dashboard.ports import DashboardDeps
 from shared.contracts import (
@@ -40,15 +37,7 @@ from shared.contracts import (
     ConnectionsHeartbeat,
     ConnectionStatusSet,
     LiveConnectionsMessage,
-    MessageCreated,
-    NotificationCreated,
-    NotificationRead,
-    NotificationSuppressed,
-    PresenceChanged,
-    RoomCreated,
-    RoomUpdated,
     ServiceHeartbeat,
-    UserRegistered,
 )
 
 
@@ -65,44 +54,14 @@ async def load(deps: DashboardDeps) -> None:
     """Bring back the last 24 h of counters, the known users and rooms, service instances
     and recent broadcasts, so a restart changes no number."""
     now = deps.clock.now()
-    counts, users, rooms, position = await deps.stats.load(day_start(now))
+    counts, users, rooms, position, storage = await deps.stats.load(day_start(now))
     instances = await deps.instances.load()
     broadcasts = await deps.broadcasts.recent(RECENT_BROADCASTS)
     deps.state.restore(counts=counts, users=users, rooms=rooms, instances=instances,
-                       broadcasts=broadcasts, now=now)
+                       broadcasts=broadcasts, now=now, storage=storage)
     deps.state.restore_position(position)
     for instance in instances:
         deps.instance_saved_at[instance.key] = instance.last_seen
-
-
-def fact_of(event: CloudEvent) -> Fact | None:
-    """What the dashboard takes from an event; None for types it does not count.
-    Raises ValueError when a known type's data does not fit its model."""
-    try:
-        payload = event.payload()
-    except KeyError:
-        return None
-    if isinstance(payload, MessageCreated):
-        return MessagePosted(payload.room_id, payload.created_at)
-    if isinstance(payload, RoomCreated | RoomUpdated):
-        return RoomNamed.of(payload)
-    if isinstance(payload, UserRegistered):
-        return UserSignedUp(payload.user_id, payload.username, payload.registered_at)
-    if isinstance(payload, PresenceChanged):
-        return PresenceSet(payload.user_id, payload.username, payload.status, payload.previous,
-                           payload.current_room, payload.last_active_at, payload.reason,
-                           event.time)
-    if isinstance(payload, NotificationCreated):
-        broadcast_id = payload.data.get("broadcast_id")
-        return NotificationSent(payload.user_id, payload.reason, payload.created_at,
-                                broadcast_id if isinstance(broadcast_id, str) else None)
-    if isinstance(payload, NotificationSuppressed):
-        return NotificationHeld(payload.user_id, payload.reason, payload.decided_at)
-    if isinstance(payload, NotificationRead) and payload.broadcast_id:
-        return BroadcastRead(payload.user_id, payload.broadcast_id, payload.read_at)
-    if isinstance(payload, BroadcastSent):
-        return BroadcastAnnounced(payload.broadcast_id)
-    return None
 
 
 async def record_event(deps: DashboardDeps, event: CloudEvent,
@@ -134,6 +93,7 @@ async def record_event(deps: DashboardDeps, event: CloudEvent,
     user = None
     if isinstance(fact, UserSignedUp | PresenceSet):
         user = merged_user(state.users.get(fact.user_id), fact)
+    storage = state.storage.after(fact) if isinstance(fact, StorageChanged) else None
     outcome = Outcome.COUNTED
     async with deps.stats.transaction() as tx:
         if not await tx.claim(event.id, now, seq):
@@ -141,13 +101,15 @@ async def record_event(deps: DashboardDeps, event: CloudEvent,
                 outcome = Outcome.DUPLICATE
             else:
                 outcome = Outcome.SHARED
-        elif rows or user is not None or isinstance(fact, RoomNamed):
+        elif rows or user is not None or storage is not None or isinstance(fact, RoomNamed):
             for kind, key, minute in rows:
                 await tx.count(kind, key, minute, 1)
             if isinstance(fact, RoomNamed):
                 await tx.save_room(RoomRecord(fact.room_id, fact.name, fact.is_private))
             if user is not None:
                 await tx.save_user(user)
+            if storage is not None:
+                await tx.save_storage(storage)
         if seq is not None:
             await tx.advance(seq)
     if seq is not None:

@@ -34,6 +34,8 @@ ADMIN_USER = "admin"
 
 # Names the services' settings default to; the permissions are written for these.
 CHAT_THROTTLE_BUCKET = "CHAT_THROTTLE"
+# Uploaded files under CHAT_BLOBS=nats (a JetStream Object Store bucket).
+CHAT_FILES_BUCKET = "CHAT_FILES"
 PRESENCE_BUCKET = "PRESENCE"
 PRESENCE_LEASES_BUCKET = "PRESENCE_LEASES"
 NOTIFICATIONS_DURABLE = "notifications"
@@ -61,6 +63,7 @@ class Uses:
     answers: tuple[str, ...] = ()  # request subjects it replies to (queue group)
     durable: str | None = None  # its durable consumer of EVENTS
     kv_buckets: tuple[str, ...] = ()
+    object_buckets: tuple[str, ...] = ()
     # Folds the whole of EVENTS with ephemeral consumers of its own (no durable to share).
     replays_events: bool = False
     # Its durable is exclusive (`shared/bus/nats_exclusive.py`): a new holder of the lease
@@ -74,7 +77,7 @@ USES: dict[Service, Uses] = {
                    LIVE_BROADCAST_RECEIPTS, LIVE_SERVICE_HEARTBEAT, PRESENCE_USERS_RPC),
         # Presence changes reach chat as a core subscription on the event's subject.
         subscribes=(LIVE_ROOMS, LIVE_USERS, LIVE_BROADCAST, spec_for(PresenceChanged).subject),
-        kv_buckets=(CHAT_THROTTLE_BUCKET,)),
+        kv_buckets=(CHAT_THROTTLE_BUCKET,), object_buckets=(CHAT_FILES_BUCKET,)),
     "presence": Uses(
         # Several instances (PRESENCE_PARTITIONS) ask each other on rpc.presence.peer.<id>
         # and hold their partitions' leases in a bucket of their own.
@@ -156,6 +159,20 @@ def _kv_api(bucket: str) -> list[str]:
             f"$JS.FC.{stream}.>"]
 
 
+def _object_api(bucket: str) -> list[str]:
+    # nats-py's put publishes chunks and a meta roll-up, and purges the old chunks; reads
+    # are an ordered push consumer of one object's chunks; infos are direct gets.
+    stream = f"OBJ_{bucket}"
+    return [f"$O.{bucket}.>",
+            f"{JS_API}.STREAM.INFO.{stream}", f"{JS_API}.STREAM.CREATE.{stream}",
+            f"{JS_API}.STREAM.PURGE.{stream}",
+            f"{JS_API}.STREAM.MSG.GET.{stream}", f"{JS_API}.DIRECT.GET.{stream}.>",
+            f"{JS_API}.DIRECT.GET.{stream}",
+            f"{JS_API}.CONSUMER.CREATE.{stream}", f"{JS_API}.CONSUMER.CREATE.{stream}.>",
+            f"{JS_API}.CONSUMER.DELETE.{stream}.*", f"{JS_API}.CONSUMER.INFO.{stream}.*",
+            f"$JS.FC.{stream}.>"]
+
+
 def _others_durables(service: str) -> list[str]:
     """Another service's durable consumer is off limits even through the follower's `*`."""
     denied = []
@@ -179,6 +196,8 @@ def permissions(service: Service) -> Permissions:
         publish += _durable_api(uses.durable)
     for bucket in uses.kv_buckets:
         publish += _kv_api(bucket)
+    for bucket in uses.object_buckets:
+        publish += _object_api(bucket)
     if uses.replays_events:
         # Named ephemeral consumers of every event (as the follower's, wider filter).
         publish.append(f"{JS_API}.CONSUMER.CREATE.{EVENTS_STREAM}.*.events.>")

@@ -18,6 +18,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 GATEWAY_MAX_BODY = 64 * 1024  # below the services' own 1 MiB, so the gateway answers first
 PASSWORD = "gateway test password"
+FILE_MAX = 200_000  # uploads' own limit: above the gateway's for other bodies
 # A public prefix is its path and what lies under it, never a longer name (/api/chatter).
 INTERNAL = ["/metrics", "/openapi.json", "/readyz", "/livez", "/healthz", "/docs", "/redoc",
             "/docs/oauth2-redirect", "/no/such/page", "/api/chatter", "/api/authz",
@@ -34,7 +35,8 @@ DISGUISED = ["/METRICS", "//metrics", "/static/../metrics", "/api/chat/../../met
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     running = RunningSystem(tmp_path_factory.mktemp("gateway") / "data",
-                            env={"TERTULIA_MAX_BODY_BYTES": str(GATEWAY_MAX_BODY)})
+                            env={"TERTULIA_MAX_BODY_BYTES": str(GATEWAY_MAX_BODY),
+                                 "CHAT_FILES_MAX_BYTES": str(FILE_MAX)})
     with running:
         yield running
 
@@ -165,3 +167,23 @@ def test_bodies_above_the_gateway_limit_are_413(system: RunningSystem, token: st
                                    "Connection: close\r\n\r\n").encode() + within)
     assert status == 422 and json.loads(answer)["code"] == "validation_error"
 
+
+
+def test_uploads_have_their_own_limit_at_the_gateway(system: RunningSystem, token: str) -> None:
+    """`tertulia up` gives the gateway CHAT_FILES_MAX_BYTES plus the framing for uploads."""
+    with httpx.Client(base_url=system.url, timeout=30,
+                      headers={"Authorization": f"Bearer {token}"}) as http:
+        body = b"y" * (2 * GATEWAY_MAX_BODY)  # larger than any other body may be
+        stored = http.post("/api/chat/files", files={"file": ("big.bin", body)})
+        assert stored.status_code == 201, stored.text
+        assert stored.json()["size"] == len(body)
+        assert http.get(stored.json()["url"]).content == body
+        over = http.post("/api/chat/files", content=b"z" * (FILE_MAX + 70_000),
+                         headers={"Content-Type": "multipart/form-data; boundary=b"})
+        assert over.status_code == 413
+        assert (over.json()["code"], over.json()["max_bytes"]) == (
+            "file_too_large", FILE_MAX + 65_536)
+        # Every other path keeps the gateway's limit.
+        other = http.post("/api/chat/rooms", content=_json_of_size(2 * GATEWAY_MAX_BODY),
+                          headers={"Content-Type": "application/json"})
+        assert other.status_code == 413 and other.json()["code"] == "body_too_large"

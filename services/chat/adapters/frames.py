@@ -23,13 +23,15 @@ from services.chat.domain import (
 )
 from services.chat.domain.marks import ReactionSummary
 from services.chat.domain.stored_file import StoredFile
+from services.chat.use_cases.avatars import AvatarChanged
 from shared.contracts.live import encode_frame as encode
 
 _FIN_TEXT = 0x81
 
-__all__ = ["ack_data", "attachment_data", "encode", "encode_frame", "error", "file_data",
-           "frame_data", "marks_data", "member_data", "message_data", "profile_data",
-           "reaction_data", "room_data", "text_frame", "thread_data", "unread_data"]
+__all__ = ["ack_data", "attachment_data", "avatar_url", "encode", "encode_frame", "error",
+           "file_data", "frame_data", "marks_data", "member_data", "message_data",
+           "profile_data", "reaction_data", "room_data", "text_frame", "thread_data",
+           "unread_data"]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -164,9 +166,21 @@ def profile_data(user: User) -> dict[str, Any]:
     }
 
 
+def avatar_url(user_id: int, file_id: str | None) -> str | None:
+    """Where a user's avatar is, or None: `?v=` changes with each new one, so the address
+    of one picture can be cached for good."""
+    return f"/api/chat/users/{user_id}/avatar?v={file_id}" if file_id else None
+
+
+def avatar_changed_data(change: AvatarChanged) -> dict[str, Any]:
+    """`user_updated` after a new (or no) avatar: the profile, and `avatar_url`."""
+    return {**profile_data(change.user),
+            "avatar_url": avatar_url(change.user.id, change.avatar_file_id)}
+
+
 _SHAPES: dict[type, Any] = {Message: message_data, Room: room_data, Member: member_data,
                             Unread: unread_data, User: profile_data,
-                            ThreadUpdate: thread_data}
+                            ThreadUpdate: thread_data, AvatarChanged: avatar_changed_data}
 
 
 def frame_data(data: Any) -> Any:

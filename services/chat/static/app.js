@@ -12,6 +12,7 @@ import { loadOlder } from './js/history.js';
 import { applyI18n, detectLang, lang, onLangChange, setLang, t } from './js/i18n.js';
 import { setSidebar } from './js/layout.js';
 import { bindAutocomplete } from './js/autocomplete.js';
+import { bindComposerFiles } from './js/composer-files.js';
 import { bindPeoplePanel } from './js/people-panel.js';
 import { bindProfile } from './js/profile.js';
 import { invite, joinCurrent, leaveCurrent } from './js/members.js';
@@ -123,6 +124,7 @@ function bind() {
   });
   $('composer').addEventListener('input', onComposerInput);
   bindAutocomplete();
+  bindComposerFiles();
   bindPeoplePanel();
   bindProfile();
   $('composer').addEventListener('blur', () => { if (!$('composer').value.trim()) stopTyping(); });

@@ -11,6 +11,7 @@ from services.chat.use_cases.accounts import (
     register,
 )
 from services.chat.use_cases.administration import deactivate_user, ensure_admin, reactivate_user
+from services.chat.use_cases.avatars import avatar_file, avatar_ids, remove_avatar, set_avatar
 from services.chat.use_cases.dms import OpenedDm, dm_members, find_people, open_dm
 from services.chat.use_cases.file_access import Download, download, readable_file
 from services.chat.use_cases.file_sweep import sweep_files, sweep_files_every
@@ -67,6 +68,8 @@ __all__ = [
     "ThreadPage",
     "add_reaction",
     "authenticate",
+    "avatar_file",
+    "avatar_ids",
     "change_password",
     "change_role",
     "create_room",
@@ -104,9 +107,11 @@ __all__ = [
     "readable_file",
     "recover",
     "register",
+    "remove_avatar",
     "remove_reaction",
     "rooms_of_user",
     "search_messages",
+    "set_avatar",
     "store_upload",
     "sweep_files",
     "sweep_files_every",

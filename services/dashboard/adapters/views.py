@@ -95,6 +95,14 @@ def notification_stats(state: DashboardState, now: datetime) -> dict[str, Any]:
     }
 
 
+def storage(state: DashboardState) -> dict[str, Any]:
+    """Storage used by chat's files: every kind together, and each kind."""
+    totals = state.storage
+    return {"bytes": totals.bytes, "files": totals.files,
+            "by_kind": {kind: {"bytes": totals.of(kind).bytes, "files": totals.of(kind).files}
+                        for kind in totals.kinds()}}
+
+
 def instance(i: Instance, now: datetime, stale_factor: float) -> dict[str, Any]:
     return {
         "service": i.service, "instance_id": i.instance_id, "version": i.version,
@@ -181,6 +189,7 @@ def snapshot(state: DashboardState, now: datetime) -> dict[str, Any]:
         "messages": messages(state, now),
         "users": user_stats(state, now),
         "notifications": notification_stats(state, now),
+        "storage": storage(state),
         "services": services(state, now),
         "health": health_summary(state, now),
         "broadcasts": [broadcast(state, b) for b in reversed(state.broadcasts.values())],
@@ -200,6 +209,7 @@ def stats(state: DashboardState, now: datetime) -> dict[str, Any]:
                                 "counts": state.counters.series(MESSAGES, None, minutes)},
         "users": user_stats(state, now),
         "notifications": notification_stats(state, now),
+        "storage": storage(state),
         "services": services(state, now),
         "health": health_summary(state, now),
     }
@@ -220,6 +230,8 @@ def deltas(state: DashboardState, changes: Changes, now: datetime) -> list[Delta
         out.append(Delta("user_stats", user_stats(state, now)))
     if changes.notifications:
         out.append(Delta("notification_stats", notification_stats(state, now)))
+    if changes.storage:
+        out.append(Delta("storage_stats", storage(state)))
     if changes.instances or changes.forgotten:
         out.append(Delta("service_health", {
             "instances": [instance(i, now, state.health.stale_factor)

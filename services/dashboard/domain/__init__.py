@@ -27,6 +27,7 @@ from services.dashboard.domain.facts import (
 from services.dashboard.domain.health import Instance
 from services.dashboard.domain.sockets import Socket
 from services.dashboard.domain.state import Changes, DashboardState
+from services.dashboard.domain.storage import StorageChanged, StorageRow
 
 __all__ = [
     "BROADCAST_MAX_CHARS",
@@ -49,6 +50,8 @@ __all__ = [
     "RoomNamed",
     "RoomRecord",
     "Socket",
+    "StorageChanged",
+    "StorageRow",
     "UserRecord",
     "UserSignedUp",
     "day_start",

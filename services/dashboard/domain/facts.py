@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from services.dashboard.domain.storage import StorageChanged
 from shared.contracts import RoomCreated, RoomUpdated
 
 PresenceStatus = Literal["online", "away", "busy", "offline"]
@@ -93,7 +94,7 @@ class BroadcastAnnounced:
 
 
 Fact = (MessagePosted | RoomNamed | UserSignedUp | PresenceSet | NotificationSent
-        | NotificationHeld | BroadcastRead | BroadcastAnnounced)
+        | NotificationHeld | BroadcastRead | BroadcastAnnounced | StorageChanged)
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ from services.dashboard.domain.facts import (
 from services.dashboard.domain.health import Health, Instance
 from services.dashboard.domain.slow_consumers import SlowConsumerCloses
 from services.dashboard.domain.sockets import LiveSockets, Socket
+from services.dashboard.domain.storage import StorageChanged, StorageRow, StorageTotals
 
 RECENT_BROADCASTS = 20
 # Folded facts kept so a stream resumed from another instance's event id gets exactly what
@@ -61,6 +62,7 @@ class Changes:
     users: bool = False
     notifications: bool = False
     broadcasts: set[str] = field(default_factory=set)
+    storage: bool = False
     # Instances whose health changed (filled by `drain_changes`).
     instances: list[Instance] = field(default_factory=list)
 
@@ -70,7 +72,8 @@ class Changes:
 
     def __bool__(self) -> bool:
         return bool(self.messages or self.presence or self.forgotten or self.connections
-                    or self.users or self.notifications or self.broadcasts or self.instances)
+                    or self.users or self.notifications or self.broadcasts or self.instances
+                    or self.storage)
 
 
 class DashboardState:
@@ -91,6 +94,7 @@ class DashboardState:
         self.users: dict[int, UserRecord] = {}
         self.rooms: dict[int, RoomRecord] = {}
         self.broadcasts: dict[str, Broadcast] = {}
+        self.storage = StorageTotals()
         self._dirty = Changes()
         self._minute: datetime | None = None
 
@@ -98,7 +102,9 @@ class DashboardState:
 
     def restore(self, *, counts: list[CountRow], users: list[UserRecord],
                 rooms: list[RoomRecord], instances: list[Instance],
-                broadcasts: list[Broadcast], now: datetime) -> None:
+                broadcasts: list[Broadcast], now: datetime,
+                storage: list[StorageRow] | None = None) -> None:
+        self.storage.restore(storage or [])
         for row in counts:
             self.counters.add(row.kind, row.key, row.minute, row.count)
         self.users.update((u.user_id, u) for u in users)
@@ -138,6 +144,8 @@ class DashboardState:
             self.counters.add(kind, key, minute)
         if isinstance(fact, RoomNamed):
             self.rooms[fact.room_id] = RoomRecord(fact.room_id, fact.name, fact.is_private)
+        if isinstance(fact, StorageChanged):
+            self.storage.set(self.storage.after(fact))
         new_user = user is not None and user.user_id not in self.users
         if user is not None:
             self.users[user.user_id] = user
@@ -170,6 +178,8 @@ class DashboardState:
                 dirty.slid = True
             if self.sockets.has_room(fact.room_id):
                 dirty.connections = True
+        if isinstance(fact, StorageChanged):
+            dirty.storage = True
         if isinstance(fact, BroadcastAnnounced) and fact.broadcast_id in self.broadcasts:
             dirty.broadcasts.add(fact.broadcast_id)
         if new_user:

@@ -16,6 +16,7 @@ import pytest
 from tests.integration.chat.harness import (
     ChatReplica,
     chat_settings,
+    frames_until,
     receive,
     replicas,
     send,
@@ -25,6 +26,7 @@ from tests.integration.chat.harness import (
 from tests.integration.chat.test_files import png, upload
 
 pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[3]
 
 
 async def attached_scenario(replica: ChatReplica, nats_url: str) -> None:
@@ -74,7 +76,7 @@ async def attached_scenario(replica: ChatReplica, nats_url: str) -> None:
         again = await alice.post(room["id"], "twice", attachment_ids=[image["id"]])
         assert (again.status_code, again.json()["code"]) == (409, "attachment_in_use")
 
-        # Over the socket, and in a thread.
+            # Over the socket, and in a thread.
         more = (await upload(alice, png((50, 50)), "small.png", None)).json()
         await send(sender, type="chat_message", content="see", client_msg_id="att-1",
                    attachment_ids=[more["id"]])
@@ -92,8 +94,18 @@ async def attached_scenario(replica: ChatReplica, nats_url: str) -> None:
     assert [a["id"] for a in by_id[live["data"]["id"]]["attachments"]] == [more["id"]]
     thread = (await alice.http.get(f"/api/chat/messages/{message['id']}/thread")).json()
     assert [a["name"] for a in thread["messages"][0]["attachments"]] == ["r.pdf"]
+    # Two posts naming one file at once: one carries it.
+    racing = (await upload(alice, b"raced", "race.txt")).json()
+    raced = await asyncio.gather(*(alice.post(room["id"], f"race {n}",
+                                              attachment_ids=[racing["id"]]) for n in range(2)))
+    assert sorted(r.status_code for r in raced) == [201, 409]
     plain = await alice.post(room["id"], "no files")
     assert plain.json()["attachments"] == []
+    async with bob.socket(f"/ws/chat/{room['id']}") as rejoined:  # the join's replay
+        replay = {f["data"]["id"]: f["data"] for f in await frames_until(rejoined, "joined")
+                  if f["type"] == "message"}
+    assert replay[message["id"]]["attachments"] == message["attachments"]
+    assert replay[plain.json()["id"]]["attachments"] == []
 
     # Downloads: the room's members, with the serving headers; nobody else.
     got = await bob.http.get(url)
@@ -169,3 +181,32 @@ async def test_attachments_on_postgres(tmp_path: Path, nats_url: str,
     settings = chat_settings(tmp_path, nats_url, database_url=postgres_url)
     async with replicas([settings]) as (replica,):
         await attached_scenario(replica, nats_url)
+
+
+async def test_attachments_in_a_jetstream_object_store_as_the_chat_user(tmp_path: Path) -> None:
+    """CHAT_BLOBS=nats on a server with the generated permissions: the chat user may make
+    the bucket, store, read, delete; nothing is written to the data directory's blobs."""
+    from services.launcher import NatsServerProcess
+    from services.up_nats import new_password
+    from shared.contracts.permissions import ADMIN_USER, PASSWORD_VARS
+
+    passwords = {user: new_password() for user in PASSWORD_VARS}
+    server = NatsServerProcess(
+        tmp_path / "nats", jetstream=False, config=ROOT / "infra" / "nats" / "nats.conf",
+        env={var: passwords[user] for user, var in PASSWORD_VARS.items()},
+        extra_args=["-sd", str(tmp_path / "nats" / "jetstream")])
+    await server.astart(20)
+    try:
+        settings = chat_settings(tmp_path / "data", server.url, nats_user="chat",
+                                 nats_password=passwords["chat"], blobs="nats",
+                                 blobs_bucket="CHAT_FILES", throttle_kv_bucket="CHAT_THROTTLE")
+        admin_url = server.url.replace("nats://", f"nats://{ADMIN_USER}:"
+                                       f"{passwords[ADMIN_USER]}@")
+        async with replicas([settings]) as (replica,):
+            await attached_scenario(replica, admin_url)
+            store = await replica.chat.deps.blobs.store()
+            status = await store.status()
+            assert status.replicas == 1 and status.size > 0
+        assert not (tmp_path / "data" / "blobs").exists()
+    finally:
+        server.stop()

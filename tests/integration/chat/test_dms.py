@@ -75,7 +75,8 @@ async def test_the_same_people_get_the_same_dm_and_the_other_hears_of_it_live(
             joined = (await frames_until(ws, "joined"))[-1]["data"]
             assert (joined["room"]["kind"], joined["role"]) == ("dm", "member")
         people = (await alice.http.get("/api/chat/users", params={"q": "B"})).json()
-        assert people == [{"id": bob.id, "username": "bob", "display_name": None}]
+        assert people == [{"id": bob.id, "username": "bob", "display_name": None,
+                           "avatar_url": None}]
         assert (await httpx.AsyncClient(base_url=replica.http_url).get(
             "/api/chat/users")).status_code == 401
         for client in (alice, bob, carol):

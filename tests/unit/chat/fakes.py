@@ -64,6 +64,7 @@ class ChatState:
     reactions: dict[tuple[int, int, str], tuple[int, datetime]] = field(default_factory=dict)
     pins: dict[int, Pin] = field(default_factory=dict)
     edits: list[MessageEdit] = field(default_factory=list)
+    avatars: dict[int, str] = field(default_factory=dict)  # users.avatar_file_id
     files: dict[str, StoredFile] = field(default_factory=dict)
     last_ids: dict[str, int] = field(default_factory=dict)
 
@@ -298,6 +299,21 @@ class InMemorySessionStore(_Store):
         return [s for s in revoked if s is not None]
 
 
+class InMemoryAvatarStore(_Store):
+    async def avatar_of(self, user_id: int) -> str | None:
+        return self._state.avatars.get(user_id)
+
+    async def set_avatar(self, user_id: int, file_id: str | None) -> None:
+        self._writing()
+        if file_id is None:
+            self._state.avatars.pop(user_id, None)
+        else:
+            self._state.avatars[user_id] = file_id
+
+    async def avatars_of(self, user_ids: Sequence[int]) -> dict[int, str]:
+        return {u: self._state.avatars[u] for u in user_ids if u in self._state.avatars}
+
+
 class InMemoryChatTx:
     def __init__(self, state: ChatState, read_only: bool, source: str) -> None:
         self.users = InMemoryUserStore(state, read_only)
@@ -310,6 +326,7 @@ class InMemoryChatTx:
         self.reactions = InMemoryReactionStore(state, read_only)
         self.pins = InMemoryPinStore(state, read_only)
         self.edits = InMemoryEditLog(state, read_only)
+        self.avatars = InMemoryAvatarStore(state, read_only)
         self.files = InMemoryFileStore(state, read_only)
 
 

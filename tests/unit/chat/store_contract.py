@@ -134,3 +134,15 @@ class StoreContract:
                 reply.message.seq) == (1, True, 4)  # type: ignore[union-attr]
         # Bob's one message of the room's timeline is unread; the thread-only mention is not.
         assert (alice.count, alice.mentions) == (1, 0)
+
+    async def test_avatars_are_set_cleared_and_read_in_one_go(self, subject: StoreSubject) -> None:
+        await seeded(subject)
+        async with subject.uow.write() as tx:
+            await tx.avatars.set_avatar(1, "a" * 32)
+            await tx.avatars.set_avatar(2, "b" * 32)
+            await tx.avatars.set_avatar(2, None)
+        async with subject.uow.read() as tx:
+            assert await tx.avatars.avatar_of(1) == "a" * 32
+            assert await tx.avatars.avatar_of(2) is None
+            assert await tx.avatars.avatars_of([1, 2, 99]) == {1: "a" * 32}
+            assert await tx.avatars.avatars_of([]) == {}

@@ -22,6 +22,7 @@ from services.dashboard.domain import (
     DashboardState,
     Instance,
     RoomRecord,
+    StorageRow,
     UserRecord,
 )
 from services.dashboard.ports import DashboardDeps
@@ -61,6 +62,7 @@ class Tables:
     position: int = 0
     users: dict[int, UserRecord] = field(default_factory=dict)
     rooms: dict[int, RoomRecord] = field(default_factory=dict)
+    storage: dict[str, StorageRow] = field(default_factory=dict)
 
 
 class InMemoryEventTx:
@@ -90,6 +92,9 @@ class InMemoryEventTx:
     async def save_user(self, user: UserRecord) -> None:
         self._t.users[user.user_id] = user
 
+    async def save_storage(self, row: StorageRow) -> None:
+        self._t.storage[row.kind] = row
+
 
 class InMemoryStatsStore:
     """Transactions roll back on an exception, as the database does; `fail_writes` makes the
@@ -108,10 +113,11 @@ class InMemoryStatsStore:
         self.tables = work
 
     async def load(self, since: datetime) -> tuple[list[CountRow], list[UserRecord],
-                                                   list[RoomRecord], int]:
+                                                   list[RoomRecord], int, list[StorageRow]]:
         t = self.tables
         return ([CountRow(k, key, m, n) for (k, key, m), n in t.counts.items() if m >= since],
-                list(t.users.values()), list(t.rooms.values()), t.position)
+                list(t.users.values()), list(t.rooms.values()), t.position,
+                list(t.storage.values()))
 
     async def advance(self, seq: int) -> None:
         self.tables.position = max(self.tables.position, seq)

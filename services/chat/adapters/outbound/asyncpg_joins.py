@@ -13,6 +13,7 @@ from services.chat.adapters.outbound.asyncpg_posts import (
     aware,
     message_of,
 )
+from services.chat.adapters.outbound.file_rows import ASYNCPG_FILES_OF, file_of, give_files
 from services.chat.domain import Member, Room
 from services.chat.ports import JoinView
 
@@ -66,6 +67,9 @@ class AsyncpgJoinReader:
             messages = [message_of(r) for r in await conn.fetch(
                 f"SELECT {MESSAGES_WITH_AUTHOR} WHERE m.room_id = $1 "
                 "ORDER BY m.seq DESC LIMIT $2", room_id, history)][::-1]
+        if messages:
+            give_files(messages, (file_of(r, aware) for r in await conn.fetch(
+                ASYNCPG_FILES_OF, [m.id for m in messages])))
         members = [(r[0], r[1]) for r in await conn.fetch(
             "SELECT rm.user_id, u.username FROM room_members rm "
             "JOIN users u ON u.id = rm.user_id WHERE rm.room_id = $1 ORDER BY rm.id", room_id)]

@@ -8,14 +8,20 @@ from typing import Any
 
 from services.chat import use_cases
 from services.chat.adapters.outbound.dir_blobs import DirBlobStore
+from services.chat.adapters.outbound.nats_blobs import NatsObjectBlobStore
 from services.chat.adapters.outbound.pillow_images import PillowImageProcessor
 from services.chat.ports import BlobStore, ChatDeps, FileLimits
 from services.chat.settings import ChatSettings
 from shared.bus import EventBus
+from shared.bus.nats import NatsEventBus
 
 
 def blob_store(settings: ChatSettings, bus: EventBus) -> BlobStore:
-    """Uploaded files' bytes: `<data dir>/blobs/`, or a JetStream Object Store bucket."""
+    """Uploaded files' bytes: `<data dir>/blobs/`, or a JetStream Object Store bucket.
+    (A one-off command on an in-memory bus, `create_admin`, stores no file.)"""
+    if settings.blobs == "nats" and isinstance(bus, NatsEventBus):
+        return NatsObjectBlobStore(bus, settings.blobs_bucket, replicas=settings.blobs_replicas,
+                                   tmp_dir=settings.uploads_tmp_dir())
     return DirBlobStore(settings.blobs_dir())
 
 

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.chat.adapters.outbound.sqla_accounts import SqlaSessionStore, SqlaUserStore
+from services.chat.adapters.outbound.sqla_avatars import SqlaAvatarStore
 from services.chat.adapters.outbound.sqla_dms import SqlaDmStore
 from services.chat.adapters.outbound.sqla_files import SqlaFileStore, SqlaFileSweepStore
 from services.chat.adapters.outbound.sqla_marks import (
@@ -40,6 +41,7 @@ class SqlaChatTx:
         self.files = SqlaFileStore(session)
         self.file_sweep = SqlaFileSweepStore(session)
         self.search = search_index(session)
+        self.avatars = SqlaAvatarStore(session)
 
 
 class SqlaChatUnitOfWork:

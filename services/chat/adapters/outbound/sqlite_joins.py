@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from services.chat.adapters.outbound.file_rows import SQLITE_FILES_OF, file_of, give_files
 from services.chat.adapters.outbound.sqlite_thread import (
     MESSAGES_WITH_AUTHOR,
     SqliteThread,
@@ -67,6 +68,10 @@ class SqliteJoinReader:
             messages = [message_of(r) for r in conn.execute(
                 f"SELECT {MESSAGES_WITH_AUTHOR} WHERE m.room_id = ? "
                 "ORDER BY m.seq DESC LIMIT ?", (room_id, history))][::-1]
+        if messages:
+            ids = [m.id for m in messages]
+            give_files(messages, (file_of(r, from_sqlite) for r in conn.execute(
+                SQLITE_FILES_OF.format(marks=",".join("?" * len(ids))), ids)))
         members = conn.execute(
             "SELECT rm.user_id, u.username FROM room_members rm "
             "JOIN users u ON u.id = rm.user_id WHERE rm.room_id = ? ORDER BY rm.id",

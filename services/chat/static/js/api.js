@@ -52,9 +52,10 @@ async function problemOf(response) {
 
 /**
  * `api('/api/chat/rooms', {method: 'POST', body: {...}})`: the parsed JSON, `null` for 204,
- * or an ApiError. A 401 (other than a failed login) ends the session.
+ * or an ApiError. A 401 (other than a failed login) ends the session. `form` (a FormData)
+ * is sent as multipart instead of a JSON `body`; `signal` aborts (an ApiError 'aborted').
  */
-export async function api(path, { method = 'GET', body, auth = true } = {}) {
+export async function api(path, { method = 'GET', body, form, signal, auth = true } = {}) {
   const send = async (bearer) => {
     const headers = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -62,11 +63,11 @@ export async function api(path, { method = 'GET', body, auth = true } = {}) {
     if (bearer && token) headers.Authorization = `Bearer ${token}`;
     try {
       return await fetch(path, {
-        method, headers, credentials: 'same-origin', cache: 'no-store',
-        body: body === undefined ? undefined : JSON.stringify(body),
+        method, headers, credentials: 'same-origin', cache: 'no-store', signal,
+        body: form !== undefined ? form : body === undefined ? undefined : JSON.stringify(body),
       });
     } catch {
-      throw new ApiError(0, 'network', null);
+      throw new ApiError(0, signal?.aborted ? 'aborted' : 'network', null);
     }
   };
   let response = await send(useBearer);

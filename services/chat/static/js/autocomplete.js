@@ -3,7 +3,8 @@
 // "@username ", Escape closes, a click inserts. The list sits over the text box only, never
 // over the send button.
 
-import { clear, el, hueOf, initials } from './dom.js';
+import { avatarFor } from './avatars.js';
+import { clear, el } from './dom.js';
 import { t } from './i18n.js';
 import { nameOf, people } from './people.js';
 import { $, current, state } from './state.js';
@@ -70,8 +71,7 @@ function render() {
   box.setAttribute('aria-expanded', 'true');
   clear(list);
   open.items.forEach((item, n) => {
-    const avatar = el('span', { class: 'avatar small', 'aria-hidden': 'true', text: initials(item.name) });
-    avatar.style.setProperty('--hue', hueOf(item.username));
+    const avatar = avatarFor(item.id, item.name, item.username, 'avatar small');
     list.append(el('li', {
       role: 'option', class: n === open.index ? 'active' : '', 'aria-selected': String(n === open.index),
       dataset: { testid: 'mention-option', username: item.username },

@@ -1,7 +1,9 @@
 // The message list of the open room: ordered by seq, pending sends at the end, history
 // prepended without moving what the reader is looking at. Content is text nodes only.
 
-import { clear, el, hueOf, initials, mentionsMe, renderContent } from './dom.js';
+import { addAttachments } from './attachments.js';
+import { avatarFor } from './avatars.js';
+import { clear, el, mentionsMe, renderContent } from './dom.js';
 import { placeDivider } from './divider.js';
 import { formatFull, formatTime, t } from './i18n.js';
 import { decorateMessage } from './marks.js';
@@ -178,8 +180,7 @@ export class MessageView {
         clientMsgId: msg.client_msg_id || '',
       },
     });
-    const avatar = el('span', { class: 'avatar', 'aria-hidden': 'true', text: initials(shown) });
-    avatar.style.setProperty('--hue', hueOf(author));
+    const avatar = avatarFor(pending ? me.id : msg.user_id, shown, author);
     const time = el('time', {
       class: 'message-time', dataset: { testid: 'message-time' },
       datetime: msg.created_at, title: formatFull(msg.created_at),
@@ -205,6 +206,7 @@ export class MessageView {
       node.classList.add('mentions-me');
     }
     const bubble = el('div', { class: 'bubble' }, head, content);
+    addAttachments(bubble, msg);
     const actions = this.actionsFor(msg, pending, own, node, content);
     if (actions) bubble.append(actions);
     if (!pending) decorateMessage(node, head, bubble, msg);

@@ -21,7 +21,8 @@ export function onNotification(n) {
   }
   inbox.add(n);
   // The service sends a plain preview; entries kept from before it did may hold markers.
-  const preview = plainText(n.content || '');
+  // A message of files alone has no text to preview.
+  const preview = plainText(n.content || '') || t('files.noText');
   toast('notification', n.title, preview,
     { onClick: open, key: roomId ? roomToast(roomId) : undefined });
   desktop(n.title, preview, open);

@@ -188,7 +188,7 @@ export class Inbox {
     });
     const main = el('button', { type: 'button', class: 'inbox-main' },
       el('span', { class: 'inbox-title', text: n.title || '' }),
-      el('span', { class: 'inbox-content', text: plainText(n.content || '') }),
+      el('span', { class: 'inbox-content', text: plainText(n.content || '') || t('files.noText') }),
       el('span', { class: 'inbox-meta' },
         el('span', { class: `reason reason-${reason}`, text: t(`inbox.reason.${reason}`) }),
         el('time', { datetime: n.created_at, title: formatFull(n.created_at),

@@ -3,7 +3,8 @@
 // or a message's author opens (status text, their local time, presence, role here).
 
 import { api } from './api.js';
-import { clear, el, hueOf, initials } from './dom.js';
+import { avatarFor } from './avatars.js';
+import { clear, el } from './dom.js';
 import { t } from './i18n.js';
 import { nameOf, onPeopleChange, people, rememberMembers, rememberUser, roleIn } from './people.js';
 import { renderOnline } from './presence.js';
@@ -69,8 +70,7 @@ export function renderMembersPanel() {
     .sort((a, b) => STATUS_RANK[a.status] - STATUS_RANK[b.status] || a.name.localeCompare(b.name));
   $('members-count').textContent = String(rows.length);
   for (const row of rows) {
-    const avatar = el('span', { class: 'avatar small', 'aria-hidden': 'true', text: initials(row.name) });
-    avatar.style.setProperty('--hue', hueOf(row.username || row.name));
+    const avatar = avatarFor(row.id, row.name, row.username || row.name, 'avatar small');
     const item = el('li', {}, el('button', {
       type: 'button', class: `member-row status-${row.status}`,
       dataset: { testid: 'member-row', userId: String(row.id), username: row.username,
@@ -122,8 +122,7 @@ export async function openProfileCard(userId, anchor) {
     const known = people.get(userId) || {};
     const status = statusOf(userId);
     const name = nameOf(userId, known.username);
-    const avatar = el('span', { class: 'avatar', 'aria-hidden': 'true', text: initials(name) });
-    avatar.style.setProperty('--hue', hueOf(known.username || name));
+    const avatar = avatarFor(userId, name, known.username || name);
     const role = room ? roleIn(room.id, userId) : null;
     const time = localTime(known.time_zone);
     clear(card);

@@ -3,7 +3,7 @@
 // `user_updated`; a change renames them wherever they are on screen.
 
 import { renameInDms } from './dms.js';
-import { hueOf, initials } from './dom.js';
+import { paintAvatar } from './avatars.js';
 import { $, current, pendingOf, state, view } from './state.js';
 import { sortedMessages } from './rooms.js';
 
@@ -18,18 +18,22 @@ export function onPeopleChange(fn) { listeners.add(fn); }
 
 function changed() { for (const fn of listeners) fn(); }
 
-/** Learn what a member, message or profile says of its user (fields it lacks are kept). */
+/** Learn what a member, message or profile says of its user (fields it lacks are kept);
+ *  true when it changes their picture (messages already drawn need it too). */
 export function rememberUser(data) {
   const id = data.user_id ?? data.id;
-  if (id === null || id === undefined || !data.username) return;
+  if (id === null || id === undefined || !data.username) return false;
   const known = people.get(id) || {};
+  const picture = 'avatar_url' in data && (data.avatar_url || null) !== (known.avatar_url || null);
   people.set(id, {
     ...known,
     username: data.username,
     display_name: data.display_name || known.display_name || data.username,
     ...('status_text' in data ? { status_text: data.status_text } : {}),
     ...('time_zone' in data ? { time_zone: data.time_zone } : {}),
+    ...('avatar_url' in data ? { avatar_url: data.avatar_url } : {}),
   });
+  return picture;
 }
 
 /** The name to show for a user: their display name, else their username. */
@@ -40,12 +44,14 @@ export function nameOf(userId, fallback) {
 
 export function rememberMembers(roomId, members) {
   const map = new Map();
+  let pictures = false;
   for (const m of members) {
-    rememberUser(m);
+    pictures = rememberUser(m) || pictures;
     map.set(m.user_id, m.role);
   }
   roles.set(roomId, map);
-  changed();
+  if (pictures) rerender(); // their messages get their avatars
+  else changed();
 }
 
 export function rememberMember(data) {
@@ -69,11 +75,13 @@ export function onUserUpdated(data) {
   const known = people.get(data.user_id) || {};
   people.set(data.user_id, { ...known, username: data.username,
     display_name: data.display_name || data.username, status_text: data.status_text,
-    time_zone: data.time_zone });
+    time_zone: data.time_zone,
+    ...('avatar_url' in data ? { avatar_url: data.avatar_url } : {}) });
   if (state.me && data.user_id === state.me.id) {
     state.me.display_name = data.display_name === data.username ? null : data.display_name;
     state.me.status_text = data.status_text;
     state.me.time_zone = data.time_zone;
+    if ('avatar_url' in data) state.me.avatar_url = data.avatar_url;
     renderMe();
   }
   renameInDms(data);
@@ -87,9 +95,7 @@ export function renderMe() {
   rememberUser({ ...me, user_id: me.id });
   const shown = me.display_name || me.username;
   $('current-user').textContent = shown;
-  const avatar = $('me-avatar');
-  avatar.textContent = initials(shown);
-  avatar.style.setProperty('--hue', hueOf(me.username));
+  paintAvatar($('me-avatar'), { name: shown, hueKey: me.username, url: me.avatar_url || null });
 }
 
 /** Draw the open room's messages again, keeping the reader's place. */

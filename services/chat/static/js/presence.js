@@ -3,7 +3,8 @@
 
 import { api } from './api.js';
 import { paintDmPresence } from './dms.js';
-import { clear, el, hueOf, initials } from './dom.js';
+import { avatarFor } from './avatars.js';
+import { clear, el } from './dom.js';
 import { t } from './i18n.js';
 import { renderMembersPanel } from './people-panel.js';
 import { nameOf } from './people.js';
@@ -49,8 +50,7 @@ export function renderOnline() {
     .filter(([, u]) => u && u.status !== 'offline')
     .sort((a, b) => a[1].shown.localeCompare(b[1].shown));
   for (const [id, u] of users) {
-    const avatar = el('span', { class: 'avatar small', 'aria-hidden': 'true', text: initials(u.shown) });
-    avatar.style.setProperty('--hue', hueOf(u.username));
+    const avatar = avatarFor(id, u.shown, u.username, 'avatar small');
     box.append(el('span', {
       class: `online-user status-${u.status}`, title: `${u.shown} · ${t(`status.${u.status}`)}`,
       dataset: { testid: 'online-user', userId: String(id), username: u.username, status: u.status },

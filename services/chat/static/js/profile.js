@@ -1,11 +1,12 @@
-// The profile editor: your display name, status text and time zone (PATCH /api/auth/me),
-// opened by clicking your own name or avatar.
+// The profile editor: your picture (js/profile-avatar.js), display name, status text and
+// time zone (PATCH /api/auth/me), opened by clicking your own name or avatar.
 
 import { api } from './api.js';
 import { errorText } from './errors.js';
 import { el } from './dom.js';
 import { t } from './i18n.js';
 import { onUserUpdated, renderMe } from './people.js';
+import { avatarField } from './profile-avatar.js';
 import { $, state } from './state.js';
 
 export function browserTimeZone() {
@@ -51,6 +52,7 @@ export function openProfileEditor() {
   const form = el('form', { class: 'profile-form' },
     el('h2', { text: t('profile.title') }),
     el('p', { class: 'muted small', text: `@${me.username}` }),
+    avatarField(error),
     el('label', { for: 'profile-display-name', text: t('profile.displayName') }), name,
     el('label', { for: 'profile-status-text', text: t('profile.statusText') }), status,
     el('label', { for: 'profile-time-zone', text: t('profile.timeZone') }), zones,

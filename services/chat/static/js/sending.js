@@ -1,6 +1,8 @@
-// Sending messages: the composer's text becomes a pending message with its client_msg_id,
-// sent at a pace under the server's rate limit, again after a rejoin, and confirmed by `ack`.
+// Sending messages: the composer's text (and the files of its tray) becomes a pending message
+// with its client_msg_id, sent at a pace under the server's rate limit, again after a rejoin,
+// and confirmed by `ack`.
 
+import { composerTray } from './composer-files.js';
 import { t } from './i18n.js';
 import { autosize } from './layout.js';
 import { toast } from './notify.js';
@@ -22,7 +24,14 @@ export function sendComposer() {
   const room = current();
   const box = $('composer');
   const content = box.value.trim();
-  if (!room || !content) return;
+  const tray = composerTray();
+  if (!room) return;
+  if (tray?.busy) {
+    toast('error', null, t('files.wait'));
+    return;
+  }
+  const files = tray ? tray.files : [];
+  if (!content && !files.length) return;
   if (content.length > state.limits.message_max_chars) {
     toast('error', null, t('error.content_too_long', { max: state.limits.message_max_chars }));
     return;
@@ -30,10 +39,12 @@ export function sendComposer() {
   const p = {
     client_msg_id: newClientMsgId(), room_id: room.id, content, state: 'pending',
     created_at: new Date().toISOString(), timer: null,
+    attachments: files, attachment_ids: files.map((f) => f.id),
   };
   state.pending.set(p.client_msg_id, p);
   view.upsertPending(p);
   box.value = '';
+  tray?.clear();
   autosize();
   stopTyping();
   transmit(p);
@@ -61,8 +72,10 @@ function drainSends() {
     // Discarded, confirmed, or its room is not joined (it is sent again on `joined`).
     if (state.pending.get(p.client_msg_id) !== p || p.state !== 'pending') continue;
     if (!room || room.joinState !== 'joined') continue;
-    if (!socket.send({ type: 'chat_message', room_id: p.room_id, content: p.content,
-      client_msg_id: p.client_msg_id })) continue;
+    const frame = { type: 'chat_message', room_id: p.room_id, content: p.content,
+      client_msg_id: p.client_msg_id };
+    if (p.attachment_ids?.length) frame.attachment_ids = p.attachment_ids;
+    if (!socket.send(frame)) continue;
     pacer.tokens -= 1;
     p.timer = setTimeout(() => {
       // Connected but no answer (refused without a ref, e.g. rate limited): let the user retry.
@@ -93,7 +106,8 @@ export function onAck(data) {
   const known = room.messages.get(data.id);
   const msg = known || {
     id: data.id, room_id: data.room_id, seq: data.seq, created_at: data.created_at,
-    content: p ? p.content : '', user_id: state.me.id, username: state.me.username,
+    content: p ? p.content : '', attachments: p ? p.attachments || [] : [],
+    user_id: state.me.id, username: state.me.username,
     message_type: 'text', edited_at: null, is_deleted: false, client_msg_id: data.client_msg_id,
   };
   if (!known && !p) return; // an ack for a send this page forgot (discarded): nothing to show

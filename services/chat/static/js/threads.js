@@ -5,15 +5,19 @@
 // client_msg_id; the reply's own `message` frame, or the answer, adds it once (by id).
 
 import { api } from './api.js';
+import { addAttachments } from './attachments.js';
 import { clear, el, renderContent } from './dom.js';
 import { showError } from './errors.js';
 import { formatFull, formatTime, t } from './i18n.js';
+import { toast } from './notify.js';
 import { newClientMsgId } from './sending.js';
 import { $, state, view } from './state.js';
+import { bindPaste, UploadTray } from './uploads.js';
 
 const PAGE = 200;
 let open = null; // { roomId, rootId, root, replies: Map id -> message }
 let panel = null;
+let tray = null; // the thread composer's files
 
 /** The thread line of a message in the room's list (nothing for a deleted message without
  *  replies); for a reply also sent to the room, a link to its thread. */
@@ -50,8 +54,18 @@ function build() {
     'data-i18n-aria-label': 'threads.placeholder' });
   const also = el('input', { id: 'thread-also-send', type: 'checkbox',
     dataset: { testid: 'thread-also-send' } });
-  const form = el('form', { class: 'thread-composer' }, input,
-    el('div', { class: 'thread-composer-row' },
+  const trayNode = el('div', { class: 'upload-tray', dataset: { testid: 'thread-upload-tray' },
+    hidden: true });
+  tray = new UploadTray(trayNode);
+  const files = el('input', { type: 'file', multiple: true, hidden: true, tabindex: '-1',
+    'aria-hidden': 'true', dataset: { testid: 'thread-attach-input' } });
+  files.addEventListener('change', () => { tray.add(files.files); files.value = ''; });
+  bindPaste(input, (chosen) => tray.add(chosen));
+  const attach = el('button', { type: 'button', class: 'link-button small',
+    dataset: { testid: 'thread-attach-button' }, 'data-i18n': 'files.attach',
+    text: t('files.attach'), onclick: () => files.click() });
+  const form = el('form', { class: 'thread-composer' }, trayNode, input, files,
+    el('div', { class: 'thread-composer-row' }, attach,
       el('label', { class: 'small', for: 'thread-also-send' }, also,
         el('span', { 'data-i18n': 'threads.alsoSend', text: t('threads.alsoSend') })),
       el('button', { type: 'submit', dataset: { testid: 'thread-send' },
@@ -108,6 +122,7 @@ export async function openThread(roomId, rootId) {
 
 export function closeThread() {
   open = null;
+  tray?.clear();
   if (!panel) return;
   panel.hidden = true;
   document.body.classList.remove('thread-open');
@@ -121,6 +136,8 @@ function bubble(msg, root) {
   const content = el('div', { class: 'message-content', dataset: { testid: 'message-content' } });
   if (msg.is_deleted) content.textContent = t('messages.deleted');
   else renderContent(content, msg.content, state.me?.username);
+  const files = el('div', { class: 'attachments-slot' });
+  addAttachments(files, msg);
   return el('article', {
     class: `message thread-message${root ? ' thread-root' : ''}`,
     dataset: { testid: root ? 'thread-root' : 'thread-reply', messageId: String(msg.id),
@@ -130,7 +147,7 @@ function bubble(msg, root) {
       el('span', { class: 'message-author', text: msg.display_name || msg.username }),
       el('time', { class: 'message-time', datetime: msg.created_at,
         title: formatFull(msg.created_at), text: formatTime(msg.created_at) })),
-    content));
+    content, ...files.childNodes));
 }
 
 function render() {
@@ -150,13 +167,20 @@ function render() {
 async function sendReply() {
   if (!open?.root) return;
   const content = input().value.trim();
-  if (!content) return;
+  if (tray.busy) {
+    toast('error', null, t('files.wait'));
+    return;
+  }
+  const ids = tray.files.map((f) => f.id);
+  if (!content && !ids.length) return;
   const target = open;
   const body = { content, client_msg_id: newClientMsgId(), thread_root_id: target.rootId,
     also_send_to_room: $('thread-also-send').checked };
+  if (ids.length) body.attachment_ids = ids;
   input().value = '';
   try {
     const msg = await api(`/api/chat/rooms/${target.roomId}/messages`, { method: 'POST', body });
+    tray.clear(); // a refused reply keeps its files for another try
     if (open === target) {
       open.replies.set(msg.id, { ...(open.replies.get(msg.id) || {}), ...msg });
       render();

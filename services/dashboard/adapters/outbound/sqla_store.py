@@ -18,6 +18,7 @@ from services.dashboard.adapters.outbound.sqla_tables import (
     processed_events,
     rooms,
     service_instances,
+    storage_totals,
     users,
 )
 from services.dashboard.domain import (
@@ -26,6 +27,7 @@ from services.dashboard.domain import (
     Instance,
     Receipt,
     RoomRecord,
+    StorageRow,
     UserRecord,
 )
 from shared.db import Database
@@ -79,6 +81,10 @@ class SqlaEventTx:
             "status_at": user.status_at, "room_id": user.room_id,
             "registered_at": user.registered_at})
 
+    async def save_storage(self, row: StorageRow) -> None:
+        await _upsert(self._c, storage_totals, ["kind"], {
+            "kind": row.kind, "bytes": row.bytes, "files": row.files})
+
 
 FOLD = "events"
 
@@ -103,7 +109,7 @@ class SqlaStatsStore:
             yield SqlaEventTx(conn)
 
     async def load(self, since: datetime) -> tuple[list[CountRow], list[UserRecord],
-                                                   list[RoomRecord], int]:
+                                                   list[RoomRecord], int, list[StorageRow]]:
         # One transaction: the counts are exactly those of the events up to the position.
         async with self._db.write() as conn:
             # Holding the position's row (SQLite: the write lock), no instance commits counts
@@ -115,12 +121,14 @@ class SqlaStatsStore:
                 select(minute_counts).where(minute_counts.c.minute >= since))).all()
             user_rows = (await conn.execute(select(users))).all()
             room_rows = (await conn.execute(select(rooms))).all()
+            storage_rows = (await conn.execute(select(storage_totals))).all()
         return (
             [CountRow(r.kind, r.key, r.minute, r.count) for r in counts],
             [UserRecord(r.user_id, r.username, r.status, r.status_at, r.room_id,
                         r.registered_at) for r in user_rows],
             [RoomRecord(r.room_id, r.name, r.is_private) for r in room_rows],
             position,
+            [StorageRow(r.kind, r.bytes, r.files) for r in storage_rows],
         )
 
     async def advance(self, seq: int) -> None:

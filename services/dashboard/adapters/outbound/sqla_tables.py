@@ -1,5 +1,5 @@
 """The dashboard's own tables: per-minute counters, handled event ids, users, rooms,
-service instances and broadcasts (SQLAlchemy Core)."""
+storage totals, service instances and broadcasts (SQLAlchemy Core)."""
 
 from __future__ import annotations
 
@@ -65,6 +65,14 @@ users = Table(
     Column("status_at", UtcDateTime),
     Column("room_id", Integer),
     Column("registered_at", UtcDateTime),
+)
+
+# Storage used, per kind of file (attachment, avatar): running totals, never pruned.
+storage_totals = Table(
+    "storage_totals", metadata,
+    Column("kind", String(32), primary_key=True),
+    Column("bytes", BigInteger, nullable=False),
+    Column("files", Integer, nullable=False),
 )
 
 service_instances = Table(

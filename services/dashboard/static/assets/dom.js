@@ -31,6 +31,18 @@ export function flash(id) {
 
 export function fmt(n) { return n === null || n === undefined ? '–' : Number(n).toLocaleString(lang()); }
 
+const BYTE_UNITS = ['byte', 'kilobyte', 'megabyte', 'gigabyte', 'terabyte'];
+
+/** "1.5 MB": bytes in the largest unit that keeps the number at least 1 (powers of 1024). */
+export function bytes(n) {
+  if (n === null || n === undefined) return '–';
+  let value = Number(n);
+  let unit = 0;
+  while (value >= 1024 && unit < BYTE_UNITS.length - 1) { value /= 1024; unit += 1; }
+  return new Intl.NumberFormat(lang(), { style: 'unit', unit: BYTE_UNITS[unit],
+    unitDisplay: unit ? 'short' : 'long', maximumFractionDigits: unit ? 1 : 0 }).format(value);
+}
+
 export function formatTime(iso, withDate) {
   if (!iso) return '–';
   const d = new Date(iso);

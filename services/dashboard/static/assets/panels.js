@@ -3,7 +3,7 @@
 
 import { renderBroadcasts } from './broadcasts.js';
 import { color, drawBars, drawPresence, drawSockets } from './charts.js';
-import { $, ago, emptyRow, flash, fmt, formatTime, make, text } from './dom.js';
+import { $, ago, bytes, emptyRow, flash, fmt, formatTime, make, text } from './dom.js';
 import { has, plural, t } from './i18n.js';
 import { countAt, forgetOldMinutes, lastMinutes, STATUSES, view } from './state.js';
 
@@ -13,6 +13,7 @@ export function renderAll() {
   renderPresence();
   renderServices();
   renderBroadcasts();
+  renderStorage();
   $('main').setAttribute('aria-busy', 'false');
 }
 
@@ -137,6 +138,17 @@ export function renderServices() {
 export function setUsers(u) {
   text($('k-new-users'), fmt(u.new_24h));
   text($('k-known-users'), t('kpi.known', { n: fmt(u.known) }));
+}
+
+/** Storage used by chat's files: the total, and how many files (attachments, avatars). */
+export function renderStorage() {
+  const s = view.storage;
+  if (!s) return;
+  text($('k-storage'), bytes(s.bytes));
+  const kinds = s.by_kind || {};
+  const avatars = (kinds.avatar && kinds.avatar.files) || 0;
+  text($('k-storage-sub'), t('kpi.storageFiles', { n: fmt(s.files), avatars: fmt(avatars) }));
+  $('k-storage').title = `${fmt(s.bytes)} B`;
 }
 
 export function setNotifications(n) {

@@ -24,6 +24,7 @@ export const view = {
   messages24h: 0,
   lastActivity: null,
   topRooms: [],
+  storage: null, // {bytes, files, by_kind: {attachment: {bytes, files}, avatar: {...}}}
 };
 
 export function serverNow() { return Date.now() + view.clockOffsetMs; }

@@ -3,11 +3,11 @@
 
 import { log } from './activity.js';
 import { noteBroadcast } from './broadcasts.js';
-import { $, formatTime } from './dom.js';
+import { $, flash, formatTime } from './dom.js';
 import { t } from './i18n.js';
 import {
-  renderAll, renderConnections, renderMessages, renderPresence, renderServices, setNotifications,
-  setUsers,
+  renderAll, renderConnections, renderMessages, renderPresence, renderServices, renderStorage,
+  setNotifications, setUsers,
 } from './panels.js';
 import { sample, view } from './state.js';
 import { link } from './stream.js';
@@ -28,6 +28,7 @@ function applySnapshot(s) {
   view.topRooms = m.top_rooms;
   view.connections = s.connections;
   view.presence = s.presence;
+  view.storage = s.storage || null;
   view.services = new Map(s.services.map((i) => [i.service + '/' + i.instance_id, i]));
   view.broadcasts = new Map(s.broadcasts.map((b) => [b.broadcast_id, b]));
   for (const id of view.broadcasts.keys()) view.broadcastsLogged.add(id);
@@ -77,6 +78,11 @@ function applyDelta(type, d) {
       break;
     case 'notification_stats':
       setNotifications(d);
+      break;
+    case 'storage_stats':
+      view.storage = d;
+      renderStorage();
+      flash('k-storage');
       break;
     case 'service_health':
       for (const i of d.instances) {

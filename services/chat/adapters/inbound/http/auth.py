@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from services.chat import use_cases
 from services.chat.adapters.inbound.http._deps import ActorDep, Body, ChatDep, user_data
+from services.chat.adapters.inbound.http.avatars import me_with_avatar
 from services.chat.adapters.inbound.service import ChatService
 from shared.auth import SESSION_COOKIE, InvalidToken
 from shared.auth.fastapi import request_token
@@ -137,7 +138,8 @@ def auth_router() -> APIRouter:
 
     @router.get("/me")
     async def me(who: ActorDep, chat: ChatDep) -> dict[str, Any]:
-        return user_data(await use_cases.current_user(chat.deps, who))
+        """You, with `avatar_url` (null without an avatar)."""
+        return await me_with_avatar(chat, await use_cases.current_user(chat.deps, who))
 
     @router.patch("/me")
     async def update_me(body: ProfileBody, who: ActorDep, chat: ChatDep) -> dict[str, Any]:
@@ -148,7 +150,7 @@ def auth_router() -> APIRouter:
         `invalid_time_zone`; unknown fields are a `validation_error`. Every room you are a
         member of gets `user_updated`."""
         changes = {name: getattr(body, name) for name in body.model_fields_set}
-        return user_data(await use_cases.update_profile(chat.deps, who, changes))
+        return await me_with_avatar(chat, await use_cases.update_profile(chat.deps, who, changes))
 
     @router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
     async def delete_me(body: DeleteAccountBody, who: ActorDep, request: Request,

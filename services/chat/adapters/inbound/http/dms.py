@@ -12,6 +12,7 @@ from pydantic import Field
 from services.chat import use_cases
 from services.chat.adapters.frames import room_data
 from services.chat.adapters.inbound.http._deps import ActorDep, Body, ChatDep
+from services.chat.adapters.inbound.http.avatars import with_avatar
 from services.chat.domain import Actor, Member, Room, shown_name
 from services.chat.ports import ChatDeps
 from shared.contracts.bounds import Id
@@ -60,7 +61,8 @@ def dms_router() -> APIRouter:
                      limit: Annotated[int, Query(ge=1, le=20)] = 20) -> list[dict[str, Any]]:
         """Active accounts whose username starts with `q`, by username (signed in only)."""
         found = await use_cases.find_people(chat.deps, who, q, limit)
-        return [{"id": u.id, "username": u.username, "display_name": u.display_name}
-                for u in found]
+        avatars = await use_cases.avatar_ids(chat.deps, [u.id for u in found])
+        return [with_avatar({"id": u.id, "username": u.username,
+                             "display_name": u.display_name}, u.id, avatars) for u in found]
 
     return router

@@ -12,6 +12,7 @@ from pydantic import Field
 from services.chat import use_cases
 from services.chat.adapters.frames import member_data, message_data, room_data, unread_data
 from services.chat.adapters.inbound.http._deps import ActorDep, Body, ChatDep, MaybeActorDep
+from services.chat.adapters.inbound.http.avatars import with_avatar
 from services.chat.adapters.inbound.http.dms import rooms_data
 from services.chat.adapters.inbound.service import ChatService
 from services.chat.domain import Actor, Invalid, Throttled
@@ -104,7 +105,10 @@ def chat_router() -> APIRouter:
 
     @router.get("/rooms/{room_id}/members")
     async def members(room_id: Id, who: MaybeActorDep, chat: ChatDep) -> list[dict[str, Any]]:
-        return [member_data(m) for m in await use_cases.list_members(chat.deps, who, room_id)]
+        """The room's members, each with `avatar_url` (null without an avatar)."""
+        members = await use_cases.list_members(chat.deps, who, room_id)
+        avatars = await use_cases.avatar_ids(chat.deps, [m.user_id for m in members])
+        return [with_avatar(member_data(m), m.user_id, avatars) for m in members]
 
     @router.post("/rooms/{room_id}/members", status_code=status.HTTP_201_CREATED)
     async def invite(room_id: Id, body: InviteBody, who: ActorDep,
