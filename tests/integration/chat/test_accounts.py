@@ -157,6 +157,8 @@ async def test_an_older_database_gets_the_new_columns_at_start(
             # Nor had it the profile's columns (migration 0002).
             await conn.execute(text("ALTER TABLE users DROP COLUMN status_text"))
             await conn.execute(text("ALTER TABLE users DROP COLUMN time_zone"))
+            # Nor the avatar's (migration 0006).
+            await conn.execute(text("ALTER TABLE users DROP COLUMN avatar_file_id"))
             await conn.execute(text("DROP TABLE alembic_version_chat"))
             # Nor the tables later revisions made.
             for table in reversed(metadata.sorted_tables):
