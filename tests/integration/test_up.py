@@ -160,9 +160,19 @@ def test_a_killed_chat_replica_is_restarted_while_the_gateway_keeps_serving(
     assert f"chat-1 pid={before} was killed by SIGKILL; restarting in" in system.output()
 
 
-def test_sigterm_stops_every_process_and_exits_zero(tmp_path: Path) -> None:
+def test_the_console_is_readable_start_up_ends_with_a_summary_and_sigterm_stops_all(
+        tmp_path: Path) -> None:
+    # One `tertulia up` with the default console for both (each started its own before).
     running = RunningSystem(tmp_path / "data").start()
-    pids = running.pids()
+    try:
+        httpx.get(f"{running.url}/api/chat/rooms").raise_for_status()  # an access line
+        running.wait_for_line("Ctrl-C", 10)
+        lines = running.lines[:]
+        pids = running.pids()
+    except BaseException:
+        running.stop()
+        raise
+    # SIGTERM stops every process and exits zero.
     assert {"nats", "chat-1", "presence", "notifications", "dashboard", "gateway"} <= set(pids)
     assert running.stop() == 0, running.output()
     deadline = time.monotonic() + 5
@@ -170,13 +180,7 @@ def test_sigterm_stops_every_process_and_exits_zero(tmp_path: Path) -> None:
         time.sleep(0.1)
     assert [name for name, pid in pids.items() if pid_alive(pid)] == []
     assert running.output().rstrip().endswith("Stopped.")
-
-
-def test_the_console_is_readable_and_start_up_ends_with_a_summary(tmp_path: Path) -> None:
-    with RunningSystem(tmp_path / "data") as running:
-        httpx.get(f"{running.url}/api/chat/rooms").raise_for_status()  # an access line
-        running.wait_for_line("Ctrl-C", 10)
-        lines = running.lines[:]
+    # The console up to then.
     url = f"{running.url}/"
     up_at = next(n for n, line in enumerate(lines) if f"Tertulia is up: {url}" in line)
     summary = [line.split(maxsplit=1) for line in lines[up_at + 1:] if line.startswith("  ")]

@@ -189,12 +189,13 @@ class DashboardState:
 
     def changes_since(self, seq: int) -> Changes | None:
         """What a client that saw everything up to stream message `seq` (on any instance)
-        has not been told: the facts folded after it, and the live aggregates, which no
-        stream orders (sockets, health), as they are now. None when the log no longer
-        reaches back that far, or `seq` is ahead of this instance."""
+        has not been told: the facts folded after it, and, as they are now, the live
+        aggregates no stream orders (sockets, health) and the absolute user and
+        notification numbers (always, so the feed can count on them being sent). None when
+        the log no longer reaches back that far, or `seq` is ahead of this instance."""
         if seq < self._log_floor or seq > self.position:
             return None
-        changes = Changes(connections=True,
+        changes = Changes(connections=True, users=True, notifications=True,
                           instances=list(self.health.instances.values()))
         for logged_seq, fact, rows, user in self._log:
             if logged_seq > seq:

@@ -124,15 +124,22 @@ async def test_ending_a_session_ends_its_streams_only() -> None:
     assert data(await other.next(1.0)) == {"type": "connections", "data": {"total": 0}}
 
 
-async def test_only_the_last_delta_of_a_batch_carries_the_new_position() -> None:
-    # Cut off inside a batch, a client resumes elsewhere from the previous position: told
-    # some of it twice, never nothing.
+async def test_a_batch_carries_the_new_position_from_its_last_delta_a_resume_would_miss(
+        ) -> None:
+    # Cut off before a delta a resume from the new position would not send again, a client
+    # resumes elsewhere from the previous position: told some of it twice, never nothing.
+    # Kinds every resume sends (connections, user and notification numbers, health) do not
+    # hold the new position back.
     h = hub()
     client = h.open(None, dict)
-    h.send(deltas(2), position=5)
-    h.send(deltas(1), position=9)
-    ids = [client.queue.get_nowait().id for _ in range(3)]
-    assert ids == [sid(FIRST_ID + 1, 0), sid(FIRST_ID + 2, 5), sid(FIRST_ID + 3, 9)]
+    h.send([Delta("message_stats", {}), Delta("user_presence", {})], position=5)
+    h.send([Delta("connections", {}), Delta("message_stats", {}),
+            Delta("user_stats", {}), Delta("service_health", {})], position=9)
+    h.send(deltas(2), position=12)
+    ids = [client.queue.get_nowait().id for _ in range(8)]
+    assert ids == [sid(FIRST_ID + 1, 0), sid(FIRST_ID + 2, 5),
+                   sid(FIRST_ID + 3, 5), *(sid(FIRST_ID + n, 9) for n in (4, 5, 6)),
+                   sid(FIRST_ID + 7, 12), sid(FIRST_ID + 8, 12)]
 
 
 async def test_another_instances_id_resumes_from_its_position() -> None:

@@ -26,6 +26,9 @@ from services.dashboard.domain import Changes, DashboardState
 Resume = Callable[[int], list[Delta] | None]
 
 KEEPALIVE = ServerSentEvent(comment="keep-alive")
+# The kinds a resume from any position renders from the live state as it is now
+# (`DashboardState.changes_since`): a client cut off before one of them loses nothing.
+RESENT = frozenset({"connections", "user_stats", "notification_stats", "service_health"})
 
 
 def _encode(event_type: str, data: dict[str, Any]) -> str:
@@ -87,11 +90,16 @@ class SseHub:
         self.send(deltas(state, changes, now), state.position)
 
     def send(self, deltas: list[Delta], position: int | None = None) -> None:
-        """One drain's deltas. Only the last carries the new position: a client cut off
-        inside the batch resumes elsewhere from the previous one (told twice, never not)."""
+        """One drain's deltas, all rendered at stream position `position`. A delta carries
+        the new position once nothing after it in the batch would be lost by resuming
+        from there (only kinds every resume sends, `RESENT`); the ones before keep the
+        previous position, so a client cut off among them is told some twice, never not.
+        (Only the last carrying it made a client that stopped at `message_stats` with a
+        `service_health` after it hear its messages again elsewhere.)"""
+        new_from = max((i for i, d in enumerate(deltas) if d.type not in RESENT), default=0)
         for i, delta in enumerate(deltas):
             self._last_id += 1
-            if position is not None and i == len(deltas) - 1:
+            if position is not None and i == new_from:
                 self._position = position
             event = ServerSentEvent(raw_data=_encode(delta.type, delta.data),
                                     id=f"{self._position}.{self._last_id}")

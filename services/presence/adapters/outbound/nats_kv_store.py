@@ -24,6 +24,7 @@ import nats.js.errors
 import orjson
 from nats.js.kv import KeyValue
 
+from services.presence.adapters.outbound.kv_snapshot import live_entries
 from services.presence.domain import MANUAL_STATUSES, Connection
 from shared.bus.nats import NatsEventBus
 from shared.bus.nats_kv import ensure_kv_bucket
@@ -107,22 +108,15 @@ class NatsKvConnectionStore:
                         failed, self.ttl_secs)
 
     async def load_all(self) -> list[Connection]:
+        """Every entry the bucket holds (`kv_snapshot.py`: an entry aging out while it is
+        read does not hold the read up)."""
         kv = self._kv or await self.ensure_bucket()
         found: list[Connection] = []
-        watcher = await kv.watchall(ignore_deletes=True)
-        try:
-            async with asyncio.timeout(LOAD_TIMEOUT_SECS):
-                async for entry in watcher:
-                    if entry is None:  # the end of what the bucket holds now
-                        break
-                    if entry.value:
-                        try:
-                            found.append(decode(entry.value))
-                        except (ValueError, KeyError, TypeError) as exc:
-                            log.warning("skipping unreadable presence entry %s: %r",
-                                        entry.key, exc)
-        finally:
-            await watcher.stop()
+        for entry in await live_entries(kv, self._bus.jetstream, LOAD_TIMEOUT_SECS):
+            try:
+                found.append(decode(entry.value or b""))
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("skipping unreadable presence entry %s: %r", entry.key, exc)
         return found
 
     async def _each(self, connections: Sequence[Connection],

@@ -11,14 +11,14 @@ themselves, and the survivors win its partitions with `create`.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 
 import nats.errors
 import nats.js.errors
-from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
+from nats.js.kv import KeyValue
 
+from services.presence.adapters.outbound.kv_snapshot import live_entries
 from shared.bus.nats import NatsEventBus
 from shared.bus.nats_kv import ensure_kv_bucket
 
@@ -54,21 +54,12 @@ class NatsKvLeases:
     async def read(self) -> LeaseTable:
         kv = await self._bucket()
         table = LeaseTable()
-        watcher = await kv.watchall()
-        try:
-            async with asyncio.timeout(READ_TIMEOUT_SECS):
-                async for entry in watcher:
-                    if entry is None:  # the end of what the bucket holds now
-                        break
-                    if entry.operation in (KV_DEL, KV_PURGE) or not entry.value:
-                        continue
-                    kind, _, name = entry.key.partition(".")
-                    if kind == "m":
-                        table.members.add(name)
-                    elif kind == "p" and name.isdigit():
-                        table.owners[int(name)] = (entry.value.decode(), entry.revision or 0)
-        finally:
-            await watcher.stop()
+        for entry in await live_entries(kv, self._bus.jetstream, READ_TIMEOUT_SECS):
+            kind, _, name = entry.key.partition(".")
+            if kind == "m":
+                table.members.add(name)
+            elif kind == "p" and name.isdigit():
+                table.owners[int(name)] = ((entry.value or b"").decode(), entry.revision or 0)
         return table
 
     async def alive(self) -> None:
