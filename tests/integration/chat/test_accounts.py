@@ -160,6 +160,10 @@ async def test_an_older_database_gets_the_new_columns_at_start(
             # Nor the avatar's (migration 0006).
             await conn.execute(text("ALTER TABLE users DROP COLUMN avatar_file_id"))
             await conn.execute(text("DROP TABLE alembic_version_chat"))
+            # Nor the search index and its triggers (migration 0007).
+            for trigger in ("insert", "delete", "update"):
+                await conn.execute(text(f"DROP TRIGGER chat_messages_fts_{trigger}"))
+            await conn.execute(text("DROP TABLE chat_messages_fts"))
             # Nor the tables later revisions made.
             for table in reversed(metadata.sorted_tables):
                 if table.name not in BASELINE.TABLES:
