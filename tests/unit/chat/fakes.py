@@ -23,6 +23,7 @@ from services.chat.domain import (
     User,
     in_room_timeline,
 )
+from services.chat.domain.audit import AuditEntry
 from services.chat.domain.marks import MessageEdit, Pin
 from services.chat.domain.stored_file import StoredFile
 from services.chat.ports import ChatDeps, JoinView
@@ -40,6 +41,7 @@ from tests.support.memory_uow import MemoryStore, MemoryUnitOfWork, RecordingOut
 from tests.unit.chat.dm_fakes import InMemoryDmStore
 from tests.unit.chat.fakes_files import InMemoryFileStore
 from tests.unit.chat.fakes_marks import InMemoryEditLog, InMemoryPinStore, InMemoryReactionStore
+from tests.unit.chat.fakes_moderation import InMemoryAuditLog
 
 
 class IntegrityViolation(Exception):
@@ -67,6 +69,7 @@ class ChatState:
     avatars: dict[int, str] = field(default_factory=dict)  # users.avatar_file_id
     files: dict[str, StoredFile] = field(default_factory=dict)
     last_ids: dict[str, int] = field(default_factory=dict)
+    audit: list[AuditEntry] = field(default_factory=list)
 
     def next_id(self, table: str) -> int:
         self.last_ids[table] = self.last_ids.get(table, 0) + 1
@@ -328,6 +331,7 @@ class InMemoryChatTx:
         self.edits = InMemoryEditLog(state, read_only)
         self.avatars = InMemoryAvatarStore(state, read_only)
         self.files = InMemoryFileStore(state, read_only)
+        self.audit = InMemoryAuditLog(state, read_only)
 
 
 class InMemoryChatUnitOfWork(MemoryUnitOfWork[ChatState, InMemoryChatTx]):

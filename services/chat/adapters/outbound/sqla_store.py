@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.chat.adapters.outbound.sqla_accounts import SqlaSessionStore, SqlaUserStore
+from services.chat.adapters.outbound.sqla_audit import SqlaAuditLog
 from services.chat.adapters.outbound.sqla_avatars import SqlaAvatarStore
 from services.chat.adapters.outbound.sqla_dms import SqlaDmStore
 from services.chat.adapters.outbound.sqla_files import SqlaFileStore, SqlaFileSweepStore
@@ -42,6 +43,7 @@ class SqlaChatTx:
         self.file_sweep = SqlaFileSweepStore(session)
         self.search = search_index(session)
         self.avatars = SqlaAvatarStore(session)
+        self.audit = SqlaAuditLog(session)
 
 
 class SqlaChatUnitOfWork:
