@@ -19,6 +19,7 @@ from services.chat.domain import (
 )
 from services.chat.ports import ChatDeps, ChatTx
 from services.chat.use_cases._access import active_user, require_user, room_not_found, visible_room
+from services.chat.use_cases._sanctions import refuse_banned, room_mute_for
 from services.chat.use_cases.audit import record
 from shared.contracts import MemberJoined, MemberLeft, MemberRoleChanged
 
@@ -40,6 +41,7 @@ async def join_room(deps: ChatDeps, actor: Actor, room_id: int) -> Member:
             raise room_not_found(room_id)
         if member is not None:
             return member
+        await refuse_banned(tx, room_id, user_id, deps.clock.now())
         try:
             member = await _add_member(deps, tx, room, user_id, actor.username or "",
                                        "member", None, user.display_name)
@@ -61,7 +63,8 @@ async def _add_member(deps: ChatDeps, tx: ChatTx, room: Room, user_id: int, user
     now = deps.clock.now()
     # A new member has read nothing older than their arrival: unread starts at zero.
     member = Member(room.id, user_id, username, role, now, read_seq=room.last_seq,
-                    display_name=display_name)
+                    display_name=display_name,
+                    muted_until=await room_mute_for(tx, room.id, user_id, now))
     await tx.members.add(member)
     await tx.outbox.add(joined_event(member, invited_by), now)
     return member
@@ -138,6 +141,7 @@ async def invite_member(deps: ChatDeps, actor: Actor, room_id: int, username: st
         existing = await tx.members.get(room_id, user.id)
         if existing is not None:
             return existing
+        await refuse_banned(tx, room_id, user.id, deps.clock.now())
         member = await _add_member(deps, tx, room, user.id, user.username, role, actor_id,
                                    user.display_name)
     data = member

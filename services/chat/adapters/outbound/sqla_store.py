@@ -19,6 +19,7 @@ from services.chat.adapters.outbound.sqla_marks import (
     SqlaReactionStore,
 )
 from services.chat.adapters.outbound.sqla_messages import SqlaMessageStore
+from services.chat.adapters.outbound.sqla_moderation import SqlaReportStore, SqlaSanctionStore
 from services.chat.adapters.outbound.sqla_rooms import SqlaMemberStore, SqlaRoomStore
 from services.chat.adapters.outbound.sqla_search import search_index
 from services.chat.adapters.outbound.sqla_tables import outbox
@@ -44,6 +45,8 @@ class SqlaChatTx:
         self.search = search_index(session)
         self.avatars = SqlaAvatarStore(session)
         self.audit = SqlaAuditLog(session)
+        self.sanctions = SqlaSanctionStore(session)
+        self.reports = SqlaReportStore(session)
 
 
 class SqlaChatUnitOfWork:
