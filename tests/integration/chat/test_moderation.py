@@ -125,6 +125,13 @@ async def _scenario(root: Client, alice: Client, bob: Client, carol: Client,
     slow = next(r for r in answers if r.status_code == 429)
     assert slow.json()["code"] == "slow_mode" and 59 <= slow.json()["retry_after_secs"] <= 60
     assert slow.headers["Retry-After"] == str(slow.json()["retry_after_secs"])
+    async with bob.socket("/ws") as ws:  # and over the socket: the frame says how long
+        await receive(ws, "hello")
+        await send(ws, type="chat_message", room_id=room, content="three",
+                   client_msg_id="slow-1")
+        error = await receive(ws, "error")
+        assert (error["data"]["code"], error["data"]["ref"]) == ("slow_mode", "slow-1")
+        assert 1 <= error["data"]["retry_after_secs"] <= 60
     assert (await alice.post(room, "the room's admin is exempt")).status_code == 201
     assert (await alice.post(room, "twice")).status_code == 201
     assert (await alice.http.patch(f"/api/chat/rooms/{room}",

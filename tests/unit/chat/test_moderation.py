@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from services.chat import use_cases
-from services.chat.domain import Actor, Forbidden, Invalid, Member, NotFound
+from services.chat.domain import Actor, Forbidden, Invalid, Member, NotFound, Room
 from services.chat.domain.moderation import (
     FOREVER,
     Banned,
@@ -23,6 +23,7 @@ from services.chat.domain.moderation import (
     validate_sanction,
 )
 from services.chat.ports import ChatDeps
+from services.chat.post_plan import PostContext, PostRequest, plan_batch
 from services.chat.use_cases.moderation import impose, lift, sanctions
 from tests.unit.chat.fakes import (
     T0,
@@ -291,3 +292,35 @@ async def test_a_first_post_in_a_slow_public_room_joins_and_counts(
     await use_cases.post_message(deps, bob, room.id, "joined by posting")
     with pytest.raises(SlowMode):
         await use_cases.post_message(deps, bob, room.id, "again")
+
+
+def test_the_batch_plan_sees_a_members_earlier_post_of_the_same_batch() -> None:
+    """The rule itself, on one PostContext: no database, one batch of four posts."""
+    room = Room(1, "slow", None, False, None, T0, last_seq=0, slow_mode_secs=30)
+    bob = Member(1, 2, "bob", "member", T0, last_post_at=T0 - timedelta(seconds=40))
+    carol = Member(1, 3, "carol", "member", T0, muted_until=T0 + timedelta(seconds=1))
+    ids = iter(range(100, 200))
+    ctx = PostContext(T0, {1: room},
+                      {(1, 2): bob, (1, 3): carol}, {}, {}, ids.__next__,
+                      server_mutes={2: None, 3: None, 4: T0 + timedelta(days=1)})
+    requests = [PostRequest(Actor(2, "bob"), 1, "one", None),
+                PostRequest(Actor(2, "bob"), 1, "two", None),
+                PostRequest(Actor(3, "carol"), 1, "muted", None),
+                PostRequest(Actor(4, "dave"), 1, "muted everywhere", None)]
+    plan = plan_batch(requests, ctx)
+    first, second, muted, server = plan.outcomes
+    assert first.message is not None and first.error is None
+    assert isinstance(second.error, SlowMode) and second.error.retry_after_secs == 30
+    assert isinstance(muted.error, Muted) and muted.error.scope == "room"
+    assert isinstance(server.error, Muted) and server.error.scope == "server"
+    assert [m.content for m in plan.messages] == ["one"]
+    assert plan.last_posts == {(1, 2): T0}  # written for the slow room only
+
+
+def test_a_room_without_slow_mode_writes_no_last_post() -> None:
+    room = Room(1, "fast", None, False, None, T0)
+    bob = Member(1, 2, "bob", "member", T0)
+    ids = iter(range(100, 200))
+    ctx = PostContext(T0, {1: room}, {(1, 2): bob}, {}, {}, ids.__next__)
+    plan = plan_batch([PostRequest(Actor(2, "bob"), 1, f"m{n}", None) for n in range(3)], ctx)
+    assert len(plan.messages) == 3 and plan.last_posts == {}
