@@ -89,6 +89,10 @@ async def impose_in(tx: ChatTx, deps: ChatDeps, now: datetime, actor: Actor,
                                        removed_by=actor_id, left_at=now), now)
         imposed.removed = target_member
     if kind == "ban" and room_id is None:
+        # Writing the account's row (unchanged) waits for a sign-in holding it (FOR SHARE)
+        # to commit, so the revocation below sees that session; a later sign-in waits for
+        # this transaction and then sees the ban (as a deactivation does).
+        await tx.users.update_account(target)
         imposed.revoked = await tx.sessions.revoke_all(user_id, now, "banned")
         await revocation_events(deps, tx, imposed.revoked, "banned")
     await record(tx, now, actor, f"{kind}.add", "user", user_id, room_id=room_id,
