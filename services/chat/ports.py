@@ -69,7 +69,10 @@ class SessionStore(Protocol):
 class RoomStore(Protocol):
     async def add(self, name: str, description: str | None, is_private: bool,
                   created_by: int | None, now: datetime) -> Room: ...
-    async def get(self, room_id: int) -> Room | None: ...
+    async def get(self, room_id: int, *, lock: bool = False) -> Room | None:
+        """With `lock`, the row is held until the transaction ends (PostgreSQL: FOR UPDATE,
+        as a batch of posts holds it), so joins and sanctions of the room take turns."""
+        ...
     async def with_member(self, room_id: int, user_id: int | None
                           ) -> tuple[Room | None, Member | None]:
         """The room and the user's membership in one read (the per-message hot path)."""

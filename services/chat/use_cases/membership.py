@@ -35,7 +35,8 @@ async def join_room(deps: ChatDeps, actor: Actor, room_id: int) -> Member:
     user_id = require_user(actor)
     async with deps.uow.write() as tx:
         user = await active_user(tx, user_id)
-        room = await tx.rooms.get(room_id)
+        # Held: a ban or mute of this room being imposed commits before or after, not beside.
+        room = await tx.rooms.get(room_id, lock=True)
         member = await tx.members.get(room_id, user_id) if room else None
         if room is None or (room.is_private and member is None):
             raise room_not_found(room_id)
@@ -141,6 +142,7 @@ async def invite_member(deps: ChatDeps, actor: Actor, room_id: int, username: st
         existing = await tx.members.get(room_id, user.id)
         if existing is not None:
             return existing
+        await tx.rooms.get(room_id, lock=True)  # as a join: sanctions take turns with it
         await refuse_banned(tx, room_id, user.id, deps.clock.now())
         member = await _add_member(deps, tx, room, user.id, user.username, role, actor_id,
                                    user.display_name)

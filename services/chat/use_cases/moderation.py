@@ -52,13 +52,18 @@ def sanction_data(sanction: Sanction, active: bool = True) -> dict[str, Any]:
             "active": active}
 
 
-async def _may_moderate(tx: ChatTx, actor: Actor, room_id: int | None, kind: str,
-                        ) -> Member | None:
+async def _may_moderate(tx: ChatTx, actor: Actor, room_id: int | None, kind: str, *,
+                        lock: bool = False) -> Member | None:
     if room_id is None:
         require_admin(actor)
         return None
     room, member = await visible_room(tx, actor, room_id)
     refuse_in_dm(room, "kick")
+    if lock:
+        # Held until the commit, as joins and a batch of posts hold it: a join or a first
+        # post that raced this change either committed first (its membership is seen
+        # after this) or waits and then sees it.
+        await tx.rooms.get(room_id, lock=True)
     if not is_moderator(actor, member):
         raise Forbidden("forbidden", f"Only the room's moderators may {kind} here.")
     return member
@@ -69,7 +74,7 @@ async def impose_in(tx: ChatTx, deps: ChatDeps, now: datetime, actor: Actor,
                     until: datetime | None, reason: str | None) -> Imposed:
     """The sanction inside the caller's write transaction (a report's resolution uses it)."""
     actor_id = require_user(actor)
-    actor_member = await _may_moderate(tx, actor, room_id, kind)
+    actor_member = await _may_moderate(tx, actor, room_id, kind, lock=True)
     if user_id == actor_id:
         raise Invalid("cannot_sanction_self", f"You cannot {kind} yourself.")
     target = await tx.users.get(user_id, lock=True)
@@ -141,7 +146,7 @@ async def lift(deps: ChatDeps, actor: Actor, kind: str, user_id: int, *,
     require_user(actor)
     valid_kind, _, _ = validate_sanction(kind, None, None, deps.clock.now())
     async with deps.uow.write() as tx:
-        await _may_moderate(tx, actor, room_id, valid_kind)
+        await _may_moderate(tx, actor, room_id, valid_kind, lock=True)
         removed = await tx.sanctions.remove(valid_kind, room_id, user_id)
         if removed is None:
             raise NotFound("not_sanctioned", f"User {user_id} has no {kind} here.")

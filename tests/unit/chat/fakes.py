@@ -149,7 +149,7 @@ class InMemoryRoomStore(_Store):
         self._state.rooms[room.id] = room
         return replace(room)
 
-    async def get(self, room_id: int) -> Room | None:
+    async def get(self, room_id: int, *, lock: bool = False) -> Room | None:
         room = self._state.rooms.get(room_id)
         return replace(room) if room else None
 

@@ -52,9 +52,10 @@ class SqlaRoomStore:
             raise Conflict("room_name_taken", f"A room named {name!r} exists.") from exc
         return Room(result.scalar_one(), name, description, is_private, created_by, now, 0)
 
-    async def get(self, room_id: int) -> Room | None:
-        row = (await self._s.execute(
-            select(chat_rooms).where(chat_rooms.c.id == room_id))).first()
+    async def get(self, room_id: int, *, lock: bool = False) -> Room | None:
+        query = select(chat_rooms).where(chat_rooms.c.id == room_id)
+        # SQLite: a write transaction holds the database's write lock already.
+        row = (await self._s.execute(query.with_for_update() if lock else query)).first()
         return _room(row) if row else None
 
     async def with_member(self, room_id: int, user_id: int | None
