@@ -57,7 +57,12 @@ class ChatSettings(NatsSettings):
     # that send no Origin (scripts, bots) are not browsers and are let through.
     allowed_origins: list[str] = []
 
-    message_max_chars: int = 4000
+    # The defaults of the live server settings (`GET|PATCH /api/admin/settings`), which an
+    # administrator may change while the system runs; each replica reads the stored ones
+    # again after `settings_cache_secs`.
+    open_signup: bool = True
+    message_max_chars: int = Field(default=4000, ge=1, le=10_000)
+    settings_cache_secs: float = Field(default=5.0, ge=0, le=300)
     history_on_join: int = 50
     # Distinct emojis one message may carry (a new one beyond: 409 too_many_reactions).
     reactions_max_per_message: int = Field(default=20, ge=1, le=200)
