@@ -2,8 +2,8 @@
 `/api/chat` rooms, members and messages (`rooms`), reactions, pins and editing history
 (`reactions`), direct messages and the people to start one with (`dms`), `/api/admin`
 (`admin`, `admin_console`) and the JWKS (`jwks`), `/api/chat/users/{id}` profiles (`people`),
-uploads and downloads of files (`files`, streamed by `upload_spool`), `/api/search` (`search`); `_deps`
-holds the dependencies they share. `app.py` includes the routers."""
+uploads and downloads of files (`files`, streamed by `upload_spool`), `/api/search`
+(`search`); `_deps` holds the dependencies they share. `app.py` includes the routers."""
 
 from services.chat.adapters.inbound.http.admin import admin_router
 from services.chat.adapters.inbound.http.admin_console import admin_console_router
