@@ -28,6 +28,7 @@ from services.chat.domain import (
     User,
 )
 from services.chat.domain.admin import Invitation, ServerSettings, SettingsCache, UserStatus
+from services.chat.domain.audit import AuditEntry
 from services.chat.domain.files import StoredFile
 from services.chat.domain.marks import MessageEdit, MessageMarks, Pin
 from services.chat.domain.search import SearchQuery
@@ -329,6 +330,15 @@ class AdminDirectory(Protocol):
         """The ids of the active administrators. Until this write transaction ends, another
         one asking waits (SQLite: the write lock; PostgreSQL: an advisory lock), so two
         role changes take turns with the "last administrator" rule."""
+class AuditLog(Protocol):
+    """Moderation and administration actions (`chat_audit`), each written in the action's
+    own transaction, so both commit or neither does."""
+
+    async def add(self, entry: AuditEntry) -> None: ...
+    async def page(self, *, before_id: int | None, limit: int, action: str | None = None,
+                   actor_id: int | None = None, room_id: int | None = None
+                   ) -> list[AuditEntry]:
+        """Newest first (by id, below `before_id`), with `actor_username` read."""
         ...
 
 
@@ -352,6 +362,7 @@ class ChatTx(Protocol):
     server_settings: ServerSettingsStore
     invitations: InvitationStore
     directory: AdminDirectory
+    audit: AuditLog
 
 
 class ChatUnitOfWork(Protocol):

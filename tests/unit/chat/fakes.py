@@ -24,6 +24,7 @@ from services.chat.domain import (
     in_room_timeline,
 )
 from services.chat.domain.admin import Invitation
+from services.chat.domain.audit import AuditEntry
 from services.chat.domain.marks import MessageEdit, Pin
 from services.chat.domain.stored_file import StoredFile
 from services.chat.ports import ChatDeps, JoinView
@@ -46,6 +47,7 @@ from tests.unit.chat.fakes_admin import (
 )
 from tests.unit.chat.fakes_files import InMemoryFileStore
 from tests.unit.chat.fakes_marks import InMemoryEditLog, InMemoryPinStore, InMemoryReactionStore
+from tests.unit.chat.fakes_moderation import InMemoryAuditLog
 
 
 class IntegrityViolation(Exception):
@@ -75,6 +77,7 @@ class ChatState:
     server_settings: dict[str, Any] = field(default_factory=dict)
     invitations: dict[int, Invitation] = field(default_factory=dict)
     last_ids: dict[str, int] = field(default_factory=dict)
+    audit: list[AuditEntry] = field(default_factory=list)
 
     def next_id(self, table: str) -> int:
         self.last_ids[table] = self.last_ids.get(table, 0) + 1
@@ -341,6 +344,7 @@ class InMemoryChatTx:
         self.server_settings = InMemoryServerSettingsStore(state, read_only)
         self.invitations = InMemoryInvitationStore(state, read_only)
         self.directory = InMemoryAdminDirectory(state, read_only)
+        self.audit = InMemoryAuditLog(state, read_only)
 
 
 class InMemoryChatUnitOfWork(MemoryUnitOfWork[ChatState, InMemoryChatTx]):

@@ -14,6 +14,7 @@ from services.chat.adapters.outbound.sqla_admin import (
     SqlaInvitationStore,
     SqlaServerSettingsStore,
 )
+from services.chat.adapters.outbound.sqla_audit import SqlaAuditLog
 from services.chat.adapters.outbound.sqla_avatars import SqlaAvatarStore
 from services.chat.adapters.outbound.sqla_dms import SqlaDmStore
 from services.chat.adapters.outbound.sqla_files import SqlaFileStore, SqlaFileSweepStore
@@ -50,6 +51,7 @@ class SqlaChatTx:
         self.server_settings = SqlaServerSettingsStore(session)
         self.invitations = SqlaInvitationStore(session)
         self.directory = SqlaAdminDirectory(session)
+        self.audit = SqlaAuditLog(session)
 
 
 class SqlaChatUnitOfWork:

@@ -1,7 +1,7 @@
 """Administration (issue 17): live server settings, sign-up invitations, archived rooms.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008 (0007 before i17-mod was merged: the lead re-chains)
 Create Date: 2026-12-03 09:45:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | None = None
 depends_on: str | None = None
 
