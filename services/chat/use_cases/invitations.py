@@ -12,6 +12,7 @@ from services.chat.domain.admin import (
 )
 from services.chat.ports import ChatDeps, ChatTx
 from services.chat.use_cases._access import require_admin
+from services.chat.use_cases.audit import record
 
 INVITATIONS_LISTED = 200
 
@@ -23,8 +24,11 @@ async def create_invitation(deps: ChatDeps, actor: Actor, expires_in_secs: int,
     now = deps.clock.now()
     expires_at = invitation_terms(now, expires_in_secs, max_uses)
     async with deps.uow.write() as tx:
-        return await tx.invitations.add(new_invitation_token(), admin_id, now, expires_at,
+        made = await tx.invitations.add(new_invitation_token(), admin_id, now, expires_at,
                                         max_uses)
+        await record(tx, now, actor, "invite.create", "invitation", made.id,
+                     max_uses=max_uses, expires_at=expires_at.isoformat())
+    return made
 
 
 async def list_invitations(deps: ChatDeps, actor: Actor) -> list[Invitation]:
@@ -38,7 +42,12 @@ async def revoke_invitation(deps: ChatDeps, actor: Actor, invitation_id: int) ->
     """Administrators only: nobody signs up with it any more. Idempotent."""
     require_admin(actor)
     async with deps.uow.write() as tx:
-        invitation = await tx.invitations.revoke(invitation_id, deps.clock.now())
+        now = deps.clock.now()
+        before = await tx.invitations.get(invitation_id)
+        invitation = await tx.invitations.revoke(invitation_id, now)
+        if before is not None and before.revoked_at is None:  # revoked now, not before
+            await record(tx, now, actor, "invite.revoke", "invitation", invitation_id,
+                         uses=before.uses)
     if invitation is None:
         raise NotFound("invitation_not_found", f"No invitation with id {invitation_id}.")
     return invitation

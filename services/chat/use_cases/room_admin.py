@@ -9,6 +9,7 @@ from services.chat.domain import Actor, Frame, Invalid, Member, Room
 from services.chat.domain.admin import USER_SEARCH_MAX_CHARS
 from services.chat.ports import ChatDeps, ChatTx
 from services.chat.use_cases._access import require_admin, room_not_found
+from services.chat.use_cases.audit import record
 from services.chat.use_cases.user_admin import USERS_PAGE_MAX
 from shared.contracts import MemberRoleChanged, RoomUpdated
 
@@ -66,8 +67,11 @@ async def archive_room(deps: ChatDeps, actor: Actor, room_id: int, archived: boo
         room = await _room(tx, room_id)
         if (room.archived_at is not None) == archived:
             return room
-        room.archived_at = deps.clock.now() if archived else None
+        now = deps.clock.now()
+        room.archived_at = now if archived else None
         await _updated(deps, tx, room, admin_id)
+        await record(tx, now, actor, "room.archive" if archived else "room.unarchive", "room",
+                     room.id, room_id=room.id, name=room.name)
     await deps.live.to_room(room.id, Frame("room_updated", room))
     return room
 
@@ -93,8 +97,10 @@ async def set_room_owner(deps: ChatDeps, actor: Actor, room_id: int, user_id: in
                                                   username=member.username, role="admin",
                                                   previous=previous, changed_by=admin_id,
                                                   changed_at=now), now)
-        room.created_by = user_id
+        previous_owner, room.created_by = room.created_by, user_id
         await _updated(deps, tx, room, admin_id)
+        await record(tx, now, actor, "room.owner", "room", room.id, room_id=room.id,
+                     user_id=user_id, previous_owner=previous_owner)
     if promoted:
         await deps.live.to_room(room_id, Frame("member_role_changed", member))
     await deps.live.to_room(room.id, Frame("room_updated", room))
@@ -112,6 +118,8 @@ async def set_room_visibility(deps: ChatDeps, actor: Actor, room_id: int, is_pri
             return room
         room.is_private = is_private
         await _updated(deps, tx, room, admin_id)
+        await record(tx, deps.clock.now(), actor, "room.visibility", "room", room.id,
+                     room_id=room.id, is_private=is_private)
     await deps.live.to_room(room.id, Frame("room_updated", room, members_only=is_private))
     return room
 

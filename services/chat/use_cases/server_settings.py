@@ -10,6 +10,7 @@ from services.chat.domain import Actor
 from services.chat.domain.admin import ServerSettings, apply_changes, stored_settings
 from services.chat.ports import ChatDeps, ChatTx
 from services.chat.use_cases._access import require_admin
+from services.chat.use_cases.audit import record
 
 
 async def settings_in(deps: ChatDeps, tx: ChatTx) -> ServerSettings:
@@ -49,6 +50,8 @@ async def update_settings(deps: ChatDeps, actor: Actor, changes: dict[str, Any]
         after = apply_changes(before, changes)
         now = deps.clock.now()
         values = after.as_dict()
-        await tx.server_settings.put({name: values[name] for name in changes}, admin_id, now)
+        changed = {name: values[name] for name in changes}
+        await tx.server_settings.put(changed, admin_id, now)
+        await record(tx, now, actor, "settings.update", "settings", None, **changed)
     deps.settings_cache.value, deps.settings_cache.read_at = after, now
     return after

@@ -9,6 +9,7 @@ from services.chat.domain import Actor, Conflict, Forbidden, Invalid, NotFound, 
 from services.chat.domain.admin import USER_SEARCH_MAX_CHARS, USER_STATUSES, UserStatus
 from services.chat.ports import ChatDeps
 from services.chat.use_cases._access import require_admin
+from services.chat.use_cases.audit import record
 from services.chat.use_cases.sessions import revocation_events, revoked_here
 
 USERS_PAGE_MAX = 100
@@ -72,8 +73,10 @@ async def set_server_admin(deps: ChatDeps, actor: Actor, user_id: int, is_admin:
             return user
         user.is_admin = is_admin
         await tx.users.update_account(user)
+        now = deps.clock.now()
+        await record(tx, now, actor, "user.role", "user", user.id, is_admin=is_admin,
+                     username=user.username)
         if not is_admin:
-            now = deps.clock.now()
             revoked = await tx.sessions.revoke_all(user.id, now, "role_changed")
             await revocation_events(deps, tx, revoked, "role_changed")
     await revoked_here(deps, revoked)
@@ -89,7 +92,10 @@ async def reset_sessions(deps: ChatDeps, actor: Actor, user_id: int) -> int:
         user = await tx.users.get(user_id, lock=True)
         if user is None or user.deleted_at is not None:
             raise NotFound("user_not_found", f"No user with id {user_id}.")
-        revoked = await tx.sessions.revoke_all(user.id, deps.clock.now(), "reset")
+        now = deps.clock.now()
+        revoked = await tx.sessions.revoke_all(user.id, now, "reset")
         await revocation_events(deps, tx, revoked, "reset")
+        await record(tx, now, actor, "user.sessions_reset", "user", user.id,
+                     revoked=len(revoked), username=user.username)
     await revoked_here(deps, revoked)
     return len(revoked)
