@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi import Body as JsonBody
-from pydantic import Field
+from pydantic import Field, StrictBool, StrictInt
 
 from services.chat import use_cases
 from services.chat.adapters.frames import member_data, room_data
@@ -29,7 +29,7 @@ PageLimit = Annotated[int, Query(ge=1, le=100)]
 
 
 class RoleBody(Body):
-    is_admin: bool
+    is_admin: StrictBool
 
 
 class OwnerBody(Body):
@@ -37,12 +37,13 @@ class OwnerBody(Body):
 
 
 class VisibilityBody(Body):
-    is_private: bool
+    is_private: StrictBool
 
 
 class InvitationBody(Body):
-    expires_in_secs: int = Field(default=7 * 86_400, ge=1, le=10 * INVITATION_MAX_TTL_SECS)
-    max_uses: int = Field(default=1, ge=1, le=10 * INVITATION_MAX_USES)
+    expires_in_secs: StrictInt = Field(default=7 * 86_400, ge=1,
+                                       le=10 * INVITATION_MAX_TTL_SECS)
+    max_uses: StrictInt = Field(default=1, ge=1, le=10 * INVITATION_MAX_USES)
 
 
 def admin_room_data(room: Room, member_count: int | None = None) -> dict[str, Any]:
