@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from tests.integration.chat.harness import (
-    Client,
     ChatReplica,
+    Client,
     chat_settings,
     receive,
     replicas,
