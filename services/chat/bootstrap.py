@@ -38,7 +38,6 @@ from services.chat.adapters.outbound.sqlite_joins import SqliteJoinReader
 from services.chat.adapters.outbound.sqlite_posts import SqlitePostLog
 from services.chat.adapters.outbound.viewing_report import ViewingReporter
 from services.chat.domain import AuthSession, User
-from services.chat.domain.admin import ServerSettings
 from services.chat.migrations import SCHEMA
 from services.chat.ports import BlobStore, ChatDeps, Clock, PasswordHasher
 from services.chat.posting import PostQueue
@@ -142,9 +141,7 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
         clock=clock,
         post=posts.submit,
         joins=joins,
-        server_defaults=ServerSettings(open_signup=settings.open_signup,
-                                       message_max_chars=settings.message_max_chars),
-        settings_cache_secs=settings.settings_cache_secs,
+        live_settings=settings.live_settings(),
         history_on_join=settings.history_on_join,
         recovery_max_messages=settings.recovery_max_messages,
         presence=presence,

@@ -27,7 +27,7 @@ from services.chat.domain import (
     Unread,
     User,
 )
-from services.chat.domain.admin import Invitation, ServerSettings, SettingsCache, UserStatus
+from services.chat.domain.admin import Invitation, SettingsCache, UserStatus
 from services.chat.domain.audit import AuditEntry
 from services.chat.domain.files import StoredFile
 from services.chat.domain.marks import MessageEdit, MessageMarks, Pin
@@ -468,8 +468,6 @@ class ChatDeps:
     images: ImageProcessor | None = None
     files: FileLimits = field(default_factory=FileLimits)
     # Live server settings (`use_cases/server_settings.py`): the defaults (from the
-    # environment), and each replica's cache of the stored ones, read again after this long.
-    server_defaults: ServerSettings = field(default_factory=ServerSettings)
-    settings_cache_secs: float = 5.0
-    settings_cache: SettingsCache = field(default_factory=SettingsCache)
+    # environment), and this replica's copy of the stored ones.
+    live_settings: SettingsCache = field(default_factory=SettingsCache)
 

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
+from services.chat.domain.admin import ServerSettings, SettingsCache
 from shared.contracts.permissions import CHAT_FILES_BUCKET, CHAT_THROTTLE_BUCKET
 from shared.nats_settings import NatsSettings
 
@@ -126,6 +127,13 @@ class ChatSettings(NatsSettings):
     def max_upload_body_bytes(self) -> int:
         """The largest upload request body (the body limit's and the gateway's)."""
         return self.files_max_bytes + UPLOAD_OVERHEAD_BYTES
+
+    def live_settings(self) -> SettingsCache:
+        """The live settings' defaults (until an administrator changes them) and how long
+        a replica keeps its copy of the stored ones."""
+        return SettingsCache(ServerSettings(open_signup=self.open_signup,
+                                            message_max_chars=self.message_max_chars),
+                             self.settings_cache_secs)
 
     def blobs_dir(self) -> Path:
         return self.data_dir / "blobs"

@@ -4,7 +4,7 @@ sign-up invitations (what makes one usable). No I/O."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -135,13 +135,19 @@ USER_STATUSES: tuple[UserStatus, ...] = ("active", "deactivated", "all")
 
 @dataclass(slots=True)
 class SettingsCache:
-    """One replica's copy of the stored settings and when it was read."""
+    """One replica's live settings: the defaults (from the environment), and its copy of
+    the stored ones with when it was read, good for `max_age_secs`."""
 
+    defaults: ServerSettings = field(default_factory=ServerSettings)
+    max_age_secs: float = 5.0
     value: ServerSettings | None = None
     read_at: datetime | None = None
 
-    def fresh(self, now: datetime, max_age_secs: float) -> ServerSettings | None:
+    def fresh(self, now: datetime) -> ServerSettings | None:
         if self.value is None or self.read_at is None:
             return None
         age = (now - self.read_at).total_seconds()
-        return self.value if 0 <= age < max_age_secs else None
+        return self.value if 0 <= age < self.max_age_secs else None
+
+    def keep(self, value: ServerSettings, now: datetime) -> None:
+        self.value, self.read_at = value, now

@@ -4,7 +4,7 @@
 
 import { api, setUnauthorizedHandler, storeToken } from './js/api.js';
 import { applyI18n, detectLang, lang, setLang, t } from './js/i18n.js';
-import './js/admin-i18n.js';
+import { addAdminStrings } from './js/admin-i18n.js';
 import { clear, el } from './js/dom.js';
 import { auditSection } from './js/admin-audit.js';
 import { invitationsSection } from './js/admin-invitations.js';
@@ -60,6 +60,7 @@ function start(me) {
 }
 
 async function boot() {
+  addAdminStrings();
   setLang(detectLang(), { remember: false });
   $('admin-lang').value = lang();
   $('admin-lang').addEventListener('change', (event) => setLang(event.target.value));

@@ -1,6 +1,6 @@
 """Live server settings: administrators read and change them; every replica reads them
-through its own short cache (`ChatDeps.settings_cache_secs`), so a change reaches every
-replica within that long, with no event and no restart."""
+through its own short cache (`ChatDeps.live_settings`, `CHAT_SETTINGS_CACHE_SECS`), so a
+change reaches every replica within that long, with no event and no restart."""
 
 from __future__ import annotations
 
@@ -15,20 +15,20 @@ from services.chat.use_cases.audit import record
 
 async def settings_in(deps: ChatDeps, tx: ChatTx) -> ServerSettings:
     """The settings as this transaction sees them (no cache)."""
-    return stored_settings(deps.server_defaults, await tx.server_settings.all())
+    return stored_settings(deps.live_settings.defaults, await tx.server_settings.all())
 
 
 async def current_settings(deps: ChatDeps) -> ServerSettings:
     """The settings as this replica knows them: read again once the cached copy is older
-    than `settings_cache_secs` (one small query per replica per that long, whatever the
+    than `CHAT_SETTINGS_CACHE_SECS` (one small query per replica per that long, whatever the
     traffic)."""
     now = deps.clock.now()
-    cached = deps.settings_cache.fresh(now, deps.settings_cache_secs)
+    cached = deps.live_settings.fresh(now)
     if cached is not None:
         return cached
     async with deps.uow.read() as tx:
         value = await settings_in(deps, tx)
-    deps.settings_cache.value, deps.settings_cache.read_at = value, now
+    deps.live_settings.keep(value, now)
     return value
 
 
@@ -43,7 +43,7 @@ async def update_settings(deps: ChatDeps, actor: Actor, changes: dict[str, Any]
                           ) -> ServerSettings:
     """Administrators only. Every change is checked before any is written (an unknown
     name or a bad value changes nothing); this replica uses the new settings at once, the
-    others within `settings_cache_secs`."""
+    others within `CHAT_SETTINGS_CACHE_SECS`."""
     admin_id = require_admin(actor)
     async with deps.uow.write() as tx:
         before = await settings_in(deps, tx)
@@ -53,5 +53,5 @@ async def update_settings(deps: ChatDeps, actor: Actor, changes: dict[str, Any]
         changed = {name: values[name] for name in changes}
         await tx.server_settings.put(changed, admin_id, now)
         await record(tx, now, actor, "settings.update", "settings", None, **changed)
-    deps.settings_cache.value, deps.settings_cache.read_at = after, now
+    deps.live_settings.keep(after, now)
     return after

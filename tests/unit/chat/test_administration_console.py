@@ -76,7 +76,7 @@ async def test_settings_are_admins_only_and_a_bad_patch_changes_nothing(
 async def test_another_replica_sees_a_change_once_its_cache_is_older_than_the_setting(
         deps: ChatDeps) -> None:
     # Two replicas: the same database, a cache each.
-    other = replace(deps, settings_cache=SettingsCache(), live=RecordingLiveFeed())
+    other = replace(deps, live_settings=SettingsCache(), live=RecordingLiveFeed())
     root, bob = await account(deps, "root", admin=True), await account(deps, "bob")
     room = await use_cases.create_room(deps, bob, "general")
     await use_cases.post_message(other, bob, room.id, "x" * 30)  # fills other's cache
@@ -84,7 +84,7 @@ async def test_another_replica_sees_a_change_once_its_cache_is_older_than_the_se
     with pytest.raises(Invalid):  # this replica at once
         await use_cases.post_message(deps, bob, room.id, "x" * 30)
     await use_cases.post_message(other, bob, room.id, "x" * 30)  # the other: not yet
-    deps.clock.advance(seconds=deps.settings_cache_secs)  # type: ignore[attr-defined]
+    deps.clock.advance(seconds=other.live_settings.max_age_secs)  # type: ignore[attr-defined]
     with pytest.raises(Invalid) as refused:
         await use_cases.post_message(other, bob, room.id, "x" * 30)
     assert refused.value.code == "content_too_long"

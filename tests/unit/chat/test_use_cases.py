@@ -26,7 +26,7 @@ from services.chat.domain import (
     Unauthenticated,
     Unread,
 )
-from services.chat.domain.admin import ServerSettings
+from services.chat.domain.admin import ServerSettings, SettingsCache
 from services.chat.ports import ChatDeps
 from services.chat.posting import PostQueue
 from shared.contracts import (
@@ -695,7 +695,7 @@ async def test_the_longest_message_fits(deps: ChatDeps, alice: Actor, room: Room
 
 
 @pytest.mark.parametrize("deps_overrides",
-                         [{"server_defaults": ServerSettings(message_max_chars=10)}])
+                         [{"live_settings": SettingsCache(ServerSettings(message_max_chars=10))}])
 async def test_the_limit_is_a_setting(deps: ChatDeps, alice: Actor, room: Room) -> None:
     await say(deps, alice, room.id, "x" * 10)
     with pytest.raises(Invalid) as refused:

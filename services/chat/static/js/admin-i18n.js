@@ -174,7 +174,9 @@ export const ADMIN_MESSAGES = {
   },
 };
 
-for (const [code, strings] of Object.entries(ADMIN_MESSAGES)) {
-  // On this page its own wording wins where both have a string (some error.* codes).
-  MESSAGES[code] = { ...MESSAGES[code], ...strings };
+/** Add these strings; on this page its own wording wins where both have one (error.*). */
+export function addAdminStrings() {
+  for (const [code, strings] of Object.entries(ADMIN_MESSAGES)) {
+    MESSAGES[code] = { ...MESSAGES[code], ...strings };
+  }
 }
