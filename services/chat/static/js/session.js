@@ -88,7 +88,10 @@ export async function startSession(me) {
   clear(slot);
   if (me.is_admin) {
     slot.append(el('a', { href: '/dashboard', class: 'dashboard-link', dataset: { testid: 'dashboard-link' },
-      'data-i18n': 'dashboard.link', text: t('dashboard.link') }));
+      'data-i18n': 'dashboard.link', text: t('dashboard.link') }),
+    ' ',
+    el('a', { href: '/admin', class: 'dashboard-link', dataset: { testid: 'admin-link' },
+      'data-i18n': 'admin.link', text: t('admin.link') }));
   }
   try { state.myStatus = sessionStorage.getItem(STATUS_KEY) || 'online'; } catch { /* ignore */ }
   $('status-menu').value = state.myStatus;
