@@ -23,12 +23,16 @@ async def current_settings(deps: ChatDeps) -> ServerSettings:
     than `CHAT_SETTINGS_CACHE_SECS` (one small query per replica per that long, whatever the
     traffic)."""
     now = deps.clock.now()
-    cached = deps.live_settings.fresh(now)
+    live = deps.live_settings
+    cached = live.fresh(now)
     if cached is not None:
         return cached
+    if live.value is not None:
+        # Posts arriving while this one reads use the copy there is: one read, not a herd.
+        live.keep(live.value, now)
     async with deps.uow.read() as tx:
         value = await settings_in(deps, tx)
-    deps.live_settings.keep(value, now)
+    live.keep(value, now)
     return value
 
 

@@ -5,7 +5,10 @@ re-owned and re-visibled rooms, and the audit entry each action writes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -340,3 +343,23 @@ async def test_admins_make_a_room_private_or_public(
     assert [r.id for r in await use_cases.list_rooms(deps, carol)] == [room.id]
     assert [(e.action, e.details) for e in uow.state.audit] == [
         ("room.visibility", {"is_private": True}), ("room.visibility", {"is_private": False})]
+
+
+async def test_posts_arriving_while_the_cache_is_read_again_make_one_read(
+        deps: ChatDeps, uow: InMemoryChatUnitOfWork) -> None:
+    reads = 0
+    read = uow.read
+
+    @contextlib.asynccontextmanager
+    async def counting_read() -> AsyncIterator[Any]:
+        nonlocal reads
+        reads += 1
+        await asyncio.sleep(0)  # a real read waits for the database: others run meanwhile
+        async with read() as tx:
+            yield tx
+
+    await use_cases.current_settings(deps)
+    deps.clock.advance(seconds=deps.live_settings.max_age_secs)  # type: ignore[attr-defined]
+    uow.read = counting_read  # type: ignore[method-assign]
+    answers = await asyncio.gather(*(use_cases.current_settings(deps) for _ in range(20)))
+    assert reads == 1 and set(answers) == {ServerSettings()}
