@@ -27,6 +27,7 @@ from services.chat.domain import (
     is_moderator,
     resolve_root,
 )
+from services.chat.domain.admin import refuse_archived
 from services.chat.domain.moderation import (
     Banned,
     Muted,
@@ -175,6 +176,7 @@ def _plan_one(request: PostRequest, ctx: PostContext, plan: BatchPlan) -> PostOu
         raise _room_not_found(room_id)
     if not can_post(room, actor, member):
         raise Forbidden("not_a_member", "Join the room to post in it.")
+    refuse_archived(room)
     _refuse_sanctioned(request, ctx, room, member)
     files = _attachable(request, ctx, user_id) if request.attachment_ids else []
     root = None

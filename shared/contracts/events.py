@@ -69,7 +69,8 @@ class UserUpdated(_Event):
     updated_at: datetime
 
 
-SessionRevokedReason = Literal["logout", "password_changed", "deactivated", "deleted", "banned"]
+SessionRevokedReason = Literal["logout", "password_changed", "deactivated", "deleted", "banned",
+                               "reset", "role_changed"]
 
 
 class SessionRevoked(_Event):

@@ -141,6 +141,7 @@ def room_data(room: Room) -> dict[str, Any]:
         "last_seq": room.last_seq,
         "kind": room.kind,
         "slow_mode_secs": room.slow_mode_secs,
+        "archived_at": _iso(room.archived_at),
     }
 
 

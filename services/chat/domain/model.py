@@ -140,6 +140,8 @@ class Room:
     dm_key: str | None = None
     # Slow mode (`domain/moderation.py`): one post per member per this many seconds; 0 off.
     slow_mode_secs: int = 0
+    # An administrator archived it (migration 0009): read-only, off the public list.
+    archived_at: datetime | None = None
 
 
 @dataclass(slots=True)

@@ -16,6 +16,11 @@ from services.chat.use_cases.avatars import avatar_file, avatar_ids, remove_avat
 from services.chat.use_cases.dms import OpenedDm, dm_members, find_people, open_dm
 from services.chat.use_cases.file_access import Download, download, readable_file
 from services.chat.use_cases.file_sweep import sweep_files, sweep_files_every
+from services.chat.use_cases.invitations import (
+    create_invitation,
+    list_invitations,
+    revoke_invitation,
+)
 from services.chat.use_cases.membership import (
     change_role,
     invite_member,
@@ -50,10 +55,28 @@ from services.chat.use_cases.reactions import (
 )
 from services.chat.use_cases.reads import mark_read, unread_counts
 from services.chat.use_cases.recovery import Recovery, messages_between, recover
+from services.chat.use_cases.room_admin import (
+    RoomsPage,
+    archive_room,
+    search_rooms,
+    set_room_owner,
+    set_room_visibility,
+)
 from services.chat.use_cases.rooms import create_room, get_room, list_rooms, update_room
 from services.chat.use_cases.search import SearchHit, SearchPage, search_messages
+from services.chat.use_cases.server_settings import (
+    current_settings,
+    read_settings,
+    update_settings,
+)
 from services.chat.use_cases.sessions import end_session, open_session
 from services.chat.use_cases.uploads import Inspected, inspect_upload, store_upload
+from services.chat.use_cases.user_admin import (
+    UsersPage,
+    reset_sessions,
+    search_users,
+    set_server_admin,
+)
 
 __all__ = [
     "HISTORY_MAX_PAGE",
@@ -65,17 +88,22 @@ __all__ = [
     "Posted",
     "Reactions",
     "Recovery",
+    "RoomsPage",
     "SearchHit",
     "SearchPage",
     "ThreadPage",
+    "UsersPage",
     "add_reaction",
+    "archive_room",
     "audit_log",
     "authenticate",
     "avatar_file",
     "avatar_ids",
     "change_password",
     "change_role",
+    "create_invitation",
     "create_room",
+    "current_settings",
     "current_user",
     "deactivate_user",
     "delete_account",
@@ -94,6 +122,7 @@ __all__ = [
     "join_room",
     "kick_member",
     "leave_room",
+    "list_invitations",
     "list_members",
     "list_pins",
     "list_rooms",
@@ -107,14 +136,22 @@ __all__ = [
     "post_message",
     "present_members",
     "reactivate_user",
+    "read_settings",
     "readable_file",
     "recover",
     "register",
     "remove_avatar",
     "remove_reaction",
+    "reset_sessions",
+    "revoke_invitation",
     "rooms_of_user",
     "search_messages",
+    "search_rooms",
+    "search_users",
     "set_avatar",
+    "set_room_owner",
+    "set_room_visibility",
+    "set_server_admin",
     "store_upload",
     "sweep_files",
     "sweep_files_every",
@@ -124,5 +161,6 @@ __all__ = [
     "unread_counts",
     "update_profile",
     "update_room",
+    "update_settings",
     "user_profile",
 ]

@@ -20,6 +20,7 @@ from services.chat.domain import (
     validate_client_msg_id,
     validate_content,
 )
+from services.chat.domain.admin import refuse_archived
 from services.chat.domain.files import is_file_id, refuse_too_many
 from services.chat.ports import ChatDeps, ChatTx
 from services.chat.post_plan import PostRequest
@@ -28,6 +29,7 @@ from services.chat.use_cases.audit import record
 from services.chat.use_cases.file_access import with_files
 from services.chat.use_cases.moderation import refuse_muted
 from services.chat.use_cases.reactions import annotated, record_edit
+from services.chat.use_cases.server_settings import current_settings
 from shared.contracts import MessageDeleted, MessageEdited
 
 HISTORY_MAX_PAGE = 200
@@ -61,7 +63,7 @@ async def post_message(deps: ChatDeps, actor: Actor, room_id: int, content: str,
     if files and not content.strip():
         content = ""
     else:
-        content = validate_content(content, deps.message_max_chars)
+        content = validate_content(content, (await current_settings(deps)).message_max_chars)
     validate_client_msg_id(client_msg_id)
     outcome = await deps.post(PostRequest(actor, room_id, content, client_msg_id,
                                           tuple(mentions_in(content)), thread_root_id,
@@ -76,9 +78,9 @@ async def post_message(deps: ChatDeps, actor: Actor, room_id: int, content: str,
 async def edit_message(deps: ChatDeps, actor: Actor, message_id: int, content: str) -> Message:
     """The author edits; the edit keeps the message's `seq` and records `edited_at`."""
     user_id = require_user(actor)
-    content = validate_content(content, deps.message_max_chars)
+    content = validate_content(content, (await current_settings(deps)).message_max_chars)
     async with deps.uow.write() as tx:
-        message = await visible_message(tx, actor, message_id)
+        message = await visible_message(tx, actor, message_id, writing=True)
         if not can_edit(message, actor):
             raise Forbidden("not_author", "Only the author can edit a message.")
         if message.is_deleted:
@@ -134,14 +136,17 @@ async def delete_in(tx: ChatTx, now: datetime, actor: Actor, message: Message) -
                      room_id=message.room_id, author_id=message.user_id)
 
 
-async def visible_message(tx: ChatTx, actor: Actor, message_id: int) -> Message:
+async def visible_message(tx: ChatTx, actor: Actor, message_id: int, *,
+                          writing: bool = False) -> Message:
     message = await tx.messages.get(message_id)
     if message is None:
         raise NotFound("message_not_found", f"Message {message_id} not found.")
     try:
-        await visible_room(tx, actor, message.room_id)
+        room, _ = await visible_room(tx, actor, message.room_id)
     except NotFound:
         raise NotFound("message_not_found", f"Message {message_id} not found.") from None
+    if writing:
+        refuse_archived(room)
     return message
 
 

@@ -111,11 +111,12 @@ class AsyncpgPostLog:
         room_ids = sorted({r.room_id for r in requests})
         rooms = {
             row[0]: Room(row[0], row[1], row[2], row[3], row[4], aware(row[5]),  # type: ignore[arg-type]
-                         row[6], slow_mode_secs=row[7])
+                         row[6], slow_mode_secs=row[7],
+                         archived_at=aware(row[8]) if row[8] else None)
             for row in await conn.fetch(
                 "SELECT id, name, description, is_private, created_by, created_at, last_seq, "
-                "slow_mode_secs FROM chat_rooms WHERE id = ANY($1::int[]) ORDER BY id "
-                "FOR UPDATE", room_ids)}
+                "slow_mode_secs, archived_at FROM chat_rooms WHERE id = ANY($1::int[]) "
+                "ORDER BY id FOR UPDATE", room_ids)}
         pairs = sorted({(r.room_id, r.actor.user_id) for r in requests})
         members = {}
         server_mutes: dict[int, datetime | None] = {}

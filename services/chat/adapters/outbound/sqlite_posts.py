@@ -115,11 +115,12 @@ class SqlitePostLog:
         rooms = {
             row[0]: Room(row[0], row[1], row[2], bool(row[3]), row[4],
                          from_sqlite(row[5]), row[6],  # type: ignore[arg-type]
-                         slow_mode_secs=row[7])
+                         slow_mode_secs=row[7],
+                         archived_at=from_sqlite(row[8]) if row[8] else None)
             for row in conn.execute(
                 "SELECT id, name, description, is_private, created_by, created_at, last_seq, "
-                f"slow_mode_secs FROM chat_rooms WHERE id IN ({_marks(len(room_ids))})",
-                room_ids)}
+                "slow_mode_secs, archived_at FROM chat_rooms "
+                f"WHERE id IN ({_marks(len(room_ids))})", room_ids)}
         pairs = sorted({(r.room_id, r.actor.user_id) for r in requests})
         members = {}
         server_mutes: dict[int, datetime | None] = {}
