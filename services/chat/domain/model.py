@@ -70,6 +70,9 @@ class Actor:
     user_id: int | None
     username: str | None = None
     is_admin: bool = False
+    # A bot's token (`domain/bots.py`): it acts only within these scopes; None: unscoped.
+    is_bot: bool = False
+    scopes: frozenset[str] | None = None
 
     @property
     def is_guest(self) -> bool:
@@ -94,6 +97,7 @@ class User:
     # The profile each user edits (`domain/profile.py` has its rules).
     status_text: str | None = None
     time_zone: str | None = None
+    is_bot: bool = False  # a bot account (`domain/bots.py`): no password, tokens only
 
     @property
     def active(self) -> bool:
@@ -143,6 +147,7 @@ class Member:
     joined_at: datetime
     read_seq: int = 0
     display_name: str | None = None  # the user's current one, None when they have none
+    is_bot: bool = False
 
 
 @dataclass(slots=True)
@@ -172,6 +177,8 @@ class Message:
     pin: Pin | None = None
     # Its files (`domain/files.py`), in upload order; read only where the message is.
     attachments: tuple[StoredFile, ...] = ()
+    # The author is a bot (`domain/bots.py`): read with the author's display name, like it.
+    author_is_bot: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,27 @@ from services.chat.use_cases.accounts import (
 )
 from services.chat.use_cases.administration import deactivate_user, ensure_admin, reactivate_user
 from services.chat.use_cases.avatars import avatar_file, avatar_ids, remove_avatar, set_avatar
+from services.chat.use_cases.bots import (
+    IssuedToken,
+    bot_actor,
+    create_bot,
+    create_token,
+    deactivate_bot,
+    list_bots,
+    list_tokens,
+    revoke_token,
+)
 from services.chat.use_cases.dms import OpenedDm, dm_members, find_people, open_dm
 from services.chat.use_cases.file_access import Download, download, readable_file
 from services.chat.use_cases.file_sweep import sweep_files, sweep_files_every
+from services.chat.use_cases.hooks import (
+    CreatedHook,
+    HookSender,
+    create_hook,
+    delete_hook,
+    hook_sender,
+    list_hooks,
+)
 from services.chat.use_cases.membership import (
     change_role,
     invite_member,
@@ -56,9 +74,12 @@ from services.chat.use_cases.uploads import Inspected, inspect_upload, store_upl
 
 __all__ = [
     "HISTORY_MAX_PAGE",
+    "CreatedHook",
     "Download",
     "HistoryPage",
+    "HookSender",
     "Inspected",
+    "IssuedToken",
     "OpenedDm",
     "Posted",
     "Reactions",
@@ -70,12 +91,18 @@ __all__ = [
     "authenticate",
     "avatar_file",
     "avatar_ids",
+    "bot_actor",
     "change_password",
     "change_role",
+    "create_bot",
+    "create_hook",
     "create_room",
+    "create_token",
     "current_user",
+    "deactivate_bot",
     "deactivate_user",
     "delete_account",
+    "delete_hook",
     "delete_message",
     "dm_members",
     "download",
@@ -86,14 +113,18 @@ __all__ = [
     "get_room",
     "history",
     "history_around",
+    "hook_sender",
     "inspect_upload",
     "invite_member",
     "join_room",
     "kick_member",
     "leave_room",
+    "list_bots",
+    "list_hooks",
     "list_members",
     "list_pins",
     "list_rooms",
+    "list_tokens",
     "mark_read",
     "member_ids",
     "message_edits",
@@ -109,6 +140,7 @@ __all__ = [
     "register",
     "remove_avatar",
     "remove_reaction",
+    "revoke_token",
     "rooms_of_user",
     "search_messages",
     "set_avatar",

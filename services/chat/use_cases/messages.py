@@ -19,6 +19,7 @@ from services.chat.domain import (
     validate_client_msg_id,
     validate_content,
 )
+from services.chat.domain.bots import require_scope
 from services.chat.domain.files import is_file_id, refuse_too_many
 from services.chat.ports import ChatDeps, ChatTx
 from services.chat.post_plan import PostRequest
@@ -48,8 +49,9 @@ async def post_message(deps: ChatDeps, actor: Actor, room_id: int, content: str,
     thread (`domain.resolve_root`); `also_send_to_room` only means something for a reply.
     `attachment_ids` are the poster's own uploads, attached to nothing yet: they are attached
     in the post's transaction (a post that fails attaches none), and then the text may be
-    empty."""
+    empty. A bot's token needs the room's `post:` scope."""
     require_user(actor)
+    require_scope(actor, "post", room_id)
     files = tuple(dict.fromkeys(attachment_ids))
     refuse_too_many(list(files))
     for file_id in files:
@@ -147,7 +149,9 @@ class HistoryPage:
 async def history(deps: ChatDeps, actor: Actor, room_id: int, *, before_seq: int | None = None,
                   after_seq: int | None = None, limit: int = 50) -> HistoryPage:
     """Oldest first. `after_seq` pages forward from a point; otherwise the newest page before
-    `before_seq` (or the end). `has_more` says whether more lie in the paging direction."""
+    `before_seq` (or the end). `has_more` says whether more lie in the paging direction.
+    A bot's token needs the room's `read:` scope."""
+    require_scope(actor, "read", room_id)
     if not 1 <= limit <= HISTORY_MAX_PAGE:
         raise Invalid("invalid_limit", f"limit must be 1-{HISTORY_MAX_PAGE}.")
     async with deps.uow.read() as tx:
@@ -173,6 +177,7 @@ async def history_around(deps: ChatDeps, actor: Actor, room_id: int, around_seq:
     """A message in context (a search result opened): up to `limit` messages of the room's
     timeline, oldest first, about half at or before `around_seq` and the rest after it.
     `has_more`: older ones exist; `has_more_after`: newer ones."""
+    require_scope(actor, "read", room_id)
     if not 1 <= limit <= HISTORY_MAX_PAGE:
         raise Invalid("invalid_limit", f"limit must be 1-{HISTORY_MAX_PAGE}.")
     older_n = limit - limit // 2

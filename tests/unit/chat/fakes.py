@@ -23,6 +23,7 @@ from services.chat.domain import (
     User,
     in_room_timeline,
 )
+from services.chat.domain.bots import BotToken, Hook
 from services.chat.domain.marks import MessageEdit, Pin
 from services.chat.domain.stored_file import StoredFile
 from services.chat.ports import ChatDeps, JoinView
@@ -38,6 +39,7 @@ from tests.support.clocks import T0 as T0  # the fakes' start, imported by the t
 from tests.support.clocks import FixedClock
 from tests.support.memory_uow import MemoryStore, MemoryUnitOfWork, RecordingOutbox
 from tests.unit.chat.dm_fakes import InMemoryDmStore
+from tests.unit.chat.fakes_bots import CountingSecretDigest, InMemoryBotStore, InMemoryHookStore
 from tests.unit.chat.fakes_files import InMemoryFileStore
 from tests.unit.chat.fakes_marks import InMemoryEditLog, InMemoryPinStore, InMemoryReactionStore
 
@@ -67,6 +69,9 @@ class ChatState:
     avatars: dict[int, str] = field(default_factory=dict)  # users.avatar_file_id
     files: dict[str, StoredFile] = field(default_factory=dict)
     last_ids: dict[str, int] = field(default_factory=dict)
+    # id -> (row, digest of its secret): chat_bot_tokens, chat_hooks.
+    bot_tokens: dict[int, tuple[BotToken, str]] = field(default_factory=dict)
+    hooks: dict[int, tuple[Hook, str]] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
         self.last_ids[table] = self.last_ids.get(table, 0) + 1
@@ -79,17 +84,19 @@ class _Store(MemoryStore[ChatState]):
         # The real store joins users for the username; no user row, no member row.
         member = self._state.members.get((room_id, user_id)) if user_id is not None else None
         user = self._state.users.get(member.user_id) if member else None
-        return (replace(member, username=user.username, display_name=user.display_name)
+        return (replace(member, username=user.username, display_name=user.display_name,
+                        is_bot=user.is_bot)
                 if member and user else None)
 
 
 class InMemoryUserStore(_Store):
     async def add(self, username: str, display_name: str | None, password_hash: str,
-                  is_admin: bool, now: datetime) -> User:
+                  is_admin: bool, now: datetime, *, is_bot: bool = False) -> User:
         self._writing()
         if any(u.username.lower() == username.lower() for u in self._state.users.values()):
             raise Conflict("username_taken", f"Username {username!r} is taken.")
-        user = User(self._state.next_id("users"), username, display_name, is_admin, now)
+        user = User(self._state.next_id("users"), username, display_name, is_admin, now,
+                    is_bot=is_bot)
         self._state.users[user.id] = user
         self._state.password_hashes[user.id] = password_hash
         return replace(user)
@@ -205,7 +212,8 @@ class InMemoryMessageStore(_Store):
         # current display name.
         author = self._state.users.get(message.user_id) if message.user_id else None
         return replace(message, mentions=[],
-                       display_name=author.display_name if author else None)
+                       display_name=author.display_name if author else None,
+                       author_is_bot=author.is_bot if author else False)
 
     def _write_mentions(self, message: Message) -> None:
         state = self._state
@@ -328,6 +336,8 @@ class InMemoryChatTx:
         self.edits = InMemoryEditLog(state, read_only)
         self.avatars = InMemoryAvatarStore(state, read_only)
         self.files = InMemoryFileStore(state, read_only)
+        self.bots = InMemoryBotStore(state, read_only)
+        self.hooks = InMemoryHookStore(state, read_only)
 
 
 class InMemoryChatUnitOfWork(MemoryUnitOfWork[ChatState, InMemoryChatTx]):
@@ -468,7 +478,7 @@ class InMemoryPostLog:
                         and other.client_msg_id == message.client_msg_id):
                     raise IntegrityViolation("UNIQUE chat_messages (user_id, client_msg_id)")
             state.messages[message.id] = replace(message, mentions=list(message.mentions),
-                                                 display_name=None)
+                                                 display_name=None, author_is_bot=False)
         for message_id, user_id, room_id, seq in plan.mentions:
             state.mentions[(message_id, user_id)] = (room_id, seq)
         for update in plan.threads.values():
@@ -520,5 +530,6 @@ def make_deps(**overrides: Any) -> ChatDeps:
                                 "joins": InMemoryJoinReader(uow),
                                 "hasher": FakePasswordHasher(),
                                 "passwords": FAKE_PASSWORD_POLICY,
-                                "revocations": RecordingRevocations()}
+                                "revocations": RecordingRevocations(),
+                                "secrets": CountingSecretDigest()}
     return ChatDeps(**{**defaults, **overrides})

@@ -34,7 +34,7 @@ MESSAGE_COLUMNS = ("id, room_id, seq, user_id, username, content, message_type, 
                     "also_send_to_room, reply_count, last_reply_at")
 # Messages as read for a replay: their columns and the author's current display name.
 MESSAGES_WITH_AUTHOR = (", ".join(f"m.{c}" for c in MESSAGE_COLUMNS.split(", "))
-                        + ", u.display_name FROM chat_messages m "
+                        + ", u.display_name, u.is_bot FROM chat_messages m "
                         "LEFT JOIN users u ON u.id = m.user_id")
 
 
@@ -58,7 +58,8 @@ def message_of(row: Any) -> Message:
                    edited_at=aware(row[9]), is_deleted=row[10], thread_root_id=row[11],
                    also_send_to_room=row[12], reply_count=row[13],
                    last_reply_at=aware(row[14]),
-                   display_name=row[15] if len(row) > 15 else None)
+                   display_name=row[15] if len(row) > 15 else None,
+                   author_is_bot=bool(row[16]) if len(row) > 16 else False)
 
 
 class AsyncpgPostLog:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.chat.adapters.outbound.sqla_accounts import SqlaSessionStore, SqlaUserStore
 from services.chat.adapters.outbound.sqla_avatars import SqlaAvatarStore
+from services.chat.adapters.outbound.sqla_bots import SqlaBotStore, SqlaHookStore
 from services.chat.adapters.outbound.sqla_dms import SqlaDmStore
 from services.chat.adapters.outbound.sqla_files import SqlaFileStore, SqlaFileSweepStore
 from services.chat.adapters.outbound.sqla_marks import (
@@ -42,6 +43,8 @@ class SqlaChatTx:
         self.file_sweep = SqlaFileSweepStore(session)
         self.search = search_index(session)
         self.avatars = SqlaAvatarStore(session)
+        self.bots = SqlaBotStore(session)
+        self.hooks = SqlaHookStore(session)
 
 
 class SqlaChatUnitOfWork:

@@ -46,6 +46,8 @@ users = Table(
     # The current avatar, a `chat_files` row of kind "avatar" (migration 0006); no foreign
     # key, so the two tables do not point at each other.
     Column("avatar_file_id", String(32)),
+    # A bot account (migration 0011): no password; it acts with scoped tokens.
+    Column("is_bot", Boolean, nullable=False, default=False, server_default=sa_false()),
 )
 
 # One row per sign-in; a token's `sid` is its id. Revoked rows stay until they expire.
@@ -186,6 +188,36 @@ chat_files = Table(
     Index("ix_chat_files_message", "message_id"),
     Index("ix_chat_files_user", "user_id"),
     Index("ix_chat_files_deleted_at", "deleted_at"),
+)
+
+# A bot's tokens (migration 0011): only the SHA-256 of each secret is stored; `scopes` is
+# the space-separated list ("post:3 read:3").
+chat_bot_tokens = Table(
+    "chat_bot_tokens", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("bot_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("scopes", Text, nullable=False),
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    Index("ix_chat_bot_tokens_bot", "bot_id"),
+)
+
+# A room's incoming webhooks (migration 0011): the secret's SHA-256, and the bot user each
+# hook posts as. Deleted hooks keep their row (their bot keeps its messages' name).
+chat_hooks = Table(
+    "chat_hooks", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("room_id", Integer, ForeignKey("chat_rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("bot_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("deleted_at", UtcDateTime),
+    Index("ix_chat_hooks_room", "room_id"),
 )
 
 outbox = outbox_table(metadata)
