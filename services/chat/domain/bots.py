@@ -63,11 +63,11 @@ def scope_rooms(scopes: tuple[str, ...]) -> list[int]:
     return sorted({int(s.split(":", 1)[1]) for s in scopes})
 
 
-def validate_label(name: str, what: str, max_chars: int) -> str:
+def validate_label(name: str, code: str, max_chars: int) -> str:
+    """A token's or hook's name, trimmed: 1-`max_chars` characters on one line (`code`)."""
     name = name.strip()
-    if not name or len(name) > max_chars or any(ch < " " for ch in name):
-        raise Invalid(f"invalid_{what}_name",
-                      f"A {what} name is 1-{max_chars} characters on one line.")
+    if not name or len(name) > max_chars or any(ch < " " or ch == "\x7f" for ch in name):
+        raise Invalid(code, f"A name is 1-{max_chars} characters on one line.")
     return name
 
 

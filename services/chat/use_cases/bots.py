@@ -97,7 +97,7 @@ async def create_token(deps: ChatDeps, actor: Actor, bot_id: int, name: str,
     """A new token of the bot with these scopes; its secret (`tb_...`) is in this answer
     only."""
     admin_id = require_admin(actor)
-    name = validate_label(name, "token", TOKEN_NAME_MAX_CHARS)
+    name = validate_label(name, "invalid_token_name", TOKEN_NAME_MAX_CHARS)
     checked = validate_scopes(scopes)
     digest = digest_of(deps)
     secret = digest.new_secret(BOT_TOKEN_PREFIX)

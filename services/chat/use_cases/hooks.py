@@ -42,7 +42,7 @@ async def create_hook(deps: ChatDeps, actor: Actor, room_id: int, name: str) -> 
     `hook-<random>`, display name the hook's name) joins the room, and the secret of the
     hook's URL is in this answer only."""
     admin_id = require_user(actor)
-    name = validate_label(name, "hook", HOOK_NAME_MAX_CHARS)
+    name = validate_label(name, "invalid_hook_name", HOOK_NAME_MAX_CHARS)
     digest = digest_of(deps)
     secret = digest.new_secret(HOOK_SECRET_PREFIX)
     async with deps.uow.write() as tx:

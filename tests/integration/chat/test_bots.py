@@ -202,6 +202,7 @@ async def test_a_hook_posts_to_the_room_live_within_its_budget(
         assert (too_long.status_code, too_long.json()["code"]) == (422, "content_too_long")
         too_big = await hook_post(replica, second["url"], json={"text": "x" * 2000})
         assert (too_big.status_code, too_big.json()["code"]) == (413, "body_too_large")
+        assert too_big.json()["max_bytes"] == 1024
         for url in ("/api/hooks/th_never-made", "/api/hooks/x"):
             unknown = await hook_post(replica, url, json={"text": "hi"})
             assert (unknown.status_code, unknown.json()["code"]) == (404, "hook_not_found")

@@ -82,7 +82,7 @@ def hooks_router() -> APIRouter:
         limit = chat.settings.hook_max_body_bytes
         if len(body) > limit:
             raise Problem(413, "body_too_large", "Request body too large",
-                          f"A hook's body is at most {limit} bytes.")
+                          f"A hook's body is at most {limit} bytes.", max_bytes=limit)
         sender = await use_cases.hook_sender(chat.deps, secret)
         if chat.hook_limits is not None:  # bad requests spend the budget too
             await chat.hook_limits.spend(sender.hook.id)
