@@ -24,6 +24,7 @@ from services.chat.adapters.inbound.http import (
     reactions_router,
     search_router,
 )
+from services.chat.adapters.inbound.http.audit import audit_router
 from services.chat.adapters.inbound.http.avatars import avatars_router
 from services.chat.adapters.inbound.pages import install_pages
 from services.chat.adapters.inbound.ws import ChatWebSockets
@@ -98,6 +99,7 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     app.include_router(dms_router())
     app.include_router(reactions_router())
     app.include_router(admin_router())
+    app.include_router(audit_router())
     app.include_router(jwks_router())
     app.include_router(people_router())
     app.include_router(avatars_router())

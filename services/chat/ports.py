@@ -27,6 +27,7 @@ from services.chat.domain import (
     Unread,
     User,
 )
+from services.chat.domain.audit import AuditEntry
 from services.chat.domain.bots import BotToken, Hook
 from services.chat.domain.files import StoredFile
 from services.chat.domain.marks import MessageEdit, MessageMarks, Pin
@@ -323,6 +324,18 @@ class SecretDigest(Protocol):
     def digest(self, secret: str) -> str: ...
 
 
+class AuditLog(Protocol):
+    """Moderation and administration actions (`chat_audit`), each written in the action's
+    own transaction, so both commit or neither does."""
+
+    async def add(self, entry: AuditEntry) -> None: ...
+    async def page(self, *, before_id: int | None, limit: int, action: str | None = None,
+                   actor_id: int | None = None, room_id: int | None = None
+                   ) -> list[AuditEntry]:
+        """Newest first (by id, below `before_id`), with `actor_username` read."""
+        ...
+
+
 class ChatTx(Protocol):
     """One database transaction with every store the core writes to."""
 
@@ -342,6 +355,7 @@ class ChatTx(Protocol):
     avatars: AvatarStore
     bots: BotStore
     hooks: HookStore
+    audit: AuditLog
 
 
 class ChatUnitOfWork(Protocol):

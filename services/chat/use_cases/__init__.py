@@ -11,6 +11,7 @@ from services.chat.use_cases.accounts import (
     register,
 )
 from services.chat.use_cases.administration import deactivate_user, ensure_admin, reactivate_user
+from services.chat.use_cases.audit import AuditPage, audit_log
 from services.chat.use_cases.avatars import avatar_file, avatar_ids, remove_avatar, set_avatar
 from services.chat.use_cases.bots import (
     IssuedToken,
@@ -74,6 +75,7 @@ from services.chat.use_cases.uploads import Inspected, inspect_upload, store_upl
 
 __all__ = [
     "HISTORY_MAX_PAGE",
+    "AuditPage",
     "CreatedHook",
     "Download",
     "HistoryPage",
@@ -88,6 +90,7 @@ __all__ = [
     "SearchPage",
     "ThreadPage",
     "add_reaction",
+    "audit_log",
     "authenticate",
     "avatar_file",
     "avatar_ids",

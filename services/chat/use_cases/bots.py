@@ -24,6 +24,7 @@ from services.chat.domain.bots import (
 )
 from services.chat.ports import ChatDeps, ChatTx, SecretDigest
 from services.chat.use_cases._access import require_admin
+from services.chat.use_cases.audit import record
 from shared.contracts import UserDeactivated, UserRegistered
 
 
@@ -53,7 +54,10 @@ async def create_bot(deps: ChatDeps, actor: Actor, username: str,
     validate_username(username)
     display_name = validate_display_name(display_name)
     async with deps.uow.write() as tx:
-        return await add_bot_user(deps, tx, username, display_name)
+        bot = await add_bot_user(deps, tx, username, display_name)
+        await record(tx, bot.created_at, actor, "bot.create", "user", bot.id,
+                     username=bot.username)
+    return bot
 
 
 async def list_bots(deps: ChatDeps, actor: Actor) -> list[User]:
@@ -83,6 +87,7 @@ async def deactivate_bot(deps: ChatDeps, actor: Actor, bot_id: int) -> User:
         await tx.users.update_account(bot)
         await tx.outbox.add(UserDeactivated(user_id=bot.id, username=bot.username,
                                             deactivated_by=admin_id, deactivated_at=now), now)
+        await record(tx, now, actor, "bot.deactivate", "user", bot.id)
     return bot
 
 
@@ -106,6 +111,8 @@ async def create_token(deps: ChatDeps, actor: Actor, bot_id: int, name: str,
         token = await tx.bots.add_token(
             BotToken(0, bot_id, name, checked, deps.clock.now(), admin_id),
             digest.digest(secret))
+        await record(tx, token.created_at, actor, "bot_token.create", "bot_token", token.id,
+                     bot_id=bot_id, name=name, scopes=list(checked))
     return IssuedToken(token, secret)
 
 
@@ -121,10 +128,16 @@ async def revoke_token(deps: ChatDeps, actor: Actor, bot_id: int, token_id: int)
     row). Idempotent."""
     require_admin(actor)
     async with deps.uow.write() as tx:
-        await _bot(tx, bot_id)
-        token = await tx.bots.revoke_token(bot_id, token_id, deps.clock.now())
-        if token is None:
+        await _bot(tx, bot_id, lock=True)  # two revocations take turns
+        found = [t for t in await tx.bots.tokens_of(bot_id) if t.id == token_id]
+        if not found:
             raise NotFound("token_not_found", f"Bot {bot_id} has no token {token_id}.")
+        if found[0].revoked_at is not None:
+            return found[0]
+        now = deps.clock.now()
+        token = await tx.bots.revoke_token(bot_id, token_id, now)
+        assert token is not None
+        await record(tx, now, actor, "bot_token.revoke", "bot_token", token.id, bot_id=bot_id)
     return token
 
 

@@ -19,6 +19,7 @@ from services.chat.domain import (
 from services.chat.domain.bots import HOOK_NAME_MAX_CHARS, HOOK_SECRET_PREFIX, Hook, validate_label
 from services.chat.ports import ChatDeps, ChatTx
 from services.chat.use_cases._access import require_user, visible_room
+from services.chat.use_cases.audit import record
 from services.chat.use_cases.bots import add_bot_user, digest_of
 from services.chat.use_cases.membership import joined_event
 from shared.contracts import MemberLeft, UserDeactivated
@@ -57,6 +58,8 @@ async def create_hook(deps: ChatDeps, actor: Actor, room_id: int, name: str) -> 
         await tx.outbox.add(joined_event(member, admin_id), now)
         hook = await tx.hooks.add(Hook(0, room_id, bot.id, name, now, admin_id),
                                   digest.digest(secret))
+        await record(tx, now, actor, "hook.create", "hook", hook.id, room_id=room_id,
+                     name=name, bot_id=bot.id)
     await deps.live.to_room(room_id, Frame("member_joined", member))
     return CreatedHook(hook, secret)
 
@@ -92,6 +95,8 @@ async def delete_hook(deps: ChatDeps, actor: Actor, room_id: int, hook_id: int) 
             await tx.outbox.add(UserDeactivated(user_id=bot.id, username=bot.username,
                                                 deactivated_by=admin_id,
                                                 deactivated_at=now), now)
+        await record(tx, now, actor, "hook.delete", "hook", hook.id, room_id=room_id,
+                     name=hook.name)
     if member is not None:
         await deps.live.to_room(room_id, Frame(
             "member_left", {"room_id": room_id, "user_id": bot.id, "username": bot.username,

@@ -19,6 +19,7 @@ from services.chat.domain import (
 )
 from services.chat.ports import ChatDeps, ChatTx
 from services.chat.use_cases._access import active_user, require_user, room_not_found, visible_room
+from services.chat.use_cases.audit import record
 from shared.contracts import MemberJoined, MemberLeft, MemberRoleChanged
 
 
@@ -100,6 +101,8 @@ async def _remove_member(deps: ChatDeps, actor: Actor, room_id: int, user_id: in
                                        reason="kicked" if reason == "kicked" else "left",
                                        removed_by=actor_id if reason == "kicked" else None,
                                        left_at=now), now)
+        if reason == "kicked":
+            await record(tx, now, actor, "member.kick", "user", user_id, room_id=room_id)
     await deps.live.to_room(room_id, Frame("member_left",
                                            {"room_id": room_id, "user_id": user_id,
                                             "username": target.username,
@@ -167,6 +170,8 @@ async def change_role(deps: ChatDeps, actor: Actor, room_id: int, user_id: int,
                                               username=target.username, role=target.role,
                                               previous=previous, changed_by=actor_id,
                                               changed_at=now), now)
+        await record(tx, now, actor, "member.role", "user", user_id, room_id=room_id,
+                     role=target.role, previous=previous)
     await deps.live.to_room(room_id, Frame("member_role_changed", target))
     return target
 

@@ -24,6 +24,7 @@ from services.chat.domain.files import is_file_id, refuse_too_many
 from services.chat.ports import ChatDeps, ChatTx
 from services.chat.post_plan import PostRequest
 from services.chat.use_cases._access import require_user, visible_room
+from services.chat.use_cases.audit import record
 from services.chat.use_cases.file_access import with_files
 from services.chat.use_cases.reactions import annotated, record_edit
 from shared.contracts import MessageDeleted, MessageEdited
@@ -119,6 +120,9 @@ async def delete_message(deps: ChatDeps, actor: Actor, message_id: int) -> Messa
         await tx.outbox.add(MessageDeleted(
             message_id=message.id, room_id=message.room_id, seq=message.seq,
             user_id=message.user_id, deleted_by=user_id, deleted_at=now), now)
+        if message.user_id != user_id:  # a moderator's deletion of someone else's words
+            await record(tx, now, actor, "message.delete", "message", message.id,
+                         room_id=message.room_id, author_id=message.user_id)
     await deps.live.to_room(message.room_id,
                             Frame("message_deleted", message))
     return message

@@ -125,6 +125,10 @@ async def bot_scenario(replica: ChatReplica) -> None:
             assert [f["data"]["is_bot"] for f in replay if f["type"] == "message"] == [True]
         deactivated = await root.http.post(f"/api/admin/bots/{bot['id']}/deactivate")
         assert deactivated.json()["deactivated_at"] is not None
+    audit = (await root.http.get("/api/admin/audit")).json()["entries"]
+    assert [(e["action"], e["actor_username"]) for e in reversed(audit)] == [
+        ("bot.create", "root"), ("bot_token.create", "root"), ("bot_token.revoke", "root"),
+        ("bot.deactivate", "root")]
 
 
 async def test_a_bot_token_posts_and_reads_in_its_scopes_until_revoked(
@@ -157,7 +161,7 @@ async def test_a_hook_posts_to_the_room_live_within_its_budget(
     settings = chat_settings(tmp_path, nats_url, hook_rate_limit="4/minute",
                              hook_max_body_bytes=1024, message_max_chars=100)
     async with replicas([settings]) as (replica,):
-        await sign_up(replica, "root")
+        root = await sign_up(replica, "root")
         alice = await sign_up(replica, "alice")
         bob = await sign_up(replica, "bob")
         room = await alice.create_room("ops", is_private=True)
@@ -213,3 +217,9 @@ async def test_a_hook_posts_to_the_room_live_within_its_budget(
         members = (await alice.http.get(f"/api/chat/rooms/{room['id']}/members")).json()
         assert [(m["display_name"], m["is_bot"]) for m in members] == [
             ("alice", False), ("bob", False), ("CI alerts", True)]
+        audit = (await root.http.get("/api/admin/audit",
+                                     params={"room_id": room["id"]})).json()["entries"]
+        assert [(e["action"], e["target_id"], e["actor_id"]) for e in reversed(audit)] == [
+            ("hook.create", str(hook["id"]), alice.id),
+            ("hook.create", str(second["id"]), alice.id),
+            ("hook.delete", str(second["id"]), alice.id)]

@@ -23,6 +23,7 @@ from services.chat.domain import (
     User,
     in_room_timeline,
 )
+from services.chat.domain.audit import AuditEntry
 from services.chat.domain.bots import BotToken, Hook
 from services.chat.domain.marks import MessageEdit, Pin
 from services.chat.domain.stored_file import StoredFile
@@ -42,6 +43,7 @@ from tests.unit.chat.dm_fakes import InMemoryDmStore
 from tests.unit.chat.fakes_bots import CountingSecretDigest, InMemoryBotStore, InMemoryHookStore
 from tests.unit.chat.fakes_files import InMemoryFileStore
 from tests.unit.chat.fakes_marks import InMemoryEditLog, InMemoryPinStore, InMemoryReactionStore
+from tests.unit.chat.fakes_moderation import InMemoryAuditLog
 
 
 class IntegrityViolation(Exception):
@@ -72,6 +74,7 @@ class ChatState:
     # id -> (row, digest of its secret): chat_bot_tokens, chat_hooks.
     bot_tokens: dict[int, tuple[BotToken, str]] = field(default_factory=dict)
     hooks: dict[int, tuple[Hook, str]] = field(default_factory=dict)
+    audit: list[AuditEntry] = field(default_factory=list)
 
     def next_id(self, table: str) -> int:
         self.last_ids[table] = self.last_ids.get(table, 0) + 1
@@ -338,6 +341,7 @@ class InMemoryChatTx:
         self.files = InMemoryFileStore(state, read_only)
         self.bots = InMemoryBotStore(state, read_only)
         self.hooks = InMemoryHookStore(state, read_only)
+        self.audit = InMemoryAuditLog(state, read_only)
 
 
 class InMemoryChatUnitOfWork(MemoryUnitOfWork[ChatState, InMemoryChatTx]):

@@ -168,3 +168,34 @@ async def test_a_hook_posts_as_its_own_bot_member_until_deleted(
     assert (joined["username"], joined["is_bot"]) == (sender.actor.username, True)
     [left] = live.frames("room", room.id, "member_left")
     assert left.data["user_id"] == sender.actor.user_id
+
+
+async def test_each_bot_and_hook_action_is_audited_in_its_transaction(
+        deps: ChatDeps, admin: Actor, uow: InMemoryChatUnitOfWork) -> None:
+    alice = await sign_up(deps, "alice")
+    room = await use_cases.create_room(deps, alice, "ops", None, False)
+    bot = await use_cases.create_bot(deps, admin, "ci-bot", None)
+    issued = await use_cases.create_token(deps, admin, bot.id, "ci", [f"post:{room.id}"])
+    await use_cases.revoke_token(deps, admin, bot.id, issued.token.id)
+    await use_cases.revoke_token(deps, admin, bot.id, issued.token.id)  # nothing new
+    await use_cases.deactivate_bot(deps, admin, bot.id)
+    await use_cases.deactivate_bot(deps, admin, bot.id)  # nothing new
+    hook = await use_cases.create_hook(deps, alice, room.id, "CI")
+    await use_cases.delete_hook(deps, alice, room.id, hook.hook.id)
+    entries = [(e.actor_id, e.action, e.target_type, e.target_id, e.room_id)
+               for e in uow.state.audit]
+    assert entries == [
+        (admin.user_id, "bot.create", "user", str(bot.id), None),
+        (admin.user_id, "bot_token.create", "bot_token", str(issued.token.id), None),
+        (admin.user_id, "bot_token.revoke", "bot_token", str(issued.token.id), None),
+        (admin.user_id, "bot.deactivate", "user", str(bot.id), None),
+        (alice.user_id, "hook.create", "hook", str(hook.hook.id), room.id),
+        (alice.user_id, "hook.delete", "hook", str(hook.hook.id), room.id)]
+    assert uow.state.audit[1].details == {"bot_id": bot.id, "name": "ci",
+                                          "scopes": [f"post:{room.id}"]}
+    # A refused action writes no entry (nor anything else).
+    with pytest.raises(Invalid):
+        await use_cases.create_token(deps, admin, bot.id, "ci", ["nope"])
+    with pytest.raises(Forbidden):
+        await use_cases.create_hook(deps, Actor(99, "mallory"), room.id, "x")
+    assert len(uow.state.audit) == 6

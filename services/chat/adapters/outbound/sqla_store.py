@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.chat.adapters.outbound.sqla_accounts import SqlaSessionStore, SqlaUserStore
+from services.chat.adapters.outbound.sqla_audit import SqlaAuditLog
 from services.chat.adapters.outbound.sqla_avatars import SqlaAvatarStore
 from services.chat.adapters.outbound.sqla_bots import SqlaBotStore, SqlaHookStore
 from services.chat.adapters.outbound.sqla_dms import SqlaDmStore
@@ -45,6 +46,7 @@ class SqlaChatTx:
         self.avatars = SqlaAvatarStore(session)
         self.bots = SqlaBotStore(session)
         self.hooks = SqlaHookStore(session)
+        self.audit = SqlaAuditLog(session)
 
 
 class SqlaChatUnitOfWork:

@@ -220,4 +220,22 @@ chat_hooks = Table(
     Index("ix_chat_hooks_room", "room_id"),
 )
 
+# The audit log (migration 0008): moderation and administration actions, newest by id.
+# `details` is a JSON object (text). No foreign keys: the log outlives what it names.
+chat_audit = Table(
+    "chat_audit", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor_id", Integer),
+    Column("action", String(40), nullable=False),
+    Column("target_type", String(20), nullable=False),
+    Column("target_id", String(64)),
+    Column("room_id", Integer),
+    Column("reason", Text),
+    Column("details", Text, nullable=False, default="{}"),
+    Index("ix_chat_audit_action", "action", "id"),
+    Index("ix_chat_audit_actor", "actor_id", "id"),
+    Index("ix_chat_audit_room", "room_id", "id"),
+)
+
 outbox = outbox_table(metadata)

@@ -1,7 +1,7 @@
 """Bots and incoming webhooks (issue 17): users.is_bot, chat_bot_tokens, chat_hooks.
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0008 (0007 on its own branch; the lead re-chains 0008 → 0009 → 0010 → 0011)
 Create Date: 2026-12-03 09:45:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | None = None
 depends_on: str | None = None
 
