@@ -3,6 +3,7 @@
 
 import { addAttachments } from './attachments.js';
 import { avatarFor } from './avatars.js';
+import { botBadge } from './bots.js';
 import { clear, el, mentionsMe, renderContent } from './dom.js';
 import { placeDivider } from './divider.js';
 import { formatFull, formatTime, t } from './i18n.js';
@@ -190,9 +191,7 @@ export class MessageView {
       el('span', { class: 'message-author', dataset: { testid: 'message-author', userCard: '1' },
         text: shown, title: `@${author}`,
         onclick: (event) => openProfileCard(pending ? me.id : msg.user_id, event.currentTarget) }),
-      // A bot's message (`is_bot`: a bot account's token, or an incoming webhook).
-      !pending && msg.is_bot ? el('span', { class: 'bot-badge', dataset: { testid: 'bot-badge' },
-        title: t('people.bot_title'), text: t('people.bot') }) : null,
+      pending ? null : botBadge(msg),
       time);
     if (msg.edited_at && !msg.is_deleted) {
       head.append(el('span', { class: 'message-edited', dataset: { testid: 'message-edited' },
