@@ -12,6 +12,7 @@ from services.chat.domain import (
     Frame,
     Member,
     NotFound,
+    Room,
     is_room_admin,
     refuse_in_dm,
     shown_name,
@@ -25,11 +26,12 @@ from services.chat.use_cases.membership import joined_event
 from shared.contracts import MemberLeft, UserDeactivated
 
 
-async def _room_admin(tx: ChatTx, actor: Actor, room_id: int) -> None:
+async def _room_admin(tx: ChatTx, actor: Actor, room_id: int) -> Room:
     room, member = await visible_room(tx, actor, room_id)
     refuse_in_dm(room, "update")
     if not is_room_admin(actor, member):
         raise Forbidden("forbidden", "Only the room's admins manage its hooks.")
+    return room
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +49,7 @@ async def create_hook(deps: ChatDeps, actor: Actor, room_id: int, name: str) -> 
     digest = digest_of(deps)
     secret = digest.new_secret(HOOK_SECRET_PREFIX)
     async with deps.uow.write() as tx:
-        await _room_admin(tx, actor, room_id)
-        room = await tx.rooms.get(room_id)
-        assert room is not None
+        room = await _room_admin(tx, actor, room_id)
         bot = await add_bot_user(deps, tx, f"hook-{random.token_hex(6)}", name)
         now = deps.clock.now()
         member = Member(room_id, bot.id, bot.username, "member", now, read_seq=room.last_seq,
