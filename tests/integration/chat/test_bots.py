@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from websockets.asyncio.client import connect
 
 from services.chat.adapters.outbound.asyncpg_posts import AsyncpgPostLog
 from services.chat.migrations import SCHEMA
@@ -27,6 +28,7 @@ from tests.integration.chat.harness import (
     send,
     sign_up,
 )
+from tests.integration.chat.test_bad_input import closed_with
 
 pytest.register_assert_rewrite("tests.unit.chat.bots_contract")
 from tests.unit.chat.bots_contract import BotsContract  # noqa: E402
@@ -107,6 +109,9 @@ async def bot_scenario(replica: ChatReplica) -> None:
         members = (await alice.http.get(f"/api/chat/rooms/{room['id']}/members")).json()
         assert {m["username"]: m["is_bot"] for m in members} == {"alice": False,
                                                                  "ci-bot": True}
+        # Sockets take no bot token: refused as any token that is not a session's.
+        async with connect(f"{replica.ws_url}/ws?token={secret}") as bot_ws:
+            assert await closed_with(bot_ws) == 4001
         for response in (await ci.post(f"/api/chat/rooms/{other['id']}/messages",
                                        json={"content": "no"}),
                          await ci.get(f"/api/chat/rooms/{other['id']}/messages"),
