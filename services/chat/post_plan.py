@@ -44,6 +44,8 @@ class PostRequest:
     also_send_to_room: bool = False
     # Uploaded files to attach (ids checked for shape, at most 10, no duplicates).
     attachment_ids: tuple[str, ...] = ()
+    # A webhook's name for this message (`Message.author_label`), checked already.
+    author_label: str | None = None
 
 
 @dataclass(slots=True)
@@ -185,7 +187,8 @@ def _plan_one(request: PostRequest, ctx: PostContext, plan: BatchPlan) -> PostOu
                       display_name=ctx.display_names.get(user_id),
                       thread_root_id=root.id if root else None,
                       also_send_to_room=root is not None and request.also_send_to_room,
-                      author_is_bot=actor.is_bot)  # the token said so: no read needed
+                      author_is_bot=actor.is_bot,  # the token said so: no read needed
+                      author_label=request.author_label)
     for file in files:  # claimed now: a later post of the batch finds it in use
         file.message_id, file.room_id = message.id, room_id
         plan.attachments.append((file.id, message.id, room_id))

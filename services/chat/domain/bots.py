@@ -15,6 +15,8 @@ HOOK_SECRET_PREFIX = "th_"
 TOKEN_NAME_MAX_CHARS = 100
 HOOK_NAME_MAX_CHARS = 64  # it is its bot's display name (`DISPLAY_NAME_MAX_CHARS`)
 SCOPES_MAX = 100
+# A webhook's per-message name (Slack's `username`): shown instead of the hook's name.
+HOOK_LABEL_MAX_CHARS = 64
 ScopeKind = Literal["post", "read"]
 _SCOPE_RE = re.compile(r"(post|read):([1-9][0-9]{0,17})")
 
@@ -76,3 +78,17 @@ def require_scope(actor: Actor, kind: ScopeKind, room_id: int) -> None:
     if actor.scopes is not None and f"{kind}:{room_id}" not in actor.scopes:
         raise Forbidden("scope_denied", f"This token has no {kind}:{room_id} scope.")
 
+
+
+def hook_label(username: str | None) -> str | None:
+    """The name a hook's sender asks to show on one message: spaces folded, control
+    characters refused; empty or absent → None (the hook's own name shows)."""
+    if username is None:
+        return None
+    label = " ".join(username.split())
+    if any(ch < " " or ch == "\x7f" for ch in label):
+        raise Invalid("invalid_payload", '"username" holds control characters.')
+    if len(label) > HOOK_LABEL_MAX_CHARS:
+        raise Invalid("invalid_payload",
+                      f'"username" has at most {HOOK_LABEL_MAX_CHARS} characters.')
+    return label or None

@@ -179,6 +179,9 @@ class Message:
     attachments: tuple[StoredFile, ...] = ()
     # The author is a bot (`domain/bots.py`): read with the author's display name, like it.
     author_is_bot: bool = False
+    # Stored with the message: the name a webhook's sender asked to show on it, shown
+    # instead of the author's display name (`domain/bots.py` `hook_label`).
+    author_label: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,8 @@ async def post_message(deps: ChatDeps, actor: Actor, room_id: int, content: str,
                        client_msg_id: str | None = None, *,
                        thread_root_id: int | None = None,
                        also_send_to_room: bool = False,
-                       attachment_ids: Sequence[str] = ()) -> Posted:
+                       attachment_ids: Sequence[str] = (),
+                       author_label: str | None = None) -> Posted:
     """The message and its event commit together, with the room's next `seq`; a retry with
     the same `client_msg_id` returns the first message instead of posting twice. Posts that
     arrive together share one transaction (`services.chat.posting`); each is acknowledged
@@ -50,7 +51,9 @@ async def post_message(deps: ChatDeps, actor: Actor, room_id: int, content: str,
     thread (`domain.resolve_root`); `also_send_to_room` only means something for a reply.
     `attachment_ids` are the poster's own uploads, attached to nothing yet: they are attached
     in the post's transaction (a post that fails attaches none), and then the text may be
-    empty. A bot's token needs the room's `post:` scope."""
+    empty. A bot's token needs the room's `post:` scope; `author_label` (a webhook's name
+    for this message, `domain.bots.hook_label`) is stored with the message and shown
+    instead of the author's display name."""
     require_user(actor)
     require_scope(actor, "post", room_id)
     files = tuple(dict.fromkeys(attachment_ids))
@@ -66,7 +69,7 @@ async def post_message(deps: ChatDeps, actor: Actor, room_id: int, content: str,
     outcome = await deps.post(PostRequest(actor, room_id, content, client_msg_id,
                                           tuple(mentions_in(content)), thread_root_id,
                                           also_send_to_room and thread_root_id is not None,
-                                          files))
+                                          files, author_label))
     if outcome.error is not None:
         raise outcome.error
     assert outcome.message is not None

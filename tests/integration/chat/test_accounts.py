@@ -166,6 +166,8 @@ async def test_an_older_database_gets_the_new_columns_at_start(
             for trigger in ("insert", "delete", "update"):
                 await conn.execute(text(f"DROP TRIGGER chat_messages_fts_{trigger}"))
             await conn.execute(text("DROP TABLE chat_messages_fts"))
+            # Nor a webhook's per-message name (migration 0011).
+            await conn.execute(text("ALTER TABLE chat_messages DROP COLUMN author_label"))
             # Nor the tables later revisions made.
             for table in reversed(metadata.sorted_tables):
                 if table.name not in BASELINE.TABLES:

@@ -163,7 +163,7 @@ async def create_hook(client: Client, room_id: int, name: str) -> dict[str, Any]
 
 async def test_a_hook_posts_to_the_room_live_within_its_budget(
         tmp_path: Path, nats_url: str) -> None:
-    settings = chat_settings(tmp_path, nats_url, hook_rate_limit="4/minute",
+    settings = chat_settings(tmp_path, nats_url, hook_rate_limit="5/minute",
                              hook_max_body_bytes=1024, message_max_chars=100)
     async with replicas([settings]) as (replica,):
         root = await sign_up(replica, "root")
@@ -189,19 +189,26 @@ async def test_a_hook_posts_to_the_room_live_within_its_budget(
             assert posted.status_code == 200, posted.text
             assert posted.json()["ok"] is True
             live = (await receive(ws, "message"))["data"]
+            # Slack's `username` names this one message; the hook's name shows otherwise.
             assert (live["content"], live["display_name"], live["is_bot"]) == (
-                "build #7 failed", "CI alerts", True)
+                "build #7 failed", "Jenkins", True)
             assert live["id"] == posted.json()["message_id"]
             # Slack's form shape: payload=<json>.
             form = await hook_post(replica, hook["url"],
                                    data={"payload": orjson.dumps({"text": "from a form"}).decode()})
             assert form.status_code == 200, form.text
-            assert (await receive(ws, "message"))["data"]["content"] == "from a form"
+            from_form = (await receive(ws, "message"))["data"]
+            assert (from_form["content"], from_form["display_name"]) == ("from a form",
+                                                                         "CI alerts")
+        page = (await bob.http.get(f"/api/chat/rooms/{room['id']}/messages")).json()
+        assert [(m["display_name"], m["is_bot"]) for m in page["messages"]] == [
+            ("Jenkins", True), ("CI alerts", True)]
         for body, code in (({"content": b"{nope"}, "invalid_payload"),
-                           ({"json": {"text": "   "}}, "content_empty")):
+                           ({"json": {"text": "   "}}, "content_empty"),
+                           ({"json": {"text": "hi", "username": "x" * 65}}, "invalid_payload")):
             bad = await hook_post(replica, hook["url"], **body)
             assert (bad.status_code, bad.json()["code"]) == (422, code)
-        # Four spent: the fifth is over the hook's budget.
+        # Five spent: the sixth is over the hook's budget.
         over = await hook_post(replica, hook["url"], json={"text": "one too many"})
         assert (over.status_code, over.json()["code"]) == (429, "rate_limited")
         assert int(over.headers["Retry-After"]) >= 1

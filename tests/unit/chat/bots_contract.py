@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.chat.domain import Member
+from services.chat.domain import Actor, Member
 from services.chat.domain.bots import BotToken, Hook
+from services.chat.post_plan import PostRequest, plan_batch
 from tests.unit.chat.fakes import T0
 from tests.unit.chat.store_contract import StoreSubject, seeded
 
@@ -31,6 +32,19 @@ class BotsContract:
                 ("ci-bot", True)]
             messages = await tx.messages.page(1, before_seq=None, after_seq=None, limit=5)
             assert [m.author_is_bot for m in messages] == [False, False, False]
+        # A bot's post (through the hot path), with a webhook's name for it.
+        actor = Actor(bot.id, "ci-bot", is_bot=True, scopes=frozenset({"post:1"}))
+        [outcome] = await subject.posts.commit(
+            [PostRequest(actor, 1, "deployed", None, author_label="Jenkins")], plan_batch, T0)
+        assert outcome.message is not None
+        assert (outcome.message.author_is_bot, outcome.message.author_label) == (True,
+                                                                                 "Jenkins")
+        async with subject.uow.read() as tx:
+            stored = await tx.messages.page(1, before_seq=None, after_seq=None, limit=5)
+            got = await tx.messages.get(outcome.message.id)
+        assert [(m.author_is_bot, m.author_label) for m in stored] == [
+            (False, None), (False, None), (False, None), (True, "Jenkins")]
+        assert got is not None and (got.author_is_bot, got.author_label) == (True, "Jenkins")
 
     async def test_tokens_are_found_by_digest_until_revoked(self, subject: StoreSubject) -> None:
         await seeded(subject)

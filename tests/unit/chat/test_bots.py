@@ -9,7 +9,7 @@ from services.chat import use_cases
 from services.chat.adapters.frames import member_data, message_data
 from services.chat.adapters.inbound.actors import bot_secret
 from services.chat.domain import Actor, ChatError, Forbidden, Invalid, NotFound, Unauthenticated
-from services.chat.domain.bots import require_scope, validate_scopes
+from services.chat.domain.bots import hook_label, require_scope, validate_scopes
 from services.chat.ports import ChatDeps
 from shared.contracts import MemberJoined, MemberLeft, UserDeactivated, UserRegistered
 from tests.unit.chat.fakes import InMemoryChatUnitOfWork, RecordingLiveFeed
@@ -45,6 +45,15 @@ def test_a_scoped_actor_acts_only_in_its_scopes_and_a_user_is_not_scoped() -> No
             require_scope(bot, kind, room)  # type: ignore[arg-type]
         assert caught.value.code == "scope_denied"
     require_scope(Actor(1, "alice"), "post", 3)
+
+
+def test_a_hooks_username_is_one_line_of_at_most_64_characters() -> None:
+    assert hook_label("  Jenkins   CI ") == "Jenkins CI"
+    assert hook_label(None) is None and hook_label("   ") is None
+    for bad in ("x" * 65, "a\u0007b"):
+        with pytest.raises(Invalid) as caught:
+            hook_label(bad)
+        assert caught.value.code == "invalid_payload"
 
 
 def test_only_a_bearer_tb_header_is_a_bot_token() -> None:

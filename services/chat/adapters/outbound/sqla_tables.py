@@ -112,6 +112,9 @@ chat_messages = Table(
            server_default=sa_false()),
     Column("reply_count", Integer, nullable=False, default=0, server_default=text("0")),
     Column("last_reply_at", UtcDateTime),
+    # The name a webhook's sender asked to show on this message (Slack's `username`;
+    # migration 0011), else null: the author's display name shows.
+    Column("author_label", String(64)),
     UniqueConstraint("room_id", "seq", name="uq_chat_messages_room_seq"),
     UniqueConstraint("user_id", "client_msg_id", name="uq_chat_messages_client_msg"),
     Index("ix_chat_messages_thread_seq", "thread_root_id", "seq"),

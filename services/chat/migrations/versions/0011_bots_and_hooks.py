@@ -1,4 +1,5 @@
-"""Bots and incoming webhooks (issue 17): users.is_bot, chat_bot_tokens, chat_hooks.
+"""Bots and incoming webhooks (issue 17): users.is_bot, chat_bot_tokens, chat_hooks, and
+chat_messages.author_label (a webhook's per-message name).
 
 Revision ID: 0011
 Revises: 0008 (0007 on its own branch; the lead re-chains 0008 → 0009 → 0010 → 0011)
@@ -20,6 +21,8 @@ def upgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("is_bot", sa.Boolean(), nullable=False,
                                       server_default=sa.false()))
+    with op.batch_alter_table("chat_messages", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("author_label", sa.String(length=64), nullable=True))
     op.create_table(
         "chat_bot_tokens",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -64,5 +67,7 @@ def downgrade() -> None:
     with op.batch_alter_table("chat_bot_tokens", schema=None) as batch_op:
         batch_op.drop_index("ix_chat_bot_tokens_bot")
     op.drop_table("chat_bot_tokens")
+    with op.batch_alter_table("chat_messages", schema=None) as batch_op:
+        batch_op.drop_column("author_label")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("is_bot")

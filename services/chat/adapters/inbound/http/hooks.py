@@ -14,7 +14,7 @@ from pydantic import Field
 from services.chat import use_cases
 from services.chat.adapters.inbound.http._deps import ActorDep, Body, ChatDep
 from services.chat.domain import Invalid
-from services.chat.domain.bots import HOOK_NAME_MAX_CHARS, Hook
+from services.chat.domain.bots import HOOK_NAME_MAX_CHARS, Hook, hook_label
 from shared.contracts.bounds import Id
 from shared.problems import Problem
 
@@ -86,10 +86,9 @@ def hooks_router() -> APIRouter:
         sender = await use_cases.hook_sender(chat.deps, secret)
         if chat.hook_limits is not None:  # bad requests spend the budget too
             await chat.hook_limits.spend(sender.hook.id)
-        # `username` (Slack's per-message name) is accepted and not shown: the hook's name is.
-        text, _username = hook_payload(body, request.headers.get("content-type", ""))
+        text, username = hook_payload(body, request.headers.get("content-type", ""))
         posted = await use_cases.post_message(chat.deps, sender.actor, sender.hook.room_id,
-                                              text)
+                                              text, author_label=hook_label(username))
         chat.metrics.messages_posted.inc()
         message = posted.message
         return {"ok": True, "message_id": message.id, "room_id": message.room_id,
