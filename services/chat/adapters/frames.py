@@ -52,10 +52,10 @@ def message_data(message: Message) -> dict[str, Any]:
         "edited_at": _iso(message.edited_at),
         "is_deleted": message.is_deleted,
         "client_msg_id": message.client_msg_id,
-        # A webhook's per-message name, else the author's display name, else the username.
-        "display_name": message.author_label or shown_name(message.username,
-                                                           message.display_name),
+        "display_name": shown_name(message.username, message.display_name),
         "is_bot": message.author_is_bot,
+        # A webhook's name for this one message (Slack's `username`), else null.
+        "author_label": message.author_label,
         "thread_root_id": message.thread_root_id,
         "also_send_to_room": message.also_send_to_room,
         "reply_count": message.reply_count,

@@ -190,19 +190,18 @@ async def test_a_hook_posts_to_the_room_live_within_its_budget(
             assert posted.json()["ok"] is True
             live = (await receive(ws, "message"))["data"]
             # Slack's `username` names this one message; the hook's name shows otherwise.
-            assert (live["content"], live["display_name"], live["is_bot"]) == (
-                "build #7 failed", "Jenkins", True)
+            assert (live["content"], live["display_name"], live["author_label"],
+                    live["is_bot"]) == ("build #7 failed", "CI alerts", "Jenkins", True)
             assert live["id"] == posted.json()["message_id"]
             # Slack's form shape: payload=<json>.
             form = await hook_post(replica, hook["url"],
                                    data={"payload": orjson.dumps({"text": "from a form"}).decode()})
             assert form.status_code == 200, form.text
             from_form = (await receive(ws, "message"))["data"]
-            assert (from_form["content"], from_form["display_name"]) == ("from a form",
-                                                                         "CI alerts")
+            assert (from_form["content"], from_form["author_label"]) == ("from a form", None)
         page = (await bob.http.get(f"/api/chat/rooms/{room['id']}/messages")).json()
-        assert [(m["display_name"], m["is_bot"]) for m in page["messages"]] == [
-            ("Jenkins", True), ("CI alerts", True)]
+        assert [(m["author_label"], m["display_name"], m["is_bot"]) for m in page["messages"]
+                ] == [("Jenkins", "CI alerts", True), (None, "CI alerts", True)]
         for body, code in (({"content": b"{nope"}, "invalid_payload"),
                            ({"json": {"text": "   "}}, "content_empty"),
                            ({"json": {"text": "hi", "username": "x" * 65}}, "invalid_payload")):

@@ -168,7 +168,7 @@ export class MessageView {
     const own = me !== null && (pending || msg.user_id === me.id);
     const author = pending ? me.username : (msg.username || '?');
     const shown = pending ? (me.display_name || me.username)
-      : nameOf(msg.user_id, msg.display_name || msg.username);
+      : msg.author_label || nameOf(msg.user_id, msg.display_name || msg.username);
     const state = pending ? msg.state : 'sent';
     const node = el('article', {
       class: `message ${own ? 'own' : 'other'}${msg.is_deleted ? ' deleted' : ''}`,
