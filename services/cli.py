@@ -49,14 +49,20 @@ def _load(path: str) -> Any:
 
 # Probes and scrapes every few seconds would drown the access log.
 QUIET_ACCESS_PATHS = ("/livez", "/readyz", "/healthz", "/metrics")
+# An incoming webhook's URL is its only credential: access lines show it without the secret.
+SECRET_PATH_PREFIX = "/api/hooks/"
 
 
 class QuietProbes(logging.Filter):
-    """Drops uvicorn's access-log lines for health probes and metric scrapes."""
+    """Drops uvicorn's access-log lines for health probes and metric scrapes, and hides
+    the secret of a webhook's path."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         path = args[2] if isinstance(args, tuple) and len(args) > 2 else ""
+        if isinstance(path, str) and path.startswith(SECRET_PATH_PREFIX):
+            assert isinstance(args, tuple)
+            record.args = (*args[:2], SECRET_PATH_PREFIX + "<secret>", *args[3:])
         return not (isinstance(path, str) and path.split("?")[0] in QUIET_ACCESS_PATHS)
 
 

@@ -15,9 +15,11 @@ from services.chat.adapters.inbound.http import (
     admin_console_router,
     admin_router,
     auth_router,
+    bots_router,
     chat_router,
     dms_router,
     files_router,
+    hooks_router,
     jwks_router,
     people_router,
     reactions_router,
@@ -107,6 +109,8 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     app.include_router(avatars_router())
     app.include_router(files_router())
     app.include_router(search_router())
+    app.include_router(bots_router())
+    app.include_router(hooks_router())
     app.websockets = ChatWebSockets(chat)
     app.edge = behind_proxies(app.dispatch, settings.trusted_proxies,
                               settings.hsts_max_age_secs)

@@ -1,5 +1,8 @@
 """The composition root: `wire()` builds every adapter from settings (each one overridable);
-`running()` starts them and stops them again. Nothing connects at import or in `wire()`."""
+`running()` starts them and stops them again. Nothing connects at import or in `wire()`.
+
+Longer than 300 lines because it is the one composition root: every adapter of the service
+is built, started and stopped here, in an order read top to bottom."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from services.chat import use_cases
 from services.chat.adapters import frames
+from services.chat.adapters.inbound.hook_limit import HookLimiter, window_secs
 from services.chat.adapters.inbound.rate_limit import RateLimiter
 from services.chat.adapters.inbound.subscriptions import subscribe_presence
 from services.chat.adapters.inbound.throttle import AuthLimits, AuthThrottle
@@ -32,6 +36,7 @@ from services.chat.adapters.outbound.nats_kv_limits import NatsKvLimitsStorage
 from services.chat.adapters.outbound.nats_live_feed import BusLiveFeed
 from services.chat.adapters.outbound.security import Argon2PasswordHasher, SystemClock
 from services.chat.adapters.outbound.session_revocations import HubSessionRevocations
+from services.chat.adapters.outbound.sha256_secrets import Sha256SecretDigest
 from services.chat.adapters.outbound.sqla_store import SqlaChatUnitOfWork
 from services.chat.adapters.outbound.sqla_tables import outbox
 from services.chat.adapters.outbound.sqlite_joins import SqliteJoinReader
@@ -84,6 +89,7 @@ class Chat:
     issuer: TokenIssuer | None = None
     token_verifier: TokenVerifier | None = None  # from the signing key, in start()
     throttle: AuthThrottle | None = None
+    hook_limits: HookLimiter | None = None
     accepting: bool = False
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -150,12 +156,14 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
         reactions_max_per_message=settings.reactions_max_per_message,
         blobs=blobs or file_wiring.blob_store(settings, bus),
         images=file_wiring.image_processor(settings), files=file_wiring.file_limits(settings),
+        secrets=Sha256SecretDigest(),
     )
     limiter = RateLimiter(settings.rate_limit_per_sec, settings.rate_limit_burst)
-    gc_pauses = GcPauses(metrics.registry)
+    throttle = _auth_throttle(settings, bus, throttle_storage)
     return Chat(settings, db, bus, deps, hub, relay, post_log, joins, posts, metrics, limiter,
-                gc_pauses, presence, revoked, revocations, issuer,
-                throttle=_auth_throttle(settings, bus, throttle_storage))
+                GcPauses(metrics.registry), presence, revoked, revocations, issuer,
+                throttle=throttle,
+                hook_limits=HookLimiter(throttle.storage, settings.hook_rate_limit))
 
 
 def _auth_throttle(settings: ChatSettings, bus: EventBus, storage: Storage | None
@@ -166,9 +174,10 @@ def _auth_throttle(settings: ChatSettings, bus: EventBus, storage: Storage | Non
                               settings.signin_limit_per_address,
                               settings.signup_limit_per_account,
                               settings.signup_limit_per_address)
+    # The hooks' budgets share the bucket (`HookLimiter`): its max age covers theirs too.
+    longest = max(limits.longest_window_secs(), window_secs(settings.hook_rate_limit))
     if storage is None:
-        storage = (NatsKvLimitsStorage(bus, settings.throttle_kv_bucket,
-                                       limits.longest_window_secs())
+        storage = (NatsKvLimitsStorage(bus, settings.throttle_kv_bucket, longest)
                    if isinstance(bus, NatsEventBus) else MemoryStorage())
     return AuthThrottle(storage, limits)
 

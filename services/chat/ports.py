@@ -29,6 +29,7 @@ from services.chat.domain import (
 )
 from services.chat.domain.admin import Invitation, SettingsCache, UserStatus
 from services.chat.domain.audit import AuditEntry
+from services.chat.domain.bots import BotToken, Hook
 from services.chat.domain.files import StoredFile
 from services.chat.domain.marks import MessageEdit, MessageMarks, Pin
 from services.chat.domain.moderation import Sanction, SanctionKind
@@ -39,7 +40,7 @@ from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostReq
 
 class UserStore(Protocol):
     async def add(self, username: str, display_name: str | None, password_hash: str,
-                  is_admin: bool, now: datetime) -> User: ...
+                  is_admin: bool, now: datetime, *, is_bot: bool = False) -> User: ...
     async def get(self, user_id: int, *, lock: bool = False) -> User | None:
         """With `lock`, the row is held until the transaction ends (PostgreSQL: FOR SHARE), so
         a sign-in and a deactivation of the same account take turns."""
@@ -335,6 +336,49 @@ class AdminDirectory(Protocol):
         """The ids of the active administrators. Until this write transaction ends, another
         one asking waits (SQLite: the write lock; PostgreSQL: an advisory lock), so two
         role changes take turns with the "last administrator" rule."""
+        ...
+
+
+class BotStore(Protocol):
+    """Bot accounts' listing and their tokens (`chat_bot_tokens`, by secret digest)."""
+
+    async def bots(self) -> list[User]:
+        """Every bot account (hooks' bots too), by id."""
+        ...
+    async def add_token(self, token: BotToken, digest: str) -> BotToken:
+        """Store it (its id set) with the digest of its secret."""
+        ...
+    async def tokens_of(self, bot_id: int) -> list[BotToken]: ...
+    async def revoke_token(self, bot_id: int, token_id: int, now: datetime) -> BotToken | None:
+        """Mark it revoked (idempotent); None when the bot has no such token."""
+        ...
+    async def by_digest(self, digest: str) -> tuple[BotToken, User] | None:
+        """The live token with this digest and its bot (any state: the caller checks)."""
+        ...
+
+
+class HookStore(Protocol):
+    """A room's incoming webhooks (`chat_hooks`), found by their secret's digest."""
+
+    async def add(self, hook: Hook, digest: str) -> Hook: ...
+    async def of_room(self, room_id: int) -> list[Hook]:
+        """The room's hooks that are not deleted, by id."""
+        ...
+    async def delete(self, room_id: int, hook_id: int, now: datetime) -> Hook | None:
+        """Mark it deleted; None when the room has no such live hook."""
+        ...
+    async def by_digest(self, digest: str) -> Hook | None:
+        """The hook with this digest that is not deleted."""
+        ...
+
+
+class SecretDigest(Protocol):
+    """High-entropy secrets (bot tokens, hook URLs): made here, stored only as digests."""
+
+    def new_secret(self, prefix: str) -> str: ...
+    def digest(self, secret: str) -> str: ...
+
+
 class AuditLog(Protocol):
     """Moderation and administration actions (`chat_audit`), each written in the action's
     own transaction, so both commit or neither does."""
@@ -402,6 +446,8 @@ class ChatTx(Protocol):
     server_settings: ServerSettingsStore
     invitations: InvitationStore
     directory: AdminDirectory
+    bots: BotStore
+    hooks: HookStore
     audit: AuditLog
     sanctions: SanctionStore
     reports: ReportStore
@@ -512,4 +558,6 @@ class ChatDeps:
     # Live server settings (`use_cases/server_settings.py`): the defaults (from the
     # environment), and this replica's copy of the stored ones.
     live_settings: SettingsCache = field(default_factory=SettingsCache)
+    # Bot tokens and hook secrets (`use_cases/bots.py`); `bootstrap.wire` sets SHA-256.
+    secrets: SecretDigest | None = None
 

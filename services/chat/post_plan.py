@@ -54,6 +54,8 @@ class PostRequest:
     also_send_to_room: bool = False
     # Uploaded files to attach (ids checked for shape, at most 10, no duplicates).
     attachment_ids: tuple[str, ...] = ()
+    # A webhook's name for this message (`Message.author_label`), checked already.
+    author_label: str | None = None
 
 
 @dataclass(slots=True)
@@ -169,6 +171,7 @@ def _plan_one(request: PostRequest, ctx: PostContext, plan: BatchPlan) -> PostOu
         earlier = ctx.earlier.get((user_id, request.client_msg_id))
         if earlier is not None:
             earlier.display_name = ctx.display_names.get(user_id)
+            earlier.author_is_bot = actor.is_bot
             return PostOutcome(earlier, created=False)
     room = ctx.rooms.get(room_id)
     member = ctx.members.get((room_id, user_id))
@@ -188,7 +191,8 @@ def _plan_one(request: PostRequest, ctx: PostContext, plan: BatchPlan) -> PostOu
         # A new member has read nothing older than their arrival.
         joined = member = Member(room_id, user_id, actor.username or "", "member", now,
                                  read_seq=room.last_seq,
-                                 display_name=ctx.display_names.get(user_id))
+                                 display_name=ctx.display_names.get(user_id),
+                                 is_bot=actor.is_bot)
         ctx.members[(room_id, user_id)] = member
         ctx.mentionable[(room_id, member.username.lower())] = user_id
         plan.new_members.append(member)
@@ -204,7 +208,9 @@ def _plan_one(request: PostRequest, ctx: PostContext, plan: BatchPlan) -> PostOu
                       client_msg_id=request.client_msg_id, mentions=list(request.mentions),
                       display_name=ctx.display_names.get(user_id),
                       thread_root_id=root.id if root else None,
-                      also_send_to_room=root is not None and request.also_send_to_room)
+                      also_send_to_room=root is not None and request.also_send_to_room,
+                      author_is_bot=actor.is_bot,  # the token said so: no read needed
+                      author_label=request.author_label)
     for file in files:  # claimed now: a later post of the batch finds it in use
         file.message_id, file.room_id = message.id, room_id
         plan.attachments.append((file.id, message.id, room_id))

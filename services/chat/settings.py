@@ -53,6 +53,10 @@ class ChatSettings(NatsSettings):
     signup_limit_per_account: str = "5/minute"
     signup_limit_per_address: str = "50/hour"
     throttle_kv_bucket: str = CHAT_THROTTLE_BUCKET
+    # Incoming webhooks (`POST /api/hooks/{secret}`): each hook's post budget (the same
+    # notation and bucket) and the largest body one takes (413 above it).
+    hook_rate_limit: str = "60/minute"
+    hook_max_body_bytes: int = Field(default=16 * 1024, ge=256)
 
     # Browser origins allowed to open a WebSocket; empty means same-origin only. Clients
     # that send no Origin (scripts, bots) are not browsers and are let through.

@@ -181,6 +181,14 @@ def test_probe_requests_stay_out_of_the_access_log(path: str, kept: bool) -> Non
     assert QuietProbes().filter(record) is kept
 
 
+def test_a_webhook_secret_stays_out_of_the_access_log() -> None:
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
+                               '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:1", "POST", "/api/hooks/th_s3cr3t", "1.1", 200), None)
+    assert QuietProbes().filter(record) is True
+    assert record.getMessage() == '127.0.0.1:1 - "POST /api/hooks/<secret> HTTP/1.1" 200'
+
+
 def _time_wait_port() -> int:
     """A port with nothing listening but a connection in TIME-WAIT on it, as after a stop."""
     with socket.socket() as listener:

@@ -54,6 +54,9 @@ def message_data(message: Message) -> dict[str, Any]:
         "is_deleted": message.is_deleted,
         "client_msg_id": message.client_msg_id,
         "display_name": shown_name(message.username, message.display_name),
+        "is_bot": message.author_is_bot,
+        # A webhook's name for this one message (Slack's `username`), else null.
+        "author_label": message.author_label,
         "thread_root_id": message.thread_root_id,
         "also_send_to_room": message.also_send_to_room,
         "reply_count": message.reply_count,
@@ -154,6 +157,7 @@ def member_data(member: Member) -> dict[str, Any]:
         "joined_at": _iso(member.joined_at),
         "read_seq": member.read_seq,
         "display_name": shown_name(member.username, member.display_name),
+        "is_bot": member.is_bot,
     }
 
 
@@ -166,6 +170,7 @@ def profile_data(user: User) -> dict[str, Any]:
         "display_name": shown_name(user.username, user.display_name),
         "status_text": user.status_text,
         "time_zone": user.time_zone,
+        "is_bot": user.is_bot,
     }
 
 

@@ -74,6 +74,9 @@ class Actor:
     user_id: int | None
     username: str | None = None
     is_admin: bool = False
+    # A bot's token (`domain/bots.py`): it acts only within these scopes; None: unscoped.
+    is_bot: bool = False
+    scopes: frozenset[str] | None = None
 
     @property
     def is_guest(self) -> bool:
@@ -100,6 +103,7 @@ class User:
     time_zone: str | None = None
     # A server-wide mute in force until then (`domain/moderation.py`; FOREVER: until lifted).
     muted_until: datetime | None = None
+    is_bot: bool = False  # a bot account (`domain/bots.py`): no password, tokens only
 
     @property
     def active(self) -> bool:
@@ -156,6 +160,7 @@ class Member:
     # A room mute in force until then (FOREVER: until lifted); the last post, for slow mode.
     muted_until: datetime | None = None
     last_post_at: datetime | None = None
+    is_bot: bool = False
 
 
 @dataclass(slots=True)
@@ -185,6 +190,11 @@ class Message:
     pin: Pin | None = None
     # Its files (`domain/files.py`), in upload order; read only where the message is.
     attachments: tuple[StoredFile, ...] = ()
+    # The author is a bot (`domain/bots.py`): read with the author's display name, like it.
+    author_is_bot: bool = False
+    # Stored with the message: the name a webhook's sender asked to show on it, shown
+    # instead of the author's display name (`domain/bots.py` `hook_label`).
+    author_label: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from services.chat.domain import (
     validate_content,
 )
 from services.chat.domain.admin import refuse_archived
+from services.chat.domain.bots import require_scope
 from services.chat.domain.files import is_file_id, refuse_too_many
 from services.chat.ports import ChatDeps, ChatTx
 from services.chat.post_plan import PostRequest
@@ -45,7 +46,8 @@ async def post_message(deps: ChatDeps, actor: Actor, room_id: int, content: str,
                        client_msg_id: str | None = None, *,
                        thread_root_id: int | None = None,
                        also_send_to_room: bool = False,
-                       attachment_ids: Sequence[str] = ()) -> Posted:
+                       attachment_ids: Sequence[str] = (),
+                       author_label: str | None = None) -> Posted:
     """The message and its event commit together, with the room's next `seq`; a retry with
     the same `client_msg_id` returns the first message instead of posting twice. Posts that
     arrive together share one transaction (`services.chat.posting`); each is acknowledged
@@ -53,8 +55,11 @@ async def post_message(deps: ChatDeps, actor: Actor, room_id: int, content: str,
     thread (`domain.resolve_root`); `also_send_to_room` only means something for a reply.
     `attachment_ids` are the poster's own uploads, attached to nothing yet: they are attached
     in the post's transaction (a post that fails attaches none), and then the text may be
-    empty."""
+    empty. A bot's token needs the room's `post:` scope; `author_label` (a webhook's name
+    for this message, `domain.bots.hook_label`) is stored with the message and shown
+    instead of the author's display name."""
     require_user(actor)
+    require_scope(actor, "post", room_id)
     files = tuple(dict.fromkeys(attachment_ids))
     refuse_too_many(list(files))
     for file_id in files:
@@ -68,7 +73,7 @@ async def post_message(deps: ChatDeps, actor: Actor, room_id: int, content: str,
     outcome = await deps.post(PostRequest(actor, room_id, content, client_msg_id,
                                           tuple(mentions_in(content)), thread_root_id,
                                           also_send_to_room and thread_root_id is not None,
-                                          files))
+                                          files, author_label))
     if outcome.error is not None:
         raise outcome.error
     assert outcome.message is not None
@@ -164,7 +169,9 @@ class HistoryPage:
 async def history(deps: ChatDeps, actor: Actor, room_id: int, *, before_seq: int | None = None,
                   after_seq: int | None = None, limit: int = 50) -> HistoryPage:
     """Oldest first. `after_seq` pages forward from a point; otherwise the newest page before
-    `before_seq` (or the end). `has_more` says whether more lie in the paging direction."""
+    `before_seq` (or the end). `has_more` says whether more lie in the paging direction.
+    A bot's token needs the room's `read:` scope."""
+    require_scope(actor, "read", room_id)
     if not 1 <= limit <= HISTORY_MAX_PAGE:
         raise Invalid("invalid_limit", f"limit must be 1-{HISTORY_MAX_PAGE}.")
     async with deps.uow.read() as tx:
@@ -190,6 +197,7 @@ async def history_around(deps: ChatDeps, actor: Actor, room_id: int, around_seq:
     """A message in context (a search result opened): up to `limit` messages of the room's
     timeline, oldest first, about half at or before `around_seq` and the rest after it.
     `has_more`: older ones exist; `has_more_after`: newer ones."""
+    require_scope(actor, "read", room_id)
     if not 1 <= limit <= HISTORY_MAX_PAGE:
         raise Invalid("invalid_limit", f"limit must be 1-{HISTORY_MAX_PAGE}.")
     older_n = limit - limit // 2

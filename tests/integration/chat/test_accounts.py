@@ -164,6 +164,8 @@ async def test_an_older_database_gets_the_new_columns_at_start(
             await conn.execute(text("ALTER TABLE chat_rooms DROP COLUMN slow_mode_secs"))
             await conn.execute(text("ALTER TABLE room_members DROP COLUMN muted_until"))
             await conn.execute(text("ALTER TABLE room_members DROP COLUMN last_post_at"))
+            # Nor the bots' (migration 0011).
+            await conn.execute(text("ALTER TABLE users DROP COLUMN is_bot"))
             await conn.execute(text("DROP TABLE alembic_version_chat"))
             # Nor the search index and its triggers (migration 0007).
             for trigger in ("insert", "delete", "update"):
@@ -171,6 +173,8 @@ async def test_an_older_database_gets_the_new_columns_at_start(
             await conn.execute(text("DROP TABLE chat_messages_fts"))
             # Nor archived rooms (migration 0009).
             await conn.execute(text("ALTER TABLE chat_rooms DROP COLUMN archived_at"))
+            # Nor a webhook's per-message name (migration 0011).
+            await conn.execute(text("ALTER TABLE chat_messages DROP COLUMN author_label"))
             # Nor the tables later revisions made.
             for table in reversed(metadata.sorted_tables):
                 if table.name not in BASELINE.TABLES:

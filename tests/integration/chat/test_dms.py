@@ -56,8 +56,9 @@ async def test_the_same_people_get_the_same_dm_and_the_other_hears_of_it_live(
             dm = made.json()
             assert (dm["kind"], dm["is_private"]) == ("dm", True)
             assert dm["members"] == [
-                {"user_id": alice.id, "username": "alice", "display_name": "alice"},
-                {"user_id": bob.id, "username": "bob", "display_name": "bob"}]
+                {"user_id": alice.id, "username": "alice", "display_name": "alice",
+                 "is_bot": False},
+                {"user_id": bob.id, "username": "bob", "display_name": "bob", "is_bot": False}]
             # Bob has joined no room, yet hears at once that he is in a new one.
             told = await receive(bob_lobby, "member_joined")
             assert (told["data"]["room_id"], told["data"]["user_id"]) == (dm["id"], bob.id)
@@ -75,7 +76,7 @@ async def test_the_same_people_get_the_same_dm_and_the_other_hears_of_it_live(
             joined = (await frames_until(ws, "joined"))[-1]["data"]
             assert (joined["room"]["kind"], joined["role"]) == ("dm", "member")
         people = (await alice.http.get("/api/chat/users", params={"q": "B"})).json()
-        assert people == [{"id": bob.id, "username": "bob", "display_name": None,
+        assert people == [{"id": bob.id, "username": "bob", "display_name": None, "is_bot": False,
                            "avatar_url": None}]
         assert (await httpx.AsyncClient(base_url=replica.http_url).get(
             "/api/chat/users")).status_code == 401

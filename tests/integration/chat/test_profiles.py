@@ -62,7 +62,7 @@ async def _a_rename_shows_everywhere(tmp_path: Path, nats_url: str, **overrides:
             updated = await receive(ws, "user_updated")
             assert updated["data"] == {"user_id": ana.id, "username": ana.username,
                                        "display_name": "Ana María", "status_text": "Lunch",
-                                       "time_zone": "America/Mexico_City"}
+                                       "time_zone": "America/Mexico_City", "is_bot": False}
 
             assert (await ana.post(room["id"], "after")).status_code == 201
             live = await receive(ws, "message")

@@ -37,7 +37,8 @@ class InMemoryDmStore:
             user = self._state.users.get(user_id)
             if room_id in found and user is not None:
                 found[room_id].append(replace(member, username=user.username,
-                                              display_name=user.display_name))
+                                              display_name=user.display_name,
+                                              is_bot=user.is_bot))
         return found
 
     async def people(self, prefix: str, limit: int) -> list[User]:

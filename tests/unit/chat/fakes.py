@@ -25,6 +25,7 @@ from services.chat.domain import (
 )
 from services.chat.domain.admin import Invitation
 from services.chat.domain.audit import AuditEntry
+from services.chat.domain.bots import BotToken, Hook
 from services.chat.domain.marks import MessageEdit, Pin
 from services.chat.domain.moderation import FOREVER, Sanction
 from services.chat.domain.reports import Report
@@ -47,6 +48,7 @@ from tests.unit.chat.fakes_admin import (
     InMemoryInvitationStore,
     InMemoryServerSettingsStore,
 )
+from tests.unit.chat.fakes_bots import CountingSecretDigest, InMemoryBotStore, InMemoryHookStore
 from tests.unit.chat.fakes_files import InMemoryFileStore
 from tests.unit.chat.fakes_marks import InMemoryEditLog, InMemoryPinStore, InMemoryReactionStore
 from tests.unit.chat.fakes_moderation import (
@@ -83,6 +85,9 @@ class ChatState:
     server_settings: dict[str, Any] = field(default_factory=dict)
     invitations: dict[int, Invitation] = field(default_factory=dict)
     last_ids: dict[str, int] = field(default_factory=dict)
+    # id -> (row, digest of its secret): chat_bot_tokens, chat_hooks.
+    bot_tokens: dict[int, tuple[BotToken, str]] = field(default_factory=dict)
+    hooks: dict[int, tuple[Hook, str]] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
     # (kind, room_id or 0, user_id) -> the sanction; report id -> the report.
     sanctions: dict[tuple[str, int, int], Sanction] = field(default_factory=dict)
@@ -99,17 +104,19 @@ class _Store(MemoryStore[ChatState]):
         # The real store joins users for the username; no user row, no member row.
         member = self._state.members.get((room_id, user_id)) if user_id is not None else None
         user = self._state.users.get(member.user_id) if member else None
-        return (replace(member, username=user.username, display_name=user.display_name)
+        return (replace(member, username=user.username, display_name=user.display_name,
+                        is_bot=user.is_bot)
                 if member and user else None)
 
 
 class InMemoryUserStore(_Store):
     async def add(self, username: str, display_name: str | None, password_hash: str,
-                  is_admin: bool, now: datetime) -> User:
+                  is_admin: bool, now: datetime, *, is_bot: bool = False) -> User:
         self._writing()
         if any(u.username.lower() == username.lower() for u in self._state.users.values()):
             raise Conflict("username_taken", f"Username {username!r} is taken.")
-        user = User(self._state.next_id("users"), username, display_name, is_admin, now)
+        user = User(self._state.next_id("users"), username, display_name, is_admin, now,
+                    is_bot=is_bot)
         self._state.users[user.id] = user
         self._state.password_hashes[user.id] = password_hash
         return replace(user)
@@ -228,7 +235,8 @@ class InMemoryMessageStore(_Store):
         # current display name.
         author = self._state.users.get(message.user_id) if message.user_id else None
         return replace(message, mentions=[],
-                       display_name=author.display_name if author else None)
+                       display_name=author.display_name if author else None,
+                       author_is_bot=author.is_bot if author else False)
 
     def _write_mentions(self, message: Message) -> None:
         state = self._state
@@ -354,6 +362,8 @@ class InMemoryChatTx:
         self.server_settings = InMemoryServerSettingsStore(state, read_only)
         self.invitations = InMemoryInvitationStore(state, read_only)
         self.directory = InMemoryAdminDirectory(state, read_only)
+        self.bots = InMemoryBotStore(state, read_only)
+        self.hooks = InMemoryHookStore(state, read_only)
         self.audit = InMemoryAuditLog(state, read_only)
         self.sanctions = InMemorySanctionStore(state, read_only)
         self.reports = InMemoryReportStore(state, read_only)
@@ -510,7 +520,7 @@ class InMemoryPostLog:
                         and other.client_msg_id == message.client_msg_id):
                     raise IntegrityViolation("UNIQUE chat_messages (user_id, client_msg_id)")
             state.messages[message.id] = replace(message, mentions=list(message.mentions),
-                                                 display_name=None)
+                                                 display_name=None, author_is_bot=False)
         for message_id, user_id, room_id, seq in plan.mentions:
             state.mentions[(message_id, user_id)] = (room_id, seq)
         for update in plan.threads.values():
@@ -564,5 +574,6 @@ def make_deps(**overrides: Any) -> ChatDeps:
                                 "joins": InMemoryJoinReader(uow),
                                 "hasher": FakePasswordHasher(),
                                 "passwords": FAKE_PASSWORD_POLICY,
-                                "revocations": RecordingRevocations()}
+                                "revocations": RecordingRevocations(),
+                                "secrets": CountingSecretDigest()}
     return ChatDeps(**{**defaults, **overrides})

@@ -88,7 +88,8 @@ async def test_changing_a_profile_stores_it_announces_it_and_tells_the_rooms(
         user.id, "ana", "Ana María", "Europe/Madrid")
     [frame] = live.frames("room", room.id, "user_updated")
     assert frame.data == {"user_id": user.id, "username": "ana", "display_name": "Ana María",
-                          "status_text": "En una reunión", "time_zone": "Europe/Madrid"}
+                          "status_text": "En una reunión", "time_zone": "Europe/Madrid",
+                          "is_bot": False}
 
     # Messages show the author's current name, posted before the change or after it.
     await use_cases.post_message(deps, ana, room.id, "otra vez")

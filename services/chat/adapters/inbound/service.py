@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from services.chat.adapters.inbound.hook_limit import HookLimiter
 from services.chat.adapters.inbound.rate_limit import RateLimiter
 from services.chat.adapters.inbound.throttle import AuthThrottle
 from services.chat.adapters.metrics import ChatMetrics
@@ -30,6 +31,8 @@ class ChatService(Protocol):
     def limiter(self) -> RateLimiter: ...
     @property
     def throttle(self) -> AuthThrottle | None: ...
+    @property
+    def hook_limits(self) -> HookLimiter | None: ...
     @property
     def revoked(self) -> RevokedSessions: ...
     @property

@@ -35,7 +35,7 @@ MESSAGE_COLUMNS = ("id, room_id, seq, user_id, username, content, message_type, 
                     "also_send_to_room, reply_count, last_reply_at")
 # Messages as read for a replay: their columns and the author's current display name.
 MESSAGES_WITH_AUTHOR = (", ".join(f"m.{c}" for c in MESSAGE_COLUMNS.split(", "))
-                        + ", u.display_name FROM chat_messages m "
+                        + ", u.display_name, u.is_bot, m.author_label FROM chat_messages m "
                         "LEFT JOIN users u ON u.id = m.user_id")
 
 
@@ -59,7 +59,9 @@ def message_of(row: Any) -> Message:
                    edited_at=aware(row[9]), is_deleted=row[10], thread_root_id=row[11],
                    also_send_to_room=row[12], reply_count=row[13],
                    last_reply_at=aware(row[14]),
-                   display_name=row[15] if len(row) > 15 else None)
+                   display_name=row[15] if len(row) > 15 else None,
+                   author_is_bot=bool(row[16]) if len(row) > 16 else False,
+                   author_label=row[17] if len(row) > 17 else None)
 
 
 class AsyncpgPostLog:
@@ -207,15 +209,17 @@ class AsyncpgPostLog:
         if plan.messages:
             ms = plan.messages
             await conn.execute(
-                f"INSERT INTO chat_messages ({MESSAGE_COLUMNS}) "
-                "SELECT i, r, s, u, n, c, t, k, $9, NULL, false, tr, ar, 0, NULL "
+                f"INSERT INTO chat_messages ({MESSAGE_COLUMNS}, author_label) "
+                "SELECT i, r, s, u, n, c, t, k, $9, NULL, false, tr, ar, 0, NULL, al "
                 "FROM unnest($1::bigint[], "
                 "$2::int[], $3::bigint[], $4::int[], $5::text[], $6::text[], $7::text[], "
-                "$8::text[], $10::bigint[], $11::bool[]) AS v(i, r, s, u, n, c, t, k, tr, ar)",
+                "$8::text[], $10::bigint[], $11::bool[], $12::text[]) "
+                "AS v(i, r, s, u, n, c, t, k, tr, ar, al)",
                 [m.id for m in ms], [m.room_id for m in ms], [m.seq for m in ms],
                 [m.user_id for m in ms], [m.username for m in ms], [m.content for m in ms],
                 [m.message_type for m in ms], [m.client_msg_id for m in ms], at,
-                [m.thread_root_id for m in ms], [m.also_send_to_room for m in ms])
+                [m.thread_root_id for m in ms], [m.also_send_to_room for m in ms],
+                [m.author_label for m in ms])
         if plan.attachments:
             await conn.execute(
                 "UPDATE chat_files f SET message_id = v.m, room_id = v.r "

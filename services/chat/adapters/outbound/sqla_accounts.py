@@ -19,7 +19,7 @@ FIRST_ACCOUNT_LOCK = 0x7465727475  # "tertu"
 def _user(row: Any) -> User:
     return User(row.id, row.username, row.display_name, row.is_admin, row.created_at,
                 row.deactivated_at, row.deleted_at, row.status_text, row.time_zone,
-                row.muted_until)
+                row.muted_until, bool(row.is_bot))
 
 
 def _session(row: Any) -> AuthSession:
@@ -31,15 +31,15 @@ class SqlaUserStore:
         self._s = session
 
     async def add(self, username: str, display_name: str | None, password_hash: str,
-                  is_admin: bool, now: datetime) -> User:
+                  is_admin: bool, now: datetime, *, is_bot: bool = False) -> User:
         try:
             result = await self._s.execute(insert(users).values(
                 username=username, username_key=username.lower(), display_name=display_name,
-                password_hash=password_hash, is_admin=is_admin, created_at=now,
+                password_hash=password_hash, is_admin=is_admin, created_at=now, is_bot=is_bot,
             ).returning(users.c.id))
         except IntegrityError as exc:
             raise Conflict("username_taken", f"Username {username!r} is taken.") from exc
-        return User(result.scalar_one(), username, display_name, is_admin, now)
+        return User(result.scalar_one(), username, display_name, is_admin, now, is_bot=is_bot)
 
     async def get(self, user_id: int, *, lock: bool = False) -> User | None:
         query = select(users).where(users.c.id == user_id)

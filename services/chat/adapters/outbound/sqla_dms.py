@@ -47,13 +47,14 @@ class SqlaDmStore:
         rows = (await self._s.execute(
             select(room_members.c.room_id, room_members.c.user_id, users.c.username,
                    room_members.c.role, room_members.c.joined_at, room_members.c.read_seq,
-                   users.c.display_name)
+                   users.c.display_name, users.c.is_bot)
             .join(users, users.c.id == room_members.c.user_id)
             .where(room_members.c.room_id.in_(room_ids)).order_by(room_members.c.id))).all()
         found: dict[int, list[Member]] = {room_id: [] for room_id in room_ids}
         for r in rows:
             found[r.room_id].append(Member(r.room_id, r.user_id, r.username, r.role,
-                                           r.joined_at, r.read_seq, r.display_name))
+                                           r.joined_at, r.read_seq, r.display_name,
+                                           bool(r.is_bot)))
         return found
 
     async def people(self, prefix: str, limit: int) -> list[User]:

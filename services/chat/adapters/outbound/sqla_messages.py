@@ -24,13 +24,15 @@ def _message(row: Any) -> Message:
                    created_at=row.created_at, client_msg_id=row.client_msg_id,
                    edited_at=row.edited_at, is_deleted=row.is_deleted,
                    display_name=row.author_display_name,
+                   author_is_bot=bool(row.author_is_bot), author_label=row.author_label,
                    thread_root_id=row.thread_root_id,
                    also_send_to_room=row.also_send_to_room, reply_count=row.reply_count,
                    last_reply_at=row.last_reply_at)
 
 
 # A message with its author's current display name (system messages have no author).
-_WITH_AUTHOR = (select(chat_messages, users.c.display_name.label("author_display_name"))
+_WITH_AUTHOR = (select(chat_messages, users.c.display_name.label("author_display_name"),
+                       users.c.is_bot.label("author_is_bot"))
                 .select_from(chat_messages.outerjoin(users,
                                                      users.c.id == chat_messages.c.user_id)))
 

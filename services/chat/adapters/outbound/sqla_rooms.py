@@ -103,11 +103,13 @@ class SqlaMemberStore:
 
     _columns = (room_members.c.room_id, room_members.c.user_id, users.c.username,
                 room_members.c.role, room_members.c.joined_at, room_members.c.read_seq,
-                users.c.display_name, room_members.c.muted_until, room_members.c.last_post_at)
+                users.c.display_name, room_members.c.muted_until, room_members.c.last_post_at,
+                users.c.is_bot)
 
     def _member(self, row: Any) -> Member:
         return Member(row.room_id, row.user_id, row.username, row.role, row.joined_at,
-                      row.read_seq, row.display_name, row.muted_until, row.last_post_at)
+                      row.read_seq, row.display_name, row.muted_until, row.last_post_at,
+                      bool(row.is_bot))
 
     async def get(self, room_id: int, user_id: int) -> Member | None:
         row = (await self._s.execute(

@@ -61,7 +61,8 @@ class _SqlaSearch:
         return query
 
     def _base(self) -> Select[Any]:
-        return select(m, users.c.display_name.label("author_display_name"))
+        return select(m, users.c.display_name.label("author_display_name"),
+                      users.c.is_bot.label("author_is_bot"))
 
     async def _rows(self, query: Select[Any]) -> list[Message]:
         return [_message(r) for r in (await self._s.execute(query)).all()]

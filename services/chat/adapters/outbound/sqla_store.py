@@ -16,6 +16,7 @@ from services.chat.adapters.outbound.sqla_admin import (
 )
 from services.chat.adapters.outbound.sqla_audit import SqlaAuditLog
 from services.chat.adapters.outbound.sqla_avatars import SqlaAvatarStore
+from services.chat.adapters.outbound.sqla_bots import SqlaBotStore, SqlaHookStore
 from services.chat.adapters.outbound.sqla_dms import SqlaDmStore
 from services.chat.adapters.outbound.sqla_files import SqlaFileStore, SqlaFileSweepStore
 from services.chat.adapters.outbound.sqla_marks import (
@@ -52,6 +53,8 @@ class SqlaChatTx:
         self.server_settings = SqlaServerSettingsStore(session)
         self.invitations = SqlaInvitationStore(session)
         self.directory = SqlaAdminDirectory(session)
+        self.bots = SqlaBotStore(session)
+        self.hooks = SqlaHookStore(session)
         self.audit = SqlaAuditLog(session)
         self.sanctions = SqlaSanctionStore(session)
         self.reports = SqlaReportStore(session)

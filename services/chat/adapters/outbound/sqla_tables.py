@@ -49,6 +49,8 @@ users = Table(
     # A server-wide mute's end (migration 0008; 9999-12-31: until lifted), read with the
     # poster's display name on the post path, so the check costs no round trip.
     Column("muted_until", UtcDateTime),
+    # A bot account (migration 0011): no password; it acts with scoped tokens.
+    Column("is_bot", Boolean, nullable=False, default=False, server_default=sa_false()),
 )
 
 # One row per sign-in; a token's `sid` is its id. Revoked rows stay until they expire.
@@ -121,6 +123,9 @@ chat_messages = Table(
            server_default=sa_false()),
     Column("reply_count", Integer, nullable=False, default=0, server_default=text("0")),
     Column("last_reply_at", UtcDateTime),
+    # The name a webhook's sender asked to show on this message (Slack's `username`;
+    # migration 0011), else null: the author's display name shows.
+    Column("author_label", String(64)),
     UniqueConstraint("room_id", "seq", name="uq_chat_messages_room_seq"),
     UniqueConstraint("user_id", "client_msg_id", name="uq_chat_messages_client_msg"),
     Index("ix_chat_messages_thread_seq", "thread_root_id", "seq"),
@@ -219,6 +224,36 @@ chat_invitations = Table(
     Column("max_uses", Integer, nullable=False),
     Column("uses", Integer, nullable=False, default=0, server_default=text("0")),
     Column("revoked_at", UtcDateTime),
+)
+
+# A bot's tokens (migration 0011): only the SHA-256 of each secret is stored; `scopes` is
+# the space-separated list ("post:3 read:3").
+chat_bot_tokens = Table(
+    "chat_bot_tokens", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("bot_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("scopes", Text, nullable=False),
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    Index("ix_chat_bot_tokens_bot", "bot_id"),
+)
+
+# A room's incoming webhooks (migration 0011): the secret's SHA-256, and the bot user each
+# hook posts as. Deleted hooks keep their row (their bot keeps its messages' name).
+chat_hooks = Table(
+    "chat_hooks", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("room_id", Integer, ForeignKey("chat_rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("bot_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("deleted_at", UtcDateTime),
+    Index("ix_chat_hooks_room", "room_id"),
 )
 
 # The audit log (migration 0008): moderation and administration actions, newest by id.

@@ -205,10 +205,11 @@ class SqlitePostLog:
                 [(m.room_id, m.user_id, m.role, at, at, m.read_seq) for m in plan.new_members])
         if plan.messages:
             conn.executemany(
-                f"INSERT INTO chat_messages ({MESSAGE_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, ?, ?, 0, NULL)",
+                f"INSERT INTO chat_messages ({MESSAGE_COLUMNS}, author_label) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, ?, ?, 0, NULL, ?)",
                 [(m.id, m.room_id, m.seq, m.user_id, m.username, m.content, m.message_type,
-                  m.client_msg_id, at, m.thread_root_id, int(m.also_send_to_room))
+                  m.client_msg_id, at, m.thread_root_id, int(m.also_send_to_room),
+                  m.author_label)
                  for m in plan.messages])
         if plan.attachments:
             conn.executemany("UPDATE chat_files SET message_id = ?, room_id = ? "

@@ -27,9 +27,9 @@ MESSAGE_COLUMNS = ("id, room_id, seq, user_id, username, content, message_type, 
                    "client_msg_id, created_at, edited_at, is_deleted, thread_root_id, "
                    "also_send_to_room, reply_count, last_reply_at")
 # Messages as read for a page or a replay: their columns and the author's current display
-# name (`message_of` takes a 16th column when there is one).
+# name (`message_of` takes a 16th column when there is one, and whether they are a bot).
 MESSAGES_WITH_AUTHOR = (", ".join(f"m.{c}" for c in MESSAGE_COLUMNS.split(", "))
-                        + ", u.display_name FROM chat_messages m "
+                        + ", u.display_name, u.is_bot, m.author_label FROM chat_messages m "
                         "LEFT JOIN users u ON u.id = m.user_id")
 
 
@@ -50,7 +50,9 @@ def message_of(row: tuple[Any, ...]) -> Message:
                    edited_at=from_sqlite(row[9]), is_deleted=bool(row[10]),
                    thread_root_id=row[11], also_send_to_room=bool(row[12]),
                    reply_count=row[13], last_reply_at=from_sqlite(row[14]),
-                   display_name=row[15] if len(row) > 15 else None)
+                   display_name=row[15] if len(row) > 15 else None,
+                   author_is_bot=bool(row[16]) if len(row) > 16 else False,
+                   author_label=row[17] if len(row) > 17 else None)
 
 
 def open_connection(path: str) -> sqlite3.Connection:

@@ -5,6 +5,8 @@ const STORAGE_KEY = 'tertulia.lang';
 export const MESSAGES = {
   en: {
     'people.members': 'Members',
+    'people.bot': 'BOT',
+    'people.bot_title': 'An automated account (a bot or a webhook)',
     'people.role.admin': 'Admin',
     'people.role.moderator': 'Moderator',
     'people.role.member': 'Member',
@@ -269,6 +271,8 @@ export const MESSAGES = {
   },
   es: {
     'people.members': 'Miembros',
+    'people.bot': 'BOT',
+    'people.bot_title': 'Una cuenta automática (un bot o un webhook)',
     'people.role.admin': 'Administrador',
     'people.role.moderator': 'Moderador',
     'people.role.member': 'Miembro',

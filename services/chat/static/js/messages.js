@@ -3,6 +3,7 @@
 
 import { addAttachments } from './attachments.js';
 import { avatarFor } from './avatars.js';
+import { botBadge } from './bots.js';
 import { clear, el, mentionsMe, renderContent } from './dom.js';
 import { placeDivider } from './divider.js';
 import { formatFull, formatTime, t } from './i18n.js';
@@ -167,7 +168,7 @@ export class MessageView {
     const own = me !== null && (pending || msg.user_id === me.id);
     const author = pending ? me.username : (msg.username || '?');
     const shown = pending ? (me.display_name || me.username)
-      : nameOf(msg.user_id, msg.display_name || msg.username);
+      : msg.author_label || nameOf(msg.user_id, msg.display_name || msg.username);
     const state = pending ? msg.state : 'sent';
     const node = el('article', {
       class: `message ${own ? 'own' : 'other'}${msg.is_deleted ? ' deleted' : ''}`,
@@ -190,6 +191,7 @@ export class MessageView {
       el('span', { class: 'message-author', dataset: { testid: 'message-author', userCard: '1' },
         text: shown, title: `@${author}`,
         onclick: (event) => openProfileCard(pending ? me.id : msg.user_id, event.currentTarget) }),
+      pending ? null : botBadge(msg),
       time);
     if (msg.edited_at && !msg.is_deleted) {
       head.append(el('span', { class: 'message-edited', dataset: { testid: 'message-edited' },

@@ -124,7 +124,8 @@ async function loadPanel(roomId) {
       onclick: () => reveal(msg.id),
     },
     el('span', { class: 'pin-entry-head small muted',
-      text: `${msg.display_name || msg.username} · ${formatFull(msg.created_at)}` }),
+      text: `${msg.author_label || msg.display_name || msg.username} · `
+        + formatFull(msg.created_at) }),
     el('span', { class: 'pin-entry-content', dataset: { testid: 'pin-entry-content' },
       text: msg.content }))));
   }

@@ -92,7 +92,7 @@ function result(item) {
   },
   el('span', { class: 'search-result-head small muted' },
     el('span', { class: 'search-result-room', dataset: { testid: 'search-result-room' }, text: where }),
-    ` · ${msg.display_name || msg.username} · ${formatFull(msg.created_at)}`,
+    ` · ${msg.author_label || msg.display_name || msg.username} · ${formatFull(msg.created_at)}`,
     msg.thread_root_id ? ` · ${t('search.inThread')}` : ''),
   el('span', { class: 'search-result-content', dataset: { testid: 'search-result-content' } },
     ...marked(msg.content, item.highlights)));

@@ -6,6 +6,7 @@
 
 import { api } from './api.js';
 import { addAttachments } from './attachments.js';
+import { botBadge } from './bots.js';
 import { clear, el, renderContent } from './dom.js';
 import { showError } from './errors.js';
 import { formatFull, formatTime, t } from './i18n.js';
@@ -144,7 +145,9 @@ function bubble(msg, root) {
       seq: String(msg.seq), author: msg.username },
   }, el('div', { class: 'bubble' },
     el('div', { class: 'message-head' },
-      el('span', { class: 'message-author', text: msg.display_name || msg.username }),
+      el('span', { class: 'message-author',
+        text: msg.author_label || msg.display_name || msg.username }),
+      botBadge(msg),
       el('time', { class: 'message-time', datetime: msg.created_at,
         title: formatFull(msg.created_at), text: formatTime(msg.created_at) })),
     content, ...files.childNodes));

@@ -26,7 +26,8 @@ class DmBody(Body):
 
 def person_data(member: Member) -> dict[str, Any]:
     return {"user_id": member.user_id, "username": member.username,
-            "display_name": shown_name(member.username, member.display_name)}
+            "display_name": shown_name(member.username, member.display_name),
+            "is_bot": member.is_bot}
 
 
 def dm_data(room: Room, members: Sequence[Member]) -> dict[str, Any]:
@@ -63,6 +64,7 @@ def dms_router() -> APIRouter:
         found = await use_cases.find_people(chat.deps, who, q, limit)
         avatars = await use_cases.avatar_ids(chat.deps, [u.id for u in found])
         return [with_avatar({"id": u.id, "username": u.username,
-                             "display_name": u.display_name}, u.id, avatars) for u in found]
+                             "display_name": u.display_name, "is_bot": u.is_bot}, u.id,
+                            avatars) for u in found]
 
     return router

@@ -11,7 +11,14 @@ from pydantic import Field
 
 from services.chat import use_cases
 from services.chat.adapters.frames import member_data, message_data, room_data, unread_data
-from services.chat.adapters.inbound.http._deps import ActorDep, Body, ChatDep, MaybeActorDep
+from services.chat.adapters.inbound.http._deps import (
+    ActorDep,
+    Body,
+    ChatDep,
+    MaybeActorDep,
+    MaybeScopedActorDep,
+    ScopedActorDep,
+)
 from services.chat.adapters.inbound.http.avatars import with_avatar
 from services.chat.adapters.inbound.http.dms import rooms_data
 from services.chat.adapters.inbound.service import ChatService
@@ -133,14 +140,14 @@ def chat_router() -> APIRouter:
         await use_cases.kick_member(chat.deps, who, room_id, user_id)
 
     @router.get("/rooms/{room_id}/messages")
-    async def history(room_id: Id, who: MaybeActorDep, chat: ChatDep,
+    async def history(room_id: Id, who: MaybeScopedActorDep, chat: ChatDep,
                       before_seq: Annotated[Seq | None, Query()] = None,
                       after_seq: Annotated[Seq | None, Query()] = None,
                       around_seq: Annotated[Seq | None, Query()] = None,
                       limit: Annotated[Limit, Query()] = 50) -> dict[str, Any]:
         """A page of history, oldest first, with `has_more` in the paging direction;
         `around_seq`: the page around that message (a search result opened), with
-        `has_more` (older) and `has_more_after` (newer)."""
+        `has_more` (older) and `has_more_after` (newer). A bot token needs `read:<room_id>`."""
         if around_seq is not None:
             if before_seq is not None or after_seq is not None:
                 raise Invalid("invalid_paging", "around_seq goes without before_seq and "
@@ -156,10 +163,11 @@ def chat_router() -> APIRouter:
                 "has_more": page.has_more, "thread_seqs": page.thread_seqs}
 
     @router.post("/rooms/{room_id}/messages", status_code=status.HTTP_201_CREATED)
-    async def post(room_id: Id, body: MessageBody, who: ActorDep, response: Response,
+    async def post(room_id: Id, body: MessageBody, who: ScopedActorDep, response: Response,
                    chat: ChatDep) -> dict[str, Any]:
         """Post without a socket; a retried `client_msg_id` answers 200 with the first one.
-        Charged to the sender's frame budget, as a post over the WebSocket is (429)."""
+        Charged to the sender's frame budget, as a post over the WebSocket is (429). A bot
+        token needs `post:<room_id>`."""
         charge_post(chat, who)
         posted = await use_cases.post_message(chat.deps, who, room_id, body.content,
                                               body.client_msg_id,
