@@ -24,10 +24,12 @@ from services.chat.adapters.inbound.http import (
 )
 from services.chat.adapters.inbound.http.audit import audit_router
 from services.chat.adapters.inbound.http.avatars import avatars_router
+from services.chat.adapters.inbound.http.word_filters import word_filters_router
 from services.chat.adapters.inbound.pages import install_pages
 from services.chat.adapters.inbound.ws import ChatWebSockets
 from services.chat.domain import ChatError, Throttled
 from services.chat.domain.search import InvalidQuery
+from services.chat.domain.word_filter import ContentBlocked
 from services.chat.settings import ChatSettings
 from shared import gc_policy
 from shared.problems import Problem, service_problem
@@ -60,6 +62,8 @@ def chat_problem(error: ChatError) -> Problem:
     `error` frames carry the same codes); a throttled request is told when to try again."""
     if isinstance(error, Throttled):
         return service_problem(error, retry_after=error.retry_after_secs)
+    if isinstance(error, ContentBlocked):  # whose rule, never which word
+        return service_problem(error, scope=error.scope)
     if isinstance(error, InvalidQuery):  # a search: `detail` says what is wrong in it
         return service_problem(error, detail=error.message)
     return service_problem(error)
@@ -98,6 +102,7 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     app.include_router(reactions_router())
     app.include_router(admin_router())
     app.include_router(audit_router())
+    app.include_router(word_filters_router())
     app.include_router(jwks_router())
     app.include_router(people_router())
     app.include_router(avatars_router())

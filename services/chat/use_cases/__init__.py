@@ -16,6 +16,7 @@ from services.chat.use_cases.avatars import avatar_file, avatar_ids, remove_avat
 from services.chat.use_cases.dms import OpenedDm, dm_members, find_people, open_dm
 from services.chat.use_cases.file_access import Download, download, readable_file
 from services.chat.use_cases.file_sweep import sweep_files, sweep_files_every
+from services.chat.use_cases.held import Held, approve_held, held_data, list_held, reject_held
 from services.chat.use_cases.membership import (
     change_role,
     invite_member,
@@ -54,11 +55,17 @@ from services.chat.use_cases.rooms import create_room, get_room, list_rooms, upd
 from services.chat.use_cases.search import SearchHit, SearchPage, search_messages
 from services.chat.use_cases.sessions import end_session, open_session
 from services.chat.use_cases.uploads import Inspected, inspect_upload, store_upload
+from services.chat.use_cases.word_filters import (
+    add_word_filter,
+    list_word_filters,
+    remove_word_filter,
+)
 
 __all__ = [
     "HISTORY_MAX_PAGE",
     "AuditPage",
     "Download",
+    "Held",
     "HistoryPage",
     "Inspected",
     "OpenedDm",
@@ -69,6 +76,8 @@ __all__ = [
     "SearchPage",
     "ThreadPage",
     "add_reaction",
+    "add_word_filter",
+    "approve_held",
     "audit_log",
     "authenticate",
     "avatar_file",
@@ -87,6 +96,7 @@ __all__ = [
     "ensure_admin",
     "find_people",
     "get_room",
+    "held_data",
     "history",
     "history_around",
     "inspect_upload",
@@ -94,9 +104,11 @@ __all__ = [
     "join_room",
     "kick_member",
     "leave_room",
+    "list_held",
     "list_members",
     "list_pins",
     "list_rooms",
+    "list_word_filters",
     "mark_read",
     "member_ids",
     "message_edits",
@@ -110,8 +122,10 @@ __all__ = [
     "readable_file",
     "recover",
     "register",
+    "reject_held",
     "remove_avatar",
     "remove_reaction",
+    "remove_word_filter",
     "rooms_of_user",
     "search_messages",
     "set_avatar",

@@ -10,6 +10,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel
 
 from services.chat.adapters.frames import frame_data
+from services.chat.adapters.outbound.word_filter_cache import CachedWordFilters
 from services.chat.domain import (
     AuthSession,
     Conflict,
@@ -42,6 +43,7 @@ from tests.unit.chat.dm_fakes import InMemoryDmStore
 from tests.unit.chat.fakes_files import InMemoryFileStore
 from tests.unit.chat.fakes_marks import InMemoryEditLog, InMemoryPinStore, InMemoryReactionStore
 from tests.unit.chat.fakes_moderation import InMemoryAuditLog
+from tests.unit.chat.fakes_word_filters import InMemoryHeldMessageStore, InMemoryWordFilterStore
 
 
 class IntegrityViolation(Exception):
@@ -70,6 +72,9 @@ class ChatState:
     files: dict[str, StoredFile] = field(default_factory=dict)
     last_ids: dict[str, int] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
+    # Word filters: id -> (rule, deleted_at); held messages by id.
+    word_filters: dict[int, tuple[Any, datetime | None]] = field(default_factory=dict)
+    held: dict[int, Any] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
         self.last_ids[table] = self.last_ids.get(table, 0) + 1
@@ -332,6 +337,8 @@ class InMemoryChatTx:
         self.avatars = InMemoryAvatarStore(state, read_only)
         self.files = InMemoryFileStore(state, read_only)
         self.audit = InMemoryAuditLog(state, read_only)
+        self.word_filters = InMemoryWordFilterStore(state, read_only)
+        self.held = InMemoryHeldMessageStore(state, read_only)
 
 
 class InMemoryChatUnitOfWork(MemoryUnitOfWork[ChatState, InMemoryChatTx]):
@@ -524,5 +531,6 @@ def make_deps(**overrides: Any) -> ChatDeps:
                                 "joins": InMemoryJoinReader(uow),
                                 "hasher": FakePasswordHasher(),
                                 "passwords": FAKE_PASSWORD_POLICY,
-                                "revocations": RecordingRevocations()}
+                                "revocations": RecordingRevocations(),
+                                "word_filters": CachedWordFilters(uow, refresh_secs=60)}
     return ChatDeps(**{**defaults, **overrides})

@@ -30,6 +30,7 @@ from services.chat.adapters.inbound.ws_frames import (
 from services.chat.adapters.inbound.ws_socket import RawWebSocket
 from services.chat.adapters.outbound.connection import Connection
 from services.chat.domain import Actor, ChatError, Forbidden
+from services.chat.domain.word_filter import ContentBlocked
 from shared.auth import InvalidToken
 
 CLOSE_BAD_TOKEN = 4001
@@ -75,9 +76,10 @@ class Session:
                 await asyncio.sleep(DIRECT_SEND_POLL_SECS)
         self.ws.write(frames.text_frame(payload))
 
-    async def send_error(self, code: str, message: str, ref: Any = None) -> None:
+    async def send_error(self, code: str, message: str, ref: Any = None,
+                         **extra: Any) -> None:
         self.chat.metrics.frame_errors.labels(code).inc()
-        await self.send_direct(frames.error(code, message, ref))
+        await self.send_direct(frames.error(code, message, ref, **extra))
 
     async def hello(self) -> None:
         user = None
@@ -157,6 +159,10 @@ class Session:
                                               thread_root_id=frame.thread_root_id,
                                               also_send_to_room=frame.also_send_to_room,
                                               attachment_ids=frame.attachment_ids)
+        if isinstance(posted, use_cases.Held):  # a `hold` word filter: not in the room
+            await self.send_direct(frames.encode("ack", frames.held_ack_data(posted.held)))
+            await self._activity()
+            return
         await self.send_direct(frames.encode("ack", frames.ack_data(posted.message)))
         if posted.created:
             self.chat.metrics.messages_posted.inc()
@@ -239,5 +245,7 @@ class Session:
             return
         try:
             await getattr(self, f"on_{frame_type}")(frame)
+        except ContentBlocked as exc:
+            await self.send_error(exc.code, exc.message, ref, scope=exc.scope)
         except ChatError as exc:
             await self.send_error(exc.code, exc.message, ref)

@@ -22,6 +22,10 @@ from services.chat.adapters.outbound.sqla_messages import SqlaMessageStore
 from services.chat.adapters.outbound.sqla_rooms import SqlaMemberStore, SqlaRoomStore
 from services.chat.adapters.outbound.sqla_search import search_index
 from services.chat.adapters.outbound.sqla_tables import outbox
+from services.chat.adapters.outbound.sqla_word_filters import (
+    SqlaHeldMessageStore,
+    SqlaWordFilterStore,
+)
 from shared.db import Database
 from shared.outbox import Committed, OutboxWriter, write_with_outbox
 
@@ -44,6 +48,8 @@ class SqlaChatTx:
         self.search = search_index(session)
         self.avatars = SqlaAvatarStore(session)
         self.audit = SqlaAuditLog(session)
+        self.word_filters = SqlaWordFilterStore(session)
+        self.held = SqlaHeldMessageStore(session)
 
 
 class SqlaChatUnitOfWork:
