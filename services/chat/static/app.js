@@ -19,6 +19,7 @@ import { invite, joinCurrent, leaveCurrent } from './js/members.js';
 import { MessageView } from './js/messages.js';
 import { bindDesktopButton, Inbox } from './js/notify.js';
 import { bindPins } from './js/pins.js';
+import { bindWordFilters } from './js/word-filters.js';
 import { renderOnline } from './js/presence.js';
 import { renderRoomChrome } from './js/room-header.js';
 import { createRoom, renderRooms } from './js/room-list.js';
@@ -110,6 +111,7 @@ function bind() {
   $('join-room').addEventListener('click', joinCurrent);
   $('leave-room').addEventListener('click', leaveCurrent);
   bindPins();
+  bindWordFilters();
   bindSearch();
   $('invite-form').addEventListener('submit', invite);
   $('composer-form').addEventListener('submit', (event) => {

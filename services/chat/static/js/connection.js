@@ -20,6 +20,7 @@ import { $, current, inbox, socket, state, view } from './state.js';
 import { onThreadUpdated } from './threads.js';
 import { onTyping, renderTyping } from './typing.js';
 import { onUnread } from './unread.js';
+import { onHeldDecided } from './word-filters.js';
 
 const POLICY_RETRY_MS = 15000;
 
@@ -53,6 +54,8 @@ export function handleFrame(frame) {
     case 'user_updated': return onUserUpdated(data);
     case 'notification': return onNotification(data);
     case 'admin_broadcast': return onBroadcast(data);
+    case 'held_approved':
+    case 'held_rejected': return onHeldDecided(frame.type, data);
     case 'error': return onErrorFrame(data);
     default: return undefined; // pong, left
   }

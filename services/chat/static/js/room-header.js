@@ -6,6 +6,7 @@ import { t } from './i18n.js';
 import { renderMembersPanel } from './people-panel.js';
 import { syncPinsPanel } from './pins.js';
 import { $, current, state } from './state.js';
+import { syncFiltersPanel } from './word-filters.js';
 
 export function renderRoomChrome() {
   const room = current();
@@ -13,6 +14,7 @@ export function renderRoomChrome() {
   $('room-title').textContent = room ? room.name : t('rooms.pick');
   renderMembersPanel();
   syncPinsPanel();
+  syncFiltersPanel();
   $('welcome').hidden = Boolean(room);
   $('messages').hidden = !room;
   $('room-bar').hidden = !room;
