@@ -12,6 +12,7 @@ from services.chat import bootstrap
 from services.chat.adapters.inbound.edge import behind_proxies
 from services.chat.adapters.inbound.http import (
     FILES_PATH,
+    admin_console_router,
     admin_router,
     auth_router,
     chat_router,
@@ -101,6 +102,7 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     app.include_router(dms_router())
     app.include_router(reactions_router())
     app.include_router(admin_router())
+    app.include_router(admin_console_router())
     app.include_router(audit_router())
     app.include_router(word_filters_router())
     app.include_router(jwks_router())

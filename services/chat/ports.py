@@ -11,7 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
@@ -27,6 +27,7 @@ from services.chat.domain import (
     Unread,
     User,
 )
+from services.chat.domain.admin import Invitation, SettingsCache, UserStatus
 from services.chat.domain.audit import AuditEntry
 from services.chat.domain.files import StoredFile
 from services.chat.domain.held import HeldMessage, HeldStatus
@@ -285,6 +286,52 @@ class AvatarStore(Protocol):
         ...
 
 
+class ServerSettingsStore(Protocol):
+    """The live server settings an administrator changed (`chat_server_settings`)."""
+
+    async def all(self) -> dict[str, Any]:
+        """Each stored setting's value (decoded JSON), by name."""
+        ...
+    async def put(self, values: dict[str, Any], by: int | None, now: datetime) -> None:
+        """Write (insert or replace) these settings' values."""
+        ...
+
+
+class InvitationStore(Protocol):
+    async def add(self, token: str, created_by: int | None, now: datetime,
+                  expires_at: datetime, max_uses: int) -> Invitation: ...
+    async def get(self, invitation_id: int) -> Invitation | None: ...
+    async def page(self, limit: int) -> list[Invitation]:
+        """Newest first."""
+        ...
+    async def use(self, token: str, now: datetime) -> Invitation | None:
+        """Count one use, in one statement, only if the invitation is usable now (not
+        revoked, not expired, not used up): of two sign-ups on its last use, one gets it.
+        None when it was not usable (nothing changed)."""
+        ...
+    async def revoke(self, invitation_id: int, now: datetime) -> Invitation | None:
+        """Mark it revoked (a revoked one stays as it was); None when there is none."""
+        ...
+    async def by_token(self, token: str) -> Invitation | None: ...
+
+
+class AdminDirectory(Protocol):
+    """What administrators look through: every account and every room (never DMs)."""
+
+    async def users(self, query: str, status: UserStatus, after_id: int | None,
+                    limit: int) -> list[User]:
+        """Accounts (never deleted ones) whose username or display name contains `query`
+        (any case), by id after `after_id`."""
+        ...
+    async def rooms(self, query: str, archived: bool | None, after_id: int | None,
+                    limit: int) -> list[tuple[Room, int]]:
+        """Rooms (kind "room") whose name contains `query` (any case), archived or not
+        (None: both), by id after `after_id`; each with its member count."""
+        ...
+    async def admins(self) -> list[int]:
+        """The ids of the active administrators. Until this write transaction ends, another
+        one asking waits (SQLite: the write lock; PostgreSQL: an advisory lock), so two
+        role changes take turns with the "last administrator" rule."""
 class AuditLog(Protocol):
     """Moderation and administration actions (`chat_audit`), each written in the action's
     own transaction, so both commit or neither does."""
@@ -359,6 +406,9 @@ class ChatTx(Protocol):
     file_sweep: FileSweepStore
     search: SearchIndex
     avatars: AvatarStore
+    server_settings: ServerSettingsStore
+    invitations: InvitationStore
+    directory: AdminDirectory
     audit: AuditLog
     word_filters: WordFilterStore
     held: HeldMessageStore
@@ -453,7 +503,6 @@ class ChatDeps:
     # Posts go through the group commit (`services.chat.posting.PostQueue`).
     post: Callable[[PostRequest], Awaitable[PostOutcome]]
     joins: JoinReader
-    message_max_chars: int = 4000
     history_on_join: int = 50
     recovery_max_messages: int = 1000
     source: str = "tertulia/chat"
@@ -469,4 +518,7 @@ class ChatDeps:
     files: FileLimits = field(default_factory=FileLimits)
     # Word filters (`use_cases/word_filters.py`); None: no filtering at all.
     word_filters: WordFilterCache | None = None
+    # Live server settings (`use_cases/server_settings.py`): the defaults (from the
+    # environment), and this replica's copy of the stored ones.
+    live_settings: SettingsCache = field(default_factory=SettingsCache)
 

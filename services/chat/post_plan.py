@@ -26,6 +26,7 @@ from services.chat.domain import (
     can_read,
     resolve_root,
 )
+from services.chat.domain.admin import refuse_archived
 from services.chat.domain.stored_file import StoredFile
 from shared.contracts import MemberJoined, MessageCreated
 
@@ -156,6 +157,7 @@ def _plan_one(request: PostRequest, ctx: PostContext, plan: BatchPlan) -> PostOu
         raise _room_not_found(room_id)
     if not can_post(room, actor, member):
         raise Forbidden("not_a_member", "Join the room to post in it.")
+    refuse_archived(room)
     files = _attachable(request, ctx, user_id) if request.attachment_ids else []
     root = None
     if request.thread_root_id is not None:

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
+from services.chat.domain.admin import ServerSettings, SettingsCache
 from shared.contracts.permissions import CHAT_FILES_BUCKET, CHAT_THROTTLE_BUCKET
 from shared.nats_settings import NatsSettings
 
@@ -57,7 +58,12 @@ class ChatSettings(NatsSettings):
     # that send no Origin (scripts, bots) are not browsers and are let through.
     allowed_origins: list[str] = []
 
-    message_max_chars: int = 4000
+    # The defaults of the live server settings (`GET|PATCH /api/admin/settings`), which an
+    # administrator may change while the system runs; each replica reads the stored ones
+    # again after `settings_cache_secs`.
+    open_signup: bool = True
+    message_max_chars: int = Field(default=4000, ge=1, le=10_000)
+    settings_cache_secs: float = Field(default=5.0, ge=0, le=300)
     history_on_join: int = 50
     # Distinct emojis one message may carry (a new one beyond: 409 too_many_reactions).
     reactions_max_per_message: int = Field(default=20, ge=1, le=200)
@@ -124,6 +130,13 @@ class ChatSettings(NatsSettings):
     def max_upload_body_bytes(self) -> int:
         """The largest upload request body (the body limit's and the gateway's)."""
         return self.files_max_bytes + UPLOAD_OVERHEAD_BYTES
+
+    def live_settings(self) -> SettingsCache:
+        """The live settings' defaults (until an administrator changes them) and how long
+        a replica keeps its copy of the stored ones."""
+        return SettingsCache(ServerSettings(open_signup=self.open_signup,
+                                            message_max_chars=self.message_max_chars),
+                             self.settings_cache_secs)
 
     def blobs_dir(self) -> Path:
         return self.data_dir / "blobs"

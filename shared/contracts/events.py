@@ -69,7 +69,8 @@ class UserUpdated(_Event):
     updated_at: datetime
 
 
-SessionRevokedReason = Literal["logout", "password_changed", "deactivated", "deleted"]
+SessionRevokedReason = Literal["logout", "password_changed", "deactivated", "deleted",
+                               "reset", "role_changed"]
 
 
 class SessionRevoked(_Event):

@@ -149,6 +149,7 @@ def room_data(room: Room) -> dict[str, Any]:
         "created_at": _iso(room.created_at),
         "last_seq": room.last_seq,
         "kind": room.kind,
+        "archived_at": _iso(room.archived_at),
     }
 
 

@@ -132,6 +132,8 @@ class Room:
     kind: RoomKind = "room"
     # A direct message's people, as `dms.dm_key` writes them (unique): None for rooms.
     dm_key: str | None = None
+    # An administrator archived it (migration 0009): read-only, off the public list.
+    archived_at: datetime | None = None
 
 
 @dataclass(slots=True)

@@ -17,6 +17,11 @@ from services.chat.use_cases.dms import OpenedDm, dm_members, find_people, open_
 from services.chat.use_cases.file_access import Download, download, readable_file
 from services.chat.use_cases.file_sweep import sweep_files, sweep_files_every
 from services.chat.use_cases.held import Held, approve_held, held_data, list_held, reject_held
+from services.chat.use_cases.invitations import (
+    create_invitation,
+    list_invitations,
+    revoke_invitation,
+)
 from services.chat.use_cases.membership import (
     change_role,
     invite_member,
@@ -51,10 +56,28 @@ from services.chat.use_cases.reactions import (
 )
 from services.chat.use_cases.reads import mark_read, unread_counts
 from services.chat.use_cases.recovery import Recovery, messages_between, recover
+from services.chat.use_cases.room_admin import (
+    RoomsPage,
+    archive_room,
+    search_rooms,
+    set_room_owner,
+    set_room_visibility,
+)
 from services.chat.use_cases.rooms import create_room, get_room, list_rooms, update_room
 from services.chat.use_cases.search import SearchHit, SearchPage, search_messages
+from services.chat.use_cases.server_settings import (
+    current_settings,
+    read_settings,
+    update_settings,
+)
 from services.chat.use_cases.sessions import end_session, open_session
 from services.chat.use_cases.uploads import Inspected, inspect_upload, store_upload
+from services.chat.use_cases.user_admin import (
+    UsersPage,
+    reset_sessions,
+    search_users,
+    set_server_admin,
+)
 from services.chat.use_cases.word_filters import (
     add_word_filter,
     list_word_filters,
@@ -72,19 +95,24 @@ __all__ = [
     "Posted",
     "Reactions",
     "Recovery",
+    "RoomsPage",
     "SearchHit",
     "SearchPage",
     "ThreadPage",
+    "UsersPage",
     "add_reaction",
     "add_word_filter",
     "approve_held",
+    "archive_room",
     "audit_log",
     "authenticate",
     "avatar_file",
     "avatar_ids",
     "change_password",
     "change_role",
+    "create_invitation",
     "create_room",
+    "current_settings",
     "current_user",
     "deactivate_user",
     "delete_account",
@@ -105,6 +133,7 @@ __all__ = [
     "kick_member",
     "leave_room",
     "list_held",
+    "list_invitations",
     "list_members",
     "list_pins",
     "list_rooms",
@@ -119,6 +148,7 @@ __all__ = [
     "post_message",
     "present_members",
     "reactivate_user",
+    "read_settings",
     "readable_file",
     "recover",
     "register",
@@ -126,9 +156,16 @@ __all__ = [
     "remove_avatar",
     "remove_reaction",
     "remove_word_filter",
+    "reset_sessions",
+    "revoke_invitation",
     "rooms_of_user",
     "search_messages",
+    "search_rooms",
+    "search_users",
     "set_avatar",
+    "set_room_owner",
+    "set_room_visibility",
+    "set_server_admin",
     "store_upload",
     "sweep_files",
     "sweep_files_every",
@@ -138,5 +175,6 @@ __all__ = [
     "unread_counts",
     "update_profile",
     "update_room",
+    "update_settings",
     "user_profile",
 ]

@@ -21,6 +21,8 @@ from services.chat.domain import (
 )
 from services.chat.ports import ChatDeps
 from services.chat.use_cases._access import active_user, require_not_deactivated, require_user
+from services.chat.use_cases.invitations import spend_invitation
+from services.chat.use_cases.server_settings import settings_in
 from services.chat.use_cases.sessions import add_session, revocation_events, revoked_here
 from shared.contracts import MemberLeft, UserDeleted, UserRegistered
 
@@ -28,10 +30,13 @@ log = logging.getLogger(__name__)
 
 
 async def register(deps: ChatDeps, username: str, password: str,
-                   display_name: str | None = None, *, is_admin: bool = False) -> User:
+                   display_name: str | None = None, *, is_admin: bool = False,
+                   invitation: str | None = None) -> User:
     """Usernames are unique (case-insensitively); passwords follow `PasswordPolicy` and are
     stored only as argon2id hashes. The first account of an empty system is its
-    administrator (decided inside the write transaction: of two at once, one)."""
+    administrator (decided inside the write transaction: of two at once, one). With open
+    sign-up off (a live setting, read in this transaction), every other account needs an
+    `invitation` token, and spends one use of it in the same transaction."""
     validate_username(username)
     validate_password(password, username, deps.passwords)
     display_name = validate_display_name(display_name)
@@ -42,6 +47,8 @@ async def register(deps: ChatDeps, username: str, password: str,
             raise Conflict("username_taken", f"Username {username!r} is taken.")
         if not is_admin:
             first = is_admin = await tx.users.none_yet()
+        if not is_admin and not (await settings_in(deps, tx)).open_signup:
+            await spend_invitation(deps, tx, invitation)
         now = deps.clock.now()
         user = await tx.users.add(username, display_name, password_hash, is_admin, now)
         await tx.outbox.add(UserRegistered(user_id=user.id, username=user.username,

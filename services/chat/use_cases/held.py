@@ -17,6 +17,7 @@ from services.chat.domain import (
     is_moderator,
     mentions_in,
 )
+from services.chat.domain.admin import refuse_archived
 from services.chat.domain.held import (
     HeldMessage,
     validate_held_page,
@@ -57,6 +58,7 @@ async def hold_post(deps: ChatDeps, request: PostRequest, scope: FilterScope) ->
     async with deps.uow.write() as tx:
         user = await active_user(tx, user_id)
         room, member = await visible_room(tx, actor, request.room_id)
+        refuse_archived(room)
         if not can_post(room, actor, member):
             raise Forbidden("not_a_member", "Join the room to post in it.")
         if request.client_msg_id is not None:

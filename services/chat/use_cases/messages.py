@@ -19,6 +19,7 @@ from services.chat.domain import (
     validate_client_msg_id,
     validate_content,
 )
+from services.chat.domain.admin import refuse_archived
 from services.chat.domain.files import is_file_id, refuse_too_many
 from services.chat.domain.word_filter import ContentBlocked
 from services.chat.ports import ChatDeps, ChatTx
@@ -28,6 +29,7 @@ from services.chat.use_cases.audit import record
 from services.chat.use_cases.file_access import with_files
 from services.chat.use_cases.held import Held, hold_post
 from services.chat.use_cases.reactions import annotated, record_edit
+from services.chat.use_cases.server_settings import current_settings
 from services.chat.use_cases.word_filters import filters
 from shared.contracts import MessageDeleted, MessageEdited
 
@@ -64,7 +66,7 @@ async def post_message(deps: ChatDeps, actor: Actor, room_id: int, content: str,
     if files and not content.strip():
         content = ""
     else:
-        content = validate_content(content, deps.message_max_chars)
+        content = validate_content(content, (await current_settings(deps)).message_max_chars)
     validate_client_msg_id(client_msg_id)
     request = PostRequest(actor, room_id, content, client_msg_id, tuple(mentions_in(content)),
                           thread_root_id, also_send_to_room and thread_root_id is not None,
@@ -86,9 +88,9 @@ async def edit_message(deps: ChatDeps, actor: Actor, message_id: int, content: s
     word filters apply as to a post, but a `hold` rule refuses an edit too (422
     `content_blocked`): a message already in the room cannot wait for review."""
     user_id = require_user(actor)
-    content = validate_content(content, deps.message_max_chars)
+    content = validate_content(content, (await current_settings(deps)).message_max_chars)
     async with deps.uow.write() as tx:
-        message = await _visible_message(tx, actor, message_id)
+        message = await _visible_message(tx, actor, message_id, writing=True)
         filters(deps).refuse(content, message.room_id)
         if not can_edit(message, actor):
             raise Forbidden("not_author", "Only the author can edit a message.")
@@ -139,14 +141,17 @@ async def delete_message(deps: ChatDeps, actor: Actor, message_id: int) -> Messa
     return message
 
 
-async def _visible_message(tx: ChatTx, actor: Actor, message_id: int) -> Message:
+async def _visible_message(tx: ChatTx, actor: Actor, message_id: int, *,
+                           writing: bool = False) -> Message:
     message = await tx.messages.get(message_id)
     if message is None:
         raise NotFound("message_not_found", f"Message {message_id} not found.")
     try:
-        await visible_room(tx, actor, message.room_id)
+        room, _ = await visible_room(tx, actor, message.room_id)
     except NotFound:
         raise NotFound("message_not_found", f"Message {message_id} not found.") from None
+    if writing:
+        refuse_archived(room)
     return message
 
 

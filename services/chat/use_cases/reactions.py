@@ -17,6 +17,7 @@ from services.chat.domain import (
     Message,
     NotFound,
 )
+from services.chat.domain.admin import refuse_archived
 from services.chat.domain.marks import MessageEdit, Pin, ReactionSummary
 from services.chat.domain.reactions import (
     EDITS_LISTED,
@@ -52,8 +53,8 @@ async def annotated(tx: ChatTx, messages: Sequence[Message], viewer_id: int | No
         await with_files(tx, messages)
 
 
-async def _message_in_room(tx: ChatTx, actor: Actor,
-                           message_id: int) -> tuple[Message, Member | None, bool]:
+async def _message_in_room(tx: ChatTx, actor: Actor, message_id: int, *,
+                           writing: bool = False) -> tuple[Message, Member | None, bool]:
     message = await tx.messages.get(message_id)
     if message is None:
         raise NotFound("message_not_found", f"Message {message_id} not found.")
@@ -61,6 +62,8 @@ async def _message_in_room(tx: ChatTx, actor: Actor,
         room, member = await visible_room(tx, actor, message.room_id)
     except NotFound:
         raise NotFound("message_not_found", f"Message {message_id} not found.") from None
+    if writing:
+        refuse_archived(room)
     return message, member, can_react(room, actor, member)
 
 
@@ -69,7 +72,7 @@ async def _react(deps: ChatDeps, actor: Actor, message_id: int, emoji: str,
     user_id = require_user(actor)
     emoji = validate_emoji(emoji)
     async with deps.uow.write() as tx:
-        message, _, may_react = await _message_in_room(tx, actor, message_id)
+        message, _, may_react = await _message_in_room(tx, actor, message_id, writing=True)
         if not may_react:
             raise Forbidden("not_a_member", "Only the room's members react to its messages.")
         if message.is_deleted and adding:
@@ -115,7 +118,7 @@ async def remove_reaction(deps: ChatDeps, actor: Actor, message_id: int,
 
 
 async def _moderated(tx: ChatTx, actor: Actor, message_id: int, doing: str) -> Message:
-    message, member, _ = await _message_in_room(tx, actor, message_id)
+    message, member, _ = await _message_in_room(tx, actor, message_id, writing=True)
     if not can_pin(actor, member):
         raise Forbidden("not_moderator", f"Only the room's moderators and admins {doing}.")
     return message

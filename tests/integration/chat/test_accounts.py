@@ -164,6 +164,8 @@ async def test_an_older_database_gets_the_new_columns_at_start(
             for trigger in ("insert", "delete", "update"):
                 await conn.execute(text(f"DROP TRIGGER chat_messages_fts_{trigger}"))
             await conn.execute(text("DROP TABLE chat_messages_fts"))
+            # Nor archived rooms (migration 0009).
+            await conn.execute(text("ALTER TABLE chat_rooms DROP COLUMN archived_at"))
             # Nor the tables later revisions made.
             for table in reversed(metadata.sorted_tables):
                 if table.name not in BASELINE.TABLES:

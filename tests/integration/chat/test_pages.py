@@ -66,10 +66,12 @@ async def test_anything_else_under_static_is_not_found(tmp_path: Path, nats_url:
 # --- the page's own strings --------------------------------------------------------------
 
 I18N = (STATIC_DIR / "js" / "i18n.js").read_text()
+# The administration page's own strings, added to the same dictionary by that page.
+ADMIN_I18N = (STATIC_DIR / "js" / "admin-i18n.js").read_text()
 
 
-def _dictionary(lang: str) -> set[str]:
-    block = re.search(rf"^  {lang}: \{{\n(.*?)^  \}},", I18N, re.S | re.M)
+def _dictionary(lang: str, source: str = I18N) -> set[str]:
+    block = re.search(rf"^  {lang}: \{{\n(.*?)^  \}},", source, re.S | re.M)
     assert block, lang
     return set(re.findall(r"^    '([\w.]+)':", block.group(1), re.M))
 
@@ -78,6 +80,9 @@ def test_every_string_exists_in_english_and_spanish() -> None:
     english, spanish = _dictionary("en"), _dictionary("es")
     assert len(english) > 50
     assert english == spanish, (english ^ spanish)
+    admin_en, admin_es = _dictionary("en", ADMIN_I18N), _dictionary("es", ADMIN_I18N)
+    assert len(admin_en) > 50
+    assert admin_en == admin_es, (admin_en ^ admin_es)
 
 
 def test_every_key_the_page_uses_is_in_the_dictionary() -> None:
@@ -85,6 +90,30 @@ def test_every_key_the_page_uses_is_in_the_dictionary() -> None:
     used: set[str] = set()
     for script in SCRIPTS:
         used |= set(re.findall(r"\bt\('([\w.]+)'", (STATIC_DIR / script).read_text()))
-    html = (STATIC_DIR / "index.html").read_text()
-    used |= set(re.findall(r'data-i18n(?:-[\w-]+)?="([\w.]+)"', html))
-    assert used and used <= english, used - english
+    for page in ("index.html", "admin.html"):
+        html = (STATIC_DIR / page).read_text()
+        used |= set(re.findall(r'data-i18n(?:-[\w-]+)?="([\w.]+)"', html))
+    known = english | _dictionary("en", ADMIN_I18N)
+    assert used and used <= known, used - known
+
+
+async def test_the_administration_page_is_served_like_the_chat_page(
+        tmp_path: Path, nats_url: str) -> None:
+    async with replicas([chat_settings(tmp_path, nats_url)]) as (replica,), \
+            httpx.AsyncClient(base_url=replica.http_url) as http:
+        chat, admin = await http.get("/"), await http.get("/admin")
+        assert admin.status_code == 200
+        assert admin.headers["content-type"].startswith("text/html")
+        assert admin.headers["content-security-policy"] == chat.headers[
+            "content-security-policy"]
+        assert 'data-testid="admin-signin"' in admin.text
+        refs = re.findall(r'(?:src|href)="([^"]*)"', admin.text)
+        for ref in refs:
+            assert ref.startswith(("/static/", "#", "data:", "/")), ref
+            if ref.startswith("/static/"):
+                assert (await http.get(ref)).status_code == 200, ref
+        admin_js = (await http.get("/static/admin.js")).text
+        for module in re.findall(r"from '\./(js/[\w-]+\.js)'", admin_js):
+            assert (await http.get(f"/static/{module}")).status_code == 200, module
+        # No inline script or style for the CSP to refuse.
+        assert "<script>" not in admin.text and "style=" not in admin.text

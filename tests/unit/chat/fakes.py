@@ -24,6 +24,7 @@ from services.chat.domain import (
     User,
     in_room_timeline,
 )
+from services.chat.domain.admin import Invitation
 from services.chat.domain.audit import AuditEntry
 from services.chat.domain.marks import MessageEdit, Pin
 from services.chat.domain.stored_file import StoredFile
@@ -40,6 +41,11 @@ from tests.support.clocks import T0 as T0  # the fakes' start, imported by the t
 from tests.support.clocks import FixedClock
 from tests.support.memory_uow import MemoryStore, MemoryUnitOfWork, RecordingOutbox
 from tests.unit.chat.dm_fakes import InMemoryDmStore
+from tests.unit.chat.fakes_admin import (
+    InMemoryAdminDirectory,
+    InMemoryInvitationStore,
+    InMemoryServerSettingsStore,
+)
 from tests.unit.chat.fakes_files import InMemoryFileStore
 from tests.unit.chat.fakes_marks import InMemoryEditLog, InMemoryPinStore, InMemoryReactionStore
 from tests.unit.chat.fakes_moderation import InMemoryAuditLog
@@ -70,6 +76,8 @@ class ChatState:
     edits: list[MessageEdit] = field(default_factory=list)
     avatars: dict[int, str] = field(default_factory=dict)  # users.avatar_file_id
     files: dict[str, StoredFile] = field(default_factory=dict)
+    server_settings: dict[str, Any] = field(default_factory=dict)
+    invitations: dict[int, Invitation] = field(default_factory=dict)
     last_ids: dict[str, int] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
     # Word filters: id -> (rule, deleted_at); held messages by id.
@@ -165,10 +173,12 @@ class InMemoryRoomStore(_Store):
         if stored is not None:  # like UPDATE ... WHERE id = ?: only these columns
             stored.name, stored.description = room.name, room.description
             stored.is_private = room.is_private
+            stored.created_by, stored.archived_at = room.created_by, room.archived_at
 
     async def visible_to(self, user_id: int | None) -> list[Room]:
         return [replace(r) for _, r in sorted(self._state.rooms.items())
-                if not r.is_private or (r.id, user_id) in self._state.members]
+                if (not r.is_private and r.archived_at is None)
+                or (r.id, user_id) in self._state.members]
 
 
 class InMemoryMemberStore(_Store):
@@ -336,6 +346,9 @@ class InMemoryChatTx:
         self.edits = InMemoryEditLog(state, read_only)
         self.avatars = InMemoryAvatarStore(state, read_only)
         self.files = InMemoryFileStore(state, read_only)
+        self.server_settings = InMemoryServerSettingsStore(state, read_only)
+        self.invitations = InMemoryInvitationStore(state, read_only)
+        self.directory = InMemoryAdminDirectory(state, read_only)
         self.audit = InMemoryAuditLog(state, read_only)
         self.word_filters = InMemoryWordFilterStore(state, read_only)
         self.held = InMemoryHeldMessageStore(state, read_only)

@@ -26,6 +26,7 @@ from services.chat.domain import (
     Unauthenticated,
     Unread,
 )
+from services.chat.domain.admin import ServerSettings, SettingsCache
 from services.chat.ports import ChatDeps
 from services.chat.posting import PostQueue
 from shared.contracts import (
@@ -693,7 +694,8 @@ async def test_the_longest_message_fits(deps: ChatDeps, alice: Actor, room: Room
     assert len(message.content) == 4000
 
 
-@pytest.mark.parametrize("deps_overrides", [{"message_max_chars": 10}])
+@pytest.mark.parametrize("deps_overrides",
+                         [{"live_settings": SettingsCache(ServerSettings(message_max_chars=10))}])
 async def test_the_limit_is_a_setting(deps: ChatDeps, alice: Actor, room: Room) -> None:
     await say(deps, alice, room.id, "x" * 10)
     with pytest.raises(Invalid) as refused:

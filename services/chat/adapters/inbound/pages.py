@@ -1,4 +1,5 @@
-"""`/`: the chat page and its assets under `/static` (no build step, nothing from a CDN)."""
+"""`/`: the chat page, `/admin`: the administration page, and their assets under `/static`
+(no build step, nothing from a CDN)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,12 @@ def install_pages(app: FastAPI) -> None:
     async def page() -> FileResponse:
         # Public: the page signs in through /api/auth and everything else needs the cookie.
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html",
+                            headers=PAGE_HEADERS)
+
+    @router.api_route("/admin", methods=["GET", "HEAD"])
+    async def admin_page() -> FileResponse:
+        # Public too: it signs in like the chat page, and only administrators get its data.
+        return FileResponse(STATIC_DIR / "admin.html", media_type="text/html",
                             headers=PAGE_HEADERS)
 
     app.include_router(router)

@@ -91,7 +91,8 @@ class Session:
             "server_time": datetime.now(UTC).isoformat(),
             "replica_id": self.chat.hub.replica_id,
             "limits": {"max_frame_bytes": self.chat.settings.ws_max_frame_bytes,
-                       "message_max_chars": self.chat.settings.message_max_chars}}))
+                       "message_max_chars": (await use_cases.current_settings(
+                           self.chat.deps)).message_max_chars}}))
 
     async def join(self, room_id: int, since_seq: int | None) -> None:
         hub = self.chat.hub

@@ -110,10 +110,11 @@ class AsyncpgPostLog:
         room_ids = sorted({r.room_id for r in requests})
         rooms = {
             row[0]: Room(row[0], row[1], row[2], row[3], row[4], aware(row[5]),  # type: ignore[arg-type]
-                         row[6])
+                         row[6], archived_at=aware(row[7]) if row[7] else None)
             for row in await conn.fetch(
-                "SELECT id, name, description, is_private, created_by, created_at, last_seq "
-                "FROM chat_rooms WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE", room_ids)}
+                "SELECT id, name, description, is_private, created_by, created_at, last_seq, "
+                "archived_at FROM chat_rooms WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE",
+                room_ids)}
         pairs = sorted({(r.room_id, r.actor.user_id) for r in requests})
         members = {
             (row[0], row[1]): Member(row[0], row[1], row[2], row[3], aware(row[4]),  # type: ignore[arg-type]

@@ -33,7 +33,7 @@ _ADVANCE_READ = (update(room_members).where(
 
 def _room(row: Any) -> Room:
     return Room(row.id, row.name, row.description, row.is_private, row.created_by,
-                row.created_at, row.last_seq, row.kind, row.dm_key)
+                row.created_at, row.last_seq, row.kind, row.dm_key, row.archived_at)
 
 
 class SqlaRoomStore:
@@ -77,16 +77,18 @@ class SqlaRoomStore:
 
     async def update(self, room: Room) -> None:
         await self._s.execute(update(chat_rooms).where(chat_rooms.c.id == room.id).values(
-            name=room.name, description=room.description, is_private=room.is_private))
+            name=room.name, description=room.description, is_private=room.is_private,
+            created_by=room.created_by, archived_at=room.archived_at))
 
     async def visible_to(self, user_id: int | None) -> list[Room]:
+        # Archived rooms leave the public list; their members still see them.
+        listed = and_(chat_rooms.c.is_private.is_(False), chat_rooms.c.archived_at.is_(None))
         query = select(chat_rooms).order_by(chat_rooms.c.id)
         if user_id is None:
-            query = query.where(chat_rooms.c.is_private.is_(False))
+            query = query.where(listed)
         else:
             mine = select(room_members.c.room_id).where(room_members.c.user_id == user_id)
-            query = query.where(or_(chat_rooms.c.is_private.is_(False),
-                                    chat_rooms.c.id.in_(mine)))
+            query = query.where(or_(listed, chat_rooms.c.id.in_(mine)))
         return [_room(r) for r in (await self._s.execute(query)).all()]
 
 

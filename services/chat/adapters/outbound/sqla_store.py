@@ -9,6 +9,11 @@ from contextlib import asynccontextmanager
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.chat.adapters.outbound.sqla_accounts import SqlaSessionStore, SqlaUserStore
+from services.chat.adapters.outbound.sqla_admin import (
+    SqlaAdminDirectory,
+    SqlaInvitationStore,
+    SqlaServerSettingsStore,
+)
 from services.chat.adapters.outbound.sqla_audit import SqlaAuditLog
 from services.chat.adapters.outbound.sqla_avatars import SqlaAvatarStore
 from services.chat.adapters.outbound.sqla_dms import SqlaDmStore
@@ -47,6 +52,9 @@ class SqlaChatTx:
         self.file_sweep = SqlaFileSweepStore(session)
         self.search = search_index(session)
         self.avatars = SqlaAvatarStore(session)
+        self.server_settings = SqlaServerSettingsStore(session)
+        self.invitations = SqlaInvitationStore(session)
+        self.directory = SqlaAdminDirectory(session)
         self.audit = SqlaAuditLog(session)
         self.word_filters = SqlaWordFilterStore(session)
         self.held = SqlaHeldMessageStore(session)

@@ -74,6 +74,8 @@ chat_rooms = Table(
     # people opening the same DM at once still make one (migration 0003).
     Column("kind", String(10), nullable=False, default="room", server_default="room"),
     Column("dm_key", String(100)),
+    # Archived by an administrator (migration 0009): no posts, off the public room list.
+    Column("archived_at", UtcDateTime),
     UniqueConstraint("dm_key", name="uq_chat_rooms_dm_key"),
 )
 
@@ -186,6 +188,28 @@ chat_files = Table(
     Index("ix_chat_files_message", "message_id"),
     Index("ix_chat_files_user", "user_id"),
     Index("ix_chat_files_deleted_at", "deleted_at"),
+)
+
+# Live server settings (migration 0009): one row per changed setting, its value as JSON.
+chat_server_settings = Table(
+    "chat_server_settings", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Sign-up invitations (migration 0009): `uses` moves in the sign-up's own transaction.
+chat_invitations = Table(
+    "chat_invitations", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token", String(64), nullable=False, unique=True),
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("max_uses", Integer, nullable=False),
+    Column("uses", Integer, nullable=False, default=0, server_default=text("0")),
+    Column("revoked_at", UtcDateTime),
 )
 
 # The audit log (migration 0008): moderation and administration actions, newest by id.

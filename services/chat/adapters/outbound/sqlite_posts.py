@@ -113,10 +113,11 @@ class SqlitePostLog:
         room_ids = sorted({r.room_id for r in requests})
         rooms = {
             row[0]: Room(row[0], row[1], row[2], bool(row[3]), row[4],
-                         from_sqlite(row[5]), row[6])  # type: ignore[arg-type]
+                         from_sqlite(row[5]), row[6],  # type: ignore[arg-type]
+                         archived_at=from_sqlite(row[7]) if row[7] else None)
             for row in conn.execute(
-                "SELECT id, name, description, is_private, created_by, created_at, last_seq "
-                f"FROM chat_rooms WHERE id IN ({_marks(len(room_ids))})", room_ids)}
+                "SELECT id, name, description, is_private, created_by, created_at, last_seq, "
+                f"archived_at FROM chat_rooms WHERE id IN ({_marks(len(room_ids))})", room_ids)}
         pairs = sorted({(r.room_id, r.actor.user_id) for r in requests})
         members = {
             (row[0], row[1]): Member(row[0], row[1], row[2], row[3],

@@ -2,7 +2,7 @@
 chat_held_messages (posts a `hold` rule stopped, until a moderator decides).
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-03 10:00:00
 """
 
@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-# On its branch this follows the audit log's 0008 (merged in for `record`); the lead
+# On its branch this follows 0009 (i17-admin's, merged in for the admin page); the lead
 # re-chains 0008 -> 0009 -> 0010 -> 0011 at merge.
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -24,6 +24,25 @@ async function signIn(username, password) {
   await startSession(me);
 }
 
+/** The sign-up invitation of a link `/?invite=<token>` (the administration page makes them). */
+export function invitationInUrl() {
+  return new URLSearchParams(location.search).get('invite');
+}
+
+function forgetInvitation() {
+  const url = new URL(location.href);
+  url.searchParams.delete('invite');
+  history.replaceState(null, '', url.pathname + url.search + url.hash);
+}
+
+/** On the sign-in form: say that this link carries an invitation. */
+export function noticeInvitation() {
+  if (!invitationInUrl()) return;
+  const box = $('auth-notice');
+  box.textContent = t('auth.invited');
+  box.hidden = false;
+}
+
 export async function onAuthSubmit(register) {
   const username = $('auth-username').value.trim();
   const password = $('auth-password').value;
@@ -38,7 +57,10 @@ export async function onAuthSubmit(register) {
   for (const id of ['auth-sign-in', 'auth-sign-up']) $(id).disabled = true;
   try {
     if (register) {
-      await api('/api/auth/register', { method: 'POST', body: { username, password }, auth: false });
+      const invitation = invitationInUrl();
+      await api('/api/auth/register', { method: 'POST', auth: false,
+        body: invitation ? { username, password, invitation } : { username, password } });
+      if (invitation) forgetInvitation();
     }
     await signIn(username, password);
   } catch (error) {
@@ -66,7 +88,10 @@ export async function startSession(me) {
   clear(slot);
   if (me.is_admin) {
     slot.append(el('a', { href: '/dashboard', class: 'dashboard-link', dataset: { testid: 'dashboard-link' },
-      'data-i18n': 'dashboard.link', text: t('dashboard.link') }));
+      'data-i18n': 'dashboard.link', text: t('dashboard.link') }),
+    ' ',
+    el('a', { href: '/admin', class: 'dashboard-link', dataset: { testid: 'admin-link' },
+      'data-i18n': 'admin.link', text: t('admin.link') }));
   }
   try { state.myStatus = sessionStorage.getItem(STATUS_KEY) || 'online'; } catch { /* ignore */ }
   $('status-menu').value = state.myStatus;
@@ -118,6 +143,7 @@ export function endSession(notice) {
   const box = $('auth-notice');
   box.textContent = notice || '';
   box.hidden = !notice;
+  if (!notice) noticeInvitation();
   $('auth-username').focus();
 }
 

@@ -20,6 +20,8 @@ class RegisterBody(Body):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
     display_name: str | None = Field(default=None, max_length=100)
+    # Needed when open sign-up is off (`/?invite=<token>` on the page).
+    invitation: str | None = Field(default=None, max_length=64)
 
 
 class LoginBody(Body):
@@ -76,10 +78,13 @@ def auth_router() -> APIRouter:
     @router.post("/register", status_code=status.HTTP_201_CREATED)
     async def register(body: RegisterBody, request: Request, chat: ChatDep) -> dict[str, Any]:
         """Create an account. 409 when the username is taken, 422 when it is not valid,
-        429 past the sign-up budget of the username or the client address."""
+        429 past the sign-up budget of the username or the client address. With open
+        sign-up off, 403 `invitation_required` without an `invitation`, and
+        `invitation_invalid`, `invitation_expired`, `invitation_used_up` or
+        `invitation_revoked` with one that cannot be used."""
         await throttle_sign_up(chat, request, body.username)
         user = await use_cases.register(chat.deps, body.username, body.password,
-                                        body.display_name)
+                                        body.display_name, invitation=body.invitation)
         return user_data(user)
 
     @router.post("/token")
