@@ -1,7 +1,8 @@
 """Word filters in the chat page: a room admin adds a `hold` rule in the room's Moderation
 panel; a member's message with the word is held (the member is told, nobody sees it); the
 admin approves it and it appears in both pages; a second one is rejected with a note the
-member reads. And the panel at phone width, in Spanish."""
+member reads. And, at phone width in Spanish, the room's panel and the server's rules in the
+administration page."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import httpx
 import pytest
 
 from tests.e2e.chat_page import (
+    DEMO_PASSWORD,
     PASSWORD,
     Person,
     api_token,
@@ -111,7 +113,7 @@ def test_a_held_message_approved_by_a_moderator_appears_in_the_room(
     assert mara.console_errors == [] and beto.console_errors == []
 
 
-def test_the_moderation_panel_at_phone_width_in_spanish(
+def test_the_room_panel_and_the_server_rules_at_phone_width_in_spanish(
         people: Callable[..., Person], system: RunningSystem) -> None:
     admin_name, _member_name, room_name, _room_id, _member = _setup(system)
     mara = people(admin_name, locale="es-ES", viewport={"width": 390, "height": 844})
@@ -137,3 +139,21 @@ def test_the_moderation_panel_at_phone_width_in_spanish(
     rule.wait_for(state="detached")
     # The refused pattern's 422 is the only thing the console shows.
     assert [e for e in mara.console_errors if "status of 422" not in e] == []
+
+    # The server's rules: an administrator keeps them in /admin.
+    ana = people("ana", locale="es-ES", viewport={"width": 390, "height": 844})
+    sign_in(ana, password=DEMO_PASSWORD)
+    ana.page.goto("/admin")
+    section = ana.by("admin-section-word-filters")
+    section.get_by_role("heading", name="Filtros de palabras").wait_for()
+    word = unique("zzpalabra")
+    section.get_by_test_id("server-filter-pattern").fill(word)
+    section.get_by_test_id("server-filter-action").select_option("hold")
+    section.get_by_test_id("server-filter-add").click()
+    server_rule = section.get_by_test_id("server-filter").filter(has_text=word)
+    server_rule.filter(has_text="Retener para revisión").wait_for()
+    assert ana.page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    server_rule.get_by_test_id("server-filter-remove").click()
+    server_rule.wait_for(state="detached")
+    assert ana.console_errors == []
