@@ -4,6 +4,8 @@ memory (`WordFilterCache`), with no database read."""
 
 from __future__ import annotations
 
+import logging
+
 from services.chat.domain import Actor, Conflict, Forbidden, Invalid, NotFound, is_room_admin
 from services.chat.domain.word_filter import (
     EMPTY_FILTERS,
@@ -17,10 +19,24 @@ from services.chat.ports import ChatDeps, ChatTx
 from services.chat.use_cases._access import require_admin, require_user, visible_room
 from services.chat.use_cases.audit import record
 
+log = logging.getLogger(__name__)
+
 
 def filters(deps: ChatDeps) -> FilterSet:
     """This replica's compiled rules (no I/O)."""
     return deps.word_filters.current() if deps.word_filters is not None else EMPTY_FILTERS
+
+
+async def _apply_here(deps: ChatDeps) -> None:
+    """This replica applies a committed change at once; if reading the rules fails now, the
+    change stands all the same and the cache's next poll applies it."""
+    if deps.word_filters is None:
+        return
+    try:
+        await deps.word_filters.refresh()
+    except Exception as exc:
+        log.warning("word filters not refreshed after a change",
+                    extra={"fields": {"error": repr(exc)}})
 
 
 async def _require_scope_admin(tx: ChatTx, actor: Actor, room_id: int | None) -> None:
@@ -64,8 +80,7 @@ async def add_word_filter(deps: ChatDeps, actor: Actor, pattern: str, action: st
                                                         user_id, now))
         await record(tx, now, actor, "word_filter.add", "word_filter", rule.id,
                      room_id=room_id, pattern=pattern, rule_action=checked_action)
-    if deps.word_filters is not None:
-        await deps.word_filters.refresh()
+    await _apply_here(deps)
     return rule
 
 
@@ -81,5 +96,4 @@ async def remove_word_filter(deps: ChatDeps, actor: Actor, rule_id: int,
             raise NotFound("word_filter_not_found", f"Word filter {rule_id} not found.")
         await record(tx, now, actor, "word_filter.remove", "word_filter", rule.id,
                      room_id=room_id, pattern=rule.pattern, rule_action=rule.action)
-    if deps.word_filters is not None:
-        await deps.word_filters.refresh()
+    await _apply_here(deps)

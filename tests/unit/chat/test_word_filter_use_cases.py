@@ -211,3 +211,17 @@ async def test_another_replica_sees_a_change_at_its_next_refresh(
     await use_cases.remove_word_filter(deps, people["root"], rule.id)
     await other.refresh()
     assert other.current().check("eggs") is None
+
+
+class FailingRefresh(CachedWordFilters):
+    async def refresh(self) -> None:
+        raise ConnectionError("database gone")
+
+
+async def test_a_committed_change_stands_when_applying_it_here_fails(
+        deps: ChatDeps, people: dict[str, Actor], uow: InMemoryChatUnitOfWork) -> None:
+    deps.word_filters = FailingRefresh(uow, refresh_secs=60)
+    rule = await use_cases.add_word_filter(deps, people["root"], "eggs", "block")
+    assert [r.id for r in await use_cases.list_word_filters(deps, people["root"])] == [rule.id]
+    await use_cases.remove_word_filter(deps, people["root"], rule.id)
+    assert await use_cases.list_word_filters(deps, people["root"]) == []
