@@ -78,6 +78,10 @@ async def _scenario(admin: Client, alice: Client, bob: Client, mod: Client) -> N
         ack = (await receive(bob_ws, "ack"))["data"]
         assert (ack["held"], ack["id"], ack["seq"], ack["scope"], ack["client_msg_id"]) == (
             True, None, None, "room", "b-2")
+        await send(bob_ws, type="chat_message", room_id=rid, content="un CAFE?",
+                   client_msg_id="b-2")  # a retry: the same hold, not a second one
+        retried = (await receive(bob_ws, "ack"))["data"]
+        assert (retried["held"], retried["held_id"]) == (True, ack["held_id"])
         await send(bob_ws, type="chat_message", room_id=rid, content="fine",
                    client_msg_id="b-3")
         shown = (await receive(mod_ws, "message"))["data"]
