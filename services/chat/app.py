@@ -64,7 +64,7 @@ def chat_problem(error: ChatError) -> Problem:
     if isinstance(error, Throttled):
         return service_problem(error, retry_after=error.retry_after_secs)
     if isinstance(error, ContentBlocked):  # whose rule, never which word
-        return service_problem(error, scope=error.scope)
+        return service_problem(error, **error.extra())
     if isinstance(error, InvalidQuery):  # a search: `detail` says what is wrong in it
         return service_problem(error, detail=error.message)
     return service_problem(error)

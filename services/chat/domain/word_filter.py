@@ -38,6 +38,11 @@ class ContentBlocked(Invalid):
         super().__init__("content_blocked", f"Blocked by {whose} word filter.")
         self.scope: FilterScope = scope
 
+    def extra(self) -> dict[str, str]:
+        """What the problem details and the `error` frame carry besides the code (the shape
+        i17-mod gives every `ChatError`)."""
+        return {"scope": self.scope}
+
 
 @dataclass(frozen=True, slots=True)
 class WordFilterRule:

@@ -247,6 +247,6 @@ class Session:
         try:
             await getattr(self, f"on_{frame_type}")(frame)
         except ContentBlocked as exc:
-            await self.send_error(exc.code, exc.message, ref, scope=exc.scope)
+            await self.send_error(exc.code, exc.message, ref, **exc.extra())
         except ChatError as exc:
             await self.send_error(exc.code, exc.message, ref)
