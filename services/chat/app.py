@@ -28,6 +28,7 @@ from services.chat.adapters.inbound.http import (
 from services.chat.adapters.inbound.http.audit import audit_router
 from services.chat.adapters.inbound.http.avatars import avatars_router
 from services.chat.adapters.inbound.http.moderation import moderation_router
+from services.chat.adapters.inbound.http.word_filters import word_filters_router
 from services.chat.adapters.inbound.pages import install_pages
 from services.chat.adapters.inbound.ws import ChatWebSockets
 from services.chat.domain import ChatError, Throttled
@@ -104,6 +105,7 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     app.include_router(admin_console_router())
     app.include_router(audit_router())
     app.include_router(moderation_router())
+    app.include_router(word_filters_router())
     app.include_router(jwks_router())
     app.include_router(people_router())
     app.include_router(avatars_router())

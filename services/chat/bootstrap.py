@@ -42,6 +42,7 @@ from services.chat.adapters.outbound.sqla_tables import outbox
 from services.chat.adapters.outbound.sqlite_joins import SqliteJoinReader
 from services.chat.adapters.outbound.sqlite_posts import SqlitePostLog
 from services.chat.adapters.outbound.viewing_report import ViewingReporter
+from services.chat.adapters.outbound.word_filter_cache import CachedWordFilters
 from services.chat.domain import AuthSession, User
 from services.chat.migrations import SCHEMA
 from services.chat.ports import BlobStore, ChatDeps, Clock, PasswordHasher
@@ -140,8 +141,9 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
     posts = PostQueue(post_log, live, clock, on_batch=metrics.post_batch_posts.observe)
     revoked = RevokedSessions()
     revocations = HubSessionRevocations(revoked, hub)
+    uow = SqlaChatUnitOfWork(db, committed=relay.committed)
     deps = ChatDeps(
-        uow=SqlaChatUnitOfWork(db, committed=relay.committed),
+        uow=uow,
         live=live,
         hasher=hasher or Argon2PasswordHasher(),
         clock=clock,
@@ -157,6 +159,7 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
         blobs=blobs or file_wiring.blob_store(settings, bus),
         images=file_wiring.image_processor(settings), files=file_wiring.file_limits(settings),
         secrets=Sha256SecretDigest(),
+        word_filters=CachedWordFilters(uow, settings.word_filter_refresh_secs),
     )
     limiter = RateLimiter(settings.rate_limit_per_sec, settings.rate_limit_burst)
     throttle = _auth_throttle(settings, bus, throttle_storage)
@@ -254,6 +257,9 @@ async def running(chat: Chat) -> AsyncIterator[Chat]:
             retention_secs=settings.outbox_retention_secs,
             interval_secs=settings.outbox_purge_interval_secs), "outbox-purge")
         run_task(stack, file_wiring.file_sweep(chat.deps, settings), "file-sweep")
+        assert isinstance(chat.deps.word_filters, CachedWordFilters)
+        await chat.deps.word_filters.refresh()  # before the first post is accepted
+        run_task(stack, chat.deps.word_filters.run(), "word-filters")
         # Posts hand their rows to the relay: the ones in flight commit before it stops.
         stack.push_async_callback(chat.posts.drain)
         await chat.hub.start()

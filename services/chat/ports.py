@@ -31,10 +31,12 @@ from services.chat.domain.admin import Invitation, SettingsCache, UserStatus
 from services.chat.domain.audit import AuditEntry
 from services.chat.domain.bots import BotToken, Hook
 from services.chat.domain.files import StoredFile
+from services.chat.domain.held import HeldMessage, HeldStatus
 from services.chat.domain.marks import MessageEdit, MessageMarks, Pin
 from services.chat.domain.moderation import Sanction, SanctionKind
 from services.chat.domain.reports import Report, ReportStatus
 from services.chat.domain.search import SearchQuery
+from services.chat.domain.word_filter import FilterSet, WordFilterRule
 from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
 
 
@@ -426,6 +428,51 @@ class ReportStore(Protocol):
         ...
 
 
+class WordFilterStore(Protocol):
+    """Word-filter rules (`chat_word_filters`); a removed rule keeps its row."""
+
+    async def add(self, rule: WordFilterRule) -> WordFilterRule: ...
+    async def remove(self, rule_id: int, room_id: int | None,
+                     now: datetime) -> WordFilterRule | None:
+        """Remove a live rule of that scope (room_id None: the server's); None if none."""
+        ...
+    async def live(self, room_id: int | None, *, every_scope: bool = False
+                   ) -> list[WordFilterRule]:
+        """The scope's live rules, oldest first; `every_scope`: all of them."""
+        ...
+    async def stamp(self) -> tuple[int, int]:
+        """Changes with every add and remove (the highest id, the removed count): what a
+        replica's cache compares to know whether to read the rules again."""
+        ...
+
+
+class HeldMessageStore(Protocol):
+    """Posts a `hold` rule stopped (`chat_held_messages`)."""
+
+    async def add(self, held: HeldMessage) -> HeldMessage: ...
+    async def get(self, held_id: int | None = None, *, user_id: int | None = None,
+                  client_msg_id: str | None = None, lock: bool = False) -> HeldMessage | None:
+        """By id, or a user's by `client_msg_id` (a retried post); with the author's name."""
+        ...
+    async def page(self, *, status: HeldStatus, room_id: int | None,
+                   moderator_id: int | None, before_id: int | None,
+                   limit: int) -> list[HeldMessage]:
+        """Newest first; `moderator_id`: only rooms where that user is a moderator/admin."""
+        ...
+    async def decide(self, held: HeldMessage) -> None:
+        """Write `status`, `decided_by`, `decided_at`, `note`, `message_id`."""
+        ...
+
+
+class WordFilterCache(Protocol):
+    """This replica's compiled rules (`FilterSet`), read without I/O on every post."""
+
+    def current(self) -> FilterSet: ...
+    async def refresh(self) -> None:
+        """Read the rules again now if they changed (after a change made here)."""
+        ...
+
+
 class ChatTx(Protocol):
     """One database transaction with every store the core writes to."""
 
@@ -451,6 +498,8 @@ class ChatTx(Protocol):
     audit: AuditLog
     sanctions: SanctionStore
     reports: ReportStore
+    word_filters: WordFilterStore
+    held: HeldMessageStore
 
 
 class ChatUnitOfWork(Protocol):
@@ -555,6 +604,8 @@ class ChatDeps:
     blobs: BlobStore | None = None
     images: ImageProcessor | None = None
     files: FileLimits = field(default_factory=FileLimits)
+    # Word filters (`use_cases/word_filters.py`); None: no filtering at all.
+    word_filters: WordFilterCache | None = None
     # Live server settings (`use_cases/server_settings.py`): the defaults (from the
     # environment), and this replica's copy of the stored ones.
     live_settings: SettingsCache = field(default_factory=SettingsCache)

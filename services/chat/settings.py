@@ -71,6 +71,9 @@ class ChatSettings(NatsSettings):
     history_on_join: int = 50
     # Distinct emojis one message may carry (a new one beyond: 409 too_many_reactions).
     reactions_max_per_message: int = Field(default=20, ge=1, le=200)
+    # How often each replica checks whether the word filters changed (one small query):
+    # another replica's change applies here within this; a change made here at once.
+    word_filter_refresh_secs: float = Field(default=2.0, gt=0, le=300)
     recovery_max_messages: int = 1000
 
     # Larger request bodies are refused with 413 before they are read (shared/body_limit.py).

@@ -21,6 +21,7 @@ from services.chat.domain import (
     User,
     shown_name,
 )
+from services.chat.domain.held import HeldMessage
 from services.chat.domain.marks import ReactionSummary
 from services.chat.domain.reports import Report
 from services.chat.domain.stored_file import StoredFile
@@ -30,7 +31,8 @@ from shared.contracts.live import encode_frame as encode
 _FIN_TEXT = 0x81
 
 __all__ = ["ack_data", "attachment_data", "avatar_url", "encode", "encode_frame", "error",
-           "file_data", "frame_data", "marks_data", "member_data", "message_data",
+           "file_data", "frame_data", "held_ack_data", "marks_data", "member_data",
+           "message_data",
            "profile_data", "reaction_data", "room_data", "text_frame", "thread_data",
            "unread_data"]
 
@@ -121,6 +123,14 @@ def ack_data(message: Message) -> dict[str, Any]:
         "seq": message.seq,
         "created_at": _iso(message.created_at),
     }
+
+
+def held_ack_data(held: HeldMessage) -> dict[str, Any]:
+    """The ack of a post a `hold` word filter stopped: nothing was posted (no `id`, no
+    `seq`); it waits for a moderator as `held_id`."""
+    return {"client_msg_id": held.client_msg_id, "id": None, "room_id": held.room_id,
+            "seq": None, "created_at": _iso(held.created_at), "held": True,
+            "held_id": held.id, "scope": held.scope}
 
 
 def unread_data(unread: Unread) -> dict[str, Any]:

@@ -12,8 +12,10 @@ import { problemText } from './js/admin-kit.js';
 import { roomsSection } from './js/admin-rooms.js';
 import { settingsSection } from './js/admin-settings.js';
 import { usersSection } from './js/admin-users.js';
+import { wordFiltersSection } from './js/admin-word-filters.js';
 
-const SECTIONS = [usersSection, roomsSection, invitationsSection, settingsSection, auditSection];
+const SECTIONS = [usersSection, roomsSection, invitationsSection, settingsSection,
+  wordFiltersSection, auditSection];
 
 const $ = (id) => document.getElementById(id);
 

@@ -20,6 +20,7 @@ import { MessageView } from './js/messages.js';
 import { bindModeration } from './js/moderation.js';
 import { bindDesktopButton, Inbox } from './js/notify.js';
 import { bindPins } from './js/pins.js';
+import { bindWordFilters } from './js/word-filters.js';
 import { renderOnline } from './js/presence.js';
 import { renderRoomChrome } from './js/room-header.js';
 import { createRoom, renderRooms } from './js/room-list.js';
@@ -112,6 +113,7 @@ function bind() {
   $('leave-room').addEventListener('click', leaveCurrent);
   bindPins();
   bindModeration();
+  bindWordFilters();
   bindSearch();
   $('invite-form').addEventListener('submit', invite);
   $('composer-form').addEventListener('submit', (event) => {

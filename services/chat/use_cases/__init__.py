@@ -26,6 +26,7 @@ from services.chat.use_cases.bots import (
 from services.chat.use_cases.dms import OpenedDm, dm_members, find_people, open_dm
 from services.chat.use_cases.file_access import Download, download, readable_file
 from services.chat.use_cases.file_sweep import sweep_files, sweep_files_every
+from services.chat.use_cases.held import Held, approve_held, held_data, list_held, reject_held
 from services.chat.use_cases.hooks import (
     CreatedHook,
     HookSender,
@@ -95,12 +96,18 @@ from services.chat.use_cases.user_admin import (
     search_users,
     set_server_admin,
 )
+from services.chat.use_cases.word_filters import (
+    add_word_filter,
+    list_word_filters,
+    remove_word_filter,
+)
 
 __all__ = [
     "HISTORY_MAX_PAGE",
     "AuditPage",
     "CreatedHook",
     "Download",
+    "Held",
     "HistoryPage",
     "HookSender",
     "Inspected",
@@ -115,6 +122,8 @@ __all__ = [
     "ThreadPage",
     "UsersPage",
     "add_reaction",
+    "add_word_filter",
+    "approve_held",
     "archive_room",
     "audit_log",
     "authenticate",
@@ -142,6 +151,7 @@ __all__ = [
     "ensure_admin",
     "find_people",
     "get_room",
+    "held_data",
     "history",
     "history_around",
     "hook_sender",
@@ -151,12 +161,14 @@ __all__ = [
     "kick_member",
     "leave_room",
     "list_bots",
+    "list_held",
     "list_hooks",
     "list_invitations",
     "list_members",
     "list_pins",
     "list_rooms",
     "list_tokens",
+    "list_word_filters",
     "mark_read",
     "member_ids",
     "message_edits",
@@ -171,8 +183,10 @@ __all__ = [
     "readable_file",
     "recover",
     "register",
+    "reject_held",
     "remove_avatar",
     "remove_reaction",
+    "remove_word_filter",
     "reset_sessions",
     "revoke_invitation",
     "revoke_token",

@@ -23,14 +23,17 @@ from services.chat.domain import (
 from services.chat.domain.admin import refuse_archived
 from services.chat.domain.bots import require_scope
 from services.chat.domain.files import is_file_id, refuse_too_many
+from services.chat.domain.word_filter import ContentBlocked
 from services.chat.ports import ChatDeps, ChatTx
 from services.chat.post_plan import PostRequest
 from services.chat.use_cases._access import require_user, visible_room
 from services.chat.use_cases.audit import record
 from services.chat.use_cases.file_access import with_files
+from services.chat.use_cases.held import Held, hold_post
 from services.chat.use_cases.moderation import refuse_muted
 from services.chat.use_cases.reactions import annotated, record_edit
 from services.chat.use_cases.server_settings import current_settings
+from services.chat.use_cases.word_filters import filters
 from shared.contracts import MessageDeleted, MessageEdited
 
 HISTORY_MAX_PAGE = 200
@@ -47,7 +50,7 @@ async def post_message(deps: ChatDeps, actor: Actor, room_id: int, content: str,
                        thread_root_id: int | None = None,
                        also_send_to_room: bool = False,
                        attachment_ids: Sequence[str] = (),
-                       author_label: str | None = None) -> Posted:
+                       author_label: str | None = None) -> Posted | Held:
     """The message and its event commit together, with the room's next `seq`; a retry with
     the same `client_msg_id` returns the first message instead of posting twice. Posts that
     arrive together share one transaction (`services.chat.posting`); each is acknowledged
@@ -57,7 +60,10 @@ async def post_message(deps: ChatDeps, actor: Actor, room_id: int, content: str,
     in the post's transaction (a post that fails attaches none), and then the text may be
     empty. A bot's token needs the room's `post:` scope; `author_label` (a webhook's name
     for this message, `domain.bots.hook_label`) is stored with the message and shown
-    instead of the author's display name."""
+    instead of the author's display name. The word filters of the server and the room
+    apply first (in memory): a `block` rule refuses it (422 `content_blocked`), a `hold`
+    rule stores it as held instead (`Held`: nothing reaches the room until a moderator
+    approves it)."""
     require_user(actor)
     require_scope(actor, "post", room_id)
     files = tuple(dict.fromkeys(attachment_ids))
@@ -70,10 +76,15 @@ async def post_message(deps: ChatDeps, actor: Actor, room_id: int, content: str,
     else:
         content = validate_content(content, (await current_settings(deps)).message_max_chars)
     validate_client_msg_id(client_msg_id)
-    outcome = await deps.post(PostRequest(actor, room_id, content, client_msg_id,
-                                          tuple(mentions_in(content)), thread_root_id,
-                                          also_send_to_room and thread_root_id is not None,
-                                          files, author_label))
+    request = PostRequest(actor, room_id, content, client_msg_id, tuple(mentions_in(content)),
+                          thread_root_id, also_send_to_room and thread_root_id is not None,
+                          files, author_label)
+    verdict = filters(deps).check(content, room_id) if content else None
+    if verdict is not None:
+        if verdict.action == "block":
+            raise ContentBlocked(verdict.scope)
+        return await hold_post(deps, request, verdict.scope)
+    outcome = await deps.post(request)
     if outcome.error is not None:
         raise outcome.error
     assert outcome.message is not None
@@ -81,11 +92,14 @@ async def post_message(deps: ChatDeps, actor: Actor, room_id: int, content: str,
 
 
 async def edit_message(deps: ChatDeps, actor: Actor, message_id: int, content: str) -> Message:
-    """The author edits; the edit keeps the message's `seq` and records `edited_at`."""
+    """The author edits; the edit keeps the message's `seq` and records `edited_at`. The
+    word filters apply as to a post, but a `hold` rule refuses an edit too (422
+    `content_blocked`): a message already in the room cannot wait for review."""
     user_id = require_user(actor)
     content = validate_content(content, (await current_settings(deps)).message_max_chars)
     async with deps.uow.write() as tx:
         message = await visible_message(tx, actor, message_id, writing=True)
+        filters(deps).refuse(content, message.room_id)
         if not can_edit(message, actor):
             raise Forbidden("not_author", "Only the author can edit a message.")
         if message.is_deleted:

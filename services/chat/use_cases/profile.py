@@ -19,6 +19,7 @@ from services.chat.domain import (
 )
 from services.chat.ports import ChatDeps
 from services.chat.use_cases._access import active_user, require_user
+from services.chat.use_cases.word_filters import filters
 from shared.contracts import UserUpdated
 
 _RULES = {"display_name": validate_display_name, "status_text": validate_status_text,
@@ -30,12 +31,15 @@ async def update_profile(deps: ChatDeps, actor: Actor,
     """Any of `display_name`, `status_text`, `time_zone` (each trimmed; empty or null clears
     it). A change writes `user.updated` with the profile after it, and a `user_updated`
     frame reaches every room the user is a member of, so open pages rename them at once;
-    changing nothing writes and sends nothing."""
+    changing nothing writes and sends nothing. A display name meets the server's word
+    filters (any match, `hold` too, is 422 `content_blocked`)."""
     user_id = require_user(actor)
     unknown = sorted(set(changes) - set(PROFILE_FIELDS))
     if unknown:
         raise Invalid("unknown_profile_field", f"Not a profile field: {unknown[0]}.")
     values = {name: _RULES[name](value) for name, value in changes.items()}
+    if values.get("display_name"):
+        filters(deps).refuse(values["display_name"])  # the server's rules; hold = block
     async with deps.uow.write() as tx:
         user = await active_user(tx, user_id, lock=True)
         updated = replace(user, **values)

@@ -20,14 +20,17 @@ from services.chat.ports import ChatDeps
 from services.chat.use_cases._access import active_user, require_user, visible_room
 from services.chat.use_cases.audit import record
 from services.chat.use_cases.membership import joined_event
+from services.chat.use_cases.word_filters import filters
 from shared.contracts import RoomCreated, RoomUpdated
 
 
 async def create_room(deps: ChatDeps, actor: Actor, name: str, description: str | None = None,
                       is_private: bool = False) -> Room:
-    """Room names are unique; the creator becomes the room's admin."""
+    """Room names are unique; the creator becomes the room's admin. The server's word
+    filters apply to the name (any match, `hold` too, is 422 `content_blocked`)."""
     user_id = require_user(actor)
     name = validate_room_name(name)
+    filters(deps).refuse(name)
     validate_description(description)
     async with deps.uow.write() as tx:
         user = await active_user(tx, user_id)
@@ -60,7 +63,8 @@ async def update_room(deps: ChatDeps, actor: Actor, room_id: int, *, name: str |
                       description: str | None = None, is_private: bool | None = None,
                       slow_mode_secs: int | None = None) -> Room:
     """Room admins (and server admins) change a room's name, description and privacy; its
-    moderators too may set slow mode (`slow_mode_secs`, 0 turns it off; audited)."""
+    moderators too may set slow mode (`slow_mode_secs`, 0 turns it off; audited). A new
+    name meets the server's and the room's word filters (422 `content_blocked`)."""
     user_id = require_user(actor)
     if slow_mode_secs is not None:
         slow_mode_secs = validate_slow_mode(slow_mode_secs)
@@ -78,6 +82,7 @@ async def update_room(deps: ChatDeps, actor: Actor, room_id: int, *, name: str |
             room.slow_mode_secs = slow_mode_secs
         if name is not None:
             name = validate_room_name(name)
+            filters(deps).refuse(name, room.id)  # the server's rules and the room's
             other = await tx.rooms.by_name(name)
             if other is not None and other.id != room.id:
                 raise Conflict("room_name_taken", f"A room named {name!r} exists.")

@@ -234,3 +234,14 @@ async def test_a_hook_posts_to_the_room_live_within_its_budget(
             ("hook.create", str(hook["id"]), alice.id),
             ("hook.create", str(second["id"]), alice.id),
             ("hook.delete", str(second["id"]), alice.id)]
+        # A room's `hold` word filter holds a hook's post too: 202, nothing in the room.
+        rule = await alice.http.post(f"/api/chat/rooms/{room['id']}/word-filters",
+                                     json={"pattern": "deploy*", "action": "hold"})
+        assert rule.status_code == 201, rule.text
+        third = await create_hook(alice, room["id"], "Third")
+        held = await hook_post(replica, third["url"], json={"text": "deploying now"})
+        assert held.status_code == 202, held.text
+        assert (held.json()["ok"], held.json()["held"]) == (True, True)
+        assert held.json()["held_id"] > 0
+        after = (await bob.http.get(f"/api/chat/rooms/{room['id']}/messages")).json()
+        assert "deploying now" not in [m["content"] for m in after["messages"]]

@@ -10,6 +10,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel
 
 from services.chat.adapters.frames import frame_data
+from services.chat.adapters.outbound.word_filter_cache import CachedWordFilters
 from services.chat.domain import (
     AuthSession,
     Conflict,
@@ -56,6 +57,7 @@ from tests.unit.chat.fakes_moderation import (
     InMemoryReportStore,
     InMemorySanctionStore,
 )
+from tests.unit.chat.fakes_word_filters import InMemoryHeldMessageStore, InMemoryWordFilterStore
 
 
 class IntegrityViolation(Exception):
@@ -92,6 +94,9 @@ class ChatState:
     # (kind, room_id or 0, user_id) -> the sanction; report id -> the report.
     sanctions: dict[tuple[str, int, int], Sanction] = field(default_factory=dict)
     reports: dict[int, Report] = field(default_factory=dict)
+    # Word filters: id -> (rule, deleted_at); held messages by id.
+    word_filters: dict[int, tuple[Any, datetime | None]] = field(default_factory=dict)
+    held: dict[int, Any] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
         self.last_ids[table] = self.last_ids.get(table, 0) + 1
@@ -367,6 +372,8 @@ class InMemoryChatTx:
         self.audit = InMemoryAuditLog(state, read_only)
         self.sanctions = InMemorySanctionStore(state, read_only)
         self.reports = InMemoryReportStore(state, read_only)
+        self.word_filters = InMemoryWordFilterStore(state, read_only)
+        self.held = InMemoryHeldMessageStore(state, read_only)
 
 
 class InMemoryChatUnitOfWork(MemoryUnitOfWork[ChatState, InMemoryChatTx]):
@@ -575,5 +582,6 @@ def make_deps(**overrides: Any) -> ChatDeps:
                                 "hasher": FakePasswordHasher(),
                                 "passwords": FAKE_PASSWORD_POLICY,
                                 "revocations": RecordingRevocations(),
-                                "secrets": CountingSecretDigest()}
+                                "secrets": CountingSecretDigest(),
+                                "word_filters": CachedWordFilters(uow, refresh_secs=60)}
     return ChatDeps(**{**defaults, **overrides})

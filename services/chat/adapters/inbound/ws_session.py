@@ -159,6 +159,10 @@ class Session:
                                               thread_root_id=frame.thread_root_id,
                                               also_send_to_room=frame.also_send_to_room,
                                               attachment_ids=frame.attachment_ids)
+        if isinstance(posted, use_cases.Held):  # a `hold` word filter: not in the room
+            await self.send_direct(frames.encode("ack", frames.held_ack_data(posted.held)))
+            await self._activity()
+            return
         await self.send_direct(frames.encode("ack", frames.ack_data(posted.message)))
         if posted.created:
             self.chat.metrics.messages_posted.inc()

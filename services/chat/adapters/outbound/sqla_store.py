@@ -29,6 +29,10 @@ from services.chat.adapters.outbound.sqla_moderation import SqlaReportStore, Sql
 from services.chat.adapters.outbound.sqla_rooms import SqlaMemberStore, SqlaRoomStore
 from services.chat.adapters.outbound.sqla_search import search_index
 from services.chat.adapters.outbound.sqla_tables import outbox
+from services.chat.adapters.outbound.sqla_word_filters import (
+    SqlaHeldMessageStore,
+    SqlaWordFilterStore,
+)
 from shared.db import Database
 from shared.outbox import Committed, OutboxWriter, write_with_outbox
 
@@ -58,6 +62,8 @@ class SqlaChatTx:
         self.audit = SqlaAuditLog(session)
         self.sanctions = SqlaSanctionStore(session)
         self.reports = SqlaReportStore(session)
+        self.word_filters = SqlaWordFilterStore(session)
+        self.held = SqlaHeldMessageStore(session)
 
 
 class SqlaChatUnitOfWork:

@@ -313,4 +313,42 @@ chat_reports = Table(
     Index("ix_chat_reports_status_room", "status", "room_id", "id"),
 )
 
+# Word filters (migration 0010): a rule of the server (room_id null) or of one room. A
+# removed rule keeps its row (deleted_at), so (max id, removed count) changes with every
+# change: what each replica's cache polls (`word_filter_cache.py`).
+chat_word_filters = Table(
+    "chat_word_filters", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("room_id", Integer, ForeignKey("chat_rooms.id", ondelete="CASCADE")),
+    Column("pattern", String(64), nullable=False),
+    Column("action", String(8), nullable=False),
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("deleted_at", UtcDateTime),
+    Index("ix_chat_word_filters_room", "room_id"),
+)
+
+# Posts a `hold` rule stopped (migration 0010): stored here instead of in the room, until a
+# moderator approves (posted as the author: message_id) or rejects them.
+chat_held_messages = Table(
+    "chat_held_messages", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("room_id", Integer, ForeignKey("chat_rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("client_msg_id", String(64)),
+    Column("thread_root_id", BigId),
+    Column("also_send_to_room", Boolean, nullable=False, server_default=sa_false()),
+    Column("attachment_ids", Text, nullable=False, default="[]"),  # JSON list
+    Column("scope", String(8), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("decided_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("decided_at", UtcDateTime),
+    Column("note", String(500)),
+    Column("message_id", BigId),
+    Index("ix_chat_held_messages_room", "room_id", "status", "id"),
+    Index("ix_chat_held_messages_user", "user_id", "client_msg_id"),
+)
+
 outbox = outbox_table(metadata)

@@ -21,6 +21,7 @@ import { $, current, inbox, socket, state, view } from './state.js';
 import { onThreadUpdated } from './threads.js';
 import { onTyping, renderTyping } from './typing.js';
 import { onUnread } from './unread.js';
+import { onHeldDecided } from './word-filters.js';
 
 const POLICY_RETRY_MS = 15000;
 
@@ -57,6 +58,8 @@ export function handleFrame(frame) {
     case 'report_created': return onReportCreated(data);
     case 'report_resolved': return onReportResolved(data);
     case 'moderation_updated': return onModerationUpdated(data);
+    case 'held_approved':
+    case 'held_rejected': return onHeldDecided(frame.type, data);
     case 'error': return onErrorFrame(data);
     default: return undefined; // pong, left
   }

@@ -7,6 +7,7 @@ import { syncModeration } from './moderation.js';
 import { renderMembersPanel } from './people-panel.js';
 import { syncPinsPanel } from './pins.js';
 import { $, current, state } from './state.js';
+import { syncFiltersPanel } from './word-filters.js';
 
 export function renderRoomChrome() {
   const room = current();
@@ -15,6 +16,7 @@ export function renderRoomChrome() {
   renderMembersPanel();
   syncPinsPanel();
   syncModeration();
+  syncFiltersPanel();
   $('welcome').hidden = Boolean(room);
   $('messages').hidden = !room;
   $('room-bar').hidden = !room;

@@ -11,6 +11,7 @@ import { renderRooms } from './room-list.js';
 import { addLive } from './room-sync.js';
 import { $, current, socket, state, view } from './state.js';
 import { stopTyping } from './typing.js';
+import { onHeldAck } from './word-filters.js';
 
 const ACK_TIMEOUT_MS = 10000;
 
@@ -99,6 +100,7 @@ export function renderPending(p) {
 }
 
 export function onAck(data) {
+  if (data.held) return onHeldAck(data); // a `hold` word filter: in review, not in the room
   const p = state.pending.get(data.client_msg_id);
   const room = state.rooms.get(data.room_id);
   if (!room) return;

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import Field
 
 from services.chat import use_cases
@@ -74,9 +74,11 @@ def hooks_router() -> APIRouter:
         return hook_data(await use_cases.delete_hook(chat.deps, who, room_id, hook_id))
 
     @router.post(HOOKS_PATH + "/{secret}")
-    async def post(secret: str, request: Request, chat: ChatDep) -> dict[str, Any]:
+    async def post(secret: str, request: Request, response: Response,
+                   chat: ChatDep) -> dict[str, Any]:
         """Post `text` into the hook's room as its bot (through the group commit, like any
-        post). Answers `{"ok": true, ...}` (Slack answers `ok`). Unknown or deleted hook:
+        post). Answers `{"ok": true, ...}` (Slack answers `ok`); a `hold` word filter answers 202
+        `{"ok": true, "held": true, "held_id", "room_id"}`. Unknown or deleted hook:
         404; over its budget: 429 with `Retry-After`."""
         body = await request.body()
         limit = chat.settings.hook_max_body_bytes
@@ -89,6 +91,10 @@ def hooks_router() -> APIRouter:
         text, username = hook_payload(body, request.headers.get("content-type", ""))
         posted = await use_cases.post_message(chat.deps, sender.actor, sender.hook.room_id,
                                               text, author_label=hook_label(username))
+        if isinstance(posted, use_cases.Held):  # a `hold` word filter: it waits for review
+            response.status_code = 202
+            return {"ok": True, "held": True, "held_id": posted.held.id,
+                    "room_id": posted.held.room_id}
         chat.metrics.messages_posted.inc()
         message = posted.message
         return {"ok": True, "message_id": message.id, "room_id": message.room_id,

@@ -10,7 +10,13 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import Field
 
 from services.chat import use_cases
-from services.chat.adapters.frames import member_data, message_data, room_data, unread_data
+from services.chat.adapters.frames import (
+    held_ack_data,
+    member_data,
+    message_data,
+    room_data,
+    unread_data,
+)
 from services.chat.adapters.inbound.http._deps import (
     ActorDep,
     Body,
@@ -167,13 +173,17 @@ def chat_router() -> APIRouter:
                    chat: ChatDep) -> dict[str, Any]:
         """Post without a socket; a retried `client_msg_id` answers 200 with the first one.
         Charged to the sender's frame budget, as a post over the WebSocket is (429). A bot
-        token needs `post:<room_id>`."""
+        token needs `post:<room_id>`. A `hold` word filter answers 202 with the held ack
+        (`held: true`, `held_id`)."""
         charge_post(chat, who)
         posted = await use_cases.post_message(chat.deps, who, room_id, body.content,
                                               body.client_msg_id,
                                               thread_root_id=body.thread_root_id,
                                               also_send_to_room=body.also_send_to_room,
                                               attachment_ids=body.attachment_ids)
+        if isinstance(posted, use_cases.Held):  # a `hold` word filter: 202, not posted
+            response.status_code = status.HTTP_202_ACCEPTED
+            return held_ack_data(posted.held)
         if not posted.created:
             response.status_code = status.HTTP_200_OK
         else:
