@@ -54,7 +54,7 @@ class SqlaDmStore:
         for r in rows:
             found[r.room_id].append(Member(r.room_id, r.user_id, r.username, r.role,
                                            r.joined_at, r.read_seq, r.display_name,
-                                           bool(r.is_bot)))
+                                           is_bot=bool(r.is_bot)))
         return found
 
     async def people(self, prefix: str, limit: int) -> list[User]:
