@@ -23,6 +23,9 @@ from services.notifications.ports import Sent, WebhookDeps
 from shared.contracts import AuditRecorded
 from tests.unit.notifications.fakes import T0, FixedClock, InMemoryNotificationsUnitOfWork
 
+pytest.register_assert_rewrite("tests.unit.notifications.webhook_store_contract")
+from tests.unit.notifications.webhook_store_contract import WebhookStoreContract  # noqa: E402
+
 ADMIN = 1
 
 
@@ -175,3 +178,9 @@ async def test_a_deleted_webhooks_deliveries_are_dropped_unsent() -> None:
     await use_cases.delete_webhook(deps, ADMIN, delivery.webhook_id)
     outcome = await use_cases.attempt_delivery(deps, delivery, 1)
     assert (outcome.verdict, outcome.dead, sender.requests) == ("give_up", False, [])
+
+
+class TestInMemoryWebhookStore(WebhookStoreContract):
+    @pytest.fixture
+    def uow(self) -> InMemoryNotificationsUnitOfWork:
+        return InMemoryNotificationsUnitOfWork()
