@@ -11,6 +11,7 @@ from services.chat.use_cases.accounts import (
     register,
 )
 from services.chat.use_cases.administration import deactivate_user, ensure_admin, reactivate_user
+from services.chat.use_cases.audit import AuditPage, audit_log
 from services.chat.use_cases.avatars import avatar_file, avatar_ids, remove_avatar, set_avatar
 from services.chat.use_cases.dms import OpenedDm, dm_members, find_people, open_dm
 from services.chat.use_cases.file_access import Download, download, readable_file
@@ -56,6 +57,7 @@ from services.chat.use_cases.uploads import Inspected, inspect_upload, store_upl
 
 __all__ = [
     "HISTORY_MAX_PAGE",
+    "AuditPage",
     "Download",
     "HistoryPage",
     "Inspected",
@@ -67,6 +69,7 @@ __all__ = [
     "SearchPage",
     "ThreadPage",
     "add_reaction",
+    "audit_log",
     "authenticate",
     "avatar_file",
     "avatar_ids",

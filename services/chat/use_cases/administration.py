@@ -7,6 +7,7 @@ from services.chat.domain import Actor, Conflict, Invalid, NotFound, User
 from services.chat.ports import ChatDeps, ChatTx
 from services.chat.use_cases._access import require_admin
 from services.chat.use_cases.accounts import register
+from services.chat.use_cases.audit import record
 from services.chat.use_cases.sessions import revocation_events, revoked_here
 from shared.contracts import UserDeactivated, UserReactivated
 
@@ -34,6 +35,7 @@ async def deactivate_user(deps: ChatDeps, actor: Actor, user_id: int) -> User:
         await tx.users.update_account(user)
         await tx.outbox.add(UserDeactivated(user_id=user.id, username=user.username,
                                             deactivated_by=admin_id, deactivated_at=now), now)
+        await record(tx, now, actor, "user.deactivate", "user", user.id)
         revoked = await tx.sessions.revoke_all(user.id, now, "deactivated")
         await revocation_events(deps, tx, revoked, "deactivated")
     await revoked_here(deps, revoked)
@@ -52,6 +54,7 @@ async def reactivate_user(deps: ChatDeps, actor: Actor, user_id: int) -> User:
         await tx.users.update_account(user)
         await tx.outbox.add(UserReactivated(user_id=user.id, username=user.username,
                                             reactivated_by=admin_id, reactivated_at=now), now)
+        await record(tx, now, actor, "user.reactivate", "user", user.id)
     return user
 
 
