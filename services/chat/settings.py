@@ -9,7 +9,11 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.contracts.permissions import CHAT_FILES_BUCKET, CHAT_THROTTLE_BUCKET
+from shared.contracts.permissions import (
+    CHAT_AUDIT_DURABLE,
+    CHAT_FILES_BUCKET,
+    CHAT_THROTTLE_BUCKET,
+)
 from shared.nats_settings import NatsSettings
 
 # What the multipart framing and other parts may add to an uploaded file's bytes.
@@ -52,6 +56,9 @@ class ChatSettings(NatsSettings):
     signup_limit_per_account: str = "5/minute"
     signup_limit_per_address: str = "50/hour"
     throttle_kv_bucket: str = CHAT_THROTTLE_BUCKET
+    # The durable consumer of other services' audited actions (`AuditRecorded`, written
+    # into chat_audit); the replicas share it. The NATS permissions are written for this.
+    audit_durable_name: str = CHAT_AUDIT_DURABLE
 
     # Browser origins allowed to open a WebSocket; empty means same-origin only. Clients
     # that send no Origin (scripts, bots) are not browsers and are let through.

@@ -36,6 +36,8 @@ ADMIN_USER = "admin"
 CHAT_THROTTLE_BUCKET = "CHAT_THROTTLE"
 # Uploaded files under CHAT_BLOBS=nats (a JetStream Object Store bucket).
 CHAT_FILES_BUCKET = "CHAT_FILES"
+# Other services' audited actions (`AuditRecorded`), into chat's audit log.
+CHAT_AUDIT_DURABLE = "chat-audit"
 PRESENCE_BUCKET = "PRESENCE"
 PRESENCE_LEASES_BUCKET = "PRESENCE_LEASES"
 NOTIFICATIONS_DURABLE = "notifications"
@@ -88,7 +90,8 @@ USES: dict[Service, Uses] = {
                    LIVE_BROADCAST_RECEIPTS, LIVE_SERVICE_HEARTBEAT, PRESENCE_USERS_RPC),
         # Presence changes reach chat as a core subscription on the event's subject.
         subscribes=(LIVE_ROOMS, LIVE_USERS, LIVE_BROADCAST, spec_for(PresenceChanged).subject),
-        kv_buckets=(CHAT_THROTTLE_BUCKET,), object_buckets=(CHAT_FILES_BUCKET,)),
+        kv_buckets=(CHAT_THROTTLE_BUCKET,), object_buckets=(CHAT_FILES_BUCKET,),
+        more_durables=(CHAT_AUDIT_DURABLE,)),
     "presence": Uses(
         # Several instances (PRESENCE_PARTITIONS) ask each other on rpc.presence.peer.<id>
         # and hold their partitions' leases in a bucket of their own.

@@ -11,7 +11,7 @@ from services.chat.use_cases.accounts import (
     register,
 )
 from services.chat.use_cases.administration import deactivate_user, ensure_admin, reactivate_user
-from services.chat.use_cases.audit import AuditPage, audit_log
+from services.chat.use_cases.audit import AuditPage, audit_log, record_recorded
 from services.chat.use_cases.avatars import avatar_file, avatar_ids, remove_avatar, set_avatar
 from services.chat.use_cases.dms import OpenedDm, dm_members, find_people, open_dm
 from services.chat.use_cases.file_access import Download, download, readable_file
@@ -108,6 +108,7 @@ __all__ = [
     "present_members",
     "reactivate_user",
     "readable_file",
+    "record_recorded",
     "recover",
     "register",
     "remove_avatar",

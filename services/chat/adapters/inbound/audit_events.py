@@ -1,0 +1,38 @@
+"""The audit log's entries from other services: a durable consumer of `AuditRecorded`
+(`events.notifications.audit.recorded`: outgoing webhooks created or deleted) that writes
+each into `chat_audit` once, whichever replica gets it."""
+
+from __future__ import annotations
+
+import logging
+
+from services.chat import use_cases
+from services.chat.domain.audit import AUDIT_REASON_MAX_CHARS, AuditEntry
+from services.chat.ports import ChatDeps
+from shared.bus import EventBus, Subscription
+from shared.contracts import AuditRecorded, CloudEvent, spec_for
+
+log = logging.getLogger(__name__)
+
+SUBJECT = spec_for(AuditRecorded).subject
+
+
+async def consume_audit_events(bus: EventBus, deps: ChatDeps, *, durable: str,
+                               max_deliver: int = 10) -> Subscription:
+    async def on_event(event: CloudEvent) -> None:
+        try:
+            recorded = event.payload()
+        except (KeyError, ValueError) as exc:  # never parses: acknowledged, logged
+            log.error("unreadable audit event %s: %r", event.id, exc)
+            return
+        assert isinstance(recorded, AuditRecorded)
+        written = await use_cases.record_recorded(deps, AuditEntry(
+            at=recorded.at, actor_id=recorded.actor_id, action=recorded.action[:40],
+            target_type=recorded.target_type[:20], target_id=recorded.target_id,
+            room_id=recorded.room_id,
+            reason=recorded.reason[:AUDIT_REASON_MAX_CHARS] if recorded.reason else None,
+            details=dict(recorded.details)))
+        if not written:
+            log.info("audit event %s was written before", event.id)
+
+    return await bus.consume(durable, (SUBJECT,), on_event, max_deliver=max_deliver)
