@@ -34,6 +34,8 @@ from tests.integration.notifications.harness import (
 )
 from tests.integration.notifications.webhook_receiver import Receiver, receiving
 
+ROOT = Path(__file__).resolve().parents[3]
+
 
 def webhook_settings(tmp_path: Path, nats_url: str, keys: Keys, **overrides: Any) -> Any:
     """A queue of the test's own (stream, subjects, durables) and quick retries; the local
@@ -240,3 +242,39 @@ async def test_no_redirect_is_followed(receiver: Receiver) -> None:
         await sender.aclose()
     await asyncio.sleep(0)
     assert [r.path for r in receiver.requests] == ["/moved"]
+
+
+async def test_deliveries_under_the_notifications_nats_user(
+        tmp_path: Path, keys: Keys, receiver: Receiver) -> None:
+    """On a server with the generated permissions and the default names: the
+    notifications user may make the queue, fan out into it, consume and acknowledge it."""
+    from services.launcher import NatsServerProcess
+    from services.up_nats import new_password
+    from shared.contracts.permissions import ADMIN_USER, PASSWORD_VARS
+    from tests.integration.notifications.harness import feed
+
+    passwords = {user: new_password() for user in PASSWORD_VARS}
+    server = NatsServerProcess(
+        tmp_path / "nats", jetstream=False, config=ROOT / "infra" / "nats" / "nats.conf",
+        env={var: passwords[user] for user, var in PASSWORD_VARS.items()},
+        extra_args=["-sd", str(tmp_path / "nats" / "jetstream")])
+    await server.astart(20)
+    try:
+        settings = notifications_settings(
+            tmp_path / "data", server.url, keys, durable_name="notifications",
+            nats_user="notifications", nats_password=passwords["notifications"],
+            webhook_retry_base_secs=0.02, webhook_allowed_networks=["127.0.0.0/8"])
+        receiver.statuses["/secure"] = [500, 200]
+        admin_url = server.url.replace("nats://", f"nats://{ADMIN_USER}:"
+                                       f"{passwords[ADMIN_USER]}@")
+        async with feed(admin_url) as events, running(settings) as service:
+            alice = await events.user()
+            room = await events.room([(alice, "admin")])
+            hook = await create(service, keys, receiver.url("/secure"), [room])
+            await events.post(room, alice, "as the notifications user")
+            await eventually(lambda: receiver.answered.get("/secure") == 2,
+                             what="a retried delivery")
+            status = await eventually(lambda: _delivered(service, keys, hook["id"], 1))
+            assert status["failed_attempts"] == 1
+    finally:
+        server.stop()
