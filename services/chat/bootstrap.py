@@ -1,5 +1,6 @@
 """The composition root: `wire()` builds every adapter from settings (each one overridable);
-`running()` starts them and stops them again. Nothing connects at import or in `wire()`."""
+`running()` starts them and stops them again. Nothing connects at import or in `wire()`.
+Longer than 300 lines because it is the one place every adapter is built and started."""
 
 from __future__ import annotations
 
@@ -255,9 +256,7 @@ async def running(chat: Chat) -> AsyncIterator[Chat]:
                                                    on_revoked=chat.revocations.on_event))
         await subscribed(stack, subscribe_presence(chat.bus, chat.deps, chat.hub,
                                                    chat.presence))
-        # Other services' audited actions into chat_audit (replicas share the durable).
-        await subscribed(stack, consume_audit_events(chat.bus, chat.deps,
-                                                     durable=settings.audit_durable_name))
+        await subscribed(stack, consume_audit_events(chat.bus, chat.deps, settings))
         run_task(stack, publish_heartbeats(
             chat.bus, service="chat", instance_id=settings.replica_id, version=VERSION,
             started_at=chat.started_at, interval_secs=settings.service_heartbeat_secs,

@@ -9,6 +9,7 @@ from services.chat import use_cases
 from services.chat.adapters.inbound.audit_events import consume_audit_events
 from services.chat.domain.audit import AuditEntry
 from services.chat.ports import ChatDeps
+from services.chat.settings import ChatSettings
 from shared.bus.memory import InMemoryEventBus
 from shared.contracts import AuditRecorded, new_event
 from tests.unit.chat.fakes import T0, InMemoryChatUnitOfWork
@@ -40,7 +41,7 @@ async def test_the_consumer_writes_each_event_once_despite_a_redelivery(
     bus = InMemoryEventBus()
     await bus.connect()
     try:
-        await consume_audit_events(bus, deps, durable="chat-audit-test")
+        await consume_audit_events(bus, deps, ChatSettings(audit_durable_name="audit-test"))
         subject, first = new_event(hook_created(), source="tests")
         # The same event stored again under another id (an outbox relayed twice).
         _, second = new_event(hook_created(), source="tests")

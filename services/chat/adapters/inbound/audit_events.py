@@ -9,6 +9,7 @@ import logging
 from services.chat import use_cases
 from services.chat.domain.audit import AUDIT_REASON_MAX_CHARS, AuditEntry
 from services.chat.ports import ChatDeps
+from services.chat.settings import ChatSettings
 from shared.bus import EventBus, Subscription
 from shared.contracts import AuditRecorded, CloudEvent, spec_for
 
@@ -17,8 +18,10 @@ log = logging.getLogger(__name__)
 SUBJECT = spec_for(AuditRecorded).subject
 
 
-async def consume_audit_events(bus: EventBus, deps: ChatDeps, *, durable: str,
+async def consume_audit_events(bus: EventBus, deps: ChatDeps, settings: ChatSettings,
                                max_deliver: int = 10) -> Subscription:
+    """On the durable `settings.audit_durable_name`, shared by the replicas."""
+
     async def on_event(event: CloudEvent) -> None:
         try:
             recorded = event.payload()
@@ -35,4 +38,5 @@ async def consume_audit_events(bus: EventBus, deps: ChatDeps, *, durable: str,
         if not written:
             log.info("audit event %s was written before", event.id)
 
-    return await bus.consume(durable, (SUBJECT,), on_event, max_deliver=max_deliver)
+    return await bus.consume(settings.audit_durable_name, (SUBJECT,), on_event,
+                             max_deliver=max_deliver)
