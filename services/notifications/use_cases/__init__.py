@@ -27,6 +27,7 @@ from services.notifications.use_cases.webhooks import (
     create_webhook,
     delete_webhook,
     fan_out,
+    fan_out_failed,
     list_webhooks,
 )
 
@@ -42,6 +43,7 @@ __all__ = [
     "decisions",
     "delete_webhook",
     "fan_out",
+    "fan_out_failed",
     "list_inbox",
     "list_webhooks",
     "mark_all_read",

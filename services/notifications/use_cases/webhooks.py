@@ -98,6 +98,15 @@ async def fan_out(deps: WebhookDeps, subject: str, event_id: str, data: dict[str
     return len(wanted)
 
 
+async def fan_out_failed(deps: WebhookDeps, event_id: str, event_type: str, payload: bytes,
+                         error: str) -> None:
+    """An event whose deliveries could not be queued however often it was tried (the
+    queue's stream away): kept in `ntf_dead_letters` for an operator, as the inbox's are."""
+    async with deps.uow.write() as tx:
+        await tx.dead_letters.add(event_id, event_type, payload, f"webhook fan-out: {error}",
+                                  deps.clock.now())
+
+
 def delivery_body(delivery: Delivery, timestamp: int) -> bytes:
     return orjson.dumps({"event": delivery.event, "data": delivery.data,
                          "delivery_id": delivery.delivery_id, "ts": timestamp})

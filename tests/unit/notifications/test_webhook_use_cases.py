@@ -184,3 +184,11 @@ class TestInMemoryWebhookStore(WebhookStoreContract):
     @pytest.fixture
     def uow(self) -> InMemoryNotificationsUnitOfWork:
         return InMemoryNotificationsUnitOfWork()
+
+
+async def test_an_event_that_cannot_be_fanned_out_is_kept_as_a_dead_letter() -> None:
+    deps, uow, _ = make_deps()
+    await use_cases.fan_out_failed(deps, "ev9", "tertulia.chat.message.created.v1", b"{}",
+                                   "PublishFailed('no stream')")
+    [(event_id, _, _, error, at)] = uow.state.dead_letters
+    assert (event_id, error, at) == ("ev9", "webhook fan-out: PublishFailed('no stream')", T0)

@@ -5,12 +5,16 @@ attempts. Neither is on chat's path: chat has published and moved on long before
 
 from __future__ import annotations
 
+import logging
+
 from services.notifications import use_cases
 from services.notifications.adapters.metrics import NotificationsMetrics
 from services.notifications.domain.webhooks import WEBHOOK_SUBJECTS, Delivery
 from services.notifications.ports import DeliveryHandler, Outcome, WebhookDeps
 from shared.bus import EventBus, Subscription
 from shared.contracts import CloudEvent, spec_for_type
+
+log = logging.getLogger(__name__)
 
 
 async def consume_for_webhooks(bus: EventBus, deps: WebhookDeps, metrics: NotificationsMetrics,
@@ -24,7 +28,14 @@ async def consume_for_webhooks(bus: EventBus, deps: WebhookDeps, metrics: Notifi
         if queued:
             metrics.webhook_deliveries_queued.inc(queued)
 
-    return await bus.consume(durable, WEBHOOK_SUBJECTS, on_event, max_deliver=max_deliver)
+    async def on_dead_letter(event: CloudEvent, exc: BaseException) -> None:
+        metrics.events_dead_lettered.inc()
+        log.error("webhook fan-out gave up on an event", extra={"fields": {
+            "event_id": event.id, "type": event.type, "error": repr(exc)}})
+        await use_cases.fan_out_failed(deps, event.id, event.type, event.to_bytes(), repr(exc))
+
+    return await bus.consume(durable, WEBHOOK_SUBJECTS, on_event, max_deliver=max_deliver,
+                             on_dead_letter=on_dead_letter)
 
 
 def delivery_handler(deps: WebhookDeps, metrics: NotificationsMetrics) -> DeliveryHandler:
