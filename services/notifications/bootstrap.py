@@ -25,7 +25,6 @@ from services.notifications.adapters.outbound.memory_viewing import MemoryViewin
 from services.notifications.adapters.outbound.nats_delivery_queue import (
     MemoryDeliveryQueue,
     NatsDeliveryQueue,
-    start_at_new_events,
 )
 from services.notifications.adapters.outbound.sqla_store import SqlaNotificationsUnitOfWork
 from services.notifications.adapters.outbound.sqla_tables import outbox
@@ -41,6 +40,7 @@ from services.notifications.settings import NotificationsSettings
 from shared.auth import TokenKeys, TokenVerifier, follow_revocations
 from shared.bus import EventBus, Exclusive, Subscription
 from shared.bus.nats import NatsEventBus
+from shared.bus.nats_at_end import create_at_end
 from shared.db import Database
 from shared.lifecycle import connect_bus, open_database, run_relay, run_task, subscribed
 from shared.observability import publish_heartbeats
@@ -133,8 +133,8 @@ async def _start_webhooks(stack: AsyncExitStack, svc: Notifications) -> None:
     stack.push_async_callback(svc.sender.aclose)
     if isinstance(svc.queue, NatsDeliveryQueue):
         await svc.queue.setup()
-        await start_at_new_events(svc.bus, settings.webhook_durable_name,  # type: ignore[arg-type]
-                                  WEBHOOK_SUBJECTS, settings.max_deliver)
+        await create_at_end(svc.bus, settings.webhook_durable_name,  # type: ignore[arg-type]
+                            WEBHOOK_SUBJECTS, settings.max_deliver)
     await subscribed(stack, svc.queue.serve(delivery_handler(svc.webhooks, svc.metrics),
                                             settings.webhook_concurrency))
     await subscribed(stack, consume_for_webhooks(

@@ -11,6 +11,8 @@ from services.chat.domain.audit import AUDIT_REASON_MAX_CHARS, AuditEntry
 from services.chat.ports import ChatDeps
 from services.chat.settings import ChatSettings
 from shared.bus import EventBus, Subscription
+from shared.bus.nats import NatsEventBus
+from shared.bus.nats_at_end import create_at_end
 from shared.contracts import AuditRecorded, CloudEvent, spec_for
 
 log = logging.getLogger(__name__)
@@ -20,7 +22,9 @@ SUBJECT = spec_for(AuditRecorded).subject
 
 async def consume_audit_events(bus: EventBus, deps: ChatDeps, settings: ChatSettings,
                                max_deliver: int = 10) -> Subscription:
-    """On the durable `settings.audit_durable_name`, shared by the replicas."""
+    """On the durable `settings.audit_durable_name`, shared by the replicas, created at
+    the stream's end on chat's first start: an audited action of another service needs an
+    administrator's token, which chat issues, so chat has started before any."""
 
     async def on_event(event: CloudEvent) -> None:
         try:
@@ -38,5 +42,7 @@ async def consume_audit_events(bus: EventBus, deps: ChatDeps, settings: ChatSett
         if not written:
             log.info("audit event %s was written before", event.id)
 
+    if isinstance(bus, NatsEventBus):
+        await create_at_end(bus, settings.audit_durable_name, (SUBJECT,), max_deliver)
     return await bus.consume(settings.audit_durable_name, (SUBJECT,), on_event,
                              max_deliver=max_deliver)

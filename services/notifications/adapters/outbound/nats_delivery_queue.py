@@ -33,7 +33,6 @@ from services.notifications.domain.webhooks import Delivery
 from services.notifications.ports import DeliveryHandler
 from shared.bus import PublishFailed
 from shared.bus.nats import NatsEventBus
-from shared.contracts import EVENTS_STREAM
 
 log = logging.getLogger(__name__)
 
@@ -54,24 +53,6 @@ def decode(raw: bytes) -> Delivery:
     d: dict[str, Any] = orjson.loads(raw)
     return Delivery(d["delivery_id"], int(d["webhook_id"]), d["event"], d["data"],
                     d["event_id"], datetime.fromisoformat(d["occurred_at"]))
-
-
-async def start_at_new_events(bus: NatsEventBus, durable: str, subjects: Sequence[str],
-                              max_deliver: int) -> None:
-    """Create the fan-out's durable on EVENTS, if missing, at the stream's end: a webhook
-    gets the events from its creation on, and a first start does not fan out the past.
-    `bus.consume` then binds to it as it is (same filters, max_deliver and ack wait)."""
-    js = bus.jetstream
-    try:
-        await js.consumer_info(EVENTS_STREAM, durable)
-        return
-    except nats.js.errors.NotFoundError:
-        pass
-    with contextlib.suppress(nats.js.errors.BadRequestError):  # another instance made it
-        await js.add_consumer(EVENTS_STREAM, ConsumerConfig(
-            name=durable, durable_name=durable, ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.NEW, ack_wait=bus.ack_wait_secs,
-            max_deliver=max_deliver, filter_subjects=list(subjects)))
 
 
 class NatsDeliveryQueue:
