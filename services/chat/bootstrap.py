@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from services.chat import use_cases
 from services.chat.adapters import frames
+from services.chat.adapters.inbound.audit_events import consume_audit_events
 from services.chat.adapters.inbound.hook_limit import HookLimiter, window_secs
 from services.chat.adapters.inbound.rate_limit import RateLimiter
 from services.chat.adapters.inbound.subscriptions import subscribe_presence
@@ -269,6 +270,7 @@ async def running(chat: Chat) -> AsyncIterator[Chat]:
                                                    on_revoked=chat.revocations.on_event))
         await subscribed(stack, subscribe_presence(chat.bus, chat.deps, chat.hub,
                                                    chat.presence))
+        await subscribed(stack, consume_audit_events(chat.bus, chat.deps, settings))
         run_task(stack, publish_heartbeats(
             chat.bus, service="chat", instance_id=settings.replica_id, version=VERSION,
             started_at=chat.started_at, interval_secs=settings.service_heartbeat_secs,

@@ -386,6 +386,10 @@ class AuditLog(Protocol):
     own transaction, so both commit or neither does."""
 
     async def add(self, entry: AuditEntry) -> None: ...
+    async def exists(self, entry: AuditEntry) -> bool:
+        """An entry of the same action, target, actor and instant is there already (an
+        `AuditRecorded` event applied before: its redelivery)."""
+        ...
     async def page(self, *, before_id: int | None, limit: int, action: str | None = None,
                    actor_id: int | None = None, room_id: int | None = None
                    ) -> list[AuditEntry]:

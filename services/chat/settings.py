@@ -10,7 +10,11 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from services.chat.domain.admin import ServerSettings, SettingsCache
-from shared.contracts.permissions import CHAT_FILES_BUCKET, CHAT_THROTTLE_BUCKET
+from shared.contracts.permissions import (
+    CHAT_AUDIT_DURABLE,
+    CHAT_FILES_BUCKET,
+    CHAT_THROTTLE_BUCKET,
+)
 from shared.nats_settings import NatsSettings
 
 # What the multipart framing and other parts may add to an uploaded file's bytes.
@@ -57,6 +61,9 @@ class ChatSettings(NatsSettings):
     # notation and bucket) and the largest body one takes (413 above it).
     hook_rate_limit: str = "60/minute"
     hook_max_body_bytes: int = Field(default=16 * 1024, ge=256)
+    # The durable consumer of other services' audited actions (`AuditRecorded`, written
+    # into chat_audit); the replicas share it. The NATS permissions are written for this.
+    audit_durable_name: str = CHAT_AUDIT_DURABLE
 
     # Browser origins allowed to open a WebSocket; empty means same-origin only. Clients
     # that send no Origin (scripts, bots) are not browsers and are let through.

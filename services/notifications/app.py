@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from services.notifications import bootstrap
 from services.notifications.adapters.inbound.http import inbox_router
+from services.notifications.adapters.inbound.webhooks_http import webhooks_router
 from services.notifications.domain import NotificationsError
 from services.notifications.settings import NotificationsSettings
 from shared.problems import service_problem
@@ -28,5 +29,7 @@ def create_app(settings: NotificationsSettings | None = None, **overrides: Any) 
     app.state.notifications = svc
     app.state.token_verifier = svc.keys  # `shared.auth.fastapi` verifies with it
 
+    # Before the inbox's routes: `/{notification_id}/read` must not shadow these.
+    app.include_router(webhooks_router())
     app.include_router(inbox_router())
     return app

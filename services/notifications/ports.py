@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,13 @@ from services.notifications.domain import (
     Member,
     NewNotification,
     Notification,
+)
+from services.notifications.domain.webhooks import (
+    Delivery,
+    NewWebhook,
+    Target,
+    Verdict,
+    Webhook,
 )
 
 
@@ -140,6 +148,22 @@ class Outbox(Protocol):
         ...
 
 
+class WebhookStore(Protocol):
+    """Outgoing webhooks and how their deliveries went (`ntf_webhooks`)."""
+
+    async def add(self, new: NewWebhook) -> Webhook: ...
+    async def get(self, webhook_id: int) -> Webhook | None: ...
+    async def all(self) -> list[Webhook]:
+        """Oldest first."""
+        ...
+    async def remove(self, webhook_id: int) -> bool: ...
+    async def record(self, webhook_id: int, verdict: Verdict, at: datetime,
+                     error: str | None, dead: bool) -> None:
+        """Count one attempt: delivered (the last success), or failed (the last failure
+        and its error; `dead`: the delivery was given up). A removed webhook: nothing."""
+        ...
+
+
 class NotificationsTx(Protocol):
     """One database transaction with every store the core touches."""
 
@@ -154,6 +178,7 @@ class NotificationsTx(Protocol):
     processed: ProcessedEvents
     dead_letters: DeadLetters
     outbox: Outbox
+    webhooks: WebhookStore
 
 
 class NotificationsUnitOfWork(Protocol):
@@ -186,3 +211,68 @@ class NotificationsDeps:
     broadcast_max_chars: int = 4000
     live_max_age_secs: float = 300.0
     source: str = "tertulia/notifications"
+
+
+# --- outgoing webhooks ------------------------------------------------------------------------
+
+
+class DeliveryQueue(Protocol):
+    """Durable: a delivery enqueued survives restarts until it is done or given up."""
+
+    async def enqueue(self, deliveries: Sequence[Delivery]) -> None:
+        """Returns once every one is stored; raises otherwise (the caller retries the
+        event). The same `delivery_id` twice is stored once (within the queue's window)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What one HTTP attempt got: a status, or an error before any (`retryable` for
+    network trouble and timeouts; a refused destination is not)."""
+
+    status: int | None
+    error: str | None = None
+    retryable: bool = True
+
+
+class WebhookSender(Protocol):
+    async def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> Sent:
+        """POST `body` to `url`, to an address `check` would accept (resolved again now),
+        within the sender's timeout, following no redirect."""
+        ...
+
+
+class DestinationGuard(Protocol):
+    async def check(self, target: Target) -> None:
+        """Resolve the host (without blocking) and raise `DestinationRefused` unless every
+        address it has may be reached."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one attempt: `retry_in_secs` set when it is to be tried again."""
+
+    verdict: Verdict
+    retry_in_secs: float | None = None
+    dead: bool = False
+    error: str | None = None
+
+
+# Attempt `n` (1, 2, ...) of a queued delivery; the queue acks, retries or drops by it.
+DeliveryHandler = Callable[[Delivery, int], Awaitable[Outcome]]
+
+
+@dataclass(slots=True)
+class WebhookDeps:
+    """What the webhook use cases touch (`bootstrap.wire`); the tests pass fakes."""
+
+    uow: NotificationsUnitOfWork
+    clock: Clock
+    queue: DeliveryQueue
+    sender: WebhookSender
+    guard: DestinationGuard
+    user_agent: str
+    max_attempts: int = 10
+    retry_base_secs: float = 5.0
+    retry_max_secs: float = 3600.0

@@ -4,12 +4,20 @@
 from __future__ import annotations
 
 import secrets
+from ipaddress import ip_network
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.contracts.permissions import NOTIFICATIONS_DURABLE, NOTIFICATIONS_LEASE_BUCKET
+from shared.contracts.permissions import (
+    NOTIFICATIONS_DURABLE,
+    NOTIFICATIONS_LEASE_BUCKET,
+    NOTIFICATIONS_WEBHOOKS_DURABLE,
+    WEBHOOKS_DELIVERIES_DURABLE,
+    WEBHOOKS_STREAM,
+    WEBHOOKS_SUBJECTS,
+)
 from shared.nats_settings import NatsSettings
 
 
@@ -72,8 +80,41 @@ class NotificationsSettings(NatsSettings):
     # address in the access log and the scheme of redirects. The gateway runs on 127.0.0.1.
     trusted_proxies: list[str] = ["127.0.0.1", "::1"]
 
+    # Outgoing webhooks (docs/operations.md, "Outgoing webhooks"): a durable of EVENTS
+    # fans chat's events out into the work-queue stream `webhook_stream` (subjects
+    # `<webhook_subject_prefix>.<webhook id>`), whose durable makes the HTTP attempts,
+    # `webhook_concurrency` at once, each within `webhook_timeout_secs` (resolving the
+    # name included); a failed one is tried again after `webhook_retry_base_secs`, doubling
+    # up to `webhook_retry_max_secs`, `webhook_max_attempts` attempts in all. The NATS
+    # permissions are written for the default names.
+    webhook_durable_name: str = NOTIFICATIONS_WEBHOOKS_DURABLE
+    webhook_stream: str = WEBHOOKS_STREAM
+    webhook_subject_prefix: str = WEBHOOKS_SUBJECTS.removesuffix(".>")
+    webhook_deliveries_durable: str = WEBHOOKS_DELIVERIES_DURABLE
+    webhook_timeout_secs: float = Field(10.0, gt=0, le=120)
+    webhook_max_attempts: int = Field(10, ge=1, le=100)
+    webhook_retry_base_secs: float = Field(5.0, ge=0.001)
+    webhook_retry_max_secs: float = Field(3600.0, ge=0.001)
+    webhook_concurrency: int = Field(16, ge=1, le=1000)
+    # Queued deliveries older than this are dropped by the stream (nobody retries that long).
+    webhook_queue_max_age_secs: float = Field(3 * 86400.0, ge=60)
+    # SSRF: webhooks reach public addresses only: a URL whose host has any private,
+    # loopback, link-local, multicast, reserved or unspecified address (IPv4-mapped and
+    # other IPv6 forms of those too) is refused at creation and at each attempt, unless
+    # `webhook_allow_private`, or the address is in one of `webhook_allowed_networks`
+    # (CIDRs, e.g. ["10.20.0.0/16"]).
+    webhook_allow_private: bool = False
+    webhook_allowed_networks: list[str] = []
+
     log_level: str = "INFO"
     log_json: bool = True
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ip_network(network, strict=False)  # a ValueError names the bad one
+        return value
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'notifications.db'}"

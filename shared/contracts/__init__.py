@@ -4,6 +4,7 @@ from shared.contracts.envelope import CloudEvent, new_event
 from shared.contracts.events import (
     EVENT_MODELS,
     EVENTS_STREAM,
+    AuditRecorded,
     BroadcastSent,
     EventSpec,
     FileDeleted,
@@ -76,6 +77,7 @@ __all__ = [
     "LIVE_VIEWING",
     "PRESENCE_PEER_RPC",
     "PRESENCE_USERS_RPC",
+    "AuditRecorded",
     "BroadcastReceipt",
     "BroadcastSent",
     "CloudEvent",

@@ -292,6 +292,21 @@ class BroadcastSent(_Event):
     sent_at: datetime
 
 
+class AuditRecorded(_Event):
+    """An administration action taken outside chat (an outgoing webhook created or
+    deleted, in notifications), for the audit log chat keeps: chat writes it into
+    `chat_audit`, once per event id. The fields are an audit entry's."""
+
+    at: datetime
+    actor_id: int | None
+    action: str
+    target_type: str
+    target_id: str | None = None
+    room_id: int | None = None
+    reason: str | None = None
+    details: dict[str, object] = {}
+
+
 @dataclass(frozen=True, slots=True)
 class EventSpec:
     model: type[BaseModel]
@@ -357,6 +372,9 @@ EVENT_MODELS: tuple[EventSpec, ...] = (
     EventSpec(NotificationSuppressed, "events.notifications.suppressed",
               "tertulia.notifications.suppressed.v1",
               "A notification was held back, with the reason."),
+    EventSpec(AuditRecorded, "events.notifications.audit.recorded",
+              "tertulia.notifications.audit.recorded.v1",
+              "An administration action outside chat, for chat's audit log."),
     EventSpec(BroadcastSent, "events.dashboard.broadcast.sent",
               "tertulia.dashboard.broadcast.sent.v1", "An operator sent a broadcast to everyone."),
 )

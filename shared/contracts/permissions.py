@@ -36,10 +36,19 @@ ADMIN_USER = "admin"
 CHAT_THROTTLE_BUCKET = "CHAT_THROTTLE"
 # Uploaded files under CHAT_BLOBS=nats (a JetStream Object Store bucket).
 CHAT_FILES_BUCKET = "CHAT_FILES"
+# Other services' audited actions (`AuditRecorded`), into chat's audit log.
+CHAT_AUDIT_DURABLE = "chat-audit"
 PRESENCE_BUCKET = "PRESENCE"
 PRESENCE_LEASES_BUCKET = "PRESENCE_LEASES"
 NOTIFICATIONS_DURABLE = "notifications"
 NOTIFICATIONS_LEASE_BUCKET = "NOTIFICATIONS_LEASE"
+# Outgoing webhooks: a second durable on EVENTS fans events out into the work-queue stream
+# WEBHOOKS (one message per delivery on `webhooks.deliver.<webhook id>`), whose own durable
+# makes the HTTP calls (services/notifications/adapters/outbound/nats_delivery_queue.py).
+NOTIFICATIONS_WEBHOOKS_DURABLE = "notifications-webhooks"
+WEBHOOKS_STREAM = "WEBHOOKS"
+WEBHOOKS_SUBJECTS = "webhooks.deliver.>"
+WEBHOOKS_DELIVERIES_DURABLE = "notifications-webhook-deliveries"
 
 LIVE_ROOMS = "live.room.*"
 LIVE_USERS = "live.user.*"
@@ -69,6 +78,10 @@ class Uses:
     # Its durable is exclusive (`shared/bus/nats_exclusive.py`): a new holder of the lease
     # reads the unacknowledged range from the stream by sequence (STREAM.MSG.GET).
     catches_up: bool = False
+    # More durables of EVENTS it keeps (beside `durable`, the one it catches up on).
+    more_durables: tuple[str, ...] = ()
+    # Streams of its own, with the durable it consumes each with: (stream, subjects, durable).
+    own_streams: tuple[tuple[str, str, str], ...] = ()
 
 
 USES: dict[Service, Uses] = {
@@ -77,7 +90,8 @@ USES: dict[Service, Uses] = {
                    LIVE_BROADCAST_RECEIPTS, LIVE_SERVICE_HEARTBEAT, PRESENCE_USERS_RPC),
         # Presence changes reach chat as a core subscription on the event's subject.
         subscribes=(LIVE_ROOMS, LIVE_USERS, LIVE_BROADCAST, spec_for(PresenceChanged).subject),
-        kv_buckets=(CHAT_THROTTLE_BUCKET,), object_buckets=(CHAT_FILES_BUCKET,)),
+        kv_buckets=(CHAT_THROTTLE_BUCKET,), object_buckets=(CHAT_FILES_BUCKET,),
+        more_durables=(CHAT_AUDIT_DURABLE,)),
     "presence": Uses(
         # Several instances (PRESENCE_PARTITIONS) ask each other on rpc.presence.peer.<id>
         # and hold their partitions' leases in a bucket of their own.
@@ -90,7 +104,9 @@ USES: dict[Service, Uses] = {
         subscribes=(LIVE_VIEWING,),
         durable=NOTIFICATIONS_DURABLE,
         kv_buckets=(NOTIFICATIONS_LEASE_BUCKET,),
-        catches_up=True),
+        catches_up=True,
+        more_durables=(NOTIFICATIONS_WEBHOOKS_DURABLE,),
+        own_streams=((WEBHOOKS_STREAM, WEBHOOKS_SUBJECTS, WEBHOOKS_DELIVERIES_DURABLE),)),
     "dashboard": Uses(
         publishes=(LIVE_BROADCAST, LIVE_SERVICE_HEARTBEAT),
         subscribes=(LIVE_CONNECTIONS, LIVE_SERVICE_HEARTBEAT, LIVE_BROADCAST_RECEIPTS),
@@ -136,14 +152,20 @@ def _follower_api() -> list[str]:
             f"{JS_API}.CONSUMER.DELETE.{EVENTS_STREAM}.*"]
 
 
-def _durable_api(durable: str) -> list[str]:
+def _durable_api(durable: str, stream: str = EVENTS_STREAM) -> list[str]:
     base = f"{JS_API}.CONSUMER"
-    return [f"{base}.INFO.{EVENTS_STREAM}.{durable}",
-            f"{base}.CREATE.{EVENTS_STREAM}.{durable}",
-            f"{base}.CREATE.{EVENTS_STREAM}.{durable}.>",
-            f"{base}.DURABLE.CREATE.{EVENTS_STREAM}.{durable}",
-            f"{base}.MSG.NEXT.{EVENTS_STREAM}.{durable}",
-            f"$JS.ACK.{EVENTS_STREAM}.{durable}.>"]
+    return [f"{base}.INFO.{stream}.{durable}",
+            f"{base}.CREATE.{stream}.{durable}",
+            f"{base}.CREATE.{stream}.{durable}.>",
+            f"{base}.DURABLE.CREATE.{stream}.{durable}",
+            f"{base}.MSG.NEXT.{stream}.{durable}",
+            f"$JS.ACK.{stream}.{durable}.>"]
+
+
+def _own_stream_api(stream: str, subjects: str, durable: str) -> list[str]:
+    # Its publishes (acknowledged: the reply comes to its inbox) and its stream's setup.
+    return [subjects, f"{JS_API}.STREAM.INFO.{stream}", f"{JS_API}.STREAM.CREATE.{stream}",
+            f"{JS_API}.STREAM.UPDATE.{stream}", *_durable_api(durable, stream)]
 
 
 def _kv_api(bucket: str) -> list[str]:
@@ -177,9 +199,10 @@ def _others_durables(service: str) -> list[str]:
     """Another service's durable consumer is off limits even through the follower's `*`."""
     denied = []
     for other in SERVICES:
-        durable = USES[other].durable
-        if other != service and durable is not None:
+        durables = [USES[other].durable, *USES[other].more_durables]
+        if other != service:
             denied += [f"{JS_API}.CONSUMER.{verb}.{EVENTS_STREAM}.{durable}"
+                       for durable in durables if durable is not None
                        for verb in ("MSG.NEXT", "INFO", "DELETE")]
     return denied
 
@@ -194,6 +217,10 @@ def permissions(service: Service) -> Permissions:
     subscribe = [*uses.subscribes, *uses.answers, f"{inbox_prefix(service)}.>"]
     if uses.durable is not None:
         publish += _durable_api(uses.durable)
+    for durable in uses.more_durables:
+        publish += _durable_api(durable)
+    for stream, subjects, durable in uses.own_streams:
+        publish += _own_stream_api(stream, subjects, durable)
     for bucket in uses.kv_buckets:
         publish += _kv_api(bucket)
     for bucket in uses.object_buckets:

@@ -11,7 +11,7 @@ from services.chat.use_cases.accounts import (
     register,
 )
 from services.chat.use_cases.administration import deactivate_user, ensure_admin, reactivate_user
-from services.chat.use_cases.audit import AuditPage, audit_log
+from services.chat.use_cases.audit import AuditPage, audit_log, record_recorded
 from services.chat.use_cases.avatars import avatar_file, avatar_ids, remove_avatar, set_avatar
 from services.chat.use_cases.bots import (
     IssuedToken,
@@ -181,6 +181,7 @@ __all__ = [
     "reactivate_user",
     "read_settings",
     "readable_file",
+    "record_recorded",
     "recover",
     "register",
     "reject_held",

@@ -23,6 +23,17 @@ async def record(tx: ChatTx, now: datetime, actor: Actor, action: str, target_ty
         reason=reason[:AUDIT_REASON_MAX_CHARS] if reason else None, details=details))
 
 
+async def record_recorded(deps: ChatDeps, entry: AuditEntry) -> bool:
+    """An action another service audited (`AuditRecorded`: an outgoing webhook created in
+    notifications), written once: a redelivered event finds its entry there (same action,
+    target, actor and instant) and writes nothing. False then."""
+    async with deps.uow.write() as tx:
+        if await tx.audit.exists(entry):
+            return False
+        await tx.audit.add(entry)
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class AuditPage:
     entries: list[AuditEntry]

@@ -32,3 +32,14 @@ class NotificationsMetrics:
             "tertulia_notifications_consumer_active",
             "1 while this instance holds the consumer's lease and applies events, 0 while it "
             "stands by", registry=r)
+        self.webhook_deliveries_queued = Counter(
+            "tertulia_notifications_webhook_deliveries_queued_total",
+            "Webhook deliveries queued (one per matching webhook and event)", registry=r)
+        self.webhook_attempts = Counter(
+            "tertulia_notifications_webhook_attempts_total",
+            "Webhook delivery attempts, by outcome (delivered, retry, give_up)", ["outcome"],
+            registry=r)
+        self.webhook_dead_lettered = Counter(
+            "tertulia_notifications_webhook_dead_lettered_total",
+            "Webhook deliveries given up (attempts exhausted, or refused for good)",
+            registry=r)

@@ -1,6 +1,7 @@
 """Notifications use cases, one module per capability: applying consumed events
 (`events`, with the handlers in `projection` and `notifying`), what the chat replicas say is
-on screen (`viewing`), the inbox, preferences, decisions, retention; `_outgoing` holds the
+on screen (`viewing`), the inbox, preferences, decisions, retention, outgoing webhooks
+(`webhooks`); `_outgoing` holds the
 effects and outbox events they share. Callers use the package (`use_cases.apply_event`):
 which module a use case lives in is this package's business."""
 
@@ -21,6 +22,14 @@ from services.notifications.use_cases.preferences import (
 )
 from services.notifications.use_cases.retention import purge_expired
 from services.notifications.use_cases.viewing import record_viewing
+from services.notifications.use_cases.webhooks import (
+    attempt_delivery,
+    create_webhook,
+    delete_webhook,
+    fan_out,
+    fan_out_failed,
+    list_webhooks,
+)
 
 __all__ = [
     "DECISIONS_PAGE",
@@ -29,8 +38,14 @@ __all__ = [
     "InboxPage",
     "RoomPreference",
     "apply_event",
+    "attempt_delivery",
+    "create_webhook",
     "decisions",
+    "delete_webhook",
+    "fan_out",
+    "fan_out_failed",
     "list_inbox",
+    "list_webhooks",
     "mark_all_read",
     "mark_read",
     "preferences",

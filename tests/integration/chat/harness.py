@@ -38,6 +38,9 @@ def chat_settings(data_dir: Path, nats_url: str, **overrides: Any) -> ChatSettin
         # The session's NATS outlives each test: a bucket per data directory keeps one
         # test's sign-ins (every test has an "alice") out of another's budget.
         "throttle_kv_bucket": "THROTTLE_" + hashlib.sha1(str(data_dir).encode()).hexdigest()[:16],
+        # And a durable of its own for other services' audit events (created at the
+        # stream's end): an earlier test's webhooks leave no entries in this one's log.
+        "audit_durable_name": "chat-audit-" + hashlib.sha1(str(data_dir).encode()).hexdigest()[:12],
     }
     values.update(overrides)
     return ChatSettings(**values)

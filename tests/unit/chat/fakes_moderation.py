@@ -21,6 +21,11 @@ class InMemoryAuditLog(MemoryStore[Any]):
         self._state.audit.append(replace(entry, details=dict(entry.details),
                                          actor_username=None))
 
+    async def exists(self, entry: AuditEntry) -> bool:
+        return any((e.action, e.at, e.target_type, e.target_id, e.actor_id)
+                   == (entry.action, entry.at, entry.target_type, entry.target_id,
+                       entry.actor_id) for e in self._state.audit)
+
     async def page(self, *, before_id: int | None, limit: int, action: str | None = None,
                    actor_id: int | None = None, room_id: int | None = None
                    ) -> list[AuditEntry]:

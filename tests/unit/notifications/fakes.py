@@ -22,6 +22,7 @@ from services.notifications.domain import (
     NewNotification,
     Notification,
 )
+from services.notifications.domain.webhooks import NewWebhook, Verdict, Webhook
 from services.notifications.ports import NotificationsDeps
 from tests.support.clocks import T0 as T0  # the fakes' start, imported by the tests from here
 from tests.support.clocks import FixedClock
@@ -58,6 +59,8 @@ class NotificationsState:
     events: list[BaseModel] = field(default_factory=list)
     # Like AUTOINCREMENT: a deleted notification's pk is never handed out again.
     last_pk: int = 0
+    webhooks: dict[int, Webhook] = field(default_factory=dict)
+    last_webhook_id: int = 0
 
 
 class _Store(MemoryStore[NotificationsState]):
@@ -281,6 +284,40 @@ class InMemoryDeadLetters(_Store):
         self._state.dead_letters.append((event_id, event_type, payload, error, now))
 
 
+class InMemoryWebhookStore(_Store):
+    async def add(self, new: NewWebhook) -> Webhook:
+        self._writing()
+        self._state.last_webhook_id += 1
+        webhook = Webhook(self._state.last_webhook_id, new.url, new.room_ids, new.events,
+                          new.secret, new.created_by, new.created_at)
+        self._state.webhooks[webhook.id] = webhook
+        return webhook
+
+    async def get(self, webhook_id: int) -> Webhook | None:
+        return self._state.webhooks.get(webhook_id)
+
+    async def all(self) -> list[Webhook]:
+        return [self._state.webhooks[k] for k in sorted(self._state.webhooks)]
+
+    async def remove(self, webhook_id: int) -> bool:
+        self._writing()
+        return self._state.webhooks.pop(webhook_id, None) is not None
+
+    async def record(self, webhook_id: int, verdict: Verdict, at: datetime,
+                     error: str | None, dead: bool) -> None:
+        self._writing()
+        webhook = self._state.webhooks.get(webhook_id)
+        if webhook is None:
+            return
+        s = webhook.status
+        if verdict == "delivered":
+            status = replace(s, delivered=s.delivered + 1, last_success_at=at)
+        else:
+            status = replace(s, failed_attempts=s.failed_attempts + 1, last_failure_at=at,
+                             last_error=error, dead_lettered=s.dead_lettered + int(dead))
+        self._state.webhooks[webhook_id] = replace(webhook, status=status)
+
+
 class InMemoryNotificationsTx:
     def __init__(self, state: NotificationsState, read_only: bool, source: str) -> None:
         self.users = InMemoryUserDirectory(state, read_only)
@@ -294,6 +331,7 @@ class InMemoryNotificationsTx:
         self.processed = InMemoryProcessedEvents(state, read_only)
         self.dead_letters = InMemoryDeadLetters(state, read_only)
         self.outbox = RecordingOutbox(state, read_only, source)
+        self.webhooks = InMemoryWebhookStore(state, read_only)
 
 
 class InMemoryNotificationsUnitOfWork(

@@ -32,6 +32,15 @@ class SqlaAuditLog:
         ).returning(chat_audit.c.id))
         entry.id = result.scalar_one()
 
+    async def exists(self, entry: AuditEntry) -> bool:
+        a = chat_audit.c
+        query = select(a.id).where(
+            a.action == entry.action, a.at == entry.at, a.target_type == entry.target_type,
+            a.target_id.is_(None) if entry.target_id is None else a.target_id == entry.target_id,
+            a.actor_id.is_(None) if entry.actor_id is None else a.actor_id == entry.actor_id,
+        ).limit(1)
+        return (await self._s.execute(query)).first() is not None
+
     async def page(self, *, before_id: int | None, limit: int, action: str | None = None,
                    actor_id: int | None = None, room_id: int | None = None
                    ) -> list[AuditEntry]:

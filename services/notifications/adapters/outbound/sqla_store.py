@@ -24,6 +24,7 @@ from services.notifications.adapters.outbound.sqla_projection import (
     SqlaThreadParticipants,
     SqlaUserDirectory,
 )
+from services.notifications.adapters.outbound.sqla_webhooks import SqlaWebhookStore
 from shared.db import Database
 from shared.outbox import Committed, OutboxWriter, write_with_outbox
 
@@ -62,6 +63,7 @@ class SqlaNotificationsTx:
         self.processed = SqlaProcessedEvents(conn)
         self.dead_letters = SqlaDeadLetters(conn)
         self.outbox = OutboxWriter(conn, t.outbox, source)
+        self.webhooks = SqlaWebhookStore(conn)
 
 
 class SqlaNotificationsUnitOfWork:

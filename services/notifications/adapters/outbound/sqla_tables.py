@@ -136,4 +136,25 @@ dead_letters = Table(
     Column("failed_at", UtcDateTime, nullable=False),
 )
 
+# --- outgoing webhooks (migration 0005) -------------------------------------------------------
+
+webhooks = Table(
+    "ntf_webhooks", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("room_ids", JSON, nullable=False),
+    Column("events", JSON, nullable=False),
+    # Signs every delivery (HMAC), so kept as it is; shown once, at creation.
+    Column("secret", String(100), nullable=False),
+    Column("created_by", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered", BigInteger, nullable=False, default=0),
+    Column("failed_attempts", BigInteger, nullable=False, default=0),
+    Column("dead_lettered", BigInteger, nullable=False, default=0),
+    Column("last_success_at", UtcDateTime),
+    Column("last_failure_at", UtcDateTime),
+    Column("last_error", String(500)),
+    sqlite_autoincrement=True,
+)
+
 outbox = outbox_table(metadata, "ntf_outbox")
