@@ -135,6 +135,8 @@ def create_admin(username: str, password: str | None, data_dir: Path | None = No
         "created": f"Created admin user {username!r}.",
         "promoted": f"User {username!r} existed; it is now an admin (password unchanged).",
         "exists": f"Admin user {username!r} already exists (password unchanged).",
+        "password_set": f"User {username!r} had no password (imported); it is now an admin "
+                        "with this password.",
     }
     print(messages.get(outcome, f"User {username!r}: {outcome}."))
     return 0
@@ -245,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     from services.backup import add_commands as add_backup_commands
 
     add_backup_commands(commands)
+    from services.exchange import add_commands as add_exchange_commands
+
+    add_exchange_commands(commands)
     return parser
 
 
@@ -278,6 +283,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from services.backup import run as run_backup_command
 
         return run_backup_command(args)
+    if args.command in ("export", "import"):
+        from services.exchange import run as run_exchange_command
+
+        return run_exchange_command(args)
     return create_admin(args.username, args.password, args.data_dir)
 
 

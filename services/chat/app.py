@@ -16,6 +16,7 @@ from services.chat.adapters.inbound.http import (
     auth_router,
     chat_router,
     dms_router,
+    export_router,
     files_router,
     jwks_router,
     people_router,
@@ -101,6 +102,7 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     app.include_router(avatars_router())
     app.include_router(files_router())
     app.include_router(search_router())
+    app.include_router(export_router())
     app.websockets = ChatWebSockets(chat)
     app.edge = behind_proxies(app.dispatch, settings.trusted_proxies,
                               settings.hsts_max_age_secs)

@@ -32,6 +32,7 @@ from services.chat.adapters.outbound.nats_kv_limits import NatsKvLimitsStorage
 from services.chat.adapters.outbound.nats_live_feed import BusLiveFeed
 from services.chat.adapters.outbound.security import Argon2PasswordHasher, SystemClock
 from services.chat.adapters.outbound.session_revocations import HubSessionRevocations
+from services.chat.adapters.outbound.sqla_export import SqlaExportSource
 from services.chat.adapters.outbound.sqla_store import SqlaChatUnitOfWork
 from services.chat.adapters.outbound.sqla_tables import outbox
 from services.chat.adapters.outbound.sqlite_joins import SqliteJoinReader
@@ -150,6 +151,7 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
         reactions_max_per_message=settings.reactions_max_per_message,
         blobs=blobs or file_wiring.blob_store(settings, bus),
         images=file_wiring.image_processor(settings), files=file_wiring.file_limits(settings),
+        exports=SqlaExportSource(db),
     )
     limiter = RateLimiter(settings.rate_limit_per_sec, settings.rate_limit_burst)
     gc_pauses = GcPauses(metrics.registry)

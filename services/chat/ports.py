@@ -11,7 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
@@ -27,6 +27,7 @@ from services.chat.domain import (
     Unread,
     User,
 )
+from services.chat.domain.export_format import ExportScope
 from services.chat.domain.files import StoredFile
 from services.chat.domain.marks import MessageEdit, MessageMarks, Pin
 from services.chat.domain.search import SearchQuery
@@ -282,6 +283,41 @@ class AvatarStore(Protocol):
         ...
 
 
+class ExportSource(Protocol):
+    """What an export holds (docs/protocol.md, Export format), read from one consistent
+    snapshot of the database."""
+
+    def records(self, scope: ExportScope) -> AsyncIterator[dict[str, Any]]:
+        """The scope's records in the format's order, without the header and the end line;
+        each type read in pages by key (bounded queries), never all at once."""
+        ...
+
+
+class ImportSource(Protocol):
+    """An export to import: its lines, read from the start on each call (the import reads
+    twice: to check, then to write), and the bytes an archive holds."""
+
+    def lines(self) -> AsyncIterator[tuple[int, dict[str, Any]]]:
+        """(line number, the line's JSON object), from line 1."""
+        ...
+    async def blob(self, name: str) -> AsyncIterator[bytes] | None:
+        """An archive member's bytes (`files/<id>`, `thumbnails/<id>`); None without one."""
+        ...
+
+
+class ImportTarget(Protocol):
+    """The database an import fills (`tertulia import`)."""
+
+    async def is_empty(self) -> bool:
+        """No account, room or message yet."""
+        ...
+    async def load(self, records: AsyncIterator[dict[str, Any]]) -> None:
+        """Write the (checked, normalized) records in one transaction, ids kept; a database
+        that is not empty by then is refused (`Conflict("not_empty")`). Nothing is written
+        when it raises."""
+        ...
+
+
 class ChatTx(Protocol):
     """One database transaction with every store the core writes to."""
 
@@ -404,4 +440,6 @@ class ChatDeps:
     blobs: BlobStore | None = None
     images: ImageProcessor | None = None
     files: FileLimits = field(default_factory=FileLimits)
+    # Export (`use_cases/export.py`): without one, the export endpoints answer 404.
+    exports: ExportSource | None = None
 

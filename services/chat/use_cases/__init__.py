@@ -13,8 +13,10 @@ from services.chat.use_cases.accounts import (
 from services.chat.use_cases.administration import deactivate_user, ensure_admin, reactivate_user
 from services.chat.use_cases.avatars import avatar_file, avatar_ids, remove_avatar, set_avatar
 from services.chat.use_cases.dms import OpenedDm, dm_members, find_people, open_dm
+from services.chat.use_cases.export import authorize_export, export_records
 from services.chat.use_cases.file_access import Download, download, readable_file
 from services.chat.use_cases.file_sweep import sweep_files, sweep_files_every
+from services.chat.use_cases.importing import ImportReport, check_stream, import_stream
 from services.chat.use_cases.membership import (
     change_role,
     invite_member,
@@ -58,6 +60,7 @@ __all__ = [
     "HISTORY_MAX_PAGE",
     "Download",
     "HistoryPage",
+    "ImportReport",
     "Inspected",
     "OpenedDm",
     "Posted",
@@ -68,10 +71,12 @@ __all__ = [
     "ThreadPage",
     "add_reaction",
     "authenticate",
+    "authorize_export",
     "avatar_file",
     "avatar_ids",
     "change_password",
     "change_role",
+    "check_stream",
     "create_room",
     "current_user",
     "deactivate_user",
@@ -82,10 +87,12 @@ __all__ = [
     "edit_message",
     "end_session",
     "ensure_admin",
+    "export_records",
     "find_people",
     "get_room",
     "history",
     "history_around",
+    "import_stream",
     "inspect_upload",
     "invite_member",
     "join_room",

@@ -3,7 +3,8 @@ deactivation and reactivation."""
 
 from __future__ import annotations
 
-from services.chat.domain import Actor, Conflict, Invalid, NotFound, User
+from services.chat.domain import NO_PASSWORD, Actor, Conflict, Invalid, NotFound, User
+from services.chat.domain.rules import validate_password
 from services.chat.ports import ChatDeps, ChatTx
 from services.chat.use_cases._access import require_admin
 from services.chat.use_cases.accounts import register
@@ -56,7 +57,8 @@ async def reactivate_user(deps: ChatDeps, actor: Actor, user_id: int) -> User:
 
 
 async def ensure_admin(deps: ChatDeps, username: str, password: str) -> str:
-    """Create the first administrator if absent; an existing account is promoted, not reset."""
+    """Create the first administrator if absent; an existing account is promoted, not reset,
+    except one without a password (`tertulia import` makes them), which gets this one."""
     async with deps.uow.read() as tx:
         found = await tx.users.by_username(username)
     if found is None:
@@ -65,7 +67,13 @@ async def ensure_admin(deps: ChatDeps, username: str, password: str) -> str:
             return "created"
         except Conflict:
             return "exists"  # another replica created it a moment ago
-    user, _ = found
+    user, password_hash = found
+    if password_hash == NO_PASSWORD and user.deleted_at is None:
+        validate_password(password, username, deps.passwords)
+        hashed = await deps.hasher.hash(password)
+        async with deps.uow.write() as tx:
+            await tx.users.set_admin(user.id, hashed)
+        return "password_set"
     if not user.is_admin:
         async with deps.uow.write() as tx:
             await tx.users.set_admin(user.id, None)
