@@ -28,7 +28,7 @@ DEFAULTS: dict[str, Any] = {"is_bot": False, "is_admin": False, "mentions": [], 
                             "details": {}, "has_thumbnail": False}
 MESSAGE_TYPES = ("text", "system")
 ROOM_KINDS = ("room", "dm")
-EDIT_ACTIONS = ("edit", "delete")
+EDIT_ACTIONS = ("edited", "deleted")
 FILE_KINDS = ("attachment", "avatar")
 
 
