@@ -23,7 +23,9 @@ from services.chat.adapters.inbound.http import (
     reactions_router,
     search_router,
 )
+from services.chat.adapters.inbound.http.audit import audit_router
 from services.chat.adapters.inbound.http.avatars import avatars_router
+from services.chat.adapters.inbound.http.moderation import moderation_router
 from services.chat.adapters.inbound.pages import install_pages
 from services.chat.adapters.inbound.ws import ChatWebSockets
 from services.chat.domain import ChatError, Throttled
@@ -59,10 +61,10 @@ def chat_problem(error: ChatError) -> Problem:
     """Every chat error as problem details, the one place HTTP maps them (the WebSocket's
     `error` frames carry the same codes); a throttled request is told when to try again."""
     if isinstance(error, Throttled):
-        return service_problem(error, retry_after=error.retry_after_secs)
+        return service_problem(error, retry_after=error.retry_after_secs, **error.extra())
     if isinstance(error, InvalidQuery):  # a search: `detail` says what is wrong in it
         return service_problem(error, detail=error.message)
-    return service_problem(error)
+    return service_problem(error, **error.extra())
 
 
 def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAPI:
@@ -97,6 +99,8 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     app.include_router(dms_router())
     app.include_router(reactions_router())
     app.include_router(admin_router())
+    app.include_router(audit_router())
+    app.include_router(moderation_router())
     app.include_router(jwks_router())
     app.include_router(people_router())
     app.include_router(avatars_router())

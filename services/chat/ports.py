@@ -27,9 +27,12 @@ from services.chat.domain import (
     Unread,
     User,
 )
+from services.chat.domain.audit import AuditEntry
 from services.chat.domain.export_format import ExportScope
 from services.chat.domain.files import StoredFile
 from services.chat.domain.marks import MessageEdit, MessageMarks, Pin
+from services.chat.domain.moderation import Sanction, SanctionKind
+from services.chat.domain.reports import Report, ReportStatus
 from services.chat.domain.search import SearchQuery
 from services.chat.post_plan import BatchPlan, PostContext, PostOutcome, PostRequest
 
@@ -318,6 +321,53 @@ class ImportTarget(Protocol):
         ...
 
 
+class AuditLog(Protocol):
+    """Moderation and administration actions (`chat_audit`), each written in the action's
+    own transaction, so both commit or neither does."""
+
+    async def add(self, entry: AuditEntry) -> None: ...
+    async def page(self, *, before_id: int | None, limit: int, action: str | None = None,
+                   actor_id: int | None = None, room_id: int | None = None
+                   ) -> list[AuditEntry]:
+        """Newest first (by id, below `before_id`), with `actor_username` read."""
+        ...
+
+
+class SanctionStore(Protocol):
+    """Mutes and bans (`chat_sanctions`). A mute's end is also copied where the post path
+    reads anyway (`users.muted_until`, `room_members.muted_until`): `put` and `remove`
+    keep the copy, so the check costs no round trip."""
+
+    async def put(self, sanction: Sanction) -> None:
+        """Add it, replacing the same kind of sanction of the user in the same scope."""
+        ...
+    async def remove(self, kind: SanctionKind, room_id: int | None,
+                     user_id: int) -> Sanction | None: ...
+    async def get(self, kind: SanctionKind, room_id: int | None,
+                  user_id: int) -> Sanction | None: ...
+    async def in_force(self, kind: SanctionKind, room_id: int | None,
+                       now: datetime) -> list[Sanction]:
+        """The scope's sanctions of that kind not yet ended, with `username`, oldest first."""
+        ...
+
+
+class ReportStore(Protocol):
+    async def add(self, report: Report) -> None:
+        """Sets `report.id`; `Conflict("already_reported")` when the reporter has an open
+        report of the message."""
+        ...
+    async def get(self, report_id: int) -> Report | None:
+        """Held until the transaction ends (PostgreSQL: FOR UPDATE): one resolution wins."""
+        ...
+    async def resolve(self, report: Report) -> bool: ...
+    async def page(self, *, status: ReportStatus, room_id: int | None,
+                   moderated_by: int | None, before_id: int | None,
+                   limit: int) -> list[Report]: ...
+    async def audience(self, room_id: int) -> list[int]:
+        """The room's moderators and admins and the server's administrators (user ids)."""
+        ...
+
+
 class ChatTx(Protocol):
     """One database transaction with every store the core writes to."""
 
@@ -335,6 +385,9 @@ class ChatTx(Protocol):
     file_sweep: FileSweepStore
     search: SearchIndex
     avatars: AvatarStore
+    audit: AuditLog
+    sanctions: SanctionStore
+    reports: ReportStore
 
 
 class ChatUnitOfWork(Protocol):

@@ -24,7 +24,16 @@ from services.chat.domain import (
     ThreadUpdate,
     can_post,
     can_read,
+    is_moderator,
     resolve_root,
+)
+from services.chat.domain.moderation import (
+    Banned,
+    Muted,
+    SlowMode,
+    in_force,
+    refuse_if_muted,
+    slow_mode_wait,
 )
 from services.chat.domain.stored_file import StoredFile
 from shared.contracts import MemberJoined, MessageCreated
@@ -75,6 +84,14 @@ class PostContext:
     roots: dict[int, Message] = field(default_factory=dict)
     # The files the batch attaches (`files_wanted`), read (and locked) only when it does.
     files: dict[str, StoredFile] = field(default_factory=dict)
+    # user_id -> a server-wide mute's end (`users.muted_until`), for every poster: read with
+    # the display names, in the same statements. Posters without one may be absent.
+    server_mutes: dict[int, datetime | None] = field(default_factory=dict)
+    # (room_id, user_id) -> {"mute"|"ban": end (FOREVER: until lifted)} of the posters with
+    # no membership in that room (`chat_sanctions`), read only when a batch has any (a first
+    # post in a public room). Members' room mutes are on their `Member` (`muted_until`).
+    unjoined_sanctions: dict[tuple[int, int], dict[str, datetime]] = field(
+        default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -95,6 +112,8 @@ class BatchPlan:
     thread_added: dict[int, int] = field(default_factory=dict)
     # (file_id, message_id, room_id) for each file a post attaches.
     attachments: list[tuple[str, int, int]] = field(default_factory=list)
+    # (room_id, user_id) -> the post's time, only in slow-mode rooms (room_members.last_post_at).
+    last_posts: dict[tuple[int, int], datetime] = field(default_factory=dict)
 
 
 def _room_not_found(room_id: int) -> ChatError:
@@ -156,6 +175,7 @@ def _plan_one(request: PostRequest, ctx: PostContext, plan: BatchPlan) -> PostOu
         raise _room_not_found(room_id)
     if not can_post(room, actor, member):
         raise Forbidden("not_a_member", "Join the room to post in it.")
+    _refuse_sanctioned(request, ctx, room, member)
     files = _attachable(request, ctx, user_id) if request.attachment_ids else []
     root = None
     if request.thread_root_id is not None:
@@ -201,6 +221,10 @@ def _plan_one(request: PostRequest, ctx: PostContext, plan: BatchPlan) -> PostOu
         mentioned = ctx.mentionable.get((room_id, name))
         if mentioned is not None and mentioned != user_id:  # yourself mentions nobody
             plan.mentions.append((message.id, mentioned, room_id, seq))
+    if room.slow_mode_secs > 0:
+        # A later post of the batch by the same member sees this one.
+        member.last_post_at = now
+        plan.last_posts[(room_id, user_id)] = now
     if member.read_seq < seq:
         # Posting in a room means you have read it up to your own message.
         member.read_seq = seq
@@ -214,3 +238,24 @@ def _plan_one(request: PostRequest, ctx: PostContext, plan: BatchPlan) -> PostOu
         attachment_ids=[f.id for f in files]))
     return PostOutcome(message, created=True, joined=joined,
                        thread=thread if root is not None else None)
+
+
+def _refuse_sanctioned(request: PostRequest, ctx: PostContext, room: Room,
+                       member: Member | None) -> None:
+    """Mutes (the server's, the room's), a room ban of a non-member, then slow mode (its
+    moderators are exempt): all from what the batch read anyway."""
+    user_id = request.actor.user_id
+    assert user_id is not None
+    now = ctx.now
+    refuse_if_muted(member, ctx.server_mutes.get(user_id), now)
+    if member is None:
+        held = ctx.unjoined_sanctions.get((room.id, user_id), {})
+        if in_force(held.get("ban"), now):
+            raise Banned(held["ban"], "room")
+        if in_force(held.get("mute"), now):
+            raise Muted(held["mute"], "room")
+    if room.slow_mode_secs > 0 and not is_moderator(request.actor, member):
+        wait = slow_mode_wait(room.slow_mode_secs,
+                              member.last_post_at if member else None, now)
+        if wait:
+            raise SlowMode(wait)

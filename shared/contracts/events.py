@@ -69,7 +69,7 @@ class UserUpdated(_Event):
     updated_at: datetime
 
 
-SessionRevokedReason = Literal["logout", "password_changed", "deactivated", "deleted"]
+SessionRevokedReason = Literal["logout", "password_changed", "deactivated", "deleted", "banned"]
 
 
 class SessionRevoked(_Event):
@@ -116,7 +116,7 @@ class MemberLeft(_Event):
     room_id: int
     user_id: int
     username: str
-    reason: Literal["left", "kicked"]
+    reason: Literal["left", "kicked", "banned"]
     removed_by: int | None = None
     left_at: datetime
 

@@ -22,6 +22,7 @@ from services.chat.domain import (
     shown_name,
 )
 from services.chat.domain.marks import ReactionSummary
+from services.chat.domain.reports import Report
 from services.chat.domain.stored_file import StoredFile
 from services.chat.use_cases.avatars import AvatarChanged
 from shared.contracts.live import encode_frame as encode
@@ -139,6 +140,7 @@ def room_data(room: Room) -> dict[str, Any]:
         "created_at": _iso(room.created_at),
         "last_seq": room.last_seq,
         "kind": room.kind,
+        "slow_mode_secs": room.slow_mode_secs,
     }
 
 
@@ -178,9 +180,21 @@ def avatar_changed_data(change: AvatarChanged) -> dict[str, Any]:
             "avatar_url": avatar_url(change.user.id, change.avatar_file_id)}
 
 
+def report_data(report: Report) -> dict[str, Any]:
+    """A report as the queue, its frames and its answers show it (docs/protocol.md)."""
+    return {"id": report.id, "message_id": report.message_id, "room_id": report.room_id,
+            "reporter_id": report.reporter_id, "reporter_username": report.reporter_username,
+            "reason": report.reason, "status": report.status,
+            "created_at": _iso(report.created_at), "resolved_at": _iso(report.resolved_at),
+            "resolved_by": report.resolved_by, "resolution": report.resolution,
+            "note": report.note,
+            "message": message_data(report.message) if report.message else None}
+
+
 _SHAPES: dict[type, Any] = {Message: message_data, Room: room_data, Member: member_data,
                             Unread: unread_data, User: profile_data,
-                            ThreadUpdate: thread_data, AvatarChanged: avatar_changed_data}
+                            ThreadUpdate: thread_data, AvatarChanged: avatar_changed_data,
+                            Report: report_data}
 
 
 def frame_data(data: Any) -> Any:
@@ -193,8 +207,10 @@ def encode_frame(frame: Frame) -> bytes:
     return encode(frame.type, frame_data(frame.data))
 
 
-def error(code: str, message: str, ref: str | int | None = None) -> bytes:
-    return encode("error", {"code": code, "message": message, "ref": ref})
+def error(code: str, message: str, ref: str | int | None = None,
+          extra: dict[str, Any] | None = None) -> bytes:
+    """`extra`: the error's own fields (`until` of `muted`, `retry_after_secs`...)."""
+    return encode("error", {"code": code, "message": message, "ref": ref, **(extra or {})})
 
 
 def pong(now: datetime) -> bytes:

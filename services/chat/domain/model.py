@@ -32,6 +32,10 @@ CLIENT_MSG_ID_MAX_CHARS = 64
 class ChatError(RuleError):
     """A rule said no. `code` is stable: HTTP problem details and WebSocket error frames use it."""
 
+    def extra(self) -> dict[str, Any]:
+        """Fields the problem details and the `error` frame carry besides the code."""
+        return {}
+
 
 class Invalid(ChatError):
     status = 422
@@ -94,6 +98,8 @@ class User:
     # The profile each user edits (`domain/profile.py` has its rules).
     status_text: str | None = None
     time_zone: str | None = None
+    # A server-wide mute in force until then (`domain/moderation.py`; FOREVER: until lifted).
+    muted_until: datetime | None = None
 
     @property
     def active(self) -> bool:
@@ -132,6 +138,8 @@ class Room:
     kind: RoomKind = "room"
     # A direct message's people, as `dms.dm_key` writes them (unique): None for rooms.
     dm_key: str | None = None
+    # Slow mode (`domain/moderation.py`): one post per member per this many seconds; 0 off.
+    slow_mode_secs: int = 0
 
 
 @dataclass(slots=True)
@@ -143,6 +151,9 @@ class Member:
     joined_at: datetime
     read_seq: int = 0
     display_name: str | None = None  # the user's current one, None when they have none
+    # A room mute in force until then (FOREVER: until lifted); the last post, for slow mode.
+    muted_until: datetime | None = None
+    last_post_at: datetime | None = None
 
 
 @dataclass(slots=True)

@@ -17,6 +17,7 @@ import { bindPeoplePanel } from './js/people-panel.js';
 import { bindProfile } from './js/profile.js';
 import { invite, joinCurrent, leaveCurrent } from './js/members.js';
 import { MessageView } from './js/messages.js';
+import { bindModeration } from './js/moderation.js';
 import { bindDesktopButton, Inbox } from './js/notify.js';
 import { bindPins } from './js/pins.js';
 import { renderOnline } from './js/presence.js';
@@ -110,6 +111,7 @@ function bind() {
   $('join-room').addEventListener('click', joinCurrent);
   $('leave-room').addEventListener('click', leaveCurrent);
   bindPins();
+  bindModeration();
   bindSearch();
   $('invite-form').addEventListener('submit', invite);
   $('composer-form').addEventListener('submit', (event) => {

@@ -11,6 +11,7 @@ from services.chat.use_cases.accounts import (
     register,
 )
 from services.chat.use_cases.administration import deactivate_user, ensure_admin, reactivate_user
+from services.chat.use_cases.audit import AuditPage, audit_log
 from services.chat.use_cases.avatars import avatar_file, avatar_ids, remove_avatar, set_avatar
 from services.chat.use_cases.dms import OpenedDm, dm_members, find_people, open_dm
 from services.chat.use_cases.export import authorize_export, export_records
@@ -58,6 +59,7 @@ from services.chat.use_cases.uploads import Inspected, inspect_upload, store_upl
 
 __all__ = [
     "HISTORY_MAX_PAGE",
+    "AuditPage",
     "Download",
     "HistoryPage",
     "ImportReport",
@@ -70,6 +72,7 @@ __all__ = [
     "SearchPage",
     "ThreadPage",
     "add_reaction",
+    "audit_log",
     "authenticate",
     "authorize_export",
     "avatar_file",

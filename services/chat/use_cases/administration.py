@@ -8,6 +8,7 @@ from services.chat.domain.rules import validate_password
 from services.chat.ports import ChatDeps, ChatTx
 from services.chat.use_cases._access import require_admin
 from services.chat.use_cases.accounts import register
+from services.chat.use_cases.audit import record
 from services.chat.use_cases.sessions import revocation_events, revoked_here
 from shared.contracts import UserDeactivated, UserReactivated
 
@@ -35,6 +36,7 @@ async def deactivate_user(deps: ChatDeps, actor: Actor, user_id: int) -> User:
         await tx.users.update_account(user)
         await tx.outbox.add(UserDeactivated(user_id=user.id, username=user.username,
                                             deactivated_by=admin_id, deactivated_at=now), now)
+        await record(tx, now, actor, "user.deactivate", "user", user.id)
         revoked = await tx.sessions.revoke_all(user.id, now, "deactivated")
         await revocation_events(deps, tx, revoked, "deactivated")
     await revoked_here(deps, revoked)
@@ -53,6 +55,7 @@ async def reactivate_user(deps: ChatDeps, actor: Actor, user_id: int) -> User:
         await tx.users.update_account(user)
         await tx.outbox.add(UserReactivated(user_id=user.id, username=user.username,
                                             reactivated_by=admin_id, reactivated_at=now), now)
+        await record(tx, now, actor, "user.reactivate", "user", user.id)
     return user
 
 

@@ -19,6 +19,8 @@ from services.chat.domain import (
 )
 from services.chat.ports import ChatDeps, ChatTx
 from services.chat.use_cases._access import active_user, require_user, room_not_found, visible_room
+from services.chat.use_cases._sanctions import refuse_banned, room_mute_for
+from services.chat.use_cases.audit import record
 from shared.contracts import MemberJoined, MemberLeft, MemberRoleChanged
 
 
@@ -39,6 +41,7 @@ async def join_room(deps: ChatDeps, actor: Actor, room_id: int) -> Member:
             raise room_not_found(room_id)
         if member is not None:
             return member
+        await refuse_banned(tx, room_id, user_id, deps.clock.now())
         try:
             member = await _add_member(deps, tx, room, user_id, actor.username or "",
                                        "member", None, user.display_name)
@@ -60,7 +63,8 @@ async def _add_member(deps: ChatDeps, tx: ChatTx, room: Room, user_id: int, user
     now = deps.clock.now()
     # A new member has read nothing older than their arrival: unread starts at zero.
     member = Member(room.id, user_id, username, role, now, read_seq=room.last_seq,
-                    display_name=display_name)
+                    display_name=display_name,
+                    muted_until=await room_mute_for(tx, room.id, user_id, now))
     await tx.members.add(member)
     await tx.outbox.add(joined_event(member, invited_by), now)
     return member
@@ -100,6 +104,8 @@ async def _remove_member(deps: ChatDeps, actor: Actor, room_id: int, user_id: in
                                        reason="kicked" if reason == "kicked" else "left",
                                        removed_by=actor_id if reason == "kicked" else None,
                                        left_at=now), now)
+        if reason == "kicked":
+            await record(tx, now, actor, "member.kick", "user", user_id, room_id=room_id)
     await deps.live.to_room(room_id, Frame("member_left",
                                            {"room_id": room_id, "user_id": user_id,
                                             "username": target.username,
@@ -135,6 +141,7 @@ async def invite_member(deps: ChatDeps, actor: Actor, room_id: int, username: st
         existing = await tx.members.get(room_id, user.id)
         if existing is not None:
             return existing
+        await refuse_banned(tx, room_id, user.id, deps.clock.now())
         member = await _add_member(deps, tx, room, user.id, user.username, role, actor_id,
                                    user.display_name)
     data = member
@@ -167,6 +174,8 @@ async def change_role(deps: ChatDeps, actor: Actor, room_id: int, user_id: int,
                                               username=target.username, role=target.role,
                                               previous=previous, changed_by=actor_id,
                                               changed_at=now), now)
+        await record(tx, now, actor, "member.role", "user", user_id, room_id=room_id,
+                     role=target.role, previous=previous)
     await deps.live.to_room(room_id, Frame("member_role_changed", target))
     return target
 

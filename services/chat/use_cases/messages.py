@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from services.chat.domain import (
     Actor,
@@ -23,7 +24,9 @@ from services.chat.domain.files import is_file_id, refuse_too_many
 from services.chat.ports import ChatDeps, ChatTx
 from services.chat.post_plan import PostRequest
 from services.chat.use_cases._access import require_user, visible_room
+from services.chat.use_cases.audit import record
 from services.chat.use_cases.file_access import with_files
+from services.chat.use_cases.moderation import refuse_muted
 from services.chat.use_cases.reactions import annotated, record_edit
 from shared.contracts import MessageDeleted, MessageEdited
 
@@ -75,12 +78,13 @@ async def edit_message(deps: ChatDeps, actor: Actor, message_id: int, content: s
     user_id = require_user(actor)
     content = validate_content(content, deps.message_max_chars)
     async with deps.uow.write() as tx:
-        message = await _visible_message(tx, actor, message_id)
+        message = await visible_message(tx, actor, message_id)
         if not can_edit(message, actor):
             raise Forbidden("not_author", "Only the author can edit a message.")
         if message.is_deleted:
             raise Conflict("message_deleted", "A deleted message cannot be edited.")
         now = deps.clock.now()
+        await refuse_muted(tx, actor, message.room_id, now)
         previous = message.content
         message.content = content
         message.edited_at = now
@@ -101,28 +105,36 @@ async def delete_message(deps: ChatDeps, actor: Actor, message_id: int) -> Messa
     """Authors, moderators and admins soft-delete: the `seq` stays, the content goes."""
     user_id = require_user(actor)
     async with deps.uow.write() as tx:
-        message = await _visible_message(tx, actor, message_id)
+        message = await visible_message(tx, actor, message_id)
         member = await tx.members.get(message.room_id, user_id)
         if not can_delete(message, actor, member):
             raise Forbidden("forbidden", "You may not delete this message.")
         if message.is_deleted:
             return message
-        now = deps.clock.now()
-        message.is_deleted = True
-        message.edited_at = now
-        await tx.messages.update(message)
-        await record_edit(tx, message, user_id, message.content, now)
-        # Its files are refused from now on; the sweep removes them after the retention.
-        await tx.files.mark_deleted(message_id=message.id, now=now)
-        await tx.outbox.add(MessageDeleted(
-            message_id=message.id, room_id=message.room_id, seq=message.seq,
-            user_id=message.user_id, deleted_by=user_id, deleted_at=now), now)
+        await delete_in(tx, deps.clock.now(), actor, message)
     await deps.live.to_room(message.room_id,
                             Frame("message_deleted", message))
     return message
 
 
-async def _visible_message(tx: ChatTx, actor: Actor, message_id: int) -> Message:
+async def delete_in(tx: ChatTx, now: datetime, actor: Actor, message: Message) -> None:
+    """The deletion inside the caller's write transaction (checked by the caller)."""
+    user_id = require_user(actor)
+    message.is_deleted = True
+    message.edited_at = now
+    await tx.messages.update(message)
+    await record_edit(tx, message, user_id, message.content, now)
+    # Its files are refused from now on; the sweep removes them after the retention.
+    await tx.files.mark_deleted(message_id=message.id, now=now)
+    await tx.outbox.add(MessageDeleted(
+        message_id=message.id, room_id=message.room_id, seq=message.seq,
+        user_id=message.user_id, deleted_by=user_id, deleted_at=now), now)
+    if message.user_id != user_id:  # a moderator's deletion of someone else's words
+        await record(tx, now, actor, "message.delete", "message", message.id,
+                     room_id=message.room_id, author_id=message.user_id)
+
+
+async def visible_message(tx: ChatTx, actor: Actor, message_id: int) -> Message:
     message = await tx.messages.get(message_id)
     if message is None:
         raise NotFound("message_not_found", f"Message {message_id} not found.")
@@ -208,9 +220,9 @@ async def thread(deps: ChatDeps, actor: Actor, message_id: int, *,
     if not 1 <= limit <= HISTORY_MAX_PAGE:
         raise Invalid("invalid_limit", f"limit must be 1-{HISTORY_MAX_PAGE}.")
     async with deps.uow.read() as tx:
-        root = await _visible_message(tx, actor, message_id)
+        root = await visible_message(tx, actor, message_id)
         if root.thread_root_id is not None:
-            root = await _visible_message(tx, actor, root.thread_root_id)
+            root = await visible_message(tx, actor, root.thread_root_id)
         rows = await tx.messages.replies(root.id, after_seq=after_seq, limit=limit + 1)
         await annotated(tx, [root, *rows[:limit]], actor.user_id)
     return ThreadPage(root, rows[:limit], len(rows) > limit)

@@ -9,13 +9,16 @@ from services.chat.domain import (
     Frame,
     Member,
     Room,
+    is_moderator,
     is_room_admin,
     refuse_in_dm,
     validate_description,
     validate_room_name,
 )
+from services.chat.domain.moderation import validate_slow_mode
 from services.chat.ports import ChatDeps
 from services.chat.use_cases._access import active_user, require_user, visible_room
+from services.chat.use_cases.audit import record
 from services.chat.use_cases.membership import joined_event
 from shared.contracts import RoomCreated, RoomUpdated
 
@@ -54,14 +57,25 @@ async def get_room(deps: ChatDeps, actor: Actor, room_id: int) -> tuple[Room, Me
 
 
 async def update_room(deps: ChatDeps, actor: Actor, room_id: int, *, name: str | None = None,
-                      description: str | None = None, is_private: bool | None = None) -> Room:
-    """Room admins (and server admins) change a room's name, description and privacy."""
+                      description: str | None = None, is_private: bool | None = None,
+                      slow_mode_secs: int | None = None) -> Room:
+    """Room admins (and server admins) change a room's name, description and privacy; its
+    moderators too may set slow mode (`slow_mode_secs`, 0 turns it off; audited)."""
     user_id = require_user(actor)
+    if slow_mode_secs is not None:
+        slow_mode_secs = validate_slow_mode(slow_mode_secs)
     async with deps.uow.write() as tx:
         room, member = await visible_room(tx, actor, room_id)
         refuse_in_dm(room, "update")
-        if not is_room_admin(actor, member):
+        only_slow_mode = name is None and description is None and is_private is None
+        if not (is_room_admin(actor, member)
+                or (only_slow_mode and is_moderator(actor, member))):
             raise Forbidden("not_room_admin", "Only the room's admins can change it.")
+        now = deps.clock.now()
+        if slow_mode_secs is not None and slow_mode_secs != room.slow_mode_secs:
+            await record(tx, now, actor, "room.slow_mode", "room", room.id, room_id=room.id,
+                         slow_mode_secs=slow_mode_secs, previous=room.slow_mode_secs)
+            room.slow_mode_secs = slow_mode_secs
         if name is not None:
             name = validate_room_name(name)
             other = await tx.rooms.by_name(name)
@@ -73,7 +87,6 @@ async def update_room(deps: ChatDeps, actor: Actor, room_id: int, *, name: str |
         if is_private is not None:
             room.is_private = is_private
         await tx.rooms.update(room)
-        now = deps.clock.now()
         await tx.outbox.add(RoomUpdated(room_id=room.id, name=room.name,
                                         description=room.description,
                                         is_private=room.is_private, updated_by=user_id,

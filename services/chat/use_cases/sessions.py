@@ -8,6 +8,7 @@ from datetime import timedelta
 from services.chat.domain import AuthSession, Unauthenticated, User, new_session_id
 from services.chat.ports import ChatDeps, ChatTx
 from services.chat.use_cases._access import require_not_deactivated
+from services.chat.use_cases._sanctions import refuse_banned
 from shared.contracts import SessionRevoked
 from shared.contracts.events import SessionRevokedReason
 
@@ -21,6 +22,7 @@ async def open_session(deps: ChatDeps, user_id: int) -> tuple[User, AuthSession]
         if user is None or user.deleted_at is not None:
             raise Unauthenticated("invalid_credentials", "Wrong username or password.")
         require_not_deactivated(user)
+        await refuse_banned(tx, None, user_id, deps.clock.now())
         session = await add_session(deps, tx, user_id)
     return user, session
 

@@ -159,6 +159,11 @@ async def test_an_older_database_gets_the_new_columns_at_start(
             await conn.execute(text("ALTER TABLE users DROP COLUMN time_zone"))
             # Nor the avatar's (migration 0006).
             await conn.execute(text("ALTER TABLE users DROP COLUMN avatar_file_id"))
+            # Nor moderation's (migration 0008).
+            await conn.execute(text("ALTER TABLE users DROP COLUMN muted_until"))
+            await conn.execute(text("ALTER TABLE chat_rooms DROP COLUMN slow_mode_secs"))
+            await conn.execute(text("ALTER TABLE room_members DROP COLUMN muted_until"))
+            await conn.execute(text("ALTER TABLE room_members DROP COLUMN last_post_at"))
             await conn.execute(text("DROP TABLE alembic_version_chat"))
             # Nor the search index and its triggers (migration 0007).
             for trigger in ("insert", "delete", "update"):

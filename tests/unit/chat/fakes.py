@@ -23,7 +23,10 @@ from services.chat.domain import (
     User,
     in_room_timeline,
 )
+from services.chat.domain.audit import AuditEntry
 from services.chat.domain.marks import MessageEdit, Pin
+from services.chat.domain.moderation import FOREVER, Sanction
+from services.chat.domain.reports import Report
 from services.chat.domain.stored_file import StoredFile
 from services.chat.ports import ChatDeps, JoinView
 from services.chat.post_plan import (
@@ -40,6 +43,11 @@ from tests.support.memory_uow import MemoryStore, MemoryUnitOfWork, RecordingOut
 from tests.unit.chat.dm_fakes import InMemoryDmStore
 from tests.unit.chat.fakes_files import InMemoryFileStore
 from tests.unit.chat.fakes_marks import InMemoryEditLog, InMemoryPinStore, InMemoryReactionStore
+from tests.unit.chat.fakes_moderation import (
+    InMemoryAuditLog,
+    InMemoryReportStore,
+    InMemorySanctionStore,
+)
 
 
 class IntegrityViolation(Exception):
@@ -67,6 +75,10 @@ class ChatState:
     avatars: dict[int, str] = field(default_factory=dict)  # users.avatar_file_id
     files: dict[str, StoredFile] = field(default_factory=dict)
     last_ids: dict[str, int] = field(default_factory=dict)
+    audit: list[AuditEntry] = field(default_factory=list)
+    # (kind, room_id or 0, user_id) -> the sanction; report id -> the report.
+    sanctions: dict[tuple[str, int, int], Sanction] = field(default_factory=dict)
+    reports: dict[int, Report] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
         self.last_ids[table] = self.last_ids.get(table, 0) + 1
@@ -157,6 +169,7 @@ class InMemoryRoomStore(_Store):
         if stored is not None:  # like UPDATE ... WHERE id = ?: only these columns
             stored.name, stored.description = room.name, room.description
             stored.is_private = room.is_private
+            stored.slow_mode_secs = room.slow_mode_secs
 
     async def visible_to(self, user_id: int | None) -> list[Room]:
         return [replace(r) for _, r in sorted(self._state.rooms.items())
@@ -328,6 +341,9 @@ class InMemoryChatTx:
         self.edits = InMemoryEditLog(state, read_only)
         self.avatars = InMemoryAvatarStore(state, read_only)
         self.files = InMemoryFileStore(state, read_only)
+        self.audit = InMemoryAuditLog(state, read_only)
+        self.sanctions = InMemorySanctionStore(state, read_only)
+        self.reports = InMemoryReportStore(state, read_only)
 
 
 class InMemoryChatUnitOfWork(MemoryUnitOfWork[ChatState, InMemoryChatTx]):
@@ -446,13 +462,26 @@ class InMemoryPostLog:
                        for (room_id, user_id) in state.members if user_id in state.users}
         display_names = {r.actor.user_id: state.users[r.actor.user_id].display_name
                          for r in requests if r.actor.user_id in state.users}
+        server_mutes = {r.actor.user_id: state.users[r.actor.user_id].muted_until
+                        for r in requests if r.actor.user_id in state.users}
+        unjoined: dict[tuple[int, int], dict[str, datetime]] = {}
+        for r in requests:
+            pair = (r.room_id, r.actor.user_id)
+            if pair in members:
+                continue
+            for (kind, room_id, user_id), sanction in state.sanctions.items():
+                if (room_id, user_id) == pair:
+                    unjoined.setdefault(pair, {})[kind] = (  # type: ignore[index]
+                        sanction.until or FOREVER)
         wanted = roots_wanted(requests)
         roots = {m.id: replace(m, mentions=[]) for m in state.messages.values()
                  if m.id in wanted or any(state.messages[w].thread_root_id == m.id
                                           for w in wanted if w in state.messages)}
         return PostContext(now, rooms, members, earlier, mentionable,  # type: ignore[arg-type]
                            lambda: state.next_id("messages"),
-                           display_names, roots)  # type: ignore[arg-type]
+                           display_names, roots,  # type: ignore[arg-type]
+                           server_mutes=server_mutes,  # type: ignore[arg-type]
+                           unjoined_sanctions=unjoined)  # type: ignore[arg-type]
 
     @staticmethod
     def _write(state: ChatState, plan: BatchPlan) -> None:
@@ -480,6 +509,8 @@ class InMemoryPostLog:
         for (room_id, user_id), seq in plan.read_markers.items():
             member = state.members[(room_id, user_id)]
             member.read_seq = max(member.read_seq, seq)
+        for (room_id, user_id), at in plan.last_posts.items():
+            state.members[(room_id, user_id)].last_post_at = at
         state.events.extend(plan.events)
 
 

@@ -75,9 +75,10 @@ class Session:
                 await asyncio.sleep(DIRECT_SEND_POLL_SECS)
         self.ws.write(frames.text_frame(payload))
 
-    async def send_error(self, code: str, message: str, ref: Any = None) -> None:
+    async def send_error(self, code: str, message: str, ref: Any = None,
+                         extra: dict[str, Any] | None = None) -> None:
         self.chat.metrics.frame_errors.labels(code).inc()
-        await self.send_direct(frames.error(code, message, ref))
+        await self.send_direct(frames.error(code, message, ref, extra))
 
     async def hello(self) -> None:
         user = None
@@ -240,4 +241,4 @@ class Session:
         try:
             await getattr(self, f"on_{frame_type}")(frame)
         except ChatError as exc:
-            await self.send_error(exc.code, exc.message, ref)
+            await self.send_error(exc.code, exc.message, ref, exc.extra())

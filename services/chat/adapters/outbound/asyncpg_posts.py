@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from services.chat.adapters.outbound.file_rows import FILE_COLUMNS, file_of
 from services.chat.domain import Member, Message, Room, Unauthenticated
+from services.chat.domain.moderation import FOREVER
 from services.chat.post_plan import (
     BatchPlan,
     PostContext,
@@ -110,27 +111,44 @@ class AsyncpgPostLog:
         room_ids = sorted({r.room_id for r in requests})
         rooms = {
             row[0]: Room(row[0], row[1], row[2], row[3], row[4], aware(row[5]),  # type: ignore[arg-type]
-                         row[6])
+                         row[6], slow_mode_secs=row[7])
             for row in await conn.fetch(
-                "SELECT id, name, description, is_private, created_by, created_at, last_seq "
-                "FROM chat_rooms WHERE id = ANY($1::int[]) ORDER BY id FOR UPDATE", room_ids)}
+                "SELECT id, name, description, is_private, created_by, created_at, last_seq, "
+                "slow_mode_secs FROM chat_rooms WHERE id = ANY($1::int[]) ORDER BY id "
+                "FOR UPDATE", room_ids)}
         pairs = sorted({(r.room_id, r.actor.user_id) for r in requests})
-        members = {
-            (row[0], row[1]): Member(row[0], row[1], row[2], row[3], aware(row[4]),  # type: ignore[arg-type]
-                                     row[5], row[6])
-            for row in await conn.fetch(
+        members = {}
+        server_mutes: dict[int, datetime | None] = {}
+        for row in await conn.fetch(
                 "SELECT rm.room_id, rm.user_id, u.username, rm.role, rm.joined_at, rm.read_seq, "
-                "u.display_name FROM room_members rm JOIN users u ON u.id = rm.user_id "
+                "u.display_name, rm.muted_until, rm.last_post_at, u.muted_until "
+                "FROM room_members rm JOIN users u ON u.id = rm.user_id "
                 "JOIN unnest($1::int[], $2::int[]) AS p(room_id, user_id) "
                 "ON rm.room_id = p.room_id AND rm.user_id = p.user_id",
-                [p[0] for p in pairs], [p[1] for p in pairs])}
-        # The posters' display names come with their memberships; only a first post in a
-        # public room (no membership yet) reads the user row.
+                [p[0] for p in pairs], [p[1] for p in pairs]):
+            members[(row[0], row[1])] = Member(
+                row[0], row[1], row[2], row[3], aware(row[4]),  # type: ignore[arg-type]
+                row[5], row[6], aware(row[7]), aware(row[8]))
+            server_mutes[row[1]] = aware(row[9])
+        # The posters' display names (and server mutes) come with their memberships; only a
+        # first post in a public room (no membership yet) reads the user row, and the
+        # sanctions of that room.
         display_names = {m.user_id: m.display_name for m in members.values()}
         strangers = sorted({r.actor.user_id for r in requests} - display_names.keys())
         if strangers:
-            display_names.update((row[0], row[1]) for row in await conn.fetch(
-                "SELECT id, display_name FROM users WHERE id = ANY($1::int[])", strangers))
+            for row in await conn.fetch(
+                    "SELECT id, display_name, muted_until FROM users "
+                    "WHERE id = ANY($1::int[])", strangers):
+                display_names[row[0]] = row[1]
+                server_mutes[row[0]] = aware(row[2])
+        unjoined: dict[tuple[int, int], dict[str, datetime]] = {}
+        if outside := sorted(set(pairs) - members.keys()):
+            for row in await conn.fetch(
+                    "SELECT s.kind, s.room_id, s.user_id, s.until FROM chat_sanctions s "
+                    "JOIN unnest($1::int[], $2::int[]) AS p(room_id, user_id) "
+                    "ON s.room_id = p.room_id AND s.user_id = p.user_id",
+                    [p[0] for p in outside], [p[1] for p in outside]):
+                unjoined.setdefault((row[1], row[2]), {})[row[0]] = aware(row[3]) or FOREVER
         retried = sorted({(r.actor.user_id, r.client_msg_id) for r in requests
                           if r.client_msg_id is not None})
         earlier: dict[tuple[int, str], Message] = {}
@@ -172,7 +190,7 @@ class AsyncpgPostLog:
                 f"SELECT {FILE_COLUMNS} FROM chat_files WHERE id = ANY($1::text[]) "
                 "ORDER BY id FOR UPDATE", attached)}
         return PostContext(now, rooms, members, earlier, mentionable, ids.__next__,
-                           display_names, roots, files)
+                           display_names, roots, files, server_mutes, unjoined)
 
     async def _write(self, conn: Any, plan: BatchPlan, rows: list[OutboxRow],
                      now: datetime) -> None:
@@ -228,6 +246,14 @@ class AsyncpgPostLog:
                 "$3::bigint[]) AS v(r, u, s) "
                 "WHERE rm.room_id = v.r AND rm.user_id = v.u AND rm.read_seq < v.s",
                 [k[0] for k in keys], [k[1] for k in keys], list(plan.read_markers.values()))
+        if plan.last_posts:  # slow-mode rooms only
+            keys = list(plan.last_posts)
+            await conn.execute(
+                "UPDATE room_members rm SET last_post_at = v.t FROM unnest($1::int[], "
+                "$2::int[], $3::timestamp[]) AS v(r, u, t) "
+                "WHERE rm.room_id = v.r AND rm.user_id = v.u",
+                [k[0] for k in keys], [k[1] for k in keys],
+                [_naive(t) for t in plan.last_posts.values()])
         if rows:
             await conn.execute(
                 "INSERT INTO outbox (event_id, subject, payload, created_at) "

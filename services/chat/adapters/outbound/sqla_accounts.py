@@ -18,7 +18,8 @@ FIRST_ACCOUNT_LOCK = 0x7465727475  # "tertu"
 
 def _user(row: Any) -> User:
     return User(row.id, row.username, row.display_name, row.is_admin, row.created_at,
-                row.deactivated_at, row.deleted_at, row.status_text, row.time_zone)
+                row.deactivated_at, row.deleted_at, row.status_text, row.time_zone,
+                row.muted_until)
 
 
 def _session(row: Any) -> AuthSession:

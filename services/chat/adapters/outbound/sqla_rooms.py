@@ -18,6 +18,7 @@ from services.chat.domain import Conflict, Member, Role, Room
 _ROOM_WITH_MEMBER = (
     select(chat_rooms, room_members.c.user_id.label("m_user_id"), room_members.c.role,
            room_members.c.joined_at, room_members.c.read_seq,
+           room_members.c.muted_until, room_members.c.last_post_at,
            users.c.username.label("m_username"),
            users.c.display_name.label("m_display_name"))
     .select_from(chat_rooms.outerjoin(room_members, and_(
@@ -33,7 +34,7 @@ _ADVANCE_READ = (update(room_members).where(
 
 def _room(row: Any) -> Room:
     return Room(row.id, row.name, row.description, row.is_private, row.created_by,
-                row.created_at, row.last_seq, row.kind, row.dm_key)
+                row.created_at, row.last_seq, row.kind, row.dm_key, row.slow_mode_secs)
 
 
 class SqlaRoomStore:
@@ -67,7 +68,8 @@ class SqlaRoomStore:
         member = None
         if row.m_user_id is not None:
             member = Member(room_id, row.m_user_id, row.m_username, row.role, row.joined_at,
-                            row.read_seq, row.m_display_name)
+                            row.read_seq, row.m_display_name, row.muted_until,
+                            row.last_post_at)
         return _room(row), member
 
     async def by_name(self, name: str) -> Room | None:
@@ -77,7 +79,8 @@ class SqlaRoomStore:
 
     async def update(self, room: Room) -> None:
         await self._s.execute(update(chat_rooms).where(chat_rooms.c.id == room.id).values(
-            name=room.name, description=room.description, is_private=room.is_private))
+            name=room.name, description=room.description, is_private=room.is_private,
+            slow_mode_secs=room.slow_mode_secs))
 
     async def visible_to(self, user_id: int | None) -> list[Room]:
         query = select(chat_rooms).order_by(chat_rooms.c.id)
@@ -96,11 +99,11 @@ class SqlaMemberStore:
 
     _columns = (room_members.c.room_id, room_members.c.user_id, users.c.username,
                 room_members.c.role, room_members.c.joined_at, room_members.c.read_seq,
-                users.c.display_name)
+                users.c.display_name, room_members.c.muted_until, room_members.c.last_post_at)
 
     def _member(self, row: Any) -> Member:
         return Member(row.room_id, row.user_id, row.username, row.role, row.joined_at,
-                      row.read_seq, row.display_name)
+                      row.read_seq, row.display_name, row.muted_until, row.last_post_at)
 
     async def get(self, room_id: int, user_id: int) -> Member | None:
         row = (await self._s.execute(
@@ -114,7 +117,7 @@ class SqlaMemberStore:
             await self._s.execute(insert(room_members).values(
                 room_id=member.room_id, user_id=member.user_id, role=member.role,
                 joined_at=member.joined_at, last_seen=member.joined_at,
-                read_seq=member.read_seq))
+                read_seq=member.read_seq, muted_until=member.muted_until))
         except IntegrityError as exc:
             raise Conflict("already_member", "Already a member of this room.") from exc
 

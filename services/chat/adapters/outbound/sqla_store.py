@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.chat.adapters.outbound.sqla_accounts import SqlaSessionStore, SqlaUserStore
+from services.chat.adapters.outbound.sqla_audit import SqlaAuditLog
 from services.chat.adapters.outbound.sqla_avatars import SqlaAvatarStore
 from services.chat.adapters.outbound.sqla_dms import SqlaDmStore
 from services.chat.adapters.outbound.sqla_files import SqlaFileStore, SqlaFileSweepStore
@@ -18,6 +19,7 @@ from services.chat.adapters.outbound.sqla_marks import (
     SqlaReactionStore,
 )
 from services.chat.adapters.outbound.sqla_messages import SqlaMessageStore
+from services.chat.adapters.outbound.sqla_moderation import SqlaReportStore, SqlaSanctionStore
 from services.chat.adapters.outbound.sqla_rooms import SqlaMemberStore, SqlaRoomStore
 from services.chat.adapters.outbound.sqla_search import search_index
 from services.chat.adapters.outbound.sqla_tables import outbox
@@ -42,6 +44,9 @@ class SqlaChatTx:
         self.file_sweep = SqlaFileSweepStore(session)
         self.search = search_index(session)
         self.avatars = SqlaAvatarStore(session)
+        self.audit = SqlaAuditLog(session)
+        self.sanctions = SqlaSanctionStore(session)
+        self.reports = SqlaReportStore(session)
 
 
 class SqlaChatUnitOfWork:

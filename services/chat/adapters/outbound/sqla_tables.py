@@ -46,6 +46,9 @@ users = Table(
     # The current avatar, a `chat_files` row of kind "avatar" (migration 0006); no foreign
     # key, so the two tables do not point at each other.
     Column("avatar_file_id", String(32)),
+    # A server-wide mute's end (migration 0008; 9999-12-31: until lifted), read with the
+    # poster's display name on the post path, so the check costs no round trip.
+    Column("muted_until", UtcDateTime),
 )
 
 # One row per sign-in; a token's `sid` is its id. Revoked rows stay until they expire.
@@ -74,6 +77,8 @@ chat_rooms = Table(
     # people opening the same DM at once still make one (migration 0003).
     Column("kind", String(10), nullable=False, default="room", server_default="room"),
     Column("dm_key", String(100)),
+    # Slow mode (migration 0008): one post per member per this many seconds; 0 is off.
+    Column("slow_mode_secs", Integer, nullable=False, default=0, server_default=text("0")),
     UniqueConstraint("dm_key", name="uq_chat_rooms_dm_key"),
 )
 
@@ -86,6 +91,10 @@ room_members = Table(
     Column("joined_at", UtcDateTime, nullable=False),
     Column("last_seen", UtcDateTime, nullable=False),
     Column("read_seq", BigInteger, nullable=False, default=0),
+    # Migration 0008: the room mute's end (a copy of its chat_sanctions row, read by the post
+    # path with the membership), and the last post (written only in slow-mode rooms).
+    Column("muted_until", UtcDateTime),
+    Column("last_post_at", UtcDateTime),
     UniqueConstraint("room_id", "user_id", name="uq_room_members_room_user"),
     Index("ix_room_members_user", "user_id"),
 )
@@ -186,6 +195,60 @@ chat_files = Table(
     Index("ix_chat_files_message", "message_id"),
     Index("ix_chat_files_user", "user_id"),
     Index("ix_chat_files_deleted_at", "deleted_at"),
+)
+
+# The audit log (migration 0008): moderation and administration actions, newest by id.
+# `details` is a JSON object (text). No foreign keys: the log outlives what it names.
+chat_audit = Table(
+    "chat_audit", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor_id", Integer),
+    Column("action", String(40), nullable=False),
+    Column("target_type", String(20), nullable=False),
+    Column("target_id", String(64)),
+    Column("room_id", Integer),
+    Column("reason", Text),
+    Column("details", Text, nullable=False, default="{}"),
+    Index("ix_chat_audit_action", "action", "id"),
+    Index("ix_chat_audit_actor", "actor_id", "id"),
+    Index("ix_chat_audit_room", "room_id", "id"),
+)
+
+# Mutes and bans (migration 0008): one row per (kind, scope, user); room_id 0 is
+# server-wide (so the key has no NULL). `until` NULL: until lifted. A row whose `until` has
+# passed is out of force (compared with the clock); lifting deletes it.
+chat_sanctions = Table(
+    "chat_sanctions", metadata,
+    Column("kind", String(10), primary_key=True),
+    Column("room_id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("until", UtcDateTime),
+    Column("reason", Text),
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_chat_sanctions_user", "user_id"),
+)
+
+# Reports of messages (migration 0008); one open report per (reporter, message).
+chat_reports = Table(
+    "chat_reports", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message_id", BigId, ForeignKey("chat_messages.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("room_id", Integer, ForeignKey("chat_rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("reporter_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", String(10), nullable=False, default="open"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime),
+    Column("resolved_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("resolution", String(10)),
+    Column("note", Text),
+    # NULL once resolved: unique while open, so a reporter has one open report a message.
+    Column("open_key", String(40)),
+    UniqueConstraint("open_key", name="uq_chat_reports_open_key"),
+    Index("ix_chat_reports_status_room", "status", "room_id", "id"),
 )
 
 outbox = outbox_table(metadata)

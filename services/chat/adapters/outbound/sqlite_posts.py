@@ -24,6 +24,7 @@ from services.chat.adapters.outbound.sqlite_thread import (
     to_sqlite,
 )
 from services.chat.domain import Member, Message, Room, Unauthenticated
+from services.chat.domain.moderation import FOREVER
 from services.chat.post_plan import (
     BatchPlan,
     PostContext,
@@ -113,27 +114,44 @@ class SqlitePostLog:
         room_ids = sorted({r.room_id for r in requests})
         rooms = {
             row[0]: Room(row[0], row[1], row[2], bool(row[3]), row[4],
-                         from_sqlite(row[5]), row[6])  # type: ignore[arg-type]
+                         from_sqlite(row[5]), row[6],  # type: ignore[arg-type]
+                         slow_mode_secs=row[7])
             for row in conn.execute(
-                "SELECT id, name, description, is_private, created_by, created_at, last_seq "
-                f"FROM chat_rooms WHERE id IN ({_marks(len(room_ids))})", room_ids)}
+                "SELECT id, name, description, is_private, created_by, created_at, last_seq, "
+                f"slow_mode_secs FROM chat_rooms WHERE id IN ({_marks(len(room_ids))})",
+                room_ids)}
         pairs = sorted({(r.room_id, r.actor.user_id) for r in requests})
-        members = {
-            (row[0], row[1]): Member(row[0], row[1], row[2], row[3],
-                                     from_sqlite(row[4]), row[5], row[6])  # type: ignore[arg-type]
-            for row in conn.execute(
+        members = {}
+        server_mutes: dict[int, datetime | None] = {}
+        for row in conn.execute(
                 "SELECT rm.room_id, rm.user_id, u.username, rm.role, rm.joined_at, rm.read_seq, "
-                "u.display_name FROM room_members rm JOIN users u ON u.id = rm.user_id "
+                "u.display_name, rm.muted_until, rm.last_post_at, u.muted_until "
+                "FROM room_members rm JOIN users u ON u.id = rm.user_id "
                 f"WHERE (rm.room_id, rm.user_id) IN (VALUES {_pairs(len(pairs))})",
-                [v for pair in pairs for v in pair])}
-        # The posters' display names come with their memberships; only a first post in a
-        # public room (no membership yet) reads the user row.
+                [v for pair in pairs for v in pair]):
+            members[(row[0], row[1])] = Member(
+                row[0], row[1], row[2], row[3], from_sqlite(row[4]),  # type: ignore[arg-type]
+                row[5], row[6], from_sqlite(row[7]), from_sqlite(row[8]))
+            server_mutes[row[1]] = from_sqlite(row[9])
+        # The posters' display names (and server mutes) come with their memberships; only a
+        # first post in a public room (no membership yet) reads the user row, and the
+        # sanctions of that room.
         display_names = {m.user_id: m.display_name for m in members.values()}
         strangers = sorted({r.actor.user_id for r in requests} - display_names.keys())
         if strangers:
-            display_names.update(conn.execute(
-                f"SELECT id, display_name FROM users WHERE id IN ({_marks(len(strangers))})",
-                strangers).fetchall())
+            for user_id, display_name, muted_until in conn.execute(
+                    "SELECT id, display_name, muted_until FROM users "
+                    f"WHERE id IN ({_marks(len(strangers))})", strangers):
+                display_names[user_id] = display_name
+                server_mutes[user_id] = from_sqlite(muted_until)
+        unjoined: dict[tuple[int, int], dict[str, datetime]] = {}
+        if outside := sorted(set(pairs) - members.keys()):
+            for kind, room_id, user_id, until in conn.execute(
+                    "SELECT kind, room_id, user_id, until FROM chat_sanctions "
+                    f"WHERE (room_id, user_id) IN (VALUES {_pairs(len(outside))})",
+                    [v for pair in outside for v in pair]):
+                unjoined.setdefault((room_id, user_id), {})[kind] = (
+                    from_sqlite(until) or FOREVER)
         retried = sorted({(r.actor.user_id, r.client_msg_id) for r in requests
                           if r.client_msg_id is not None})
         earlier: dict[tuple[int, str], Message] = {}
@@ -173,7 +191,7 @@ class SqlitePostLog:
                 f"SELECT {FILE_COLUMNS} FROM chat_files WHERE id IN ({_marks(len(attached))})",
                 attached)}
         return PostContext(now, rooms, members, earlier, mentionable, ids.__next__,
-                           display_names, roots, files)
+                           display_names, roots, files, server_mutes, unjoined)
 
     @staticmethod
     def _write(conn: sqlite3.Connection, plan: BatchPlan, rows: list[OutboxRow],
@@ -213,6 +231,11 @@ class SqlitePostLog:
                 "WHERE room_id = ? AND user_id = ? AND read_seq < ?",
                 [(seq, room_id, user_id, seq)
                  for (room_id, user_id), seq in plan.read_markers.items()])
+        if plan.last_posts:  # slow-mode rooms only
+            conn.executemany(
+                "UPDATE room_members SET last_post_at = ? WHERE room_id = ? AND user_id = ?",
+                [(to_sqlite(t), room_id, user_id)
+                 for (room_id, user_id), t in plan.last_posts.items()])
         if rows:
             conn.executemany(
                 "INSERT INTO outbox (event_id, subject, payload, created_at) "

@@ -6,6 +6,7 @@ import { applyUpdate } from './edits.js';
 import { errorText, showError } from './errors.js';
 import { t } from './i18n.js';
 import { onMemberJoined, onMemberLeft, onRoleChanged } from './members.js';
+import { onModerationUpdated, onReportCreated, onReportResolved, refusalText } from './moderation.js';
 import { onBroadcast, onNotification } from './notifications.js';
 import { onUserUpdated } from './people.js';
 import { toast } from './notify.js';
@@ -53,6 +54,9 @@ export function handleFrame(frame) {
     case 'user_updated': return onUserUpdated(data);
     case 'notification': return onNotification(data);
     case 'admin_broadcast': return onBroadcast(data);
+    case 'report_created': return onReportCreated(data);
+    case 'report_resolved': return onReportResolved(data);
+    case 'moderation_updated': return onModerationUpdated(data);
     case 'error': return onErrorFrame(data);
     default: return undefined; // pong, left
   }
@@ -133,7 +137,7 @@ function onErrorFrame(data) {
     clearTimeout(p.timer);
     p.state = 'failed';
     renderPending(p);
-    toast('error', null, errorText(code, data.message));
+    toast('error', null, refusalText(data, p.room_id) || errorText(code, data.message));
     return;
   }
   if (ref === 'join') {

@@ -1,7 +1,8 @@
 // What is said about a message after it was posted, added to its node as it is built:
-// reactions, the pin, and (for moderators) the editing history.
+// reactions, the pin, (for moderators) the editing history, and "Report".
 
 import { addHistoryLink } from './edit-history.js';
+import { addReportControl } from './moderation.js';
 import { addPinControls } from './pins.js';
 import { addReactions } from './reactions.js';
 import { state, view } from './state.js';
@@ -10,6 +11,7 @@ export function decorateMessage(node, head, bubble, msg) {
   addPinControls(node, head, bubble, msg);
   addHistoryLink(head, msg);
   addReactions(bubble, msg);
+  addReportControl(bubble, msg);
 }
 
 /** Rebuild a shown message's node where it is, without scrolling (`view.upsert` follows

@@ -3,6 +3,7 @@
 
 import { isDm, renderDmChrome } from './dms.js';
 import { t } from './i18n.js';
+import { syncModeration } from './moderation.js';
 import { renderMembersPanel } from './people-panel.js';
 import { syncPinsPanel } from './pins.js';
 import { $, current, state } from './state.js';
@@ -13,6 +14,7 @@ export function renderRoomChrome() {
   $('room-title').textContent = room ? room.name : t('rooms.pick');
   renderMembersPanel();
   syncPinsPanel();
+  syncModeration();
   $('welcome').hidden = Boolean(room);
   $('messages').hidden = !room;
   $('room-bar').hidden = !room;

@@ -87,6 +87,7 @@ export function onRoomUpdated(data) {
   if (!room) return;
   room.name = data.name;
   room.is_private = Boolean(data.is_private);
+  room.slow_mode_secs = data.slow_mode_secs || 0;
   renderRooms();
   renderRoomChrome();
 }

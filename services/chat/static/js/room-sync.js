@@ -33,6 +33,7 @@ export async function refreshRooms() {
     }
     room.name = data.name;
     room.is_private = Boolean(data.is_private);
+    room.slow_mode_secs = data.slow_mode_secs || 0;
     applyDm(room, data);
     room.last_seq = Math.max(room.last_seq, data.last_seq || 0);
   }

@@ -16,6 +16,7 @@ from services.chat.adapters.inbound.http.avatars import with_avatar
 from services.chat.adapters.inbound.http.dms import rooms_data
 from services.chat.adapters.inbound.service import ChatService
 from services.chat.domain import Actor, Invalid, Throttled
+from services.chat.domain.moderation import SLOW_MODE_MAX_SECS
 from shared.contracts.bounds import AttachmentIds, Id, Limit, Seq
 
 
@@ -29,6 +30,8 @@ class RoomPatch(Body):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=1000)
     is_private: bool | None = None
+    # Moderators may send this alone; 0 turns slow mode off (domain/moderation.py).
+    slow_mode_secs: int | None = Field(default=None, ge=0, le=SLOW_MODE_MAX_SECS)
 
 
 class InviteBody(Body):
@@ -92,7 +95,8 @@ def chat_router() -> APIRouter:
                           chat: ChatDep) -> dict[str, Any]:
         room = await use_cases.update_room(chat.deps, who, room_id, name=body.name,
                                            description=body.description,
-                                           is_private=body.is_private)
+                                           is_private=body.is_private,
+                                           slow_mode_secs=body.slow_mode_secs)
         return room_data(room)
 
     @router.post("/rooms/{room_id}/join")
