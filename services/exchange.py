@@ -119,6 +119,7 @@ async def export_to(output: Path, data_dir: Path | None, *, room_id: int | None 
         settings, db, blobs = await _storage(stack, data_dir, migrate=False)
         source = SqlaExportSource(db)
         now = datetime.now(UTC)
+        await _audit_export(db, scope, now)
         counts: dict[str, int] = {}
 
         async def records() -> AsyncIterator[dict[str, Any]]:
@@ -146,7 +147,21 @@ async def export_to(output: Path, data_dir: Path | None, *, room_id: int | None 
     return output
 
 
+async def _audit_export(db: Any, scope: Any, now: Any) -> None:
+    """`export.run`, by no account (an operator's command), as the HTTP exports are."""
+    from services.chat.adapters.outbound.sqla_store import SqlaChatUnitOfWork
+    from services.chat.domain import GUEST
+    from services.chat.use_cases.audit import record
+
+    target = scope.room_id if scope.kind == "room" else scope.user_id
+    async with SqlaChatUnitOfWork(db).write() as tx:
+        await record(tx, now, GUEST, "export.run", scope.kind, target, room_id=scope.room_id,
+                     files=scope.files, command=True)
+
+
 async def import_from(path: Path, data_dir: Path | None, *, slack: bool = False) -> list[str]:
+    from datetime import UTC, datetime
+
     from services.chat import use_cases
     from services.chat.adapters.outbound.export_files import open_source
     from services.chat.adapters.outbound.sqla_import import SqlaImportTarget
@@ -162,7 +177,8 @@ async def import_from(path: Path, data_dir: Path | None, *, slack: bool = False)
         else:
             source = await asyncio.to_thread(open_source, path)
         stack.callback(source.close)
-        report = await use_cases.import_stream(source, SqlaImportTarget(db), blobs)
+        report = await use_cases.import_stream(source, SqlaImportTarget(db), blobs,
+                                               datetime.now(UTC))
     counts = ", ".join(f"{n} {kind}" for kind, n in report.counts.items() if n) or "nothing"
     lines = [f"{report.scope} export from {path}: imported {counts}"]
     if report.files_without_bytes:

@@ -314,10 +314,11 @@ class ImportTarget(Protocol):
     async def is_empty(self) -> bool:
         """No account, room or message yet."""
         ...
-    async def load(self, records: AsyncIterator[dict[str, Any]]) -> None:
-        """Write the (checked, normalized) records in one transaction, ids kept; a database
-        that is not empty by then is refused (`Conflict("not_empty")`). Nothing is written
-        when it raises."""
+    async def load(self, records: AsyncIterator[dict[str, Any]],
+                   note: AuditEntry | None = None) -> None:
+        """Write the (checked, normalized) records in one transaction, ids kept, and `note`
+        (the import's own audit entry) last; a database that is not empty by then is
+        refused (`Conflict("not_empty")`). Nothing is written when it raises."""
         ...
 
 

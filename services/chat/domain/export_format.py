@@ -41,6 +41,7 @@ USER: FieldSpec = {
 ROOM: FieldSpec = {
     "id": "int", "name": "str", "description": "str?", "is_private": "bool", "kind": "str",
     "dm_key": "str?", "created_at": "time", "created_by": "int?", "last_seq": "int",
+    "slow_mode_secs": "int",
 }
 MEMBER: FieldSpec = {
     "room_id": "int", "user_id": "int", "role": "str", "joined_at": "time",

@@ -13,6 +13,7 @@ from services.chat.domain import Actor, Forbidden, NotFound, is_room_admin
 from services.chat.domain.export_format import ExportScope, Scope, end, header
 from services.chat.ports import ChatDeps
 from services.chat.use_cases._access import require_admin, require_user, room_not_found
+from services.chat.use_cases.audit import record as audit_record
 
 
 def export_unavailable() -> NotFound:
@@ -24,7 +25,18 @@ async def authorize_export(deps: ChatDeps, actor: Actor, kind: Scope, *,
     """The scope `actor` may export, checked before a byte is sent: the server's for
     administrators (403 `forbidden`), a room's for its admins and the server's (a room the
     caller cannot see is 404 `room_not_found`; one they only read, 403), their own data for
-    anyone signed in (401 otherwise). `files` asks for an archive with the files' bytes."""
+    anyone signed in (401 otherwise). `files` asks for an archive with the files' bytes.
+    Audited (`export.run`) before the stream's snapshot begins, so it holds its own entry."""
+    scope = await _allowed(deps, actor, kind, room_id, files)
+    target = scope.room_id if scope.kind == "room" else scope.user_id
+    async with deps.uow.write() as tx:
+        await audit_record(tx, deps.clock.now(), actor, "export.run", scope.kind, target,
+                     room_id=scope.room_id, files=files)
+    return scope
+
+
+async def _allowed(deps: ChatDeps, actor: Actor, kind: Scope, room_id: int | None,
+                   files: bool) -> ExportScope:
     if deps.exports is None or (files and deps.blobs is None):
         raise export_unavailable()
     if kind == "server":

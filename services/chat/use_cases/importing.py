@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from services.chat.domain import Conflict
+from services.chat.domain.audit import AuditEntry
 from services.chat.domain.export_check import FileEntry, StreamCheck, StreamSummary, normalize
 from services.chat.domain.export_format import (
     ARCHIVE_FILES_DIR,
@@ -69,8 +71,10 @@ async def _normalized(source: ImportSource) -> AsyncIterator[dict[str, Any]]:
 
 
 async def import_stream(source: ImportSource, target: ImportTarget,
-                        blobs: BlobStore | None) -> ImportReport:
-    """Check, then write; refuses (409 `not_empty`) a system that has anything in it."""
+                        blobs: BlobStore | None, now: datetime) -> ImportReport:
+    """Check, then write; refuses (409 `not_empty`) a system that has anything in it. The
+    import is audited (`import.run`, by no account: an operator's command) in its own
+    transaction."""
     if not await target.is_empty():
         raise not_empty()
     summary = await check_stream(source)
@@ -84,7 +88,9 @@ async def import_stream(source: ImportSource, target: ImportTarget,
                 if entry.has_thumbnail:
                     await _put(source, blobs, ARCHIVE_THUMBNAILS_DIR + entry.id,
                                thumbnail_key(entry.id), written)
-        await target.load(_normalized(source))
+        note = AuditEntry(at=now, actor_id=None, action="import.run",
+                          target_type=summary.scope, details={"counts": summary.counts})
+        await target.load(_normalized(source), note)
     except BaseException:
         if blobs is not None:
             for key in written:

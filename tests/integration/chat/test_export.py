@@ -40,6 +40,10 @@ def comparable(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in r.items() if k != "exported_at"} for r in records]
 
 
+def without_audit(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in comparable(records) if r["type"] not in ("audit", "end")]
+
+
 def archive_members(body: bytes) -> dict[str, bytes]:
     with tarfile.open(fileobj=io.BytesIO(body)) as tar:
         return {m.name: tar.extractfile(m).read() for m in tar.getmembers()}  # type: ignore[union-attr]
@@ -167,15 +171,19 @@ async def _round_trip(tmp_path: Path, nats_url: str, postgres_url: str | None = 
     finally:
         if postgres_url:
             await _drop_database(postgres_url, postgres_url + "_second")
-    assert comparable(lines(again_tar["data.ndjson"])) == comparable(
-        lines(members["data.ndjson"]))
+    # The same stream, but for the audit log, which grew by the import and the exports.
+    before, after = lines(members["data.ndjson"]), lines(again_tar["data.ndjson"])
+    assert without_audit(after) == without_audit(before)
+    assert without_audit(lines(again_plain)) == without_audit(records)
+    audit_before = [r for r in before if r["type"] == "audit"]
+    audit_after = [r for r in after if r["type"] == "audit"]
+    assert audit_after[:len(audit_before)] == audit_before
+    assert [(r["action"], r["target_type"], r["actor_id"])
+            for r in audit_after[len(audit_before):]] == [
+        ("import.run", "server", None), ("export.run", "server", admin.id)]
+    assert [r["action"] for r in audit_before].count("export.run") == 2
     assert again_tar.keys() == members.keys()
     assert all(again_tar[name] == members[name] for name in members if name != "data.ndjson")
-    # The audit log grows by the exports themselves; everything else is the same stream.
-
-    def without_audit(body: bytes) -> list[dict[str, Any]]:
-        return [r for r in comparable(lines(body)) if r["type"] not in ("audit", "end")]
-    assert without_audit(again_plain) == without_audit(server)
     assert comparable(lines(again_room)) == comparable(room_records)
     # Derived state: the search index, the file's bytes, the room's seq.
     assert [hit["message"]["content"] for hit in found["items"]] == ["typo"]
@@ -206,7 +214,8 @@ async def _sign_in(replica: ChatReplica, username: str, password: str) -> Client
     assert login.status_code == 200, login.text
     http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
     http.cookies.clear()
-    return Client(replica, http, login.json().get("user", {}), login.json()["access_token"])
+    me = (await http.get("/api/auth/me")).json()
+    return Client(replica, http, me, login.json()["access_token"])
 
 
 async def _create_database(base_url: str, url: str) -> None:

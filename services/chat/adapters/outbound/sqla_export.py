@@ -10,10 +10,11 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Column, Select, Table, select, tuple_, union
+from sqlalchemy import Column, Select, select, tuple_, union
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.chat.adapters.outbound.sqla_tables import (
+    chat_audit,
     chat_files,
     chat_messages,
     chat_rooms,
@@ -21,7 +22,6 @@ from services.chat.adapters.outbound.sqla_tables import (
     message_mentions,
     message_pins,
     message_reactions,
-    metadata,
     room_members,
     users,
 )
@@ -90,11 +90,6 @@ async def pages(conn: AsyncConnection, query: Select[Any], keys: Sequence[Column
             return
         last = found[-1]._mapping
         after = tuple(last[key] for key in keys)
-
-
-def _audit_table() -> Table | None:
-    # The audit log's table, where this schema has one (the moderation work adds it).
-    return metadata.tables.get("chat_audit")
 
 
 class SqlaExportSource:
@@ -201,10 +196,10 @@ class SqlaExportSource:
 
     async def _audit(self, conn: AsyncConnection, scope: ExportScope
                      ) -> AsyncIterator[dict[str, Any]]:
-        table = _audit_table()
-        if table is None or not scope.audit or scope.kind != "server":
+        if not scope.audit or scope.kind != "server":
             return
-        async for record in self._simple(conn, "audit", AUDIT, select(table), [table.c.id],
+        async for record in self._simple(conn, "audit", AUDIT, select(chat_audit),
+                                         [chat_audit.c.id],
                                          lambda row: {"details": _details(row.details)}):
             yield record
 

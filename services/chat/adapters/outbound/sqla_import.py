@@ -10,10 +10,12 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
-from sqlalchemy import String, Table, exists, insert, select, text
+from sqlalchemy import Table, exists, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.chat.adapters.outbound.sqla_audit import SqlaAuditLog
 from services.chat.adapters.outbound.sqla_tables import (
+    chat_audit,
     chat_files,
     chat_messages,
     chat_rooms,
@@ -21,11 +23,11 @@ from services.chat.adapters.outbound.sqla_tables import (
     message_mentions,
     message_pins,
     message_reactions,
-    metadata,
     room_members,
     users,
 )
 from services.chat.domain import NO_PASSWORD, Conflict
+from services.chat.domain.audit import AuditEntry
 from services.chat.domain.files import thumbnail_key
 from shared.db import Database
 
@@ -59,11 +61,7 @@ def _file(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def _audit(r: dict[str, Any]) -> dict[str, Any]:
-    table = metadata.tables["chat_audit"]
-    row = _plain(table)(r)
-    if isinstance(table.c.details.type, String):  # JSON kept as text
-        row["details"] = orjson.dumps(r["details"]).decode()
-    return row
+    return {**_plain(chat_audit)(r), "details": orjson.dumps(r["details"]).decode()}
 
 
 class _Batches:
@@ -105,7 +103,8 @@ class SqlaImportTarget:
         async with self._db.read() as conn:
             return await _empty(conn)
 
-    async def load(self, records: AsyncIterator[dict[str, Any]]) -> None:
+    async def load(self, records: AsyncIterator[dict[str, Any]],
+                   note: AuditEntry | None = None) -> None:
         async with self._db.write() as conn:
             if not await _empty(conn):
                 raise Conflict("not_empty", "The database already has accounts, rooms or "
@@ -116,6 +115,8 @@ class SqlaImportTarget:
             await batches.flush()
             if not self._db.sqlite:
                 await _move_sequences(conn)
+            if note is not None:  # after the imported entries, with the next id
+                await SqlaAuditLog(conn).add(note)
 
     async def _add(self, batches: _Batches, r: dict[str, Any]) -> None:
         kind = r["type"]
@@ -139,16 +140,14 @@ class SqlaImportTarget:
             await batches.add(message_pins, _plain(message_pins)(r))
         elif kind == "file":
             await batches.add(chat_files, _file(r))
-        elif kind == "audit" and "chat_audit" in metadata.tables:
-            await batches.add(metadata.tables["chat_audit"], _audit(r))
+        elif kind == "audit":
+            await batches.add(chat_audit, _audit(r))
 
 
 async def _move_sequences(conn: AsyncConnection) -> None:
     """Explicit ids leave PostgreSQL's sequences where they were: the next insert would take
     an imported id. Each goes to its table's highest id."""
     for name in SEQUENCED:
-        if name not in metadata.tables:
-            continue
         await conn.execute(text(
             f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
             f"COALESCE((SELECT max(id) FROM {name}), 1), "
