@@ -339,3 +339,30 @@ def exchange_args(command: str, path: Path, data_dir: Path) -> Any:
     from services.cli import build_parser
 
     return build_parser().parse_args([command, str(path), "--data-dir", str(data_dir)])
+
+
+async def test_a_slack_export_imports_its_rooms_threads_and_reactions(
+        tmp_path: Path, nats_url: str) -> None:
+    from services.chat.bootstrap import create_admin
+    from tests.support.slack_fixture import write_slack_export
+
+    zipped = write_slack_export(tmp_path / "slack.zip")
+    said = await exchange.import_from(zipped, tmp_path / "data", slack=True)
+    assert "imported 4 user, 3 room, 6 member, 8 message, 4 reaction, 1 pin" in said[0]
+    settings = chat_settings(tmp_path / "data", nats_url)
+    assert await create_admin(settings, "ana", "a long enough password") == "password_set"
+    async with replicas([settings]) as (one,):
+        ana = await _sign_in(one, "ana", "a long enough password")
+        rooms = {r["name"]: r for r in (await ana.http.get("/api/chat/rooms")).json()}
+        assert {"general", "random", "secret"} <= rooms.keys()
+        assert rooms["secret"]["is_private"]
+        page = (await ana.http.get(f"/api/chat/rooms/{rooms['general']['id']}/messages")
+                ).json()["messages"]
+        root = next(m for m in page if m["content"].startswith("Hello"))
+        assert root["reply_count"] == 2
+        assert {r["emoji"]: r["count"] for r in root["reactions"]} == {"👍": 2,
+                                                                        ":partyparrot:": 1}
+        thread = (await ana.http.get(f"/api/chat/messages/{root['id']}/thread")).json()
+        assert [m["content"] for m in thread["messages"]] == ["a reply", "also for everyone"]
+        found = (await ana.http.get("/api/search", params={"q": "psst"})).json()["items"]
+        assert [hit["room"]["name"] for hit in found] == ["secret"]
