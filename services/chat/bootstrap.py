@@ -1,5 +1,6 @@
 """The composition root: `wire()` builds every adapter from settings (each one overridable);
-`running()` starts them and stops them again. Nothing connects at import or in `wire()`."""
+`running()` starts them and stops them again. Nothing connects at import or in `wire()`.
+Longer than 300 lines because it is the one place where every adapter is built."""
 
 from __future__ import annotations
 

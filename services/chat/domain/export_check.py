@@ -1,102 +1,30 @@
-"""Checking an export before anything of it is written: each line's shape (`normalize`), and
-across the stream (`StreamCheck`) the header, the order of the types, that every reference
-points at a record earlier in the stream, and the end line's counts. Errors name the line.
-What it remembers is ids, never content. No I/O."""
+"""Checking an export before anything of it is written: each line's shape
+(`export_fields.normalize`), and across the stream (`StreamCheck`) the header, the order of
+the types, that every reference points at a record earlier in the stream, and the end
+line's counts. Errors name the line. What it remembers is ids, never content. No I/O."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
+from services.chat.domain.export_fields import normalize
 from services.chat.domain.export_format import (
-    EDIT,
     FORMAT,
     IMPORTABLE,
     ORDER,
     RECORDS,
     VERSION,
-    FieldSpec,
     FormatError,
 )
 from services.chat.domain.files import is_file_id
 from services.chat.domain.model import ROLES
 
-# Fields an export may leave out (a room's export gives people's public fields only).
-DEFAULTS: dict[str, Any] = {"is_bot": False, "is_admin": False, "mentions": [], "edits": [],
-                            "details": {}, "has_thumbnail": False, "slow_mode_secs": 0}
 MESSAGE_TYPES = ("text", "system")
 ROOM_KINDS = ("room", "dm")
 EDIT_ACTIONS = ("edited", "deleted")
 FILE_KINDS = ("attachment", "avatar")
-
-
-def _time(value: Any, name: str, number: int) -> datetime:
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            parsed = None
-        if parsed is not None and parsed.tzinfo is not None:
-            return parsed
-    raise FormatError(number, f"{name} must be an ISO 8601 time with a UTC offset")
-
-
-def _value(kind: str, value: Any, name: str, number: int) -> Any:
-    if kind.endswith("?"):
-        if value is None:
-            return None
-        kind = kind[:-1]
-    if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if kind == "str" and isinstance(value, str):
-        return value
-    if kind == "bool" and isinstance(value, bool):
-        return value
-    if kind == "time":
-        return _time(value, name, number)
-    if kind == "object" and isinstance(value, dict):
-        return value
-    if kind == "ints" and isinstance(value, list) and all(
-            isinstance(v, int) and not isinstance(v, bool) for v in value):
-        return value
-    if kind == "edits" and isinstance(value, list):
-        return [_fields(EDIT, edit, number, f"{name}[{n}]") for n, edit in enumerate(value)]
-    raise FormatError(number, f"{name} must be {_KIND_WORDS.get(kind, kind)}")
-
-
-_KIND_WORDS = {"int": "an integer", "str": "a string", "bool": "true or false",
-               "ints": "a list of integers", "edits": "a list of edits",
-               "object": "a JSON object"}
-
-
-def _fields(spec: FieldSpec, record: Any, number: int, where: str = "") -> dict[str, Any]:
-    if not isinstance(record, dict):
-        raise FormatError(number, f"{where or 'the record'} must be a JSON object")
-    out: dict[str, Any] = {}
-    for name, kind in spec.items():
-        label = f"{where}.{name}" if where else name
-        if name not in record:
-            if name in DEFAULTS:
-                out[name] = DEFAULTS[name]
-                continue
-            if kind.endswith("?"):
-                out[name] = None
-                continue
-            raise FormatError(number, f"{label} is missing")
-        out[name] = _value(kind, record[name], label, number)
-    return out
-
-
-def normalize(record: dict[str, Any], number: int) -> dict[str, Any]:
-    """The record with every field of its type checked, times parsed, the fields an export
-    may leave out filled in, and fields this version does not know dropped."""
-    kind = record.get("type")
-    spec = RECORDS.get(kind) if isinstance(kind, str) else None
-    if spec is None:
-        raise FormatError(number, f"unknown record type {kind!r}")
-    return {"type": kind, **_fields(spec, record, number)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +190,8 @@ class StreamCheck:
         self._room_ref(number, r["room_id"])
         self._user_ref(number, r["user_id"], "user_id")
         if r["message_type"] not in MESSAGE_TYPES:
-            raise FormatError(number, f"message_type must be one of {', '.join(MESSAGE_TYPES)}")
+            raise FormatError(number, "message_type must be one of "
+                              f"{', '.join(MESSAGE_TYPES)}")
         if not 1 <= r["seq"] <= self._rooms[r["room_id"]]:
             raise FormatError(number, f"seq {r['seq']} is outside room {r['room_id']}'s "
                               f"1..{self._rooms[r['room_id']]} (its last_seq)")
