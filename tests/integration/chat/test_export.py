@@ -113,6 +113,16 @@ async def _round_trip(tmp_path: Path, nats_url: str, postgres_url: str | None = 
         tar_body = response.content
         room = await get(alice, f"/api/chat/rooms/{room_id}/export")
         mine = await get(carol, "/api/chat/me/export")
+        # Pages of one row read the same records as pages of 500 (every key's paging).
+        from services.chat.adapters.outbound.sqla_export import SqlaExportSource
+        from services.chat.domain.export_format import ExportScope
+
+        paged = SqlaExportSource(one.chat.db, page_rows=1)
+        for scope, body in ((ExportScope("server", audit=True), server),
+                            (ExportScope("room", room_id=room_id), room),
+                            (ExportScope("user", user_id=carol.id), mine)):
+            one_by_one = [r async for r in paged.records(scope)]
+            assert without_audit(one_by_one) == without_audit(lines(body)[1:])
     records = lines(server)
     assert records[0]["type"] == "header" and records[0]["scope"] == "server"
     assert records[-1] == {"type": "end", "counts": records[-1]["counts"]}
@@ -295,6 +305,16 @@ def _small_stream() -> list[dict[str, Any]]:
     ]
 
 
+def normalized(record: dict[str, Any]) -> dict[str, Any]:
+    """A record as an export writes it: every field, defaults filled in."""
+    from services.chat.domain.export_fields import normalize
+
+    if record["type"] in ("header", "end"):
+        return record
+    out = normalize(record, 0)
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in out.items()}
+
+
 def _counts(data_dir: Path) -> dict[str, int]:
     with sqlite3.connect(data_dir / "chat.db") as db:
         return {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
@@ -322,6 +342,15 @@ async def test_import_refuses_a_bad_line_or_a_system_in_use(tmp_path: Path) -> N
     good = _write(tmp_path / "good.ndjson", stream)
     report = await exchange.import_from(good, tmp_path / "a")
     assert "imported 1 user, 1 room, 1 member, 1 message" in report[0]
+    # `tertulia export` reads it back from the database: the same records, and the import's
+    # own audit entry.
+    out = await exchange.export_to(tmp_path / "again.ndjson", tmp_path / "a")
+    again = lines(out.read_bytes())
+    assert without_audit(again) == without_audit(
+        [normalized(r) for r in stream])
+    assert [r["action"] for r in again if r["type"] == "audit"] == ["import.run", "export.run"]
+    with pytest.raises(exchange.ExchangeError, match="exists"):
+        await exchange.export_to(out, tmp_path / "a")
     assert _counts(tmp_path / "a") == {"users": 1, "chat_rooms": 1, "room_members": 1,
                                        "chat_messages": 1}
     # Not empty any more: refused, with the reason.
