@@ -117,7 +117,8 @@ def _admin_password(given: str | None) -> str:
     return password
 
 
-def create_admin(username: str, password: str | None, data_dir: Path | None = None) -> int:
+def create_admin(username: str, password: str | None, data_dir: Path | None = None,
+                 *, reset: bool = False) -> int:
     from services.chat.bootstrap import create_admin as create
     from services.chat.domain import ChatError
     from services.chat.settings import ChatSettings
@@ -128,15 +129,16 @@ def create_admin(username: str, password: str | None, data_dir: Path | None = No
     # --data-dir means what it means for `tertulia up`: the chat database (and key) there.
     settings = ChatSettings(data_dir=data_dir.resolve()) if data_dir else ChatSettings()
     try:
-        outcome = asyncio.run(create(settings, username, secret))
+        outcome = asyncio.run(create(settings, username, secret, reset=reset))
     except ChatError as exc:
         raise SystemExit(f"error: {exc.message}") from exc
     messages = {
         "created": f"Created admin user {username!r}.",
         "promoted": f"User {username!r} existed; it is now an admin (password unchanged).",
         "exists": f"Admin user {username!r} already exists (password unchanged).",
-        "password_set": f"User {username!r} had no password (imported); it is now an admin "
-                        "with this password.",
+        "password_set": (f"User {username!r} has this password now; its sessions are "
+                         "revoked." if reset else f"User {username!r} had no password "
+                         "(imported); it is now an admin with this password."),
     }
     print(messages.get(outcome, f"User {username!r}: {outcome}."))
     return 0
@@ -244,6 +246,15 @@ def build_parser() -> argparse.ArgumentParser:
                            help="the data directory `tertulia up --data-dir` was given "
                                 "(default: $CHAT_DATA_DIR or $DATA_DIR, else ./data)")
 
+    password_cmd = commands.add_parser(
+        "set-password", help="give an existing account a password (an imported one has "
+                             "none); its sessions are revoked")
+    password_cmd.add_argument("--username", required=True)
+    password_cmd.add_argument("--password", default=None,
+                              help="default: $TERTULIA_ADMIN_PASSWORD, else prompt")
+    password_cmd.add_argument("--data-dir", type=Path, default=None,
+                              help="as for create-admin")
+
     from services.backup import add_commands as add_backup_commands
 
     add_backup_commands(commands)
@@ -287,7 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from services.exchange import run as run_exchange_command
 
         return run_exchange_command(args)
-    return create_admin(args.username, args.password, args.data_dir)
+    return create_admin(args.username, args.password, args.data_dir,
+                        reset=args.command == "set-password")
 
 
 if __name__ == "__main__":

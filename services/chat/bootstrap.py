@@ -279,13 +279,17 @@ async def _open_storage(stack: AsyncExitStack, chat: Chat) -> None:
     stack.push_async_callback(chat.joins.close)
 
 
-async def create_admin(settings: ChatSettings, username: str, password: str) -> str:
-    """`tertulia create-admin`: works without NATS; the outbox relays the event later."""
+async def create_admin(settings: ChatSettings, username: str, password: str,
+                       *, reset: bool = False) -> str:
+    """`tertulia create-admin` (or, with `reset`, `tertulia set-password`): works without
+    NATS; the outbox relays the events later."""
     from shared.bus.memory import InMemoryEventBus
 
     chat = wire(settings, bus=InMemoryEventBus())
     async with AsyncExitStack() as stack:
         await _open_storage(stack, chat)
+        if reset:
+            return await use_cases.set_password(chat.deps, username, password)
         return await use_cases.ensure_admin(chat.deps, username, password)
 
 

@@ -10,7 +10,12 @@ from services.chat.use_cases.accounts import (
     delete_account,
     register,
 )
-from services.chat.use_cases.administration import deactivate_user, ensure_admin, reactivate_user
+from services.chat.use_cases.administration import (
+    deactivate_user,
+    ensure_admin,
+    reactivate_user,
+    set_password,
+)
 from services.chat.use_cases.audit import AuditPage, audit_log
 from services.chat.use_cases.avatars import avatar_file, avatar_ids, remove_avatar, set_avatar
 from services.chat.use_cases.dms import OpenedDm, dm_members, find_people, open_dm
@@ -122,6 +127,7 @@ __all__ = [
     "rooms_of_user",
     "search_messages",
     "set_avatar",
+    "set_password",
     "store_upload",
     "sweep_files",
     "sweep_files_every",

@@ -59,6 +59,25 @@ async def reactivate_user(deps: ChatDeps, actor: Actor, user_id: int) -> User:
     return user
 
 
+async def set_password(deps: ChatDeps, username: str, password: str) -> str:
+    """An operator's command (`tertulia set-password`): the account gets this password,
+    whatever it had (an imported one had none), and every session it has is revoked. A
+    deleted account stays deleted (404 `user_not_found`)."""
+    async with deps.uow.read() as tx:
+        found = await tx.users.by_username(username)
+    if found is None or found[0].deleted_at is not None:
+        raise NotFound("user_not_found", f"No user named {username!r}.")
+    validate_password(password, found[0].username, deps.passwords)
+    hashed = await deps.hasher.hash(password)
+    async with deps.uow.write() as tx:
+        user = await _account(tx, found[0].id)
+        await tx.users.update_account(user, hashed)
+        revoked = await tx.sessions.revoke_all(user.id, deps.clock.now(), "password_changed")
+        await revocation_events(deps, tx, revoked, "password_changed")
+    await revoked_here(deps, revoked)
+    return "password_set"
+
+
 async def ensure_admin(deps: ChatDeps, username: str, password: str) -> str:
     """Create the first administrator if absent; an existing account is promoted, not reset,
     except one without a password (`tertulia import` makes them), which gets this one."""

@@ -380,8 +380,20 @@ async def test_a_slack_export_imports_its_rooms_threads_and_reactions(
     assert "imported 4 user, 3 room, 6 member, 8 message, 4 reaction, 1 pin" in said[0]
     settings = chat_settings(tmp_path / "data", nats_url)
     assert await create_admin(settings, "ana", "a long enough password") == "password_set"
+    # The other imported accounts: `tertulia set-password`, one by one.
+    assert await create_admin(settings, "_carl_", "carl's own password",
+                              reset=True) == "password_set"
+    from services.chat.domain import NotFound
+
+    with pytest.raises(NotFound):
+        await create_admin(settings, "nobody", "carl's own password", reset=True)
     async with replicas([settings]) as (one,):
         ana = await _sign_in(one, "ana", "a long enough password")
+        carl = await _sign_in(one, "_carl_", "carl's own password")
+        assert carl.user["is_admin"] is False and ana.user["is_admin"] is True
+        refused = await carl.http.post("/api/auth/login", json={"username": "bo_",
+                                                                "password": "anything at all"})
+        assert refused.status_code in (401, 403)  # bo_ has no password (and is deactivated)
         rooms = {r["name"]: r for r in (await ana.http.get("/api/chat/rooms")).json()}
         assert {"general", "random", "secret"} <= rooms.keys()
         assert rooms["secret"]["is_private"]
