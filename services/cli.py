@@ -246,15 +246,6 @@ def build_parser() -> argparse.ArgumentParser:
                            help="the data directory `tertulia up --data-dir` was given "
                                 "(default: $CHAT_DATA_DIR or $DATA_DIR, else ./data)")
 
-    password_cmd = commands.add_parser(
-        "set-password", help="give an existing account a password (an imported one has "
-                             "none); its sessions are revoked")
-    password_cmd.add_argument("--username", required=True)
-    password_cmd.add_argument("--password", default=None,
-                              help="default: $TERTULIA_ADMIN_PASSWORD, else prompt")
-    password_cmd.add_argument("--data-dir", type=Path, default=None,
-                              help="as for create-admin")
-
     from services.backup import add_commands as add_backup_commands
 
     add_backup_commands(commands)

@@ -45,6 +45,15 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
                       help="the data directory to import into (default: $CHAT_DATA_DIR or "
                            "$DATA_DIR, else ./data)")
 
+    # Imported accounts have no password: this gives them one (`cli.create_admin` runs it).
+    password = commands.add_parser(
+        "set-password", help="give an existing account a password (an imported one has "
+                             "none); its sessions are revoked")
+    password.add_argument("--username", required=True)
+    password.add_argument("--password", default=None,
+                          help="default: $TERTULIA_ADMIN_PASSWORD, else prompt")
+    password.add_argument("--data-dir", type=Path, default=None, help="as for create-admin")
+
 
 def say(command: str, line: str) -> None:
     print(f"tertulia {command}: {line}", flush=True)
@@ -186,5 +195,5 @@ async def import_from(path: Path, data_dir: Path | None, *, slack: bool = False)
                      "(their downloads answer 404): import the archive made with --files "
                      "or ?files=1 to have them")
     lines.append("accounts have no password: `tertulia create-admin --username NAME` gives "
-                 "one to an administrator, who can then let the others in")
+                 "an administrator one, `tertulia set-password --username NAME` anyone")
     return lines

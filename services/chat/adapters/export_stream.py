@@ -48,7 +48,8 @@ async def ndjson(records: AsyncIterator[dict[str, Any]],
 
 def tar_header(name: str, size: int, mtime: float) -> bytes:
     info = tarfile.TarInfo(name)
-    info.size, info.mtime, info.mode, info.type = size, mtime, 0o644, tarfile.REGTYPE
+    # Whole seconds: a fraction would need a pax header of its own for every member.
+    info.size, info.mtime, info.mode, info.type = size, int(mtime), 0o644, tarfile.REGTYPE
     return info.tobuf(format=tarfile.PAX_FORMAT)
 
 
