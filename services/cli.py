@@ -123,7 +123,8 @@ def _admin_password(given: str | None) -> str:
     return password
 
 
-def create_admin(username: str, password: str | None, data_dir: Path | None = None) -> int:
+def create_admin(username: str, password: str | None, data_dir: Path | None = None,
+                 *, reset: bool = False) -> int:
     from services.chat.bootstrap import create_admin as create
     from services.chat.domain import ChatError
     from services.chat.settings import ChatSettings
@@ -134,13 +135,16 @@ def create_admin(username: str, password: str | None, data_dir: Path | None = No
     # --data-dir means what it means for `tertulia up`: the chat database (and key) there.
     settings = ChatSettings(data_dir=data_dir.resolve()) if data_dir else ChatSettings()
     try:
-        outcome = asyncio.run(create(settings, username, secret))
+        outcome = asyncio.run(create(settings, username, secret, reset=reset))
     except ChatError as exc:
         raise SystemExit(f"error: {exc.message}") from exc
     messages = {
         "created": f"Created admin user {username!r}.",
         "promoted": f"User {username!r} existed; it is now an admin (password unchanged).",
         "exists": f"Admin user {username!r} already exists (password unchanged).",
+        "password_set": (f"User {username!r} has this password now; its sessions are "
+                         "revoked." if reset else f"User {username!r} had no password "
+                         "(imported); it is now an admin with this password."),
     }
     print(messages.get(outcome, f"User {username!r}: {outcome}."))
     return 0
@@ -251,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     from services.backup import add_commands as add_backup_commands
 
     add_backup_commands(commands)
+    from services.exchange import add_commands as add_exchange_commands
+
+    add_exchange_commands(commands)
     return parser
 
 
@@ -284,7 +291,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from services.backup import run as run_backup_command
 
         return run_backup_command(args)
-    return create_admin(args.username, args.password, args.data_dir)
+    if args.command in ("export", "import"):
+        from services.exchange import run as run_exchange_command
+
+        return run_exchange_command(args)
+    return create_admin(args.username, args.password, args.data_dir,
+                        reset=args.command == "set-password")
 
 
 if __name__ == "__main__":

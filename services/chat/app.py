@@ -18,6 +18,7 @@ from services.chat.adapters.inbound.http import (
     bots_router,
     chat_router,
     dms_router,
+    export_router,
     files_router,
     hooks_router,
     jwks_router,
@@ -113,6 +114,7 @@ def create_app(settings: ChatSettings | None = None, **overrides: Any) -> FastAP
     app.include_router(search_router())
     app.include_router(bots_router())
     app.include_router(hooks_router())
+    app.include_router(export_router())
     app.websockets = ChatWebSockets(chat)
     app.edge = behind_proxies(app.dispatch, settings.trusted_proxies,
                               settings.hsts_max_age_secs)

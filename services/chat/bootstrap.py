@@ -38,6 +38,7 @@ from services.chat.adapters.outbound.nats_live_feed import BusLiveFeed
 from services.chat.adapters.outbound.security import Argon2PasswordHasher, SystemClock
 from services.chat.adapters.outbound.session_revocations import HubSessionRevocations
 from services.chat.adapters.outbound.sha256_secrets import Sha256SecretDigest
+from services.chat.adapters.outbound.sqla_export import SqlaExportSource
 from services.chat.adapters.outbound.sqla_store import SqlaChatUnitOfWork
 from services.chat.adapters.outbound.sqla_tables import outbox
 from services.chat.adapters.outbound.sqlite_joins import SqliteJoinReader
@@ -161,6 +162,7 @@ def wire(settings: ChatSettings, *, bus: EventBus | None = None,
         images=file_wiring.image_processor(settings), files=file_wiring.file_limits(settings),
         secrets=Sha256SecretDigest(),
         word_filters=CachedWordFilters(uow, settings.word_filter_refresh_secs),
+        exports=SqlaExportSource(db),
     )
     limiter = RateLimiter(settings.rate_limit_per_sec, settings.rate_limit_burst)
     throttle = _auth_throttle(settings, bus, throttle_storage)
@@ -293,13 +295,17 @@ async def _open_storage(stack: AsyncExitStack, chat: Chat) -> None:
     stack.push_async_callback(chat.joins.close)
 
 
-async def create_admin(settings: ChatSettings, username: str, password: str) -> str:
-    """`tertulia create-admin`: works without NATS; the outbox relays the event later."""
+async def create_admin(settings: ChatSettings, username: str, password: str,
+                       *, reset: bool = False) -> str:
+    """`tertulia create-admin` (or, with `reset`, `tertulia set-password`): works without
+    NATS; the outbox relays the events later."""
     from shared.bus.memory import InMemoryEventBus
 
     chat = wire(settings, bus=InMemoryEventBus())
     async with AsyncExitStack() as stack:
         await _open_storage(stack, chat)
+        if reset:
+            return await use_cases.set_password(chat.deps, username, password)
         return await use_cases.ensure_admin(chat.deps, username, password)
 
 

@@ -30,6 +30,7 @@ from services.chat.domain import (
 from services.chat.domain.admin import Invitation, SettingsCache, UserStatus
 from services.chat.domain.audit import AuditEntry
 from services.chat.domain.bots import BotToken, Hook
+from services.chat.domain.export_format import ExportScope
 from services.chat.domain.files import StoredFile
 from services.chat.domain.held import HeldMessage, HeldStatus
 from services.chat.domain.marks import MessageEdit, MessageMarks, Pin
@@ -381,6 +382,42 @@ class SecretDigest(Protocol):
     def digest(self, secret: str) -> str: ...
 
 
+class ExportSource(Protocol):
+    """What an export holds (docs/protocol.md, Export format), read from one consistent
+    snapshot of the database."""
+
+    def records(self, scope: ExportScope) -> AsyncIterator[dict[str, Any]]:
+        """The scope's records in the format's order, without the header and the end line;
+        each type read in pages by key (bounded queries), never all at once."""
+        ...
+
+
+class ImportSource(Protocol):
+    """An export to import: its lines, read from the start on each call (the import reads
+    twice: to check, then to write), and the bytes an archive holds."""
+
+    def lines(self) -> AsyncIterator[tuple[int, dict[str, Any]]]:
+        """(line number, the line's JSON object), from line 1."""
+        ...
+    async def blob(self, name: str) -> AsyncIterator[bytes] | None:
+        """An archive member's bytes (`files/<id>`, `thumbnails/<id>`); None without one."""
+        ...
+
+
+class ImportTarget(Protocol):
+    """The database an import fills (`tertulia import`)."""
+
+    async def is_empty(self) -> bool:
+        """No account, room or message yet."""
+        ...
+    async def load(self, records: AsyncIterator[dict[str, Any]],
+                   note: AuditEntry | None = None) -> None:
+        """Write the (checked, normalized) records in one transaction, ids kept, and `note`
+        (the import's own audit entry) last; a database that is not empty by then is
+        refused (`Conflict("not_empty")`). Nothing is written when it raises."""
+        ...
+
+
 class AuditLog(Protocol):
     """Moderation and administration actions (`chat_audit`), each written in the action's
     own transaction, so both commit or neither does."""
@@ -615,4 +652,6 @@ class ChatDeps:
     live_settings: SettingsCache = field(default_factory=SettingsCache)
     # Bot tokens and hook secrets (`use_cases/bots.py`); `bootstrap.wire` sets SHA-256.
     secrets: SecretDigest | None = None
+    # Export (`use_cases/export.py`): without one, the export endpoints answer 404.
+    exports: ExportSource | None = None
 

@@ -10,7 +10,12 @@ from services.chat.use_cases.accounts import (
     delete_account,
     register,
 )
-from services.chat.use_cases.administration import deactivate_user, ensure_admin, reactivate_user
+from services.chat.use_cases.administration import (
+    deactivate_user,
+    ensure_admin,
+    reactivate_user,
+    set_password,
+)
 from services.chat.use_cases.audit import AuditPage, audit_log, record_recorded
 from services.chat.use_cases.avatars import avatar_file, avatar_ids, remove_avatar, set_avatar
 from services.chat.use_cases.bots import (
@@ -24,6 +29,7 @@ from services.chat.use_cases.bots import (
     revoke_token,
 )
 from services.chat.use_cases.dms import OpenedDm, dm_members, find_people, open_dm
+from services.chat.use_cases.export import authorize_export, export_records
 from services.chat.use_cases.file_access import Download, download, readable_file
 from services.chat.use_cases.file_sweep import sweep_files, sweep_files_every
 from services.chat.use_cases.held import Held, approve_held, held_data, list_held, reject_held
@@ -35,6 +41,7 @@ from services.chat.use_cases.hooks import (
     hook_sender,
     list_hooks,
 )
+from services.chat.use_cases.importing import ImportReport, check_stream, import_stream
 from services.chat.use_cases.invitations import (
     create_invitation,
     list_invitations,
@@ -110,6 +117,7 @@ __all__ = [
     "Held",
     "HistoryPage",
     "HookSender",
+    "ImportReport",
     "Inspected",
     "IssuedToken",
     "OpenedDm",
@@ -127,11 +135,13 @@ __all__ = [
     "archive_room",
     "audit_log",
     "authenticate",
+    "authorize_export",
     "avatar_file",
     "avatar_ids",
     "bot_actor",
     "change_password",
     "change_role",
+    "check_stream",
     "create_bot",
     "create_hook",
     "create_invitation",
@@ -149,12 +159,14 @@ __all__ = [
     "edit_message",
     "end_session",
     "ensure_admin",
+    "export_records",
     "find_people",
     "get_room",
     "held_data",
     "history",
     "history_around",
     "hook_sender",
+    "import_stream",
     "inspect_upload",
     "invite_member",
     "join_room",
@@ -196,6 +208,7 @@ __all__ = [
     "search_rooms",
     "search_users",
     "set_avatar",
+    "set_password",
     "set_room_owner",
     "set_room_visibility",
     "set_server_admin",

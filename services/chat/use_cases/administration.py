@@ -3,7 +3,8 @@ deactivation and reactivation."""
 
 from __future__ import annotations
 
-from services.chat.domain import Actor, Conflict, Invalid, NotFound, User
+from services.chat.domain import NO_PASSWORD, Actor, Conflict, Invalid, NotFound, User
+from services.chat.domain.rules import validate_password
 from services.chat.ports import ChatDeps, ChatTx
 from services.chat.use_cases._access import require_admin
 from services.chat.use_cases.accounts import register
@@ -58,8 +59,28 @@ async def reactivate_user(deps: ChatDeps, actor: Actor, user_id: int) -> User:
     return user
 
 
+async def set_password(deps: ChatDeps, username: str, password: str) -> str:
+    """An operator's command (`tertulia set-password`): the account gets this password,
+    whatever it had (an imported one had none), and every session it has is revoked. A
+    deleted account stays deleted (404 `user_not_found`)."""
+    async with deps.uow.read() as tx:
+        found = await tx.users.by_username(username)
+    if found is None or found[0].deleted_at is not None:
+        raise NotFound("user_not_found", f"No user named {username!r}.")
+    validate_password(password, found[0].username, deps.passwords)
+    hashed = await deps.hasher.hash(password)
+    async with deps.uow.write() as tx:
+        user = await _account(tx, found[0].id)
+        await tx.users.update_account(user, hashed)
+        revoked = await tx.sessions.revoke_all(user.id, deps.clock.now(), "password_changed")
+        await revocation_events(deps, tx, revoked, "password_changed")
+    await revoked_here(deps, revoked)
+    return "password_set"
+
+
 async def ensure_admin(deps: ChatDeps, username: str, password: str) -> str:
-    """Create the first administrator if absent; an existing account is promoted, not reset."""
+    """Create the first administrator if absent; an existing account is promoted, not reset,
+    except one without a password (`tertulia import` makes them), which gets this one."""
     async with deps.uow.read() as tx:
         found = await tx.users.by_username(username)
     if found is None:
@@ -68,7 +89,13 @@ async def ensure_admin(deps: ChatDeps, username: str, password: str) -> str:
             return "created"
         except Conflict:
             return "exists"  # another replica created it a moment ago
-    user, _ = found
+    user, password_hash = found
+    if password_hash == NO_PASSWORD and user.deleted_at is None:
+        validate_password(password, username, deps.passwords)
+        hashed = await deps.hasher.hash(password)
+        async with deps.uow.write() as tx:
+            await tx.users.set_admin(user.id, hashed)
+        return "password_set"
     if not user.is_admin:
         async with deps.uow.write() as tx:
             await tx.users.set_admin(user.id, None)
