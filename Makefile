@@ -8,7 +8,11 @@ CHAT_REPLICAS ?= 1
 # `make up DEMO=1` fills an empty system with demo users, rooms and messages.
 DEMO ?=
 BIN := $(VENV)/bin
-PYTEST := $(BIN)/pytest -q -ra
+# Two workers (pytest-xdist): most tests wait on servers they started, so two files at a
+# time fill the two cores; each file stays on one worker, the browser tests on one
+# (tests/conftest.py). `make test XDIST=` runs everything in one process.
+XDIST ?= -n 2 --dist loadscope --no-loadscope-reorder
+PYTEST := $(BIN)/pytest -q -ra $(XDIST)
 
 .PHONY: up test test-unit test-integration test-slow test-e2e lint asyncapi nats-config bench image clean
 

@@ -22,6 +22,45 @@ def _require_nats_server() -> None:
         pytest.skip(reason)
 
 
+# Spread over the cores by pytest-xdist (`make test`: `-n 2 --dist loadscope
+# --no-loadscope-reorder`): each test file runs whole on one worker, so its module fixtures
+# (a built image, a cluster) start once, and every browser test on the same worker, where
+# the e2e package's one system serves them all. The files that take longest go first: one
+# begun last would leave the other worker idle at the end.
+_LONGEST_FIRST = ("tests/e2e", "tests/integration/test_image.py",
+                  "tests/integration/test_up_ha.py", "tests/integration/test_install.py",
+                  "tests/integration/test_wheel.py")
+
+
+def _scope(nodeid: str) -> str:
+    path = nodeid.split("::", 1)[0]
+    return "tests/e2e" if path.startswith("tests/e2e/") else path
+
+
+def _rank(nodeid: str) -> int:
+    scope = _scope(nodeid)
+    return next((n for n, first in enumerate(_LONGEST_FIRST) if scope == first),
+                len(_LONGEST_FIRST))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an xdist worker, the longest files first (every worker sorts alike, as xdist
+    requires); in one process, the order is left as collected."""
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: _rank(item.nodeid))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """xdist's scope scheduling with one scope per file, the browser tests one in all."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFile(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _scope(nodeid)
+
+    return ByFile(config, log)
+
+
 @pytest.fixture(scope="session")
 def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A NATS (with JetStream) shared by the whole session; tests isolate by subject/durable."""
@@ -82,3 +121,4 @@ async def postgres_url() -> object:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
