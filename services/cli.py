@@ -1,4 +1,7 @@
-"""`tertulia`: run one service, the whole system on one machine, or an admin chore."""
+"""`tertulia`: run one service, the whole system on one machine, or an admin chore.
+
+Longer than 300 lines because it is the one command line: every subcommand's arguments are
+declared here, side by side, and each hands over to its module at once."""
 
 from __future__ import annotations
 
