@@ -119,7 +119,13 @@ def test_the_public_routes_still_answer(system: RunningSystem, token: str) -> No
         stats = http.get("/api/dashboard/stats")
         assert stats.status_code == 200 and "connections" in stats.json(), stats.text
         admin = http.get("/api/admin/users")
-        assert admin.json().get("instance") == "/api/admin/users", admin.text
+        assert admin.status_code == 200 and "gatekeeper" in [
+            u["username"] for u in admin.json()["users"]], admin.text
+        assert http.get("/admin").status_code == 200
+        assert http.get("/api/moderation/reports").json() == {"reports": [],
+                                                              "next_before_id": None}
+        unknown_hook = http.post("/api/hooks/th_none", json={"text": "hi"})
+        assert unknown_hook.json().get("code") == "hook_not_found", unknown_hook.text
     ws_url = system.url.replace("http://", "ws://")
     with connect(f"{ws_url}/ws", origin=system.url,
                  additional_headers={"Cookie": f"tertulia_session={token}"}) as ws:

@@ -127,9 +127,7 @@ async def test_killing_the_stream_leader_loses_no_acknowledged_message(
         settings = chat_settings(
             tmp_path / "chat", cluster.urls, nats_user="chat",
             nats_password=cluster.passwords["chat"], events_replicas=3, kv_replicas=3,
-            rate_limit_per_sec=1000.0, rate_limit_burst=1000,
-            # The name the chat user's permissions grant (the harness picks a unique one).
-            throttle_kv_bucket=CHAT_THROTTLE_BUCKET)
+            rate_limit_per_sec=1000.0, rate_limit_burst=1000)
         replica = await ChatReplica(settings).start()
         admin = await cluster.admin()
         timings: dict[str, float] = {"cluster_and_chat_up": time.monotonic() - started}

@@ -67,7 +67,7 @@ async def test_nothing_served_refers_to_another_origin_and_pages_carry_a_csp(
                 assert "default-src 'none'" in csp, path
                 assert "script-src 'self'" in csp and "unsafe" not in csp, path
                 assert "frame-ancestors 'none'" in csp, path
-        assert pages == {"chat": ["/"], "dashboard": ["/dashboard"]}.get(service, [])
+        assert pages == {"chat": ["/", "/admin"], "dashboard": ["/dashboard"]}.get(service, [])
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -41,7 +41,7 @@ USER: FieldSpec = {
 ROOM: FieldSpec = {
     "id": "int", "name": "str", "description": "str?", "is_private": "bool", "kind": "str",
     "dm_key": "str?", "created_at": "time", "created_by": "int?", "last_seq": "int",
-    "slow_mode_secs": "int",
+    "slow_mode_secs": "int", "archived_at": "time?",
 }
 MEMBER: FieldSpec = {
     "room_id": "int", "user_id": "int", "role": "str", "joined_at": "time",
@@ -52,7 +52,7 @@ MESSAGE: FieldSpec = {
     "content": "str", "message_type": "str", "client_msg_id": "str?", "created_at": "time",
     "edited_at": "time?", "is_deleted": "bool", "thread_root_id": "int?",
     "also_send_to_room": "bool", "reply_count": "int", "last_reply_at": "time?",
-    "mentions": "ints", "edits": "edits",
+    "mentions": "ints", "edits": "edits", "author_label": "str?",
 }
 EDIT: FieldSpec = {
     "editor_id": "int?", "action": "str", "previous_content": "str", "new_content": "str?",

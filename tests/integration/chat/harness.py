@@ -21,6 +21,7 @@ from services.chat.app import create_app
 from services.chat.settings import ChatSettings
 from services.launcher import free_port
 from shared.contracts import CloudEvent
+from shared.contracts.permissions import CHAT_AUDIT_DURABLE, CHAT_THROTTLE_BUCKET
 from tests.support.servers import InProcessServer
 
 _names = itertools.count(1)
@@ -42,6 +43,10 @@ def chat_settings(data_dir: Path, nats_url: str, **overrides: Any) -> ChatSettin
         # stream's end): an earlier test's webhooks leave no entries in this one's log.
         "audit_durable_name": "chat-audit-" + hashlib.sha1(str(data_dir).encode()).hexdigest()[:12],
     }
+    if overrides.get("nats_user"):
+        # Under a service user, only the names its NATS permissions grant.
+        values["throttle_kv_bucket"] = CHAT_THROTTLE_BUCKET
+        values["audit_durable_name"] = CHAT_AUDIT_DURABLE
     values.update(overrides)
     return ChatSettings(**values)
 

@@ -12,6 +12,7 @@ from pydantic import Field
 from services.chat import use_cases
 from services.chat.adapters.frames import message_data
 from services.chat.adapters.inbound.http._deps import ActorDep, Body, ChatDep
+from services.chat.domain.held import HELD_MAX_PAGE
 from services.chat.domain.word_filter import WordFilterRule
 from shared.contracts.bounds import Id
 
@@ -75,7 +76,8 @@ def word_filters_router() -> APIRouter:
                    room_id: Annotated[Id | None, Query()] = None,
                    status_: Annotated[str, Query(alias="status")] = "pending",
                    before_id: Annotated[Id | None, Query()] = None,
-                   limit: Annotated[int, Query()] = 50) -> dict[str, Any]:
+                   limit: Annotated[int, Query(ge=1, le=HELD_MAX_PAGE)] = 50
+                   ) -> dict[str, Any]:
         """Held messages, newest first (`next_before_id` pages on): a room's for its
         moderators; without `room_id`, every room one moderates (all, for server admins)."""
         rows, next_before_id = await use_cases.list_held(
