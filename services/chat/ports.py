@@ -411,10 +411,14 @@ class ImportTarget(Protocol):
         """No account, room or message yet."""
         ...
     async def load(self, records: AsyncIterator[dict[str, Any]],
-                   note: AuditEntry | None = None) -> None:
+                   note: AuditEntry | None = None,
+                   events: Callable[[dict[str, Any]], Sequence[BaseModel]] | None = None
+                   ) -> None:
         """Write the (checked, normalized) records in one transaction, ids kept, and `note`
         (the import's own audit entry) last; a database that is not empty by then is
-        refused (`Conflict("not_empty")`). Nothing is written when it raises."""
+        refused (`Conflict("not_empty")`). `events(record)`, asked of each record in the
+        stream's order, gives the events to put in the outbox in the same transaction, in
+        that order. Nothing is written when it raises."""
         ...
 
 

@@ -2,15 +2,30 @@
 checked (every line, every reference, the end line's counts, an archive's bytes against
 each file's size and SHA-256) without writing anything; then the files' bytes go into the
 blob store and the records into the database in one transaction. If that fails, the blobs
-written are removed again: the system is left as empty as it was."""
+written are removed again: the system is left as empty as it was.
+
+The same transaction writes to chat's outbox the events a live system would have published
+for the state imported (`ImportEvents`), so the other services, which know people, rooms
+and memberships only from chat's events, learn them when chat's relay next runs: for each
+user `user.registered` (then `user.deleted` for a deleted account), for each room
+`room.created`, for each membership `member.joined` with its role, and for each file whose
+bytes were imported `file.stored`. Not one event per historic message, reaction or pin:
+history is chat's (it serves it from its own tables); what the others keep from those
+events is per-message news (a notification, a day's count) that happened on the system the
+export came from, and replaying it would notify everyone of years of old mentions.
+`user.deactivated` is not written: it names the administrator who deactivated the account,
+which an export does not hold, no service reads it, and an imported account has no session
+to revoke."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from pydantic import BaseModel
 
 from services.chat.domain import Conflict
 from services.chat.domain.audit import AuditEntry
@@ -22,6 +37,7 @@ from services.chat.domain.export_format import (
 )
 from services.chat.domain.files import thumbnail_key
 from services.chat.ports import BlobStore, ImportSource, ImportTarget
+from shared.contracts import FileStored, MemberJoined, RoomCreated, UserDeleted, UserRegistered
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +46,49 @@ class ImportReport:
     counts: dict[str, int]
     files_with_bytes: int
     files_without_bytes: int  # a plain NDJSON stream carries no bytes
+
+
+@dataclass
+class ImportEvents:
+    """The events a live system would have written for each imported record, asked of the
+    records in the stream's order (users come before the members naming them). Times are
+    the records' own."""
+
+    with_bytes: bool = False
+    _usernames: dict[int, str] = field(default_factory=dict)
+    _deleted: set[int] = field(default_factory=set)
+
+    def __call__(self, r: dict[str, Any]) -> list[BaseModel]:
+        kind = r["type"]
+        if kind == "user":
+            return self._user(r)
+        if kind == "room":
+            return [RoomCreated(room_id=r["id"], name=r["name"], description=r["description"],
+                                is_private=r["is_private"], created_by=r["created_by"],
+                                created_at=r["created_at"], kind=r["kind"])]
+        if kind == "member":
+            # A deleted account left its rooms before it went (`delete_account`).
+            if r["user_id"] in self._deleted:
+                return []
+            return [MemberJoined(room_id=r["room_id"], user_id=r["user_id"],
+                                 username=self._usernames.get(r["user_id"], ""),
+                                 role=r["role"], joined_at=r["joined_at"])]
+        if kind == "file" and self.with_bytes:
+            return [FileStored(file_id=r["id"], user_id=r["user_id"], size=r["size"],
+                               kind=r["kind"], room_id=r["room_id"],
+                               stored_at=r["created_at"])]
+        return []
+
+    def _user(self, r: dict[str, Any]) -> list[BaseModel]:
+        self._usernames[r["id"]] = r["username"]
+        events: list[BaseModel] = [UserRegistered(
+            user_id=r["id"], username=r["username"], display_name=r["display_name"],
+            is_admin=r["is_admin"], registered_at=r["created_at"])]
+        if r["deleted_at"] is not None:
+            self._deleted.add(r["id"])
+            events.append(UserDeleted(user_id=r["id"], username=r["username"],
+                                      deleted_at=r["deleted_at"]))
+        return events
 
 
 def not_empty() -> Conflict:
@@ -90,7 +149,7 @@ async def import_stream(source: ImportSource, target: ImportTarget,
                                thumbnail_key(entry.id), written)
         note = AuditEntry(at=now, actor_id=None, action="import.run",
                           target_type=summary.scope, details={"counts": summary.counts})
-        await target.load(_normalized(source), note)
+        await target.load(_normalized(source), note, ImportEvents(with_bytes))
     except BaseException:
         if blobs is not None:
             for key in written:

@@ -1,6 +1,7 @@
 """The export format: lines written and read back, the checks an import makes before it
 writes anything (each naming its line), and the import's order of work with fakes: nothing
-loaded from a bad stream, no blob left behind by a failed load."""
+loaded from a bad stream, no blob left behind by a failed load, and the outbox events a
+live system would have written for who is where (none for the history)."""
 
 from __future__ import annotations
 
@@ -183,17 +184,21 @@ class FakeTarget:
     def __init__(self, empty: bool = True, fail: bool = False) -> None:
         self.empty, self.fail = empty, fail
         self.loaded: list[dict[str, Any]] = []
+        self.events: list[Any] = []
         self.note: Any = None
 
     async def is_empty(self) -> bool:
         return self.empty
 
-    async def load(self, records: AsyncIterator[dict[str, Any]], note: Any = None) -> None:
+    async def load(self, records: AsyncIterator[dict[str, Any]], note: Any = None,
+                   events: Any = None) -> None:
+        written: list[Any] = []
         async for record in records:
             self.loaded.append(record)
+            written += events(record) if events else []
         if self.fail:
             raise RuntimeError("the disk is full")
-        self.note = note
+        self.note, self.events = note, written  # in the transaction: none when it fails
 
 
 class FakeBlobs:
@@ -260,3 +265,43 @@ async def test_a_plain_stream_imports_file_records_without_bytes() -> None:
     report = await import_stream(FakeSource(stream()), FakeTarget(), FakeBlobs(),
                                  NOW)  # type: ignore[arg-type]
     assert (report.files_with_bytes, report.files_without_bytes) == (0, 1)
+
+
+async def test_the_import_writes_who_is_where_to_the_outbox_not_the_history() -> None:
+    records = stream(files=True)
+    records[2] = {**records[2], "deleted_at": AT, "is_admin": False, "deactivated_at": None,
+                  "avatar_file_id": None}
+    target = FakeTarget()
+    await import_stream(FakeSource(records, {"files/" + "a" * 32: b"hello"}), target,
+                        FakeBlobs(), NOW)  # type: ignore[arg-type]
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert [type(e).__name__ for e in target.events] == [
+        "UserRegistered", "UserRegistered", "UserDeleted", "RoomCreated", "RoomCreated",
+        "MemberJoined", "FileStored"]
+    ana, bo, gone, plaza, patio, joined, stored = target.events
+    assert (ana.user_id, ana.username, ana.is_admin, ana.registered_at) == (1, "ana", True, at)
+    assert (bo.user_id, bo.display_name, gone.user_id, gone.deleted_at) == (2, None, 2, at)
+    assert (plaza.room_id, plaza.name, plaza.created_by, plaza.kind) == (5, "plaza", 1, "room")
+    assert (patio.is_private, patio.created_by) == (True, None)
+    assert (joined.room_id, joined.user_id, joined.username, joined.role,
+            joined.joined_at) == (5, 1, "ana", "admin", at)
+    assert (stored.file_id, stored.size, stored.room_id) == ("a" * 32, 5, 5)
+
+
+async def test_a_deleted_account_joins_nothing_and_files_without_bytes_are_not_stored(
+        ) -> None:
+    records = stream()
+    records[1] = {**records[1], "deleted_at": AT}
+    target = FakeTarget()
+    await import_stream(FakeSource(records), target, FakeBlobs(), NOW)  # type: ignore[arg-type]
+    names = [type(e).__name__ for e in target.events]
+    assert "MemberJoined" not in names and "FileStored" not in names
+    assert names.count("UserDeleted") == 1
+
+
+async def test_a_failed_load_leaves_no_events() -> None:
+    target = FakeTarget(fail=True)
+    with pytest.raises(RuntimeError, match="disk is full"):
+        await import_stream(FakeSource(stream()), target, FakeBlobs(),
+                            NOW)  # type: ignore[arg-type]
+    assert target.events == []

@@ -1,15 +1,19 @@
 """`ImportTarget` over SQLAlchemy: an export's records written in ONE write transaction, ids
 kept, so a failure anywhere leaves the database as empty as it was. The search index fills
-itself (its triggers fire on each insert); no outbox row is written (the events happened on
-the system the export came from). On PostgreSQL the id sequences are moved past the
-imported ids before the commit."""
+itself (its triggers fire on each insert). The outbox gets, in the same transaction and
+batched like the rows, the events the use case names for each record (`ImportEvents`: who
+is where, not the history), as `tx.outbox.add` would write them; the relay publishes them
+when chat runs. On PostgreSQL the id sequences are moved past the imported ids before the
+commit."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from pydantic import BaseModel
 from sqlalchemy import Table, exists, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -23,6 +27,7 @@ from services.chat.adapters.outbound.sqla_tables import (
     message_mentions,
     message_pins,
     message_reactions,
+    outbox,
     room_members,
     users,
 )
@@ -30,6 +35,7 @@ from services.chat.domain import NO_PASSWORD, Conflict
 from services.chat.domain.audit import AuditEntry
 from services.chat.domain.files import thumbnail_key
 from shared.db import Database
+from shared.outbox import outbox_row
 
 BATCH_ROWS = 500
 # Tables whose integer ids a sequence hands out on PostgreSQL.
@@ -95,28 +101,44 @@ async def _empty(conn: AsyncConnection) -> bool:
     return not found.scalar()
 
 
+Events = Callable[[dict[str, Any]], Sequence[BaseModel]]
+
+
 class SqlaImportTarget:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, source: str = "tertulia/chat") -> None:
         self._db = db
+        self._source = source  # the envelopes' `source`, as chat's unit of work writes it
 
     async def is_empty(self) -> bool:
         async with self._db.read() as conn:
             return await _empty(conn)
 
     async def load(self, records: AsyncIterator[dict[str, Any]],
-                   note: AuditEntry | None = None) -> None:
+                   note: AuditEntry | None = None, events: Events | None = None) -> None:
+        now = note.at if note is not None else datetime.now(UTC)
         async with self._db.write() as conn:
             if not await _empty(conn):
                 raise Conflict("not_empty", "The database already has accounts, rooms or "
                                "messages: import only into an empty system.")
-            batches = _Batches(conn)
+            # The outbox's rows in a batcher of their own: between the users' or members'
+            # rows they would cut each multi-row INSERT into one per row. Their ids still
+            # follow the stream's order, which is the order the relay publishes them in.
+            batches, outgoing = _Batches(conn), _Batches(conn)
             async for record in records:
                 await self._add(batches, record)
+                for event in events(record) if events is not None else ():
+                    await outgoing.add(outbox, self._row(event, now))
             await batches.flush()
+            await outgoing.flush()
             if not self._db.sqlite:
                 await _move_sequences(conn)
             if note is not None:  # after the imported entries, with the next id
                 await SqlaAuditLog(conn).add(note)
+
+    def _row(self, event: BaseModel, now: datetime) -> dict[str, Any]:
+        row = outbox_row(event, source=self._source, now=now)
+        return {"event_id": row.event_id, "subject": row.subject, "payload": row.payload,
+                "created_at": now}
 
     async def _add(self, batches: _Batches, r: dict[str, Any]) -> None:
         kind = r["type"]
