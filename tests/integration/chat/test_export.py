@@ -318,7 +318,7 @@ def normalized(record: dict[str, Any]) -> dict[str, Any]:
 def _counts(data_dir: Path) -> dict[str, int]:
     with sqlite3.connect(data_dir / "chat.db") as db:
         return {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                for t in ("users", "chat_rooms", "room_members", "chat_messages")}
+                for t in ("users", "chat_rooms", "room_members", "chat_messages", "outbox")}
 
 
 async def test_import_refuses_a_bad_line_or_a_system_in_use(tmp_path: Path) -> None:
@@ -332,7 +332,7 @@ async def test_import_refuses_a_bad_line_or_a_system_in_use(tmp_path: Path) -> N
         await exchange.import_from(broken, tmp_path / "a")
     assert refused.value.line == 4
     assert _counts(tmp_path / "a") == {"users": 0, "chat_rooms": 0, "room_members": 0,
-                                       "chat_messages": 0}
+                                       "chat_messages": 0, "outbox": 0}
     # A reference to nothing: the line says which.
     stream[3] = {**stream[3], "user_id": 8}
     with pytest.raises(FormatError, match="line 4: user_id 8 names no user record"):
@@ -351,8 +351,14 @@ async def test_import_refuses_a_bad_line_or_a_system_in_use(tmp_path: Path) -> N
     assert [r["action"] for r in again if r["type"] == "audit"] == ["import.run", "export.run"]
     with pytest.raises(exchange.ExchangeError, match="exists"):
         await exchange.export_to(out, tmp_path / "a")
+    # Who is where, for the other services (chat's relay publishes it when chat runs);
+    # the history is chat's alone: no event for the message.
     assert _counts(tmp_path / "a") == {"users": 1, "chat_rooms": 1, "room_members": 1,
-                                       "chat_messages": 1}
+                                       "chat_messages": 1, "outbox": 3}
+    with sqlite3.connect(tmp_path / "a" / "chat.db") as db:
+        assert [r[0] for r in db.execute("SELECT subject FROM outbox ORDER BY id")] == [
+            "events.chat.user.registered", "events.chat.room.created",
+            "events.chat.member.joined"]
     # Not empty any more: refused, with the reason.
     from services.chat.domain import Conflict
 
@@ -362,6 +368,23 @@ async def test_import_refuses_a_bad_line_or_a_system_in_use(tmp_path: Path) -> N
     assert await asyncio.to_thread(exchange.run, exchange_args("import", good,
                                                                tmp_path / "a")) == 1
     assert _counts(tmp_path / "a")["users"] == 1
+
+
+async def test_a_load_that_fails_in_its_transaction_leaves_no_rows_and_no_events(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The events go in the rows' transaction: the import's audit entry, written last (after
+    the outbox rows), failing takes every row and every event back."""
+    from services.chat.adapters.outbound.sqla_audit import SqlaAuditLog
+
+    async def full(self: Any, entry: Any) -> None:
+        raise OSError("the disk is full")
+
+    good = _write(tmp_path / "good.ndjson", _small_stream())
+    monkeypatch.setattr(SqlaAuditLog, "add", full)
+    with pytest.raises(OSError, match="disk is full"):
+        await exchange.import_from(good, tmp_path / "a")
+    assert _counts(tmp_path / "a") == {"users": 0, "chat_rooms": 0, "room_members": 0,
+                                       "chat_messages": 0, "outbox": 0}
 
 
 def exchange_args(command: str, path: Path, data_dir: Path) -> Any:
