@@ -8,8 +8,9 @@ The same transaction writes to chat's outbox the events a live system would have
 for the state imported (`ImportEvents`), so the other services, which know people, rooms
 and memberships only from chat's events, learn them when chat's relay next runs: for each
 user `user.registered` (then `user.deleted` for a deleted account), for each room
-`room.created`, for each membership `member.joined` with its role, and for each file whose
-bytes were imported `file.stored`. Not one event per historic message, reaction or pin:
+`room.created`, for each membership `member.joined` with its role (and `member.read` with
+its read marker, when it has read anything), and for each file whose bytes were imported
+`file.stored`. Not one event per historic message, reaction or pin:
 history is chat's (it serves it from its own tables); what the others keep from those
 events is per-message news (a notification, a day's count) that happened on the system the
 export came from, and replaying it would notify everyone of years of old mentions.
@@ -37,7 +38,14 @@ from services.chat.domain.export_format import (
 )
 from services.chat.domain.files import thumbnail_key
 from services.chat.ports import BlobStore, ImportSource, ImportTarget
-from shared.contracts import FileStored, MemberJoined, RoomCreated, UserDeleted, UserRegistered
+from shared.contracts import (
+    FileStored,
+    MemberJoined,
+    MemberRead,
+    RoomCreated,
+    UserDeleted,
+    UserRegistered,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +78,14 @@ class ImportEvents:
             # A deleted account left its rooms before it went (`delete_account`).
             if r["user_id"] in self._deleted:
                 return []
-            return [MemberJoined(room_id=r["room_id"], user_id=r["user_id"],
-                                 username=self._usernames.get(r["user_id"], ""),
-                                 role=r["role"], joined_at=r["joined_at"])]
+            joined: list[BaseModel] = [MemberJoined(
+                room_id=r["room_id"], user_id=r["user_id"],
+                username=self._usernames.get(r["user_id"], ""), role=r["role"],
+                joined_at=r["joined_at"])]
+            if r["read_seq"] > 0:  # what they had read is never news (an edit's mention)
+                joined.append(MemberRead(room_id=r["room_id"], user_id=r["user_id"],
+                                         read_seq=r["read_seq"], read_at=r["last_seen"]))
+            return joined
         if kind == "file" and self.with_bytes:
             return [FileStored(file_id=r["id"], user_id=r["user_id"], size=r["size"],
                                kind=r["kind"], room_id=r["room_id"],

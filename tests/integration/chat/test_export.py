@@ -354,11 +354,11 @@ async def test_import_refuses_a_bad_line_or_a_system_in_use(tmp_path: Path) -> N
     # Who is where, for the other services (chat's relay publishes it when chat runs);
     # the history is chat's alone: no event for the message.
     assert _counts(tmp_path / "a") == {"users": 1, "chat_rooms": 1, "room_members": 1,
-                                       "chat_messages": 1, "outbox": 3}
+                                       "chat_messages": 1, "outbox": 4}
     with sqlite3.connect(tmp_path / "a" / "chat.db") as db:
         assert [r[0] for r in db.execute("SELECT subject FROM outbox ORDER BY id")] == [
             "events.chat.user.registered", "events.chat.room.created",
-            "events.chat.member.joined"]
+            "events.chat.member.joined", "events.chat.member.read"]
     # Not empty any more: refused, with the reason.
     from services.chat.domain import Conflict
 

@@ -277,14 +277,15 @@ async def test_the_import_writes_who_is_where_to_the_outbox_not_the_history() ->
     at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert [type(e).__name__ for e in target.events] == [
         "UserRegistered", "UserRegistered", "UserDeleted", "RoomCreated", "RoomCreated",
-        "MemberJoined", "FileStored"]
-    ana, bo, gone, plaza, patio, joined, stored = target.events
+        "MemberJoined", "MemberRead", "FileStored"]
+    ana, bo, gone, plaza, patio, joined, read, stored = target.events
     assert (ana.user_id, ana.username, ana.is_admin, ana.registered_at) == (1, "ana", True, at)
     assert (bo.user_id, bo.display_name, gone.user_id, gone.deleted_at) == (2, None, 2, at)
     assert (plaza.room_id, plaza.name, plaza.created_by, plaza.kind) == (5, "plaza", 1, "room")
     assert (patio.is_private, patio.created_by) == (True, None)
     assert (joined.room_id, joined.user_id, joined.username, joined.role,
             joined.joined_at) == (5, 1, "ana", "admin", at)
+    assert (read.room_id, read.user_id, read.read_seq, read.read_at) == (5, 1, 2, at)
     assert (stored.file_id, stored.size, stored.room_id) == ("a" * 32, 5, 5)
 
 
@@ -295,7 +296,7 @@ async def test_a_deleted_account_joins_nothing_and_files_without_bytes_are_not_s
     target = FakeTarget()
     await import_stream(FakeSource(records), target, FakeBlobs(), NOW)  # type: ignore[arg-type]
     names = [type(e).__name__ for e in target.events]
-    assert "MemberJoined" not in names and "FileStored" not in names
+    assert not {"MemberJoined", "MemberRead", "FileStored"} & set(names)
     assert names.count("UserDeleted") == 1
 
 
