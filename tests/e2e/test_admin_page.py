@@ -165,7 +165,11 @@ def test_bots_mutes_and_outgoing_webhooks_from_the_page(
 
 
 def test_the_page_fits_a_phone_and_is_for_administrators_only(
-        people: Callable[..., Person]) -> None:
+        people: Callable[..., Person], system: RunningSystem, ana_token: str) -> None:
+    # A bot, so that its tokens panel (the widest of the forms) can be opened.
+    bot = httpx.post(f"{system.url}/api/admin/bots", json={"username": unique("phonebot")},
+                     headers={"Authorization": f"Bearer {ana_token}"}, timeout=10)
+    assert bot.status_code == 201, bot.text
     ana = people("ana", viewport={"width": 360, "height": 740})
     sign_in(ana, password=DEMO_PASSWORD)
     page = _admin_page(ana)
