@@ -35,7 +35,11 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     # 50 an hour a single address may by default (the later tests' sign-ups were refused).
     running = RunningSystem(tmp_path_factory.mktemp("e2e") / "data",
                             args=["--chat-replicas", "2", "--demo"],
-                            env={"CHAT_SIGNUP_LIMIT_PER_ADDRESS": "1000/hour"})
+                            env={"CHAT_SIGNUP_LIMIT_PER_ADDRESS": "1000/hour",
+                                 # The administration page's test makes an outgoing webhook
+                                 # to http://127.0.0.1:9/: loopback is refused (SSRF) unless
+                                 # allowed; this allows that one address, nothing wider.
+                                 "NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.1/32"]'})
     with running:
         running.wait_for_line("Demo data added", 30)
         yield running

@@ -7,15 +7,18 @@ import { applyI18n, detectLang, lang, setLang, t } from './js/i18n.js';
 import { addAdminStrings } from './js/admin-i18n.js';
 import { clear, el } from './js/dom.js';
 import { auditSection } from './js/admin-audit.js';
+import { botsSection } from './js/admin-bots.js';
 import { invitationsSection } from './js/admin-invitations.js';
 import { problemText } from './js/admin-kit.js';
 import { roomsSection } from './js/admin-rooms.js';
+import { sanctionsSection } from './js/admin-sanctions.js';
 import { settingsSection } from './js/admin-settings.js';
 import { usersSection } from './js/admin-users.js';
+import { webhooksSection } from './js/admin-webhooks.js';
 import { wordFiltersSection } from './js/admin-word-filters.js';
 
 const SECTIONS = [usersSection, roomsSection, invitationsSection, settingsSection,
-  wordFiltersSection, auditSection];
+  wordFiltersSection, sanctionsSection, botsSection, webhooksSection, auditSection];
 
 const $ = (id) => document.getElementById(id);
 
