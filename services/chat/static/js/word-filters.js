@@ -1,6 +1,7 @@
 // Word filters and held messages in the chat page: the room's "Moderation" panel (room
 // admins list, add and remove the room's rules; its moderators approve or reject what a
-// `hold` rule kept back), and the author's side: a held ack and the decision frames.
+// `hold` rule kept back, and list and lift its mutes and bans: room-sanctions.js), and the
+// author's side: a held ack and the decision frames.
 
 import { api } from './api.js';
 import { clear, el } from './dom.js';
@@ -8,6 +9,7 @@ import { showError } from './errors.js';
 import { formatFull, t } from './i18n.js';
 import { toast } from './notify.js';
 import { isModerator } from './pins.js';
+import { loadSanctions } from './room-sanctions.js';
 import { $, state, view } from './state.js';
 
 let panelRoom = null; // the room whose rules and held messages the open panel shows
@@ -71,6 +73,7 @@ async function loadPanel(roomId) {
   $('filters-button').setAttribute('aria-expanded', 'true');
   const admin = isRoomAdmin(roomId);
   $('filters-rules').hidden = !admin;
+  loadSanctions(roomId, () => panelRoom === roomId);
   try {
     const [rules, held] = await Promise.all([
       admin ? api(`/api/chat/rooms/${roomId}/word-filters`) : null,
