@@ -1,7 +1,9 @@
 """Moderation in the chat page, the issue's scenario in Chromium: a member reports a message
 from its menu; the room's moderator sees the report arrive live in the queue and resolves it
 with a mute of a few seconds; the muted author's post is refused with the muted banner; once
-the mute's end passes, they post again (the author on a phone-width page)."""
+the mute's end passes, they post again (the author on a phone-width page). Then a mute until
+lifted: the moderator finds it in the room's Moderation panel, lifts it there, and the
+author's next post goes through."""
 
 from __future__ import annotations
 
@@ -89,4 +91,22 @@ def test_report_resolve_with_a_mute_and_the_mute_expires(
     banner.wait_for(state="detached", timeout=15_000)
     send(tomas, "back again")
     messages(mods, "back again").wait_for()
+
+    # A mute until lifted: listed in the moderator's panel, lifted there, and Tomas posts.
+    with httpx.Client(base_url=system.url, timeout=10) as http:
+        tomas_id = http.get("/api/auth/me", headers=headers[author_name]).json()["id"]
+        http.post(f"/api/chat/rooms/{room_id}/mutes",
+                  json={"user_id": tomas_id, "reason": "cool off"},
+                  headers=headers[mod_name]).raise_for_status()
+    banner.filter(has_text="muted").wait_for()
+    mods.by("filters-button").click()
+    row = mods.by("room-sanction").filter(has_text=author_name)
+    row.filter(has_text="until lifted").filter(has_text="cool off").filter(
+        has_text="mute").wait_for()
+    row.get_by_test_id("room-sanction-lift").click()
+    mods.by("room-sanction-empty").wait_for()
+    banner.wait_for(state="hidden")
+    send(tomas, "free to talk")
+    messages(mods, "free to talk").wait_for()
+    assert not mods.console_errors, mods.console_errors
     assert not tomas.console_errors, tomas.console_errors
